@@ -1,20 +1,19 @@
 /**
- * Errors the command itself raises, and how any error becomes one line on stderr.
+ * Errors the command itself raises. Both carry a `hint`: the one thing to try next, printed after
+ * the message.
  */
+import { Air780Error } from '../at/errors.js';
 
-/** Bad command line: exit status 2. */
-export class UsageError extends Error {
-  readonly code = 'ERR_USAGE';
+/** Bad command line (`ERR_USAGE`): exit status 2. */
+export class UsageError extends Air780Error {
   constructor(message: string, readonly hint?: string) {
-    super(message);
-    this.name = 'UsageError';
+    super('ERR_USAGE', message);
   }
 }
 
 /** A failure the command reports with a hint (exit status 1). */
-export class CliError extends Error {
-  constructor(readonly code: string, message: string, readonly hint?: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CliError';
+export class CliError extends Air780Error {
+  constructor(code: string, message: string, readonly hint?: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * The benchmark's websocket server, run in its own process (forked by the runner) so that its CPU
+ * time is not counted as the host path's.
+ *
+ * Routes:
+ * - `/ws/echo2`: every message back as it came.
+ * - `/bench/sink`: counts the payload bytes of every binary message; a text message `report`
+ *   is answered with `{"bytes":N,"messages":M}`.
+ * - `/bench/source`: a text message `{"bytes":N,"size":S,"kind":"random"|"json"}` makes it send
+ *   N payload bytes in messages of S bytes (binary random bytes, or JSON text), respecting
+ *   backpressure, then a text message `end`.
+ *
+ * Started as a child: prints nothing, sends `{ port }` over IPC, exits when the parent disconnects.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/** A JSON text of exactly `size` bytes, compressible the way telemetry is. */
+export function jsonPayload(size: number, seq: number): string {
+  const head = `{"seq":${seq},"device":"air780-bench","readings":[`;
+  let body = '';
+  let i = 0;
+  while (head.length + body.length + 40 < size) {
+    body += `${i ? ',' : ''}{"t":${1_700_000_000 + i},"v":${(i * 7) % 100}.5}`;
+    i++;
+  }
+  const text = `${head}${body}],"pad":"`;
+  return `${text}${'x'.repeat(Math.max(0, size - text.length - 2))}"}`;
+}
+
+function source(ws: WebSocket, total: number, size: number, kind: string): void {
+  let sent = 0;
+  let seq = 0;
+  const block = randomBytes(size);
+  const pump = (): void => {
+    while (sent < total) {
+      const n = Math.min(size, total - sent);
+      sent += n;
+      const data = kind === 'json' ? jsonPayload(n, seq++) : block.subarray(0, n);
+      // Keep at most ~1 MiB queued so a slow path sees real backpressure, not a huge buffer.
+      if (ws.bufferedAmount > 1 << 20) {
+        ws.send(data, { binary: kind !== 'json' }, () => pump());
+        return;
+      }
+      ws.send(data, { binary: kind !== 'json' });
+    }
+    ws.send('end');
+  };
+  pump();
+}
+
+/** Starts the server on 127.0.0.1; resolves with its port and a close function. */
+export async function startBenchServer(options: { perMessageDeflate?: boolean } = {}): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, perMessageDeflate: options.perMessageDeflate ?? true, maxPayload: 64 << 20 });
+  wss.on('connection', (ws, req) => {
+    ws.on('error', () => ws.terminate());
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/ws/echo2') {
+      ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+    } else if (path === '/bench/sink') {
+      let bytes = 0;
+      let messages = 0;
+      ws.on('message', (data, isBinary) => {
+        const buf = data as Buffer;
+        if (!isBinary && buf.toString() === 'report') {
+          ws.send(JSON.stringify({ bytes, messages }));
+          return;
+        }
+        bytes += buf.length;
+        messages++;
+      });
+    } else if (path === '/bench/source') {
+      ws.on('message', (data) => {
+        try {
+          const req = JSON.parse((data as Buffer).toString()) as { bytes: number; size: number; kind?: string };
+          source(ws, req.bytes, req.size, req.kind ?? 'random');
+        } catch {
+          ws.close(1003, 'bad request');
+        }
+      });
+    } else {
+      ws.close(4404, 'unknown path');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// Run as a forked child: report the port, stop with the parent.
+if (process.send && process.argv[2] === '--child') {
+  const s = await startBenchServer();
+  process.send({ port: s.port });
+  process.on('disconnect', () => void s.close().then(() => process.exit(0)));
+}

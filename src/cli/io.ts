@@ -1,0 +1,66 @@
+/**
+ * Where the command writes: messages and results to stdout, status and events to stderr, so that
+ * `air780 ws ... > messages.txt` captures only the messages.
+ */
+import { Air780Error } from '../at/errors.js';
+import { UsageError } from './errors.js';
+
+/** The streams a command writes to (injectable so commands stay testable in-process). */
+export interface Io {
+  out(text: string): void;
+  /** One status line on stderr. */
+  status(line: string): void;
+  /** Detail shown only with --verbose. */
+  detail(line: string): void;
+  verbose: boolean;
+}
+
+export function processIo(verbose: boolean): Io {
+  return {
+    out: (text) => void process.stdout.write(text),
+    status: (line) => void process.stderr.write(`${line}\n`),
+    detail: (line) => {
+      if (verbose) process.stderr.write(`${line}\n`);
+    },
+    verbose,
+  };
+}
+
+/** What to try next, by error code, when the error itself carries no hint. */
+const HINTS: Record<string, string> = {
+  ERR_AT_TIMEOUT: "is the module powered and is this its AT port? 'air780 ports --probe' shows which port answers",
+  ERR_AT_CLOSED: 'the serial port closed: check the cable, or whether another program (ModemManager) holds the port',
+  ERR_CME: 'see the +CME code in docs; --verbose shows the AT exchange',
+  ERR_WS_HANDSHAKE: 'check the URL path and that the server speaks websocket (--verbose shows the response)',
+  ENOENT: "no such port: 'air780 ports' lists the serial ports",
+  EACCES: 'permission denied on the port: add yourself to the dialout group (sudo usermod -aG dialout $USER) and log in again',
+  ECONNREFUSED: 'nothing listens at that address',
+};
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Formats any error as the one line (plus hint) the user sees; the exit status is returned. */
+export function reportError(err: unknown, io: Pick<Io, 'status' | 'detail' | 'verbose'>): number {
+  const usage = err instanceof UsageError;
+  const message = err instanceof Error ? err.message : String(err);
+  const code = codeOf(err);
+  const ownHint = (err as { hint?: unknown } | null)?.hint;
+  const hint = typeof ownHint === 'string' ? ownHint : code ? HINTS[code] : undefined;
+  const firstLine = message.split('\n', 1)[0];
+  io.status(`air780: ${firstLine}${code && !usage && !(err instanceof Air780Error) ? ` (${code})` : ''}`);
+  if (hint) io.status(`  hint: ${hint}`);
+  if (io.verbose) {
+    let cause: unknown = err;
+    while (cause instanceof Error) {
+      if (cause.stack) io.detail(cause.stack);
+      cause = cause.cause;
+      if (cause !== undefined) io.detail('caused by:');
+    }
+  } else if (!usage) {
+    io.status('  (--verbose shows details and AT traces)');
+  }
+  return usage ? 2 : 1;
+}
