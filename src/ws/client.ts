@@ -1,0 +1,820 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import createDebug from 'debug';
+import {
+  CloseCode,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_REDIRECTS,
+} from './constants.js';
+import { acceptDeflate, deflateOffer, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
+import {
+  WsClosedError,
+  WsConnectError,
+  WsHandshakeError,
+  WsNotOpenError,
+  WsPongTimeoutError,
+  WsProtocolError,
+} from './errors.js';
+import { buildRequest, makeKey, ResponseParser, validateUpgrade, type ResponseHead } from './handshake.js';
+import { checkHeaders, isToken, redactHeaders } from './headers.js';
+import { Receiver } from './receiver.js';
+import { reconnectDelay, type ReconnectOptions } from './reconnect.js';
+import { Sender } from './sender.js';
+import { hostConnect, type ConnectFn, type WsTlsOptions } from './transport.js';
+import { parseWsUrl, type WsTarget } from './url.js';
+import type { DeliveryTracker } from '../modem/delivery.js';
+
+const trace = createDebug('air780:ws');
+let clientSeq = 0;
+
+
+/** Options of {@link WebSocketClient}. */
+export interface WebSocketClientOptions {
+  /** Subprotocols to offer (`Sec-WebSocket-Protocol`). */
+  protocols?: string | string[];
+  /** `Origin` header. */
+  origin?: string;
+  /** Extra handshake headers (names must be tokens; handshake headers are refused). */
+  headers?: Record<string, string | number> | ReadonlyArray<readonly [string, string]>;
+  /** permessage-deflate (RFC 7692). On by default: the cellular link is slow and often metered. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Largest incoming message in bytes, after inflation (default 64 MiB). Larger → close 1009. */
+  maxPayload?: number;
+  /** Largest handshake response head (default 16 KiB). */
+  maxHeaderBytes?: number;
+  /** Connect + TLS + handshake deadline in ms (default 30000). */
+  handshakeTimeoutMs?: number;
+  /** How long to wait for the server's close frame and TCP close after ours (default 5000). */
+  closeTimeoutMs?: number;
+  /** Ping after this many ms without incoming traffic; 0 disables (default 60000). */
+  keepaliveMs?: number;
+  /** After a keepalive ping, how long to wait for any incoming traffic (default: keepaliveMs). */
+  pongTimeoutMs?: number;
+  /** Reconnect after unintended closes: true = LuatOS fixed 3000 ms. Default off. */
+  reconnect?: boolean | ReconnectOptions;
+  /** Follow 301/302/303/307/308 redirects of the handshake (default false). */
+  followRedirects?: boolean;
+  /** At most this many redirects (default and maximum 10). */
+  maxRedirects?: number;
+  /** How to get a connected stream; default host `net`/`tls`. */
+  connect?: ConnectFn;
+  /** TLS options of the default transport. */
+  tls?: WsTlsOptions;
+  /** Emit 'fragment' for every data frame instead of 'message' for whole messages. */
+  frames?: boolean;
+  /** Connect in the constructor (default true). With false, call {@link WebSocketClient.connect}. */
+  autoConnect?: boolean;
+  /** Turn this client's trace on (namespace air780:ws:<id>) regardless of DEBUG. */
+  trace?: boolean;
+}
+
+/** Per-send options. */
+export interface SendOptions {
+  /** Binary frame (default: true for buffers, false for strings). */
+  binary?: boolean;
+  /** False leaves the message open for continuation frames (default true). */
+  fin?: boolean;
+  /** Compress this message when permessage-deflate is on (default true). */
+  compress?: boolean;
+  /**
+   * Called once the peer's TCP acknowledged the frame (via the stream's `delivery` tracker), or
+   * on write completion when the stream has no tracker.
+   */
+  onAcked?: (err?: Error) => void;
+}
+
+/** Connection state. */
+export type WsState = 'idle' | 'connecting' | 'open' | 'closing' | 'closed';
+
+/** A received message as yielded by async iteration. */
+export interface WsMessage {
+  data: string | Buffer;
+  isBinary: boolean;
+}
+
+/** Arguments of each event. */
+export interface WebSocketClientEvents {
+  open: [];
+  /** Text as a string, binary as a Buffer. */
+  message: [data: string | Buffer, isBinary: boolean];
+  /** `frames: true` only: one data frame; `opcode` 0 for continuations. */
+  fragment: [data: Buffer, fin: boolean, opcode: number];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  close: [code: number, reason: string, wasClean: boolean];
+  error: [err: Error];
+  /** A reconnect is scheduled. */
+  reconnecting: [info: { attempt: number; delayMs: number }];
+}
+
+interface Connection {
+  stream: Duplex;
+  sender: Sender;
+  receiver: Receiver;
+  deflate: PerMessageDeflate | null;
+  delivery: DeliveryTracker | null;
+  closeSent: boolean;
+  closeReceived: { code: number; reason: string } | null;
+  failure: { code: number; reason: string } | null;
+  closeTimer: NodeJS.Timeout | null;
+  keepTimer: NodeJS.Timeout | null;
+  pongTimer: NodeJS.Timeout | null;
+  lastRx: number;
+  done: boolean;
+}
+
+const MESSAGE_QUEUE_HIGH_WATER = 64;
+
+/**
+ * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
+ * `connect` option. With `reconnect`, one client object survives connection losses: 'open' and
+ * 'close' then fire for each connection.
+ */
+export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
+  /** The URL as given (password redacted). */
+  readonly url: string;
+  private readonly target: WsTarget;
+  private readonly opts: WebSocketClientOptions;
+  private readonly connectFn: ConnectFn;
+  private readonly log: createDebug.Debugger;
+  private readonly protocols: string[];
+  private readonly deflateOptions: PerMessageDeflateOptions | null;
+  private userHeaders: Array<[string, string]>;
+  private _state: WsState = 'idle';
+  private conn: Connection | null = null;
+  private attemptAbort: AbortController | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private retries = 0;
+  private stopped = false;
+  private _protocol = '';
+  private iterators = new Set<MessageQueue>();
+  private inputPaused = false;
+
+  constructor(url: string | URL, options: WebSocketClientOptions = {}) {
+    super();
+    this.target = parseWsUrl(url);
+    this.url = this.target.display;
+    this.opts = options;
+    this.connectFn = options.connect ?? hostConnect(options.tls);
+    this.log = createDebug(`air780:ws:${++clientSeq}`);
+    if (options.trace) this.log.enabled = true;
+    this.protocols = typeof options.protocols === 'string' ? [options.protocols] : [...(options.protocols ?? [])];
+    for (const p of this.protocols) {
+      if (!isToken(p)) throw new TypeError(`Subprotocol ${JSON.stringify(p)} is not a valid token`);
+    }
+    if (new Set(this.protocols).size !== this.protocols.length) throw new TypeError('Subprotocols must be unique');
+    const pmd = options.perMessageDeflate ?? true;
+    this.deflateOptions = pmd === false ? null : pmd === true ? {} : pmd;
+    this.userHeaders = options.headers ? checkHeaders(options.headers) : [];
+    if (options.autoConnect !== false) this.connect();
+  }
+
+  /** Current state. */
+  get state(): WsState {
+    return this._state;
+  }
+
+  /** The subprotocol the server chose ('' if none). */
+  get protocol(): string {
+    return this._protocol;
+  }
+
+  /** The negotiated extensions ('' or 'permessage-deflate'). */
+  get extensions(): string {
+    return this.conn?.deflate ? 'permessage-deflate' : '';
+  }
+
+  /** Bytes accepted by send() but not yet written into the stream. */
+  get bufferedAmount(): number {
+    const c = this.conn;
+    if (!c) return 0;
+    return c.sender.queuedBytes + (c.stream.writableLength ?? 0);
+  }
+
+  /** True when the current stream reports peer TCP acknowledgements (`delivery`). */
+  get deliveryTracked(): boolean {
+    return !!this.conn?.delivery;
+  }
+
+  /** Turns this client's trace on or off (secrets are redacted). */
+  setTrace(on: boolean): void {
+    this.log.enabled = on;
+  }
+
+  /** Replaces the handshake headers used from the next connection on. Throws WsHeaderError. */
+  setHeaders(headers: Record<string, string | number> | ReadonlyArray<readonly [string, string]>): void {
+    this.userHeaders = checkHeaders(headers);
+  }
+
+  /** Changes the reconnect policy (applies to the next close). */
+  setReconnect(policy: boolean | ReconnectOptions): void {
+    this.opts.reconnect = policy;
+    if (!policy && this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+    }
+  }
+
+  /** Starts a connection attempt; false when one is already running or open. */
+  connect(): boolean {
+    if (this._state === 'connecting' || this._state === 'open' || this._state === 'closing') return false;
+    if (this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+    }
+    this.stopped = false;
+    this._state = 'connecting';
+    void this.attempt();
+    return true;
+  }
+
+  private async attempt(): Promise<void> {
+    const abort = new AbortController();
+    this.attemptAbort = abort;
+    const timeoutMs = this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const timer = setTimeout(
+      () =>
+        abort.abort(
+          new WsHandshakeError(`No websocket handshake with ${this.url} within ${timeoutMs} ms: check the network, or raise handshakeTimeoutMs on slow links`, {
+            code: 'ERR_WS_HANDSHAKE_TIMEOUT',
+          }),
+        ),
+      timeoutMs,
+    );
+    let target = this.target;
+    let redirects = 0;
+    try {
+      for (;;) {
+        const r = await this.handshakeOnce(target, abort.signal);
+        if ('redirect' in r) {
+          const max = Math.min(this.opts.maxRedirects ?? MAX_REDIRECTS, MAX_REDIRECTS);
+          if (++redirects > max) throw new WsHandshakeError(`More than ${max} redirects from ${this.url}`, { code: 'ERR_WS_REDIRECT' });
+          const next = parseWsUrl(new URL(r.redirect, `${target.secure ? 'https' : 'http'}://${target.hostHeader}${target.path}`), { allowHttp: true });
+          // Credentials go only to the origin they were given for.
+          if (next.host !== target.host || next.port !== target.port || next.secure !== target.secure) {
+            next.authorization = undefined;
+          } else if (!next.authorization) next.authorization = target.authorization;
+          this.log('redirect %d to %s', redirects, next.display);
+          target = next;
+          continue;
+        }
+        clearTimeout(timer);
+        if (abort.signal.aborted) {
+          r.stream.destroy();
+          throw abort.signal.reason;
+        }
+        this.attemptAbort = null;
+        this.onOpen(r.stream, r.head, r.key, r.rest);
+        return;
+      }
+    } catch (err) {
+      clearTimeout(timer);
+      this.attemptAbort = null;
+      const e = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason : (err as Error);
+      if (this.stopped && this._state === 'closed') return; // closed by the user while connecting
+      this.log('connect failed: %s', e.message);
+      this.emitError(e);
+      this.finish(CloseCode.Abnormal, '', false);
+    }
+  }
+
+  private handshakeOnce(
+    target: WsTarget,
+    signal: AbortSignal,
+  ): Promise<{ redirect: string } | { stream: Duplex; head: ResponseHead; key: string; rest: Buffer }> {
+    return (async () => {
+      const stream = await this.connectFn({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
+      const key = makeKey();
+      const request = buildRequest({
+        target,
+        key,
+        origin: this.opts.origin,
+        protocols: this.protocols,
+        extensions: this.deflateOptions ? deflateOffer(this.deflateOptions) : undefined,
+        headers: this.userHeaders,
+      });
+      this.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));
+      return await new Promise<{ redirect: string } | { stream: Duplex; head: ResponseHead; key: string; rest: Buffer }>((resolve, reject) => {
+        const parser = new ResponseParser(this.opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+        let head: ResponseHead | null = null;
+        let body: Buffer[] = [];
+        let bodyLen = 0;
+        let bodyTimer: NodeJS.Timeout | null = null;
+        const cleanup = () => {
+          stream.removeListener('data', onData);
+          stream.removeListener('end', onEnd);
+          stream.removeListener('close', onEnd);
+          stream.removeListener('error', onError);
+          signal.removeEventListener('abort', onAbort);
+          if (bodyTimer) clearTimeout(bodyTimer);
+        };
+        const fail = (err: Error) => {
+          cleanup();
+          stream.destroy();
+          reject(err);
+        };
+        const statusError = () => {
+          const h = head!;
+          const b = Buffer.concat(body).subarray(0, 1024);
+          fail(
+            new WsHandshakeError(
+              `The server answered HTTP ${h.statusCode} ${h.statusText} instead of 101 Switching Protocols: ${JSON.stringify(b.toString('utf8', 0, 200))}. Check the URL path, credentials and headers.`,
+              { statusCode: h.statusCode, headers: h.headers, body: b },
+            ),
+          );
+        };
+        const onData = (chunk: Buffer) => {
+          if (head) {
+            body.push(chunk);
+            bodyLen += chunk.length;
+            if (bodyLen >= 1024) statusError();
+            return;
+          }
+          let r: ReturnType<ResponseParser['push']>;
+          try {
+            r = parser.push(chunk);
+          } catch (err) {
+            fail(err as Error);
+            return;
+          }
+          if (!r) return;
+          head = r.head;
+          this.log('response %d %s', head.statusCode, head.statusText);
+          if (head.statusCode === 101) {
+            cleanup();
+            stream.pause();
+            resolve({ stream, head, key, rest: r.rest });
+            return;
+          }
+          const loc = head.headers['location'];
+          if (this.opts.followRedirects && [301, 302, 303, 307, 308].includes(head.statusCode) && loc) {
+            cleanup();
+            stream.destroy();
+            resolve({ redirect: loc });
+            return;
+          }
+          body = r.rest.length ? [r.rest] : [];
+          bodyLen = r.rest.length;
+          const clen = Number(head.headers['content-length'] ?? NaN);
+          if (bodyLen >= 1024 || bodyLen >= clen) return statusError();
+          // Give the body a moment to arrive so the error can show its start.
+          bodyTimer = setTimeout(statusError, 300);
+        };
+        const onEnd = () => {
+          if (head) return statusError();
+          fail(new WsHandshakeError(`The server closed the connection during the websocket handshake with ${this.url}`));
+        };
+        const onError = (err: Error) => fail(new WsConnectError(`Stream error during the handshake: ${err.message}`, { cause: err }));
+        const onAbort = () => fail(signal.reason as Error);
+        stream.on('data', onData);
+        stream.on('end', onEnd);
+        stream.on('close', onEnd);
+        stream.on('error', onError);
+        signal.addEventListener('abort', onAbort, { once: true });
+        stream.write(request);
+      });
+    })();
+  }
+
+  private onOpen(stream: Duplex, head: ResponseHead, key: string, rest: Buffer): void {
+    let deflate: PerMessageDeflate | null = null;
+    try {
+      const result = validateUpgrade(head, key, this.protocols);
+      const negotiated = acceptDeflate(result.extensions, this.deflateOptions);
+      if (negotiated) deflate = new PerMessageDeflate(negotiated, this.deflateOptions ?? {});
+      this._protocol = result.protocol;
+    } catch (err) {
+      stream.destroy();
+      this.emitError(err as Error);
+      this.finish(CloseCode.Abnormal, '', false);
+      return;
+    }
+    const maybeTracker = (stream as Duplex & { delivery?: unknown }).delivery;
+    const delivery =
+      maybeTracker && typeof (maybeTracker as DeliveryTracker).waitAcked === 'function' ? (maybeTracker as DeliveryTracker) : null;
+    const c: Connection = {
+      stream,
+      sender: new Sender(stream, deflate),
+      receiver: null as unknown as Receiver,
+      deflate,
+      delivery,
+      closeSent: false,
+      closeReceived: null,
+      failure: null,
+      closeTimer: null,
+      keepTimer: null,
+      pongTimer: null,
+      lastRx: Date.now(),
+      done: false,
+    };
+    c.receiver = new Receiver(
+      { maxPayload: this.opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, deflate, frames: !!this.opts.frames },
+      {
+        message: (data, isBinary) => this.onMessage(c, data, isBinary),
+        fragment: (data, fin, opcode) => {
+          if (!c.closeSent) this.emit('fragment', data, fin, opcode);
+        },
+        ping: (data) => {
+          if (!c.closeSent) c.sender.pong(data);
+          this.emit('ping', data);
+        },
+        pong: (data) => this.emit('pong', data),
+        close: (code, reason) => this.onCloseFrame(c, code, reason),
+        error: (err) => this.failConnection(c, err),
+        drain: () => {
+          if (!this.inputPaused) stream.resume();
+        },
+      },
+    );
+    this.conn = c;
+    this.retries = 0;
+    this._state = 'open';
+    stream.on('data', (chunk: Buffer) => {
+      c.lastRx = Date.now();
+      if (!c.receiver.push(chunk)) stream.pause();
+    });
+    stream.on('error', (err: Error) => {
+      if (c.done) return;
+      this.log('stream error: %s', err.message);
+      if (!c.closeReceived || !c.closeSent) this.emitError(new WsClosedError(`The connection failed: ${err.message}`, { cause: err }));
+    });
+    stream.on('close', () => this.onStreamClosed(c));
+    stream.on('end', () => {
+      // The server ended its side: finish ours so the socket can close.
+      if (!c.done) stream.end();
+    });
+    (stream as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
+    this.log('open (protocol %s, deflate %s, delivery %s)', this._protocol || '-', deflate ? 'on' : 'off', delivery ? 'tracked' : 'write');
+    this.scheduleKeepalive(c);
+    this.emit('open');
+    if (c.done) return;
+    if (rest.length > 0) {
+      c.lastRx = Date.now();
+      if (!c.receiver.push(rest)) {
+        stream.pause();
+        return;
+      }
+    }
+    if (!this.inputPaused && !c.done && !c.receiver.busy) stream.resume();
+  }
+
+  private onMessage(c: Connection, data: Buffer, isBinary: boolean): void {
+    if (c.closeSent) return;
+    const value = isBinary ? data : data.toString('utf8');
+    for (const q of this.iterators) q.push({ data: value, isBinary });
+    this.emit('message', value, isBinary);
+  }
+
+  private onCloseFrame(c: Connection, code: number, reason: string): void {
+    c.closeReceived = { code, reason };
+    this.log('close frame received %d %s', code, reason);
+    if (!c.closeSent) {
+      c.closeSent = true;
+      this._state = 'closing';
+      c.sender.close(code === CloseCode.NoStatus ? undefined : code, code === CloseCode.NoStatus ? '' : reason);
+    }
+    c.stream.end();
+    this.armCloseTimer(c);
+  }
+
+  private failConnection(c: Connection, err: WsProtocolError | WsPongTimeoutError): void {
+    if (c.done) return;
+    this.log('failing the connection: %s', err.message);
+    this.emitError(err);
+    if (err instanceof WsPongTimeoutError) {
+      c.failure = { code: CloseCode.Abnormal, reason: '' };
+      c.stream.destroy();
+      return;
+    }
+    c.failure = { code: err.closeCode, reason: '' };
+    c.receiver.stop();
+    if (!c.closeSent) {
+      c.closeSent = true;
+      this._state = 'closing';
+      c.sender.close(err.closeCode, '', () => c.stream.end());
+    } else c.stream.end();
+    this.armCloseTimer(c);
+  }
+
+  private armCloseTimer(c: Connection): void {
+    if (c.closeTimer) return;
+    c.closeTimer = setTimeout(() => c.stream.destroy(), this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+  }
+
+  private onStreamClosed(c: Connection): void {
+    if (c.done) return;
+    let code: number;
+    let reason = '';
+    let wasClean = false;
+    if (c.failure) code = c.failure.code;
+    else if (c.closeReceived) {
+      code = c.closeReceived.code;
+      reason = c.closeReceived.reason;
+      wasClean = c.closeSent;
+    } else code = CloseCode.Abnormal;
+    this.finish(code, reason, wasClean);
+  }
+
+  /** Ends the current connection (if any) and decides about reconnecting. */
+  private finish(code: number, reason: string, wasClean: boolean): void {
+    const c = this.conn;
+    if (c) {
+      c.done = true;
+      for (const t of [c.closeTimer, c.keepTimer, c.pongTimer]) if (t) clearTimeout(t);
+      c.receiver.stop();
+      c.sender.abort(new WsClosedError());
+      c.deflate?.cleanup();
+      if (!c.stream.destroyed) c.stream.destroy();
+      this.conn = null;
+    }
+    this._state = 'closed';
+    this.log('closed %d %s (clean %s)', code, reason, wasClean);
+    const delay = this.stopped ? null : this.nextReconnectDelay();
+    this.emit('close', code, reason, wasClean);
+    if (delay === null || this.stopped || this._state !== 'closed') {
+      if (this._state === 'closed') this.endIterators();
+      return;
+    }
+    const attempt = this.retries;
+    this.log('reconnect %d in %d ms', attempt, delay);
+    this.emit('reconnecting', { attempt, delayMs: delay });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopped && this._state === 'closed') this.connect();
+    }, delay);
+  }
+
+  private nextReconnectDelay(): number | null {
+    const r = this.opts.reconnect;
+    if (!r) return null;
+    this.retries++;
+    return reconnectDelay(r === true ? {} : r, this.retries);
+  }
+
+  private scheduleKeepalive(c: Connection): void {
+    const every = this.opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    if (!(every > 0)) return;
+    const tick = () => {
+      if (c.done || c.closeSent) return;
+      const idle = Date.now() - c.lastRx;
+      if (idle < every) {
+        c.keepTimer = setTimeout(tick, every - idle);
+        return;
+      }
+      const sentAt = Date.now();
+      this.log('keepalive ping after %d ms idle', idle);
+      c.sender.ping(Buffer.alloc(0));
+      const deadline = this.opts.pongTimeoutMs ?? every;
+      const check = () => {
+        if (c.done) return;
+        if (c.lastRx >= sentAt) {
+          c.pongTimer = null;
+          c.keepTimer = setTimeout(tick, Math.max(0, every - (Date.now() - c.lastRx)));
+          return;
+        }
+        const left = deadline - (Date.now() - sentAt);
+        if (left > 0) {
+          c.pongTimer = setTimeout(check, left);
+          return;
+        }
+        this.failConnection(c, new WsPongTimeoutError(deadline));
+      };
+      c.pongTimer = setTimeout(check, Math.min(deadline, 50));
+    };
+    c.keepTimer = setTimeout(tick, every);
+  }
+
+  private emitError(err: Error): void {
+    // An 'error' event without a listener would throw: a misbehaving server must not crash the process.
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else trace('unhandled websocket error (add an "error" listener): %s', err.message);
+  }
+
+  /**
+   * Sends a message, or a fragment of one with `fin: false`. `cb` runs when the frame was written
+   * into the stream. Throws {@link WsNotOpenError} when not open and no callback is given.
+   */
+  send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: SendOptions = {}, cb?: (err?: Error) => void): void {
+    const c = this.conn;
+    if (!c || this._state !== 'open' || c.closeSent) {
+      const err = new WsNotOpenError();
+      if (cb) queueMicrotask(() => cb(err));
+      if (options.onAcked) queueMicrotask(() => options.onAcked!(err));
+      if (!cb && !options.onAcked) throw err;
+      return;
+    }
+    const buf = toBuffer(data);
+    const binary = options.binary ?? typeof data !== 'string';
+    const onAcked = options.onAcked;
+    const sendOpts = { binary, fin: options.fin ?? true, ...(options.compress !== undefined ? { compress: options.compress } : {}) };
+    c.sender.sendData(buf, sendOpts, (err) => {
+      cb?.(err ?? undefined);
+      if (!onAcked) return;
+      if (err) return onAcked(err);
+      if (!c.delivery) return onAcked();
+      c.delivery.waitAcked(c.delivery.bytesQueued).then(
+        () => onAcked(),
+        (e: Error) => onAcked(e),
+      );
+    });
+  }
+
+  /** Promise form of {@link send}: resolves when written ('written', default) or acknowledged by the peer's TCP ('acked'). */
+  sendAsync(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: Omit<SendOptions, 'onAcked'> & { waitFor?: 'written' | 'acked' } = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const { waitFor, ...rest } = options;
+      if (waitFor === 'acked') this.send(data, { ...rest, onAcked: (e) => (e ? reject(e) : resolve()) }, (e) => e && reject(e));
+      else this.send(data, rest, (e) => (e ? reject(e) : resolve()));
+    });
+  }
+
+  /** Sends a ping (at most 125 bytes of payload). */
+  ping(data: string | Buffer = Buffer.alloc(0), cb?: (err?: Error) => void): void {
+    const buf = toBuffer(data);
+    if (buf.length > 125) throw new RangeError('A ping payload is at most 125 bytes');
+    const c = this.conn;
+    if (!c || this._state !== 'open') {
+      const err = new WsNotOpenError();
+      if (cb) queueMicrotask(() => cb(err));
+      else throw err;
+      return;
+    }
+    c.sender.ping(buf, (e) => cb?.(e ?? undefined));
+  }
+
+  /**
+   * Starts the closing handshake (code 1000 or 3000–4999, reason ≤ 123 bytes) and turns
+   * reconnect off. While connecting, the attempt is abandoned.
+   */
+  close(code: number = CloseCode.Normal, reason = ''): void {
+    if (code !== CloseCode.Normal && !(code >= 3000 && code <= 4999)) {
+      throw new RangeError(`Close code ${code} cannot be sent by an application: use 1000 or 3000–4999`);
+    }
+    if (Buffer.byteLength(reason) > 123) throw new RangeError('A close reason is at most 123 bytes of UTF-8');
+    this.stopped = true;
+    if (this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+    }
+    if (this._state === 'connecting') {
+      this._state = 'closed';
+      this.attemptAbort?.abort(new WsClosedError('The websocket was closed while connecting'));
+      this.emit('close', CloseCode.Abnormal, '', false);
+      this.endIterators();
+      return;
+    }
+    const c = this.conn;
+    if (!c) {
+      this._state = 'closed';
+      this.endIterators();
+      return;
+    }
+    if (c.closeSent) return;
+    c.closeSent = true;
+    this._state = 'closing';
+    c.sender.close(code, reason);
+    this.armCloseTimer(c);
+  }
+
+  /** Destroys the connection at once (close event 1006) and turns reconnect off. */
+  terminate(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+    }
+    if (this._state === 'connecting') {
+      this.close();
+      return;
+    }
+    const c = this.conn;
+    if (c) {
+      c.failure = { code: CloseCode.Abnormal, reason: '' };
+      c.stream.destroy();
+    } else {
+      this._state = 'closed';
+      this.endIterators();
+    }
+  }
+
+  /** Resolves at the next 'open'; rejects if the attempt ends with 'close' first. */
+  opened(): Promise<void> {
+    if (this._state === 'open') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onOpen = () => {
+        this.off('close', onClose);
+        this.off('error', onError);
+        resolve();
+      };
+      let lastError: Error | undefined;
+      const onError = (e: Error) => void (lastError = e);
+      const onClose = (code: number) => {
+        this.off('open', onOpen);
+        this.off('error', onError);
+        reject(lastError ?? new WsClosedError(`The connection closed (code ${code}) before it opened`));
+      };
+      this.once('open', onOpen);
+      this.once('close', onClose);
+      this.on('error', onError);
+    });
+  }
+
+  /** Resolves with the next 'close' event's arguments. */
+  closed(): Promise<{ code: number; reason: string; wasClean: boolean }> {
+    return new Promise((resolve) => this.once('close', (code, reason, wasClean) => resolve({ code, reason, wasClean })));
+  }
+
+  /**
+   * Iterates over incoming messages until the client is closed for good. The socket is paused
+   * while more than 64 messages wait to be consumed.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
+    const q = new MessageQueue(
+      () => this.pauseInput(),
+      () => this.resumeInput(),
+      () => this.iterators.delete(q),
+    );
+    if (this.stopped && this._state === 'closed') q.end();
+    else this.iterators.add(q);
+    return q;
+  }
+
+  private pauseInput(): void {
+    this.inputPaused = true;
+    this.conn?.stream.pause();
+  }
+
+  private resumeInput(): void {
+    this.inputPaused = false;
+    const c = this.conn;
+    if (c && !c.receiver.busy) c.stream.resume();
+  }
+
+  private endIterators(): void {
+    for (const q of this.iterators) q.end();
+    this.iterators.clear();
+  }
+}
+
+class MessageQueue implements AsyncIterableIterator<WsMessage> {
+  private items: WsMessage[] = [];
+  private waiting: Array<(r: IteratorResult<WsMessage>) => void> = [];
+  private ended = false;
+  private paused = false;
+  constructor(
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+    private readonly detach: () => void,
+  ) {}
+
+  push(m: WsMessage): void {
+    const w = this.waiting.shift();
+    if (w) return w({ value: m, done: false });
+    this.items.push(m);
+    if (!this.paused && this.items.length > MESSAGE_QUEUE_HIGH_WATER) {
+      this.paused = true;
+      this.pause();
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+    for (const w of this.waiting.splice(0)) w({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<WsMessage>> {
+    const m = this.items.shift();
+    if (m) {
+      if (this.paused && this.items.length <= MESSAGE_QUEUE_HIGH_WATER / 2) {
+        this.paused = false;
+        this.resume();
+      }
+      return Promise.resolve({ value: m, done: false });
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<WsMessage>> {
+    this.ended = true;
+    this.items = [];
+    this.detach();
+    if (this.paused) this.resume();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
+    return this;
+  }
+}
+
+function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

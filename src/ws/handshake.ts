@@ -1,0 +1,136 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { WS_GUID } from './constants.js';
+import { WsHandshakeError } from './errors.js';
+import type { WsTarget } from './url.js';
+
+/** A fresh random 16-byte key, base64 (RFC 6455 §4.1). */
+export function makeKey(): string {
+  return randomBytes(16).toString('base64');
+}
+
+/** The `Sec-WebSocket-Accept` a server must answer for `key`. */
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key + WS_GUID).digest('base64');
+}
+
+export interface RequestParts {
+  target: WsTarget;
+  key: string;
+  origin?: string | undefined;
+  protocols?: readonly string[] | undefined;
+  extensions?: string | undefined;
+  /** Already validated user headers. */
+  headers?: ReadonlyArray<readonly [string, string]> | undefined;
+}
+
+/** The opening handshake request, one buffer (some servers mishandle a request split over writes). */
+export function buildRequest(p: RequestParts): string {
+  const lines = [`GET ${p.target.path} HTTP/1.1`, `Host: ${p.target.hostHeader}`];
+  const userHas = (name: string) => (p.headers ?? []).some(([n]) => n.toLowerCase() === name);
+  for (const [n, v] of p.headers ?? []) lines.push(`${n}: ${v}`);
+  lines.push('Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${p.key}`, 'Sec-WebSocket-Version: 13');
+  if (p.target.authorization && !userHas('authorization')) lines.push(`Authorization: ${p.target.authorization}`);
+  if (p.origin !== undefined && !userHas('origin')) lines.push(`Origin: ${p.origin}`);
+  if (p.protocols && p.protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${p.protocols.join(', ')}`);
+  if (p.extensions) lines.push(`Sec-WebSocket-Extensions: ${p.extensions}`);
+  return lines.join('\r\n') + '\r\n\r\n';
+}
+
+/** A parsed HTTP response head. */
+export interface ResponseHead {
+  httpVersion: string;
+  statusCode: number;
+  statusText: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+}
+
+/**
+ * Incremental parser for the handshake response head: feed chunks until it returns the head and
+ * the bytes that followed it (a server may send its first frame in the same packet).
+ */
+export class ResponseParser {
+  private readonly maxBytes: number;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Bytes of the last chunks already scanned for the terminator (to resume across chunks). */
+  private scanned = 0;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** Returns null until the head is complete. Throws {@link WsHandshakeError} on malformed or oversized input. */
+  push(chunk: Buffer): { head: ResponseHead; rest: Buffer } | null {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [all];
+    const from = Math.max(0, this.scanned - 3);
+    const end = all.indexOf('\r\n\r\n', from, 'latin1');
+    if (end < 0) {
+      this.scanned = all.length;
+      if (all.length > this.maxBytes) {
+        throw new WsHandshakeError(`The handshake response head exceeds ${this.maxBytes} bytes without ending: this is not a websocket server (or raise maxHeaderBytes)`);
+      }
+      return null;
+    }
+    if (end + 4 > this.maxBytes) {
+      throw new WsHandshakeError(`The handshake response head exceeds ${this.maxBytes} bytes: raise maxHeaderBytes if the server really sends that much`);
+    }
+    const head = parseHead(all.subarray(0, end).toString('latin1'));
+    const rest = all.subarray(end + 4);
+    this.chunks = [];
+    return { head, rest };
+  }
+}
+
+function parseHead(text: string): ResponseHead {
+  const lines = text.split('\r\n');
+  const status = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
+  if (!status) {
+    throw new WsHandshakeError(`The server did not answer with HTTP (first line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}): check the URL's host, port and scheme`);
+  }
+  const headers: Record<string, string> = {};
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) {
+      throw new WsHandshakeError(`Malformed header line in the handshake response: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  return { httpVersion: status[1]!, statusCode: Number(status[2]), statusText: status[3] ?? '', headers };
+}
+
+/** What the validated 101 answer settled. */
+export interface HandshakeResult {
+  protocol: string;
+  extensions: string | undefined;
+}
+
+function tokens(v: string | undefined): string[] {
+  return (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+}
+
+/** Checks a 101 answer against our request (RFC 6455 §4.1, client steps 1–6). */
+export function validateUpgrade(head: ResponseHead, key: string, offeredProtocols: readonly string[]): HandshakeResult {
+  const h = head.headers;
+  const fail = (what: string) =>
+    new WsHandshakeError(`Invalid websocket handshake response: ${what}`, { statusCode: head.statusCode, headers: h });
+  if (head.httpVersion !== '1.1') throw fail(`HTTP/${head.httpVersion} instead of HTTP/1.1`);
+  if (!tokens(h['upgrade']).includes('websocket')) throw fail(`"Upgrade: ${h['upgrade'] ?? ''}" instead of "Upgrade: websocket"`);
+  if (!tokens(h['connection']).includes('upgrade')) throw fail(`"Connection: ${h['connection'] ?? ''}" instead of "Connection: Upgrade"`);
+  const expected = acceptFor(key);
+  if (h['sec-websocket-accept'] !== expected) {
+    throw fail(`Sec-WebSocket-Accept is ${JSON.stringify(h['sec-websocket-accept'] ?? null)}, expected ${expected} (a proxy may be answering instead of the server)`);
+  }
+  const protocol = h['sec-websocket-protocol'];
+  if (protocol !== undefined) {
+    if (!offeredProtocols.includes(protocol)) throw fail(`the server chose subprotocol "${protocol}", which we did not offer`);
+  }
+  // A server may decline every offered subprotocol: the caller then sees protocol === ''.
+  return { protocol: protocol ?? '', extensions: h['sec-websocket-extensions'] };
+}

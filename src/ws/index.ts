@@ -1,0 +1,19 @@
+/** src/ws: RFC 6455 client over any Duplex, and the LuatOS-compatible `websocket` facade. */
+export { WebSocketClient } from './client.js';
+export type { WebSocketClientOptions, SendOptions, WsState, WsMessage, WebSocketClientEvents } from './client.js';
+export type { PerMessageDeflateOptions } from './deflate.js';
+export type { ReconnectOptions } from './reconnect.js';
+export type { ConnectFn, ConnectTarget, WsTlsOptions, StreamOpener } from './transport.js';
+export { hostConnect, openerConnect } from './transport.js';
+export { CloseCode, Opcode } from './constants.js';
+export {
+  WsUrlError,
+  WsHeaderError,
+  WsConnectError,
+  WsHandshakeError,
+  WsProtocolError,
+  WsNotOpenError,
+  WsPongTimeoutError,
+  WsClosedError,
+} from './errors.js';
+export type { WsProtocolErrorCode } from './errors.js';

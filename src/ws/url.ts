@@ -1,0 +1,68 @@
+import { WsUrlError } from './errors.js';
+
+/** A websocket endpoint, parsed from a `ws://` or `wss://` URL. */
+export interface WsTarget {
+  secure: boolean;
+  /** Host for DNS / connect: IPv6 literals without brackets, international names in punycode. */
+  host: string;
+  port: number;
+  /** Request target: path and query (the fragment is never sent). */
+  path: string;
+  /** Value of the `Host` header: port only when not the default, IPv6 in brackets. */
+  hostHeader: string;
+  /** Server name for TLS SNI (empty for IP literals, where SNI must not be sent). */
+  servername: string;
+  /** `Basic ...` from URL userinfo, if any. */
+  authorization: string | undefined;
+  /** The URL with any password removed, for traces and errors. */
+  display: string;
+}
+
+/**
+ * Parses a websocket URL with the WHATWG parser. Throws {@link WsUrlError} for other schemes, a
+ * missing host or anything the parser refuses. `http(s)` is accepted only for redirect targets
+ * (`allowHttp`), mapped to `ws(s)`.
+ */
+export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean } = {}): WsTarget {
+  let url: URL;
+  try {
+    url = typeof input === 'string' ? new URL(input) : new URL(input.href);
+  } catch (err) {
+    throw new WsUrlError(`"${String(input)}" is not a valid URL: write it as ws://host[:port]/path or wss://...`, { cause: err });
+  }
+  let protocol = url.protocol;
+  if (options.allowHttp && (protocol === 'http:' || protocol === 'https:')) protocol = protocol === 'http:' ? 'ws:' : 'wss:';
+  if (protocol !== 'ws:' && protocol !== 'wss:') {
+    throw new WsUrlError(`Unsupported URL scheme "${url.protocol}" in ${redact(url)}: use ws:// or wss://`);
+  }
+  if (url.hostname === '') throw new WsUrlError(`The URL ${redact(url)} has no host: use ws://host[:port]/path`);
+  const secure = protocol === 'wss:';
+  const defaultPort = secure ? 443 : 80;
+  const port = url.port === '' ? defaultPort : Number(url.port);
+  const ipv6 = url.hostname.startsWith('[');
+  const host = ipv6 ? url.hostname.slice(1, -1) : url.hostname;
+  const isIp = ipv6 || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+  let authorization: string | undefined;
+  if (url.username !== '' || url.password !== '') {
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  }
+  return {
+    secure,
+    host,
+    port,
+    path: (url.pathname || '/') + url.search,
+    hostHeader: port === defaultPort ? url.hostname : `${url.hostname}:${port}`,
+    servername: isIp ? '' : host,
+    authorization,
+    display: redact(url, protocol),
+  };
+}
+
+function redact(url: URL, protocol = url.protocol): string {
+  const u = new URL(url.href);
+  if (u.password !== '') u.password = '***';
+  u.hash = '';
+  return u.href.replace(/^[a-z]+:/, protocol);
+}
