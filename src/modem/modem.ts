@@ -1,0 +1,746 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import createDebug from 'debug';
+import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
+import { AtClosedError, AtCommandError, AtTimeoutError, BadArgumentError } from '../at/errors.js';
+import { atHost, atInt } from '../at/args.js';
+import { bringUp, syncAt, type BringUpOptions, type ProgressEvent } from './bringup.js';
+import {
+  ConnectFailedError,
+  ConnectTimeoutError,
+  LinkClosedError,
+  ModemNotReadyError,
+  ModemResetError,
+  NoFreeLinkError,
+  TlsMixedError,
+} from './errors.js';
+import { ModemSocket, MAX_CHUNK, type LinkDriver } from './socket.js';
+import { LINK_EVENT_RE, PDP_DEACT_RE, RECEIVE_URC_RE, RXGET_URC_RE, parseCipack, parseRxgetHeader } from './parse.js';
+import { readInfo, type ModemInfo } from './info.js';
+import { ModuleTls } from './module-tls.js';
+import { openTransport, type Transport, type TransportOptions } from './transport.js';
+import type { DeliveryTracker } from './delivery.js';
+
+const debug = createDebug('air780:modem');
+
+/** Supervision states. */
+export type ModemState = 'opening' | 'syncing' | 'registering' | 'attaching' | 'online' | 'recovering' | 'closed';
+
+/** Why the modem went into recovery. */
+export type RecoveryReason = 'reboot' | 'pdp' | 'port' | 'unresponsive';
+
+/** Options of {@link Modem.open}. */
+export interface ModemOpenOptions extends TransportOptions {
+  /** APN for `AT+CSTT` (default: the one the network assigned). */
+  apn?: string;
+  user?: string;
+  password?: string;
+  /** Receive mode: 'push' (`+RECEIVE` URCs) or 'pull' (`AT+CIPRXGET`, end-to-end backpressure). Default 'push'. */
+  rxMode?: 'push' | 'pull';
+  /** Timeout of data commands (CIPSEND, CIPRXGET, CIPCLOSE, CIPACK); a timeout means the module stopped answering. Default 9000. */
+  commandTimeoutMs?: number;
+  /** Default wait for `CONNECT OK`. Default 75 000 (the manual's value). */
+  connectTimeoutMs?: number;
+  /** `AT` attempts during sync. Default 20. */
+  syncAttempts?: number;
+  /** Wait for each sync `AT`. Default 1000. */
+  syncIntervalMs?: number;
+  simTimeoutMs?: number;
+  registrationTimeoutMs?: number;
+  attachTimeoutMs?: number;
+  /** Interval between status polls during bring-up. Default 500. */
+  pollIntervalMs?: number;
+  /** Back-off between recovery attempts: starts here, doubles, capped at `recoveryMaxBackoffMs`. Default 500. */
+  recoveryBackoffMs?: number;
+  recoveryMaxBackoffMs?: number;
+  /** Failed sync rounds before a hard reset (`AT+CFUN=1,1`, then `AT+RESET`). Default 2. */
+  resetAfterSyncFailures?: number;
+  /** Push mode: unread bytes per socket before it fails with ERR_RX_OVERFLOW. Default 8 MiB. */
+  pushBufferLimit?: number;
+  /** Progress callback (also emitted as 'progress'). */
+  onProgress?: (p: ProgressEvent) => void;
+}
+
+/** Options of {@link Modem.connect} / {@link Modem.openStream}. */
+export interface ModemConnectOptions {
+  /** false: plain TCP; 'host' (or true): Node's TLS over a plain link; 'modem': the module's TLS (AT+CIPSSL). */
+  tls?: boolean | 'host' | 'modem';
+  /** SNI and certificate name (default: the host, unless it is an IP literal). */
+  servername?: string;
+  /** CA(s) to verify the server against. Host TLS: default the system store. Module TLS: required unless rejectUnauthorized is false. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Verification is on unless this is explicitly false (traced as a warning). */
+  rejectUnauthorized?: boolean;
+  /** Wait for CONNECT OK (and, for host TLS, the handshake). */
+  timeoutMs?: number;
+}
+
+interface ConnectWaiter {
+  resolve: (result: string) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * An Air780E-series module: bring-up, supervision and sockets.
+ *
+ * Events: 'state' (state, previous), 'progress' (ProgressEvent), 'recovering' (reason),
+ * 'online', 'close'.
+ */
+export class Modem extends EventEmitter {
+  /** The most recently opened modem (for `websocket.create(null, ...)`). */
+  static default: Modem | undefined;
+
+  /**
+   * Open a module and bring it online. Port: `stream`, `binding` + `path`, `path`, else the
+   * `AIR780_PORT` environment variable, else the first USB `19d1:0001` port that answers AT.
+   */
+  static async open(options: ModemOpenOptions = {}): Promise<Modem> {
+    const transport = await openTransport(options);
+    const modem = new Modem(transport, options);
+    try {
+      await modem.start();
+    } catch (err) {
+      await modem.close();
+      throw err;
+    }
+    Modem.default = modem;
+    return modem;
+  }
+
+  private _at: AtChannel;
+  private _state: ModemState = 'opening';
+  private readonly transport: Transport;
+  private readonly opts: Required<Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress'>> & ModemOpenOptions;
+  private readonly links: Array<ModemSocket | undefined> = new Array(6).fill(undefined);
+  /** Links whose CIPCLOSE is under way (their `CLOSE OK` is not a peer close). */
+  private readonly closing = new Set<number>();
+  private readonly connectWaiters = new Map<number, ConnectWaiter>();
+  private readonly rxSeq = new Array<number>(6).fill(0);
+  private unsubscribe: Array<() => void> = [];
+  private outstanding = 0;
+  /** Bumped when all links are failed: jobs of an older generation no longer count. */
+  private generation = 0;
+  private rr = 0;
+  private connectLock: Promise<unknown> = Promise.resolve();
+  private recovery: Promise<void> | undefined;
+  private portLost = false;
+  private rebootSeen = false;
+  private lifetime = new AbortController();
+  private readonly moduleTls: ModuleTls;
+  private ip: string | undefined;
+  private readonly driver: LinkDriver;
+
+  private constructor(transport: Transport, options: ModemOpenOptions) {
+    super();
+    this.transport = transport;
+    this.opts = {
+      ...options,
+      rxMode: options.rxMode ?? 'push',
+      commandTimeoutMs: options.commandTimeoutMs ?? 9000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 75_000,
+      syncAttempts: options.syncAttempts ?? 20,
+      syncIntervalMs: options.syncIntervalMs ?? 1000,
+      simTimeoutMs: options.simTimeoutMs ?? 10_000,
+      registrationTimeoutMs: options.registrationTimeoutMs ?? 120_000,
+      attachTimeoutMs: options.attachTimeoutMs ?? 60_000,
+      pollIntervalMs: options.pollIntervalMs ?? 500,
+      recoveryBackoffMs: options.recoveryBackoffMs ?? 500,
+      recoveryMaxBackoffMs: options.recoveryMaxBackoffMs ?? 30_000,
+      resetAfterSyncFailures: options.resetAfterSyncFailures ?? 2,
+      pushBufferLimit: options.pushBufferLimit ?? 8 * 1024 * 1024,
+    };
+    this._at = this.attach(transport.stream);
+    this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
+    const self = this;
+    this.driver = {
+      get rxMode() {
+        return self.opts.rxMode;
+      },
+      open: (s) => this.openLink(s),
+      kick: () => this.pump(),
+      release: (s, closeOnModule) => this.release(s, closeOnModule),
+      pollAcked: (s) => this.pollAcked(s),
+    };
+  }
+
+  /** The AT channel (for status commands; sockets share it fairly). Replaced after a port reopen. */
+  get at(): AtChannel {
+    return this._at;
+  }
+
+  /** Current supervision state. */
+  get state(): ModemState {
+    return this._state;
+  }
+
+  /** Receive mode chosen at open. */
+  get rxMode(): 'push' | 'pull' {
+    return this.opts.rxMode;
+  }
+
+  /** IP address the bearer got (AT+CIFSR), once online. */
+  get ipAddress(): string | undefined {
+    return this.ip;
+  }
+
+  /** Identity, signal, registration, operator and IP address. */
+  async info(): Promise<ModemInfo> {
+    if (this._state === 'closed') throw new ModemNotReadyError('closed');
+    return readInfo((c, o) => this.cmd(c, o), this.ip);
+  }
+
+  /**
+   * Open a socket through the module (plain TCP, or module TLS with `{ tls: 'modem' }`).
+   * The host is checked before anything is written: a bad one throws `ERR_BAD_ARGUMENT`.
+   * For host TLS use {@link openStream}.
+   */
+  connect(host: string, port: number, options: ModemConnectOptions = {}): ModemSocket {
+    atHost(host);
+    atInt(port, { name: 'port', min: 1, max: 65535 });
+    const mode = normaliseTls(options.tls);
+    if (mode === 'host') {
+      throw new BadArgumentError('tls', "connect() gives the raw link; use openStream(host, port, { tls: 'host' }) for host TLS");
+    }
+    const socket = new ModemSocket(this.driver, {
+      host,
+      port,
+      moduleTls: mode === 'modem',
+      timeoutMs: options.timeoutMs ?? this.opts.connectTimeoutMs,
+      pushBufferLimit: this.opts.pushBufferLimit,
+    });
+    if (mode === 'modem') this.moduleTlsOptions.set(socket, options);
+    socket.connect();
+    return socket;
+  }
+
+  private readonly moduleTlsOptions = new WeakMap<ModemSocket, ModemConnectOptions>();
+
+  /**
+   * A connected stream to host:port: a `ModemSocket`, or Node's TLS over one (`tls: 'host'`/true),
+   * or module TLS (`tls: 'modem'`). It carries the link's `delivery` tracker.
+   */
+  async openStream(host: string, port: number, options: ModemConnectOptions = {}): Promise<Duplex & { delivery: DeliveryTracker }> {
+    const mode = normaliseTls(options.tls);
+    const socket = this.connect(host, port, { ...options, tls: mode === 'modem' ? 'modem' : false });
+    await onceConnected(socket);
+    if (mode !== 'host') return socket;
+    const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
+    if (options.rejectUnauthorized === false) {
+      debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
+    }
+    const tlsOpts: tls.ConnectionOptions = {
+      socket,
+      rejectUnauthorized: options.rejectUnauthorized !== false,
+      ...(servername ? { servername } : {}),
+      ...(options.ca ? { ca: options.ca } : {}),
+    };
+    const secure = tls.connect(tlsOpts);
+    const timeoutMs = options.timeoutMs ?? this.opts.connectTimeoutMs;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new ConnectTimeoutError(host, port, timeoutMs)), timeoutMs);
+        secure.once('secureConnect', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        secure.once('error', (e) => {
+          clearTimeout(t);
+          reject(e);
+        });
+        secure.once('close', () => {
+          clearTimeout(t);
+          reject(new LinkClosedError(socket.link, 'closed during the TLS handshake'));
+        });
+      });
+    } catch (err) {
+      secure.destroy();
+      socket.destroy();
+      throw err;
+    }
+    return Object.assign(secure, { delivery: socket.delivery });
+  }
+
+  /** Close every socket, the AT channel and the port. */
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    this.setState('closed');
+    this.lifetime.abort(new ModemNotReadyError('closed'));
+    this.failAll(new LinkClosedError(-1, 'the modem was closed'));
+    for (const u of this.unsubscribe) u();
+    this._at.close();
+    await this.transport.close();
+    if (Modem.default === this) Modem.default = undefined;
+    this.emit('close');
+  }
+
+  // ---- bring-up and supervision ----------------------------------------------------------------
+
+  private bringUpOptions(): BringUpOptions {
+    const o = this.opts;
+    return {
+      rxMode: o.rxMode,
+      ...(o.apn !== undefined ? { apn: o.apn } : {}),
+      ...(o.user !== undefined ? { user: o.user } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      syncAttempts: o.syncAttempts,
+      syncIntervalMs: o.syncIntervalMs,
+      simTimeoutMs: o.simTimeoutMs,
+      registrationTimeoutMs: o.registrationTimeoutMs,
+      attachTimeoutMs: o.attachTimeoutMs,
+      pollIntervalMs: o.pollIntervalMs,
+      signal: this.lifetime.signal,
+    };
+  }
+
+  private progress = (p: ProgressEvent): void => {
+    const state: ModemState | undefined =
+      p.step === 'sync' || p.step === 'echo-off' || p.step === 'errors' || p.step === 'reset'
+        ? 'syncing'
+        : p.step === 'sim' || p.step === 'register'
+          ? 'registering'
+          : 'attaching';
+    if (this._state !== 'closed' && this._state !== state) this.setState(state);
+    debug('progress %s: %s%s', p.step, p.message, p.attempt ? ` (#${p.attempt})` : '');
+    this.opts.onProgress?.(p);
+    this.emit('progress', p);
+  };
+
+  private async start(): Promise<void> {
+    this.rebootSeen = false;
+    const r = await bringUp(this._at, this.bringUpOptions(), this.progress);
+    this.online(r.ip);
+  }
+
+  private online(ip: string): void {
+    this.ip = ip;
+    this.moduleTls.reset();
+    this.setState('online');
+    this.emit('online');
+    this.pump();
+  }
+
+  private setState(s: ModemState): void {
+    const prev = this._state;
+    if (prev === s) return;
+    this._state = s;
+    debug('state %s → %s', prev, s);
+    this.emit('state', s, prev);
+  }
+
+  private attach(stream: Duplex): AtChannel {
+    const at = new AtChannel(stream, { name: 'air780' });
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [
+      at.onUrc(LINK_EVENT_RE, (u) => this.onLinkEvent(u.line)),
+      at.onUrc(RECEIVE_URC_RE, (u) => this.onReceive(u.line, u.data)),
+      at.onUrc(RXGET_URC_RE, (u) => this.onRxAvailable(u.line)),
+      at.onUrc(/^RDY$/, () => this.onReboot()),
+      at.onUrc(PDP_DEACT_RE, () => this.recover('pdp')),
+    ];
+    const onGone = () => {
+      if (this._at !== at || this._state === 'closed') return;
+      this.portLost = true;
+      this.recover('port');
+    };
+    at.on('close', onGone);
+    at.on('error', (err: Error) => debug('AT channel error: %s', err.message));
+    stream.on('close', onGone);
+    stream.on('error', (err: Error) => debug('port error: %s', err.message));
+    return at;
+  }
+
+  private onReboot(): void {
+    debug('RDY: the module rebooted');
+    this.rebootSeen = true;
+    if (this._state === 'online') this.recover('reboot');
+  }
+
+  /** Start recovery (once; faults during recovery are folded into the running attempt). */
+  private recover(reason: RecoveryReason): void {
+    if (this._state === 'closed') return;
+    if (reason === 'port') this.portLost = true;
+    if (this.recovery) return;
+    if (this._state !== 'online') {
+      // Initial bring-up in progress: its own commands fail; Modem.open reports it.
+      return;
+    }
+    this.recovery = this.runRecovery(reason).finally(() => {
+      this.recovery = undefined;
+    });
+  }
+
+  private async runRecovery(reason: RecoveryReason): Promise<void> {
+    debug('recovering: %s', reason);
+    this.setState('recovering');
+    this.emit('recovering', reason);
+    this.failAll(new ModemResetError(describeReason(reason)));
+    let backoff = this.opts.recoveryBackoffMs;
+    let syncFailures = 0;
+    for (let attempt = 1; !this.isClosed(); attempt++) {
+      try {
+        if (this.portLost) await this.reopenPort();
+        this.rebootSeen = false;
+        try {
+          await syncAt(this._at, { ...this.bringUpOptions(), syncAttempts: Math.min(this.opts.syncAttempts, 5) }, this.progress);
+          syncFailures = 0;
+        } catch (err) {
+          if (this.portLost || this.isClosed()) throw err;
+          syncFailures++;
+          if (syncFailures >= this.opts.resetAfterSyncFailures) {
+            syncFailures = 0;
+            await this.hardReset();
+          }
+          throw err;
+        }
+        const r = await bringUp(this._at, this.bringUpOptions(), this.progress);
+        if (this.rebootSeen) {
+          debug('the module rebooted during bring-up: again');
+          continue;
+        }
+        this.online(r.ip);
+        return;
+      } catch (err) {
+        if (this.isClosed()) return;
+        debug('recovery attempt %d failed: %s', attempt, (err as Error).message);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, this.opts.recoveryMaxBackoffMs);
+      }
+    }
+  }
+
+  private isClosed(): boolean {
+    return this._state === 'closed';
+  }
+
+  private async hardReset(): Promise<void> {
+    this.progress({ step: 'reset', message: 'the module does not answer: resetting it (AT+CFUN=1,1)' });
+    for (const c of ['AT+CFUN=1,1', 'AT+RESET']) {
+      try {
+        await this._at.send(c, { timeoutMs: 3000 });
+        return;
+      } catch (err) {
+        debug('%s: %s', c, (err as Error).message);
+      }
+    }
+  }
+
+  private async reopenPort(): Promise<void> {
+    this._at.close();
+    const stream = await this.transport.reopen();
+    this.portLost = false;
+    this._at = this.attach(stream);
+  }
+
+  /** A command from the online modem; a timeout means the module stopped answering. */
+  private async cmd(command: string, options?: AtSendOptions): Promise<AtResponse> {
+    const at = this._at;
+    try {
+      return await at.send(command, options);
+    } catch (err) {
+      if (err instanceof AtTimeoutError && at === this._at) this.recover('unresponsive');
+      throw err;
+    }
+  }
+
+  // ---- links ---------------------------------------------------------------------------------
+
+  private failAll(err: Error): void {
+    for (const [n, w] of this.connectWaiters) {
+      this.connectWaiters.delete(n);
+      w.reject(err);
+    }
+    for (let n = 0; n < 6; n++) {
+      const s = this.links[n];
+      this.links[n] = undefined;
+      if (s) {
+        s.linkOpen = false;
+        s.destroy(err);
+      }
+    }
+    this.closing.clear();
+    this.outstanding = 0;
+    this.generation++;
+  }
+
+  private async openLink(socket: ModemSocket): Promise<void> {
+    if (this._state !== 'online') throw new ModemNotReadyError(this._state);
+    const { host, port, moduleTls, timeoutMs } = socket.options;
+    // Allocation and the module-wide TLS switch are decided one connect at a time.
+    const prepared = this.connectLock.then(async () => {
+      if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
+      if (this._state !== 'online') throw new ModemNotReadyError(this._state);
+      for (const s of this.links) {
+        if (s && s.options.moduleTls !== moduleTls) throw new TlsMixedError(moduleTls ? 'tls' : 'plain');
+      }
+      const n = this.links.findIndex((s, i) => s === undefined && !this.closing.has(i));
+      if (n < 0) throw new NoFreeLinkError();
+      this.links[n] = socket;
+      socket.link = n;
+      try {
+        if (moduleTls) await this.moduleTls.configureLink(n, host, this.moduleTlsOptions.get(socket) ?? {});
+        else await this.moduleTls.ensurePlain();
+      } catch (err) {
+        if (this.links[n] === socket) this.links[n] = undefined;
+        throw err;
+      }
+      return n;
+    });
+    this.connectLock = prepared.catch(() => undefined);
+    const n = await prepared;
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.startLink(n, host, port, timeoutMs, socket);
+      if (result === 'CONNECT OK') return;
+      if (result === 'ALREADY CONNECT' && attempt === 0) {
+        // The module still holds this id (a close we never saw): close it and try once more.
+        await this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs }).catch(() => undefined);
+        continue;
+      }
+      if (this.links[n] === socket) this.links[n] = undefined;
+      throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
+    }
+  }
+
+  private async startLink(n: number, host: string, port: number, timeoutMs: number, socket: ModemSocket): Promise<string> {
+    const result = new Promise<string>((resolve, reject) => this.connectWaiters.set(n, { resolve, reject }));
+    result.catch(() => undefined);
+    try {
+      await this.cmd(`AT+CIPSTART=${n},"TCP",${atHost(host)},${port}`, { timeoutMs: this.opts.commandTimeoutMs });
+    } catch (err) {
+      if (err instanceof AtCommandError && err.cme === 65535) {
+        // Field behaviour: `+CME ERROR: 65535` then `<n>, ALREADY CONNECT`.
+        const r = await withTimeout(result, 2000).catch(() => 'ALREADY CONNECT');
+        this.connectWaiters.delete(n);
+        return r;
+      }
+      this.connectWaiters.delete(n);
+      if (this.links[n] === socket) this.links[n] = undefined;
+      throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message) : err;
+    }
+    try {
+      return await withTimeout(result, timeoutMs);
+    } catch (err) {
+      this.connectWaiters.delete(n);
+      if (err === TIMEOUT) {
+        // Black-holed address: the module never answers. Free the id on the module.
+        if (this.links[n] === socket) {
+          this.closing.add(n);
+          this.links[n] = undefined;
+          void this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
+            .catch(() => undefined)
+            .finally(() => this.closing.delete(n));
+        }
+        throw new ConnectTimeoutError(host, port, timeoutMs);
+      }
+      throw err;
+    }
+  }
+
+  private onLinkEvent(line: string): void {
+    const m = LINK_EVENT_RE.exec(line);
+    if (!m) return;
+    const n = Number(m[1]);
+    const what = m[2]!;
+    if (what === 'CONNECT OK' || what === 'CONNECT FAIL' || what === 'ALREADY CONNECT') {
+      const w = this.connectWaiters.get(n);
+      if (w) {
+        this.connectWaiters.delete(n);
+        w.resolve(what);
+      } else debug('unexpected %s', line);
+      return;
+    }
+    if (what === 'CLOSED' || (what === 'CLOSE OK' && !this.closing.has(n))) {
+      const s = this.links[n];
+      if (s) s.onPeerClose();
+      else debug('%s on a free link', line);
+      this.pump();
+      return;
+    }
+    debug('ignored link event %s', line);
+  }
+
+  private onReceive(line: string, data: Buffer | undefined): void {
+    const m = RECEIVE_URC_RE.exec(line);
+    if (!m || !data) return;
+    const s = this.links[Number(m[1])];
+    if (s) s.deliver(data);
+    else debug('%d bytes for free link %s dropped', data.length, m[1]);
+  }
+
+  private onRxAvailable(line: string): void {
+    const m = RXGET_URC_RE.exec(line);
+    if (!m) return;
+    const n = Number(m[1]);
+    this.rxSeq[n]!++;
+    const s = this.links[n];
+    if (s) {
+      s.rxAvailable = true;
+      this.pump();
+    }
+  }
+
+  private release(socket: ModemSocket, closeOnModule: boolean): void {
+    const n = socket.link;
+    if (n < 0 || this.links[n] !== socket) return;
+    const w = this.connectWaiters.get(n);
+    if (w) {
+      this.connectWaiters.delete(n);
+      w.reject(new LinkClosedError(n, 'destroyed while connecting'));
+    }
+    if (!closeOnModule || this._state !== 'online') {
+      this.links[n] = undefined;
+      this.pump();
+      return;
+    }
+    // Keep the id reserved until the module confirms, so it is not reused too early.
+    this.links[n] = undefined;
+    this.closing.add(n);
+    this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
+      .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
+      .finally(() => {
+        this.closing.delete(n);
+        this.pump();
+      });
+  }
+
+  private async pollAcked(socket: ModemSocket): Promise<number> {
+    const r = await this.cmd(`AT+CIPACK=${socket.link}`, { timeoutMs: this.opts.commandTimeoutMs });
+    const ack = r.lines.map(parseCipack).find((x) => x !== undefined);
+    if (!ack) throw new LinkClosedError(socket.link, `unexpected AT+CIPACK answer ${JSON.stringify(r.lines)}`);
+    return ack.acked;
+  }
+
+  // ---- the data pump: one send per link, fair across links, two commands kept queued ---------
+
+  private pump(): void {
+    // Two outstanding: one in flight, the next already queued in the channel, so the module's
+    // answer is followed by the next command without a round trip through this loop.
+    while (this.outstanding < 2 && this._state === 'online') {
+      const job = this.nextJob();
+      if (!job) return;
+      this.outstanding++;
+      const gen = this.generation;
+      job().finally(() => {
+        if (this.generation === gen) this.outstanding--;
+        this.pump();
+      });
+    }
+  }
+
+  private nextJob(): (() => Promise<void>) | undefined {
+    const pull = this.opts.rxMode === 'pull';
+    for (let i = 0; i < 12; i++) {
+      const slot = (this.rr + i) % 12;
+      const n = slot >> 1;
+      const s = this.links[n];
+      if (!s || s.destroyed) continue;
+      if ((slot & 1) === 0) {
+        if (s.linkOpen && !s.sendInFlight && s.txBytes > 0) {
+          this.rr = slot + 1;
+          s.sendInFlight = true;
+          return () => this.doSend(s, n);
+        }
+      } else if (pull && s.rxAvailable && !s.readInFlight && s.wantsData()) {
+        this.rr = slot + 1;
+        s.readInFlight = true;
+        return () => this.doRead(s, n);
+      }
+    }
+    return undefined;
+  }
+
+  private async doSend(s: ModemSocket, n: number): Promise<void> {
+    const chunk = s.takeChunk(MAX_CHUNK);
+    if (!chunk) {
+      s.sendInFlight = false;
+      return;
+    }
+    try {
+      await this.cmd(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.opts.commandTimeoutMs });
+      s.sendInFlight = false;
+      s.onSent(chunk.length);
+    } catch (err) {
+      s.sendInFlight = false;
+      this.linkCommandFailed(s, n, err as Error, 'send');
+    }
+  }
+
+  private async doRead(s: ModemSocket, n: number): Promise<void> {
+    const seq = this.rxSeq[n];
+    try {
+      const r = await this.cmd(`AT+CIPRXGET=2,${n},${MAX_CHUNK}`, { timeoutMs: this.opts.commandTimeoutMs });
+      s.readInFlight = false;
+      const hdr = [...r.lines, r.final].map(parseRxgetHeader).find((x) => x !== undefined);
+      const data = r.data ?? Buffer.alloc(0);
+      if (data.length > 0) s.deliver(data);
+      // A URC during the read means more arrived: read again even if `left` said 0.
+      s.rxAvailable = (hdr?.left ?? 0) > 0 || this.rxSeq[n] !== seq;
+      if (!s.rxAvailable) s.maybeEndPull();
+    } catch (err) {
+      s.readInFlight = false;
+      if (err instanceof AtCommandError && this.links[n] === s) s.onReadRefused(err);
+      else this.linkCommandFailed(s, n, err as Error, 'read');
+    }
+  }
+
+  private linkCommandFailed(s: ModemSocket, n: number, err: Error, what: string): void {
+    if (err instanceof AtTimeoutError || err instanceof AtClosedError) return; // recovery fails the socket
+    if (this.links[n] !== s) return;
+    debug('link %d %s failed: %s', n, what, err.message);
+    s.linkOpen = false;
+    s.destroy(new LinkClosedError(n, `the module refused a ${what}`, { cause: err }));
+  }
+}
+
+const TIMEOUT = Symbol('timeout');
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(TIMEOUT), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+function normaliseTls(tlsOpt: ModemConnectOptions['tls']): false | 'host' | 'modem' {
+  if (tlsOpt === undefined || tlsOpt === false) return false;
+  if (tlsOpt === true || tlsOpt === 'host') return 'host';
+  if (tlsOpt === 'modem') return 'modem';
+  throw new BadArgumentError('tls', `tls must be false, true, 'host' or 'modem', got ${String(tlsOpt)}`);
+}
+
+function onceConnected(socket: ModemSocket): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onErr = (e: Error) => {
+      socket.off('connect', onOk);
+      reject(e);
+    };
+    const onOk = () => {
+      socket.off('error', onErr);
+      resolve();
+    };
+    socket.once('connect', onOk);
+    socket.once('error', onErr);
+  });
+}
+
+function describeReason(r: RecoveryReason): string {
+  switch (r) {
+    case 'reboot':
+      return 'the module rebooted (RDY)';
+    case 'pdp':
+      return 'the network deactivated the bearer (+PDP: DEACT)';
+    case 'port':
+      return 'the serial port closed';
+    case 'unresponsive':
+      return 'the module stopped answering';
+  }
+}

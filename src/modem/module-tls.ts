@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import createDebug from 'debug';
+import type { AtResponse, AtSendOptions } from '../at/index.js';
+import { BadArgumentError } from '../at/errors.js';
+import { atFileName, atHost } from '../at/args.js';
+
+const debug = createDebug('air780:modem');
+
+/** Largest `AT+FSWRITE` payload; bigger files are appended in pieces. */
+const FSWRITE_MAX = 10_240;
+
+type Send = (command: string, options?: AtSendOptions) => Promise<AtResponse>;
+
+/** What module TLS needs from the connect options. */
+export interface ModuleTlsOptions {
+  servername?: string;
+  ca?: string | Buffer | Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * Module TLS (AT+CIPSSL / AT+SSLCFG): the module-wide switch, per-link contexts (ctx = link id),
+ * and the CA file, uploaded once per content (its name is a hash of the content).
+ */
+export class ModuleTls {
+  /** Module-wide CIPSSL setting as last set; undefined after bring-up (unknown). */
+  private sslOn: boolean | undefined;
+  private readonly uploaded = new Set<string>();
+
+  constructor(private readonly send: Send) {}
+
+  /** Forget the switch state after a bring-up (uploaded files stay: they live in flash). */
+  reset(): void {
+    this.sslOn = undefined;
+  }
+
+  /** Make sure the switch is off before a plain link. */
+  async ensurePlain(): Promise<void> {
+    if (this.sslOn === false) return;
+    await this.send('AT+CIPSSL=0');
+    this.sslOn = false;
+  }
+
+  /** Configure TLS context `link` for `host` and turn the switch on. */
+  async configureLink(link: number, host: string, options: ModuleTlsOptions): Promise<void> {
+    const verify = options.rejectUnauthorized !== false;
+    const servername = options.servername ?? host;
+    atHost(servername, 'servername');
+    let caFile: string | undefined;
+    if (verify) {
+      if (!options.ca) {
+        throw new BadArgumentError('ca', "module TLS has no CA store: pass { ca } to verify the server, or { rejectUnauthorized: false } to connect without verification");
+      }
+      caFile = await this.uploadCa(options.ca);
+    } else {
+      debug('WARNING: module TLS certificate verification is OFF for %s (rejectUnauthorized: false)', host);
+    }
+    // Field report: without sslversion every handshake fails.
+    await this.send(`AT+SSLCFG="sslversion",${link},4`);
+    if (caFile) {
+      await this.send(`AT+SSLCFG="cacert",${link},${atFileName(caFile)}`);
+      await this.send(`AT+SSLCFG="seclevel",${link},1`);
+    } else {
+      await this.send(`AT+SSLCFG="seclevel",${link},0`);
+    }
+    // SNI: firmware ≥V1161 sends it; which source it uses is unknown, so set hostname too.
+    await this.send(`AT+SSLCFG="hostname",${link},${atHost(servername, 'servername')}`);
+    if (this.sslOn !== true) {
+      await this.send('AT+CIPSSL=1');
+      this.sslOn = true;
+    }
+  }
+
+  private async uploadCa(ca: string | Buffer | Array<string | Buffer>): Promise<string> {
+    const parts = Array.isArray(ca) ? ca : [ca];
+    const content = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    const name = `ca-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.crt`;
+    if (this.uploaded.has(name)) return name;
+    const quoted = atFileName(name);
+    debug('uploading CA %s (%d bytes)', name, content.length);
+    await this.send(`AT+FSCREATE=${quoted}`);
+    for (let off = 0; off < content.length; off += FSWRITE_MAX) {
+      const piece = content.subarray(off, off + FSWRITE_MAX);
+      await this.send(`AT+FSWRITE=${quoted},${off === 0 ? 0 : 1},${piece.length},15`, { payload: piece });
+    }
+    this.uploaded.add(name);
+    return name;
+  }
+}

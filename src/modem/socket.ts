@@ -1,0 +1,416 @@
+import { Duplex } from 'node:stream';
+import createDebug from 'debug';
+import type { DeliveryTracker } from './delivery.js';
+import { DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
+
+const debug = createDebug('air780:modem');
+
+/** Largest payload of one `AT+CIPSEND` (and of one received chunk). */
+export const MAX_CHUNK = 1460;
+
+/** What a socket needs from the modem that owns its link. Internal. */
+export interface LinkDriver {
+  readonly rxMode: 'push' | 'pull';
+  /** Open the link (CIPSTART...); resolves on `CONNECT OK`. */
+  open(socket: ModemSocket): Promise<void>;
+  /** The socket has data to send, or (pull mode) wants to read: schedule it. */
+  kick(socket: ModemSocket): void;
+  /** Close the link on the module (CIPCLOSE) if it is still open there, then free it. */
+  release(socket: ModemSocket, closeOnModule: boolean): void;
+  /** Bytes the peer acknowledged on this link (AT+CIPACK=<n>). */
+  pollAcked(socket: ModemSocket): Promise<number>;
+}
+
+/** Options of a `ModemSocket`. */
+export interface ModemSocketOptions {
+  host: string;
+  port: number;
+  /** Module TLS (AT+CIPSSL) on this link. */
+  moduleTls: boolean;
+  timeoutMs: number;
+  /** Push mode: unread bytes allowed before the socket fails with ERR_RX_OVERFLOW. */
+  pushBufferLimit: number;
+}
+
+/**
+ * One module link (0–5) as a `stream.Duplex` with the `net.Socket` surface libraries use:
+ * `connect`/'connect', backpressured `write`/'drain', `end`, `destroy`, `setTimeout`/'timeout',
+ * `setNoDelay`, `setKeepAlive`, `remoteAddress`/`remotePort`, `bytesRead`/`bytesWritten`,
+ * 'close' with `hadError`.
+ *
+ * The module cannot half-close: `end()` flushes what was written, then closes the whole link
+ * (`AT+CIPCLOSE`); the readable side ends with it.
+ */
+export class ModemSocket extends Duplex {
+  /** The module link id 0–5 while one is allocated, else -1. */
+  link = -1;
+  /** Host as given to connect (the module resolves names itself). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly remoteFamily = 'IPv4';
+  readonly localAddress: string | undefined = undefined;
+  readonly localPort: number | undefined = undefined;
+  /** True until 'connect'. */
+  connecting = false;
+  bytesRead = 0;
+  /** Bytes the module accepted for sending (`DATA ACCEPT`). */
+  bytesWritten = 0;
+  /** Peer acknowledgement tracking (AT+CIPACK). */
+  readonly delivery: DeliveryTracker;
+
+  /** @internal */ readonly options: ModemSocketOptions;
+  /** @internal bytes waiting to be sent */ txBytes = 0;
+  /** @internal a CIPSEND for this link is queued or in flight */ sendInFlight = false;
+  /** @internal pull mode: the module holds unread bytes */ rxAvailable = false;
+  /** @internal pull mode: a CIPRXGET for this link is queued or in flight */ readInFlight = false;
+  /** @internal the module link is connected (CONNECT OK seen, not closed) */ linkOpen = false;
+  /** @internal the peer closed; pull mode drains before 'end' */ peerClosed = false;
+
+  private readonly driver: LinkDriver;
+  private txQueue: Buffer[] = [];
+  private heldWriteCb: ((err?: Error | null) => void) | undefined;
+  private finalCb: ((err?: Error | null) => void) | undefined;
+  private started = false;
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly tracker: LinkDelivery;
+  private hadError = false;
+  private readonly txHighWater: number;
+
+  /** @internal created by `Modem.connect` */
+  constructor(driver: LinkDriver, options: ModemSocketOptions) {
+    super({
+      allowHalfOpen: false,
+      emitClose: false,
+      decodeStrings: true,
+      // Pull mode stops reading from the module at this mark: it bounds memory end to end.
+      readableHighWaterMark: 64 * 1024,
+      writableHighWaterMark: 16 * 1024,
+    });
+    this.driver = driver;
+    this.options = options;
+    this.remoteAddress = options.host;
+    this.remotePort = options.port;
+    // Enough queued to always have a full chunk ready for the next CIPSEND.
+    this.txHighWater = 4 * MAX_CHUNK;
+    this.tracker = new LinkDelivery(this, () => driver.pollAcked(this));
+    this.delivery = this.tracker;
+  }
+
+  /** `'opening'` while connecting, `'open'`, `'readOnly'`/`'writeOnly'` after one side ended, `'closed'`. */
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.destroyed) return 'closed';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** Like `net.Socket.pending`: true before 'connect'. */
+  get pending(): boolean {
+    return !this.linkOpen && !this.destroyed;
+  }
+
+  /**
+   * Start connecting (done for you by `Modem.connect`). Calling it again is an error, as on
+   * `net.Socket` while connecting.
+   */
+  connect(listener?: () => void): this {
+    if (this.started) throw new LinkClosedError(this.link, 'connect() called twice on the same socket');
+    this.started = true;
+    this.connecting = true;
+    if (listener) this.once('connect', listener);
+    this.driver.open(this).then(
+      () => {
+        if (this.destroyed) return;
+        this.connecting = false;
+        this.linkOpen = true;
+        this.touch();
+        debug('link %d connected to %s:%d', this.link, this.remoteAddress, this.remotePort);
+        this.emit('connect');
+        this.emit('ready');
+        if (this.txBytes > 0) this.driver.kick(this);
+        if (this.finalCb) this.maybeFinish();
+      },
+      (err: Error) => {
+        this.connecting = false;
+        this.destroy(err);
+      },
+    );
+    return this;
+  }
+
+  /** Arms an idle timer: 'timeout' is emitted after `ms` without traffic (0 disables). */
+  setTimeout(ms: number, callback?: () => void): this {
+    this.idleMs = Math.max(0, Math.floor(ms));
+    if (callback) {
+      if (this.idleMs === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    this.touch();
+    return this;
+  }
+
+  /** Accepted for `net.Socket` compatibility; the module sends each CIPSEND at once. */
+  setNoDelay(_noDelay?: boolean): this {
+    return this;
+  }
+
+  /** Accepted for `net.Socket` compatibility; use an application heartbeat over cellular. */
+  setKeepAlive(_enable?: boolean, _initialDelay?: number): this {
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  address(): { address?: string; port?: number; family?: string } {
+    return {};
+  }
+
+  // ---- writable side -------------------------------------------------------------------------
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (chunk.length === 0) return cb();
+    this.txQueue.push(chunk);
+    this.txBytes += chunk.length;
+    this.tracker.queued += chunk.length;
+    this.touch();
+    if (this.linkOpen) this.driver.kick(this);
+    if (this.txBytes < this.txHighWater) cb();
+    else this.heldWriteCb = cb;
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.finalCb = cb;
+    this.maybeFinish();
+  }
+
+  /** @internal Take up to `max` bytes (coalescing small writes) for the next CIPSEND. */
+  takeChunk(max: number): Buffer | undefined {
+    if (this.txBytes === 0) return undefined;
+    const parts: Buffer[] = [];
+    let n = 0;
+    while (n < max && this.txQueue.length > 0) {
+      const head = this.txQueue[0]!;
+      const room = max - n;
+      if (head.length <= room) {
+        parts.push(head);
+        n += head.length;
+        this.txQueue.shift();
+      } else {
+        parts.push(head.subarray(0, room));
+        this.txQueue[0] = head.subarray(room);
+        n += room;
+      }
+    }
+    this.txBytes -= n;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  }
+
+  /** @internal The module accepted `len` bytes. */
+  onSent(len: number): void {
+    this.bytesWritten += len;
+    this.touch();
+    if (this.heldWriteCb && this.txBytes < this.txHighWater) {
+      const cb = this.heldWriteCb;
+      this.heldWriteCb = undefined;
+      cb();
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (!this.finalCb || this.sendInFlight || this.txBytes > 0 || this.connecting) return;
+    const cb = this.finalCb;
+    this.finalCb = undefined;
+    if (this.linkOpen) {
+      this.linkOpen = false;
+      this.driver.release(this, !this.peerClosed);
+    }
+    cb();
+    // The module closes both directions at once: nothing more will arrive.
+    if (!this.readableEnded) this.push(null);
+  }
+
+  // ---- readable side -------------------------------------------------------------------------
+
+  override _read(): void {
+    if (this.driver.rxMode === 'pull' && this.linkOpen && this.rxAvailable) this.driver.kick(this);
+    else if (this.driver.rxMode === 'pull') this.maybeEndPull();
+  }
+
+  /** @internal Pull mode: does the reader want more bytes? */
+  wantsData(): boolean {
+    return !this.destroyed && this.readableLength < this.readableHighWaterMark;
+  }
+
+  /** @internal Bytes received from the module. */
+  deliver(data: Buffer): void {
+    if (this.destroyed || this.readableEnded) {
+      debug('link %d: %d bytes after close dropped', this.link, data.length);
+      return;
+    }
+    this.bytesRead += data.length;
+    this.touch();
+    this.push(data);
+    if (this.driver.rxMode === 'push' && this.readableLength > this.options.pushBufferLimit) {
+      this.destroy(new ReceiveOverflowError(this.link, this.options.pushBufferLimit));
+    }
+  }
+
+  /** @internal The peer closed the link (`<n>, CLOSED` or an unrequested `<n>, CLOSE OK`). */
+  onPeerClose(): void {
+    if (this.destroyed) return;
+    this.peerClosed = true;
+    this.linkOpen = false;
+    debug('link %d closed by peer', this.link);
+    if (this.driver.rxMode === 'push') this.endReadable();
+    else this.maybeEndPull();
+  }
+
+  /** @internal Pull mode: end once the module's buffer is drained. */
+  maybeEndPull(): void {
+    if (!this.peerClosed || this.rxAvailable || this.readInFlight || this.destroyed) return;
+    this.endReadable();
+  }
+
+  /** @internal Pull mode: the module refused a read after a close: anything still announced is gone. */
+  onReadRefused(err: Error): void {
+    this.rxAvailable = false;
+    if (this.peerClosed) this.destroy(new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }));
+    else this.destroy(new LinkClosedError(this.link, 'the module refused a read', { cause: err }));
+  }
+
+  private endReadable(): void {
+    if (this.txBytes > 0 && !this.destroyed) {
+      this.destroy(new LinkClosedError(this.link, `the peer closed with ${this.txBytes} bytes not yet sent`));
+      return;
+    }
+    this.driver.release(this, false);
+    if (!this.readableEnded) this.push(null);
+    // Nothing can be written on a closed link: finish the writable side too.
+    if (!this.writableEnded) this.end();
+  }
+
+  // ---- teardown ------------------------------------------------------------------------------
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.hadError = err != null;
+    this.clearIdle();
+    const closeOnModule = this.linkOpen || this.connecting;
+    this.linkOpen = false;
+    this.connecting = false;
+    this.driver.release(this, closeOnModule);
+    this.txQueue = [];
+    this.txBytes = 0;
+    this.tracker.fail(err ?? new LinkClosedError(this.link, 'the socket was destroyed'));
+    const held = this.heldWriteCb;
+    this.heldWriteCb = undefined;
+    this.finalCb = undefined;
+    cb(err);
+    held?.(err ?? new LinkClosedError(this.link, 'the socket was destroyed'));
+    setImmediate(() => this.emit('close', this.hadError));
+  }
+
+  private touch(): void {
+    this.clearIdle();
+    if (this.idleMs > 0 && !this.destroyed) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        this.emit('timeout');
+      }, this.idleMs);
+    }
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}
+
+/** Polls `AT+CIPACK=<n>` only while someone waits, backing off, each wait bounded. */
+class LinkDelivery implements DeliveryTracker {
+  queued = 0;
+  private acked = 0;
+  private waiters = new Set<{ offset: number; resolve: () => void; reject: (e: Error) => void }>();
+  private polling = false;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly socket: ModemSocket,
+    private readonly poll: () => Promise<number>,
+  ) {}
+
+  get bytesQueued(): number {
+    return this.queued;
+  }
+
+  waitAcked(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (offset <= this.acked) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.waiters.delete(w);
+      };
+      const w = {
+        offset,
+        resolve: () => {
+          cleanup();
+          resolve();
+        },
+        reject: (e: Error) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => w.reject(new DeliveryTimeoutError(offset, this.acked, timeoutMs)), timeoutMs);
+      const onAbort = () => w.reject(new ModemAbortError('waitAcked'));
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(w);
+      void this.run();
+    });
+  }
+
+  fail(err: Error): void {
+    this.failure = err;
+    for (const w of [...this.waiters]) w.reject(err);
+  }
+
+  private async run(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    let delay = 20;
+    try {
+      while (this.waiters.size > 0 && !this.failure) {
+        if (this.socket.linkOpen) {
+          try {
+            const acked = await this.poll();
+            if (acked > this.acked) {
+              this.acked = acked;
+              delay = 20;
+            }
+          } catch (err) {
+            debug('CIPACK poll failed: %s', (err as Error).message);
+          }
+          for (const w of [...this.waiters]) if (w.offset <= this.acked) w.resolve();
+        }
+        if (this.waiters.size === 0) break;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(500, Math.ceil(delay * 1.5));
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+}
