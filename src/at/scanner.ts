@@ -1,0 +1,310 @@
+/**
+ * Incremental tokenizer for the module's output: lines, the `> ` prompt and length-announced
+ * binary blocks. It is byte-driven and keeps no per-byte state outside the current token, so any
+ * chunking of the same input yields the same tokens.
+ */
+
+/** Which announcement a binary block came with. */
+export type AtBlockKind = 'receive' | 'ciprxget' | 'ipd';
+
+/** One unit of module output. */
+export type AtToken =
+  /** A line of text (CR, LF or CRLF framed; blank lines are never produced). */
+  | { type: 'line'; line: string }
+  /** A line that echoes a command (starts with `AT`, echo on). */
+  | { type: 'echo'; line: string }
+  /** The `> ` prompt of CIPSEND / FSWRITE (no line end follows it). */
+  | { type: 'prompt' }
+  /**
+   * A binary block: `line` is its announcement (`+RECEIVE,0,7:`, `+CIPRXGET: 2,0,5,0`,
+   * `+IPD,4:`), `data` exactly the announced bytes.
+   */
+  | { type: 'block'; kind: AtBlockKind; line: string; link?: number; data: Buffer }
+  /** Input that was dropped: a line over the length bound, or a block announcing too many bytes. */
+  | { type: 'garbage'; reason: 'line-too-long' | 'block-too-large'; preview: string };
+
+export interface AtScannerOptions {
+  /** Longest line kept; longer ones are reported as garbage and skipped. Default 4096. */
+  maxLineLength?: number;
+  /** Largest block accepted; a larger announcement is garbage. Default 1460 (the module's chunk limit). */
+  maxBlockLength?: number;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const NUL = 0x00;
+const GT = 0x3e;
+const SP = 0x20;
+const PLUS = 0x2b;
+const COLON = 0x3a;
+
+/** Headers whose data follows the colon (possibly after CRLF): matched before a line end is seen. */
+const MARK_RECEIVE = Buffer.from('+RECEIVE,');
+const MARK_IPD = Buffer.from('+IPD,');
+/** Longest header of the colon kind we look for before giving up and treating it as a line. */
+const HEADER_WINDOW = 40;
+
+const RE_RECEIVE = /^\+RECEIVE,(\d{1,3}),(\d{1,7}):$/;
+const RE_IPD = /^\+IPD,(\d{1,7})(?:,(?:TCP|UDP))?:$/;
+const RE_CIPRXGET2 = /^\+CIPRXGET: ?2,(\d{1,7}),(\d{1,7})(?:,(\d{1,7}))?(?:,"[^"]*")?$/;
+const RE_ECHO = /^AT/i;
+
+const enum Mode {
+  Line,
+  /** After a block header: an optional CRLF / LF / CR before the data. */
+  Sep,
+  /** After a CR that may be followed by LF. */
+  SepLf,
+  Block,
+  /** Skipping the rest of an over-long line. */
+  Discard,
+}
+
+const PREVIEW = 48;
+
+/**
+ * The tokenizer. Feed it with {@link push}; it calls `onToken` synchronously for each complete
+ * token. Memory is bounded by `maxLineLength` (pending text) and `maxBlockLength` (pending block).
+ */
+export class AtScanner {
+  private readonly onToken: (token: AtToken) => void;
+  private readonly maxLine: number;
+  private readonly maxBlock: number;
+  private mode: Mode = Mode.Line;
+  private rest: Buffer | undefined;
+  private block: { kind: AtBlockKind; line: string; link?: number; data: Buffer; filled: number } | undefined;
+
+  constructor(onToken: (token: AtToken) => void, options: AtScannerOptions = {}) {
+    this.onToken = onToken;
+    this.maxLine = options.maxLineLength ?? 4096;
+    this.maxBlock = options.maxBlockLength ?? 1460;
+  }
+
+  /** Bytes held while waiting for the rest of a token (excludes a block's preallocated data). */
+  get pendingBytes(): number {
+    return this.rest?.length ?? 0;
+  }
+
+  /** True while a block's data is being collected. */
+  get inBlock(): boolean {
+    return this.mode === Mode.Block || this.mode === Mode.Sep || this.mode === Mode.SepLf;
+  }
+
+  /** Forget any partial token (e.g. after the port was reopened). */
+  reset(): void {
+    this.mode = Mode.Line;
+    this.rest = undefined;
+    this.block = undefined;
+  }
+
+  /** Feed received bytes. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    this.rest = undefined;
+    const end = b.length;
+    let pos = 0;
+    // Next CR / LF at or after pos, cached so that lines ending in only one of them stay linear.
+    let cr = -2;
+    let lf = -2;
+    const terminator = (from: number): number => {
+      if (cr !== -1 && cr < from) cr = b.indexOf(CR, from);
+      if (lf !== -1 && lf < from) lf = b.indexOf(LF, from);
+      if (cr === -1) return lf;
+      if (lf === -1) return cr;
+      return cr < lf ? cr : lf;
+    };
+
+    while (pos < end) {
+      switch (this.mode) {
+        case Mode.Block: {
+          const blk = this.block!;
+          const take = Math.min(blk.data.length - blk.filled, end - pos);
+          b.copy(blk.data, blk.filled, pos, pos + take);
+          blk.filled += take;
+          pos += take;
+          if (blk.filled === blk.data.length) this.finishBlock();
+          continue;
+        }
+        case Mode.Sep: {
+          const c = b[pos];
+          if (c === LF) {
+            pos++;
+            this.mode = Mode.Block;
+          } else if (c === CR) {
+            pos++;
+            this.mode = Mode.SepLf;
+          } else {
+            this.mode = Mode.Block;
+          }
+          continue;
+        }
+        case Mode.SepLf: {
+          if (b[pos] === LF) pos++;
+          this.mode = Mode.Block;
+          continue;
+        }
+        case Mode.Discard: {
+          const t = terminator(pos);
+          if (t < 0) {
+            pos = end;
+          } else {
+            pos = t;
+            this.mode = Mode.Line;
+          }
+          continue;
+        }
+        case Mode.Line:
+          break;
+      }
+
+      // Line mode: skip line ends and NUL noise between tokens.
+      let c = b[pos];
+      while (c === CR || c === LF || c === NUL) {
+        if (++pos === end) break;
+        c = b[pos];
+      }
+      if (pos === end) break;
+
+      if (c === GT) {
+        if (pos + 1 === end) break; // need one more byte to tell '> ' from a line
+        const n = b[pos + 1];
+        if (n === SP) {
+          pos += 2;
+          this.onToken({ type: 'prompt' });
+          continue;
+        }
+        if (n === CR || n === LF) {
+          pos += 1;
+          this.onToken({ type: 'prompt' });
+          continue;
+        }
+      }
+
+      if (c === PLUS) {
+        const r = this.colonHeader(b, pos, end, terminator);
+        if (r === WAIT) break;
+        if (r !== NOT_HEADER) {
+          pos = r;
+          continue;
+        }
+      }
+
+      const t = terminator(pos);
+      if (t < 0) {
+        if (end - pos > this.maxLine) {
+          this.garbage('line-too-long', b, pos, end);
+          this.mode = Mode.Discard;
+          pos = end;
+        }
+        break;
+      }
+      if (t - pos > this.maxLine) {
+        this.garbage('line-too-long', b, pos, t);
+        pos = t;
+        continue;
+      }
+      const line = b.toString('utf8', pos, t);
+      pos = t;
+      const m = RE_CIPRXGET2.exec(line);
+      if (m) {
+        const link = m[3] === undefined ? undefined : Number(m[1]);
+        const len = Number(m[3] === undefined ? m[1] : m[2]);
+        if (len > this.maxBlock) {
+          this.onToken({ type: 'garbage', reason: 'block-too-large', preview: line });
+        } else {
+          this.startBlock('ciprxget', line, link, len);
+        }
+        continue;
+      }
+      this.onToken(RE_ECHO.test(line) ? { type: 'echo', line } : { type: 'line', line });
+    }
+
+    if (pos < end) {
+      // Copy so a large chunk is not retained for the sake of a few pending bytes.
+      this.rest = Buffer.from(b.subarray(pos, end));
+    }
+  }
+
+  /**
+   * At a '+': recognise `+RECEIVE,<n>,<len>:` / `+IPD,<len>:` (data follows the colon, so these
+   * cannot wait for a line end). Returns the position after the header, WAIT, or NOT_HEADER.
+   */
+  private colonHeader(b: Buffer, pos: number, end: number, terminator: (from: number) => number): number {
+    const avail = end - pos;
+    let kind: AtBlockKind;
+    if (startsWith(b, pos, end, MARK_RECEIVE)) {
+      if (avail < MARK_RECEIVE.length) return WAIT;
+      kind = 'receive';
+    } else if (startsWith(b, pos, end, MARK_IPD)) {
+      if (avail < MARK_IPD.length) return WAIT;
+      kind = 'ipd';
+    } else {
+      return NOT_HEADER;
+    }
+    const windowEnd = Math.min(end, pos + HEADER_WINDOW);
+    const colon = b.subarray(pos, windowEnd).indexOf(COLON);
+    const t = terminator(pos);
+    if (colon < 0) {
+      if (t < 0 && avail < HEADER_WINDOW) return WAIT;
+      return NOT_HEADER;
+    }
+    const colonAt = pos + colon;
+    if (t >= 0 && t < colonAt) return NOT_HEADER;
+    const header = b.toString('latin1', pos, colonAt + 1);
+    if (kind === 'receive') {
+      const m = RE_RECEIVE.exec(header);
+      if (!m) return NOT_HEADER;
+      const len = Number(m[2]);
+      if (len > this.maxBlock) {
+        this.onToken({ type: 'garbage', reason: 'block-too-large', preview: header });
+        return colonAt + 1;
+      }
+      this.startBlock('receive', header, Number(m[1]), len);
+      return colonAt + 1;
+    }
+    const m = RE_IPD.exec(header);
+    if (!m) return NOT_HEADER;
+    const len = Number(m[1]);
+    if (len > this.maxBlock) {
+      this.onToken({ type: 'garbage', reason: 'block-too-large', preview: header });
+      return colonAt + 1;
+    }
+    this.startBlock('ipd', header, undefined, len);
+    if (this.mode === Mode.Sep) this.mode = Mode.Block; // +IPD data follows the colon directly
+    return colonAt + 1;
+  }
+
+  private startBlock(kind: AtBlockKind, line: string, link: number | undefined, len: number): void {
+    this.block = { kind, line, data: Buffer.allocUnsafe(len), filled: 0 };
+    if (link !== undefined) this.block.link = link;
+    if (len === 0) {
+      this.finishBlock();
+      return;
+    }
+    this.mode = Mode.Sep;
+  }
+
+  private finishBlock(): void {
+    const blk = this.block!;
+    this.block = undefined;
+    this.mode = Mode.Line;
+    const token: AtToken = { type: 'block', kind: blk.kind, line: blk.line, data: blk.data };
+    if (blk.link !== undefined) token.link = blk.link;
+    this.onToken(token);
+  }
+
+  private garbage(reason: 'line-too-long', b: Buffer, from: number, to: number): void {
+    this.onToken({ type: 'garbage', reason, preview: b.toString('utf8', from, Math.min(to, from + PREVIEW)) });
+  }
+}
+
+const WAIT = -1;
+const NOT_HEADER = -2;
+
+/** Whether b[pos..end) matches the start of `mark` (all of it, or all of b if shorter). */
+function startsWith(b: Buffer, pos: number, end: number, mark: Buffer): boolean {
+  const n = Math.min(mark.length, end - pos);
+  for (let i = 0; i < n; i++) if (b[pos + i] !== mark[i]) return false;
+  return true;
+}
