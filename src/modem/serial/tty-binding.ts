@@ -129,10 +129,13 @@ export class TtyPortBinding implements BindingPortInterface {
     if (buffer.length === 0) return Promise.resolve();
     const op = new Promise<void>((resolve, reject) => {
       this.socket.write(buffer, (err) => {
-        if (!err) resolve();
-        else if (!this.open) reject(canceled('Port is not open'));
+        // Node calls a pending write's callback *without* an error once the socket is destroyed,
+        // though the bytes never left: treat that as a failed write, never as a success.
+        if (!err && !this.socket.destroyed) resolve();
+        else if (this.failure) reject(this.failure);
+        else if (!this.open) reject(canceled('Port was closed with a write in flight'));
         else {
-          const failure = disconnect(`serial write failed: ${err.message}`, err);
+          const failure = disconnect(`serial write failed: ${err?.message ?? 'the stream was destroyed'}`, err ?? undefined);
           this.fail(failure);
           reject(failure);
         }
