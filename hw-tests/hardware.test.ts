@@ -1,0 +1,34 @@
+import { describe, it } from 'vitest';
+import { Modem } from '../src/modem/index.js';
+import { contract, hostPort, readCa, type ContractTarget } from './contract.js';
+
+const port = process.env.AIR780_PORT;
+
+if (port) {
+  describe(`contract: real module on ${port}`, () => {
+    contract((): ContractTarget => {
+      const tls = hostPort(process.env.AIR780_TLS_ECHO);
+      const ca = readCa(process.env.AIR780_TLS_CA);
+      return {
+        name: port,
+        open: () =>
+          Modem.open({
+            path: port,
+            ...(process.env.AIR780_BAUD ? { baudRate: Number(process.env.AIR780_BAUD) } : {}),
+            ...(process.env.AIR780_APN ? { apn: process.env.AIR780_APN } : {}),
+            connectTimeoutMs: 60_000,
+          }),
+        tcpEcho: hostPort(process.env.AIR780_TCP_ECHO),
+        tlsEcho: tls ? { ...tls, ca } : undefined,
+        moduleTls: ca !== undefined,
+        async teardown() {},
+      };
+    });
+  });
+} else {
+  describe('contract: real module', () => {
+    it('is not run: AIR780_PORT is not set (see hw-tests/README.md)', () => {
+      console.warn('hw-tests: no module (AIR780_PORT unset): hardware contract not run, mock contract only.');
+    });
+  });
+}

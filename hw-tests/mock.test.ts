@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import { MockModem } from '../src/mock/index.js';
+import { Modem } from '../src/modem/index.js';
+import { makeTestPki } from '../test/helpers/certs.js';
+import { startEchoServer, startTlsEchoServer, type TestServer } from '../test/helpers/servers.js';
+import { contract, type ContractTarget } from './contract.js';
+
+if (!process.env.AIR780_PORT) {
+  console.warn('hw-tests: AIR780_PORT is not set — no module: the contract runs against the mock only.');
+}
+
+let tcp: TestServer;
+let tlsSrv: TestServer;
+let ca: string;
+const mocks: MockModem[] = [];
+
+beforeAll(async () => {
+  const pki = makeTestPki();
+  ca = pki.caCert;
+  tcp = await startEchoServer();
+  tlsSrv = await startTlsEchoServer(pki.serverCert, pki.serverKey);
+});
+afterAll(async () => {
+  await Promise.all(mocks.map((m) => m.close()));
+  await tcp.close();
+  await tlsSrv.close();
+});
+
+describe('contract: mock module', () => {
+  contract((): ContractTarget => ({
+    name: 'mock',
+    async open() {
+      const mock = new MockModem({ quirks: ['echo-after-reboot'] });
+      mocks.push(mock);
+      return Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100 });
+    },
+    tcpEcho: { host: '127.0.0.1', port: tcp.port },
+    tlsEcho: { host: 'localhost', port: tlsSrv.port, ca },
+    moduleTls: true,
+    async teardown() {},
+  }));
+});
