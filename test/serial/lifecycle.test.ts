@@ -15,7 +15,7 @@ import { fakeBinding } from './fake-binding.js';
 function closeEvent(port: SerialDuplex): Promise<unknown> {
   return new Promise((resolve, reject) => {
     port.once('error', (err) => reject(new Error(`unexpected 'error' event: ${err.message}`)));
-    port.once('close', (arg) => resolve(arg));
+    port.once('close', (arg: unknown) => resolve(arg));
   });
 }
 

@@ -55,8 +55,10 @@ export async function interfaceFromSysfs(devicePath: string, sysRoot = '/sys'): 
     // not a USB interface, or no sysfs: fall back to the link name
   }
   try {
-    const target = await fsp.readlink(deviceDir);
-    const m = /:\d+\.(\d+)$/.exec(target);
+    // Only a USB interface is named <bus>-<port path>:<config>.<interface> (e.g. 1-1.3:1.6);
+    // platform devices look alike (00:00:0.0) and must not match.
+    const target = path.basename(await fsp.readlink(deviceDir));
+    const m = /^\d+-\d+(?:\.\d+)*:\d+\.(\d+)$/.exec(target);
     if (m) return parseInt(m[1]!, 10);
   } catch {
     // no such link
