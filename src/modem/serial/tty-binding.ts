@@ -26,6 +26,8 @@
  * with an error without `canceled`, which the stream above turns into a disconnect.
  */
 import fs from 'node:fs';
+import type net from 'node:net';
+import type { DuplexOptions } from 'node:stream';
 import tty from 'node:tty';
 import { promisify } from 'node:util';
 import createDebug from 'debug';
@@ -243,7 +245,10 @@ export const TtyBinding: BindingInterface<TtyPortBinding, LinuxOpenOptions, Port
         err.code = 'ENOTTY';
         throw err;
       }
-      const socket = new tty.ReadStream(spare, { readableHighWaterMark: SOCKET_HIGH_WATER_MARK } as never);
+      // tty.ReadStream passes its options on to net.Socket (and so to Duplex); the Node typings
+      // only list the socket-level ones. The default (0, meant for stdin) would read in tiny steps.
+      const socketOptions: net.SocketConstructorOpts & DuplexOptions = { readableHighWaterMark: SOCKET_HIGH_WATER_MARK };
+      const socket = new tty.ReadStream(spare, socketOptions);
       const handleFd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
       if (handleFd === spare || typeof handleFd !== 'number' || handleFd < 0) {
         socket.destroy();
