@@ -295,7 +295,7 @@ export class AtScanner {
   }
 
   private garbage(reason: 'line-too-long', b: Buffer, from: number, to: number): void {
-    this.onToken({ type: 'garbage', reason, preview: b.toString('utf8', from, Math.min(to, from + PREVIEW)) });
+    this.onToken({ type: 'garbage', reason, preview: b.toString('utf8', from, Math.min(to, from + Math.min(PREVIEW, this.maxLine))) });
   }
 }
 

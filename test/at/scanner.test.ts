@@ -165,6 +165,11 @@ describe('AtScanner', () => {
   });
 
   it('drops an over-long line with a garbage report and resyncs at the next line', () => {
+    // A short limit: the preview must not depend on how much was buffered when the limit hit.
+    expect(scanAllWays(b(`${'y'.repeat(20)}\r\nOK\r\n`), { maxLineLength: 8 })).toEqual([
+      { type: 'garbage', reason: 'line-too-long', preview: 'y'.repeat(8) },
+      line('OK'),
+    ]);
     const long = 'x'.repeat(100);
     const input = b(`${long}\r\nOK\r\n${long}${long}`);
     const opts = { maxLineLength: 64 };
