@@ -4,7 +4,7 @@ import { openSerialPort, TtyBinding, type SerialDuplex } from '../../src/modem/s
 import { fullDuplexExchange } from '../../src/modem/serial/diagnostics/exchange.js';
 import { openPtyPair, type PtyPair } from '../../src/modem/serial/diagnostics/pty-pair.js';
 
-// The stock @serialport/bindings-cpp stalls in about 4 of 10 such runs (see
+// The stock @serialport/bindings-cpp stalled in 6 of 24 such runs here (1/12 and 5/12; see
 // src/modem/serial/diagnostics/repro.ts); our transport must pass every one. A stall is "no byte
 // moved either way for 10 s", far above the ~1 s a 10 MiB exchange takes even on a loaded machine.
 const MIB = 1024 * 1024;
