@@ -266,7 +266,8 @@ export class Modem extends EventEmitter {
     if (this._state === 'closed') return;
     this.setState('closed');
     this.lifetime.abort(new ModemNotReadyError('closed'));
-    this.failAll(new LinkClosedError(-1, 'the modem was closed'));
+    // A deliberate close: sockets just close (no 'error' nobody may be listening for).
+    this.failAll(null);
     for (const u of this.unsubscribe) u();
     this._at.close();
     await this.transport.close();
@@ -445,22 +446,34 @@ export class Modem extends EventEmitter {
 
   // ---- links ---------------------------------------------------------------------------------
 
-  private failAll(err: Error): void {
+  private failAll(err: Error | null): void {
     for (const [n, w] of this.connectWaiters) {
       this.connectWaiters.delete(n);
-      w.reject(err);
+      w.reject(err ?? new ModemNotReadyError('closed'));
     }
     for (let n = 0; n < 6; n++) {
       const s = this.links[n];
       this.links[n] = undefined;
       if (s) {
         s.linkOpen = false;
-        s.destroy(err);
+        s.destroy(err ?? undefined);
       }
     }
     this.closing.clear();
+    for (const r of this.closingDone.splice(0)) r();
     this.outstanding = 0;
     this.generation++;
+  }
+
+  private readonly closingDone: Array<() => void> = [];
+
+  private freeLink(): number {
+    return this.links.findIndex((s, i) => s === undefined && !this.closing.has(i));
+  }
+
+  private closed(n: number): void {
+    this.closing.delete(n);
+    for (const r of this.closingDone.splice(0)) r();
   }
 
   private async openLink(socket: ModemSocket): Promise<void> {
@@ -473,7 +486,13 @@ export class Modem extends EventEmitter {
       for (const s of this.links) {
         if (s && s.options.moduleTls !== moduleTls) throw new TlsMixedError(moduleTls ? 'tls' : 'plain');
       }
-      const n = this.links.findIndex((s, i) => s === undefined && !this.closing.has(i));
+      let n = this.freeLink();
+      // A link whose CIPCLOSE is still under way is about to be free: wait for it (bounded).
+      const deadline = Date.now() + this.opts.commandTimeoutMs;
+      while (n < 0 && this.closing.size > 0 && Date.now() < deadline && this._state === 'online') {
+        await new Promise<void>((r) => this.closingDone.push(r));
+        n = this.freeLink();
+      }
       if (n < 0) throw new NoFreeLinkError();
       this.links[n] = socket;
       socket.link = n;
@@ -528,7 +547,7 @@ export class Modem extends EventEmitter {
           this.links[n] = undefined;
           void this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
             .catch(() => undefined)
-            .finally(() => this.closing.delete(n));
+            .finally(() => this.closed(n));
         }
         throw new ConnectTimeoutError(host, port, timeoutMs);
       }
@@ -598,7 +617,7 @@ export class Modem extends EventEmitter {
     this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
       .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
       .finally(() => {
-        this.closing.delete(n);
+        this.closed(n);
         this.pump();
       });
   }
