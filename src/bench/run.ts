@@ -1,0 +1,248 @@
+/**
+ * The benchmark run behind `air780 bench`: the mock in a separate process behind a pty
+ * (`air780 mock --link`), the websocket server in another, and this process as the host
+ * (serial port → AT channel → modem → websocket client), measured against the `ws` package's
+ * client straight over loopback TCP to the same server.
+ */
+import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Modem } from '../modem/index.js';
+import { WebSocketClient, openerConnect } from '../ws/index.js';
+import { fractionOf, lineRate, record, writeResults, type BenchRecord } from './report.js';
+import { download, echoRtt, upload, wsDirect, type BenchConnect, type BenchSocket, type Transfer } from './workloads.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Where results go (default bench/ in the working directory). */
+  outDir: string;
+  /** Progress lines. */
+  log: (line: string) => void;
+  /** Only run measurements whose name contains this. */
+  only?: string;
+}
+
+const MESSAGE = 16 * 1024;
+const LATENCY_MS = 2;
+
+interface MockProcess {
+  path: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Spawns `air780 mock --link PATH` and waits for its ready line. */
+async function startMock(baud: number, log: (l: string) => void): Promise<MockProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'air780-bench-'));
+  const path = join(dir, 'tty');
+  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'mock', '--link', path, '--baud', String(baud), '--latency', String(LATENCY_MS)], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mock did not start within 15 s: ${stderr}`)), 15_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('mock: ready on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mock exited with ${code}: ${stderr.trim()}`));
+    });
+  });
+  log(`  mock at ${baud || 'unthrottled'} baud on ${path} (pid ${child.pid})`);
+  return {
+    path,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Forks the bench websocket server; resolves with its port. */
+async function startServer(): Promise<{ port: number; child: ChildProcess }> {
+  const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), ['--child'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('bench server did not start within 10 s')), 10_000);
+    child.once('message', (m: { port: number }) => {
+      clearTimeout(timer);
+      resolve(m.port);
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+/** The module path: our websocket client over a modem stream. */
+function modemWs(modem: Modem, port: number): BenchConnect {
+  return async (path, { deflate }) => {
+    const client = new WebSocketClient(`ws://127.0.0.1:${port}${path}`, {
+      perMessageDeflate: deflate,
+      keepaliveMs: 0,
+      handshakeTimeoutMs: 30_000,
+      connect: openerConnect(modem),
+    });
+    client.on('error', () => {});
+    await client.opened();
+    const sock: BenchSocket = {
+      send: (data, binary) =>
+        new Promise<void>((resolve, reject) => {
+          // Keep a bounded amount queued: the client's queue is its backpressure.
+          let waiting = false;
+          client.send(data, { binary }, (err) => (err ? reject(err) : waiting ? resolve() : undefined));
+          waiting = client.bufferedAmount >= 256 * 1024;
+          if (!waiting) resolve();
+        }),
+      onMessage: (h) => client.on('message', (d, isBinary) => h(typeof d === 'string' ? Buffer.from(d) : d, isBinary)),
+      close: async () => {
+        if (client.state === 'closed') return;
+        const closed = client.closed();
+        client.close(1000);
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+        if ((client.state as string) !== 'closed') client.terminate();
+      },
+    };
+    return sock;
+  };
+}
+
+const rate = (t: Transfer) => t.bytes / t.seconds;
+const perMB = (t: Transfer) => t.cpuMs / (t.bytes / 1e6);
+
+/** Frame bytes of one message each way (client frames are masked). */
+function wireMs(size: number, baud: number): number {
+  const ext = size > 65535 ? 8 : size > 125 ? 2 : 0;
+  const up = 2 + ext + 4 + size;
+  const down = 2 + ext + size;
+  return ((up + down) * 10 * 1000) / baud;
+}
+
+/** Runs every measurement; writes results; resolves with the records. */
+export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
+  const records: BenchRecord[] = [];
+  const summary: string[] = [];
+  const { log, quick } = opts;
+  const want = (name: string) => !opts.only || name.includes(opts.only);
+  const seconds = quick ? 1.5 : 4;
+  const unthrottledBytes = quick ? 512 * 1024 : 4 * 1024 * 1024;
+  const timeoutMs = (bytes: number, baud: number) => 30_000 + (baud ? (bytes / lineRate(baud)) * 3000 : 0);
+  const bytesFor = (baud: number) => (baud ? Math.max(2 * MESSAGE, Math.round((lineRate(baud) * seconds) / MESSAGE) * MESSAGE) : unthrottledBytes);
+
+  const server = await startServer();
+  log(`bench server on 127.0.0.1:${server.port} (pid ${server.child.pid})`);
+  try {
+    // Baseline: the ws package straight over loopback TCP.
+    const direct = wsDirect(server.port);
+    if (want('ws-throughput') || want('cpu')) {
+      log('ws-direct (ws package over loopback TCP)');
+      await upload(direct, 256 * 1024, MESSAGE, { deflate: false, timeoutMs: 10_000 }); // warm-up
+      const up = await upload(direct, unthrottledBytes * 4, MESSAGE, { deflate: false, timeoutMs: 60_000 });
+      const down = await download(direct, unthrottledBytes * 4, MESSAGE, { deflate: false, timeoutMs: 60_000 });
+      for (const [direction, t] of [['up', up], ['down', down]] as const) {
+        records.push(record({ name: 'ws-throughput', transport: 'ws-direct', baud: 0, direction, messageBytes: MESSAGE, payloadBytesPerSec: rate(t), cpuMsPerMB: perMB(t) }));
+      }
+    }
+
+    for (const baud of [115200, 921600, 0]) {
+      const mock = await startMock(baud, log);
+      try {
+        for (const rxMode of ['push', 'pull'] as const) {
+          const modem = await Modem.open({ path: mock.path, baudRate: baud || 921600, rxMode });
+          try {
+            const connect = modemWs(modem, server.port);
+            if (want('ws-throughput')) {
+              const total = bytesFor(baud);
+              for (const direction of ['up', 'down'] as const) {
+                const run = direction === 'up' ? upload : download;
+                const t = await run(connect, total, MESSAGE, { deflate: false, timeoutMs: timeoutMs(total, baud) });
+                const r = record({
+                  name: 'ws-throughput', transport: 'modem-mock', baud, direction, rxMode, messageBytes: MESSAGE,
+                  payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud), cpuMsPerMB: baud === 0 ? perMB(t) : null,
+                  note: baud === 115200 ? `target ≥ ${direction === 'up' ? '0.90' : '0.95'}` : undefined,
+                });
+                records.push(r);
+                log(`  ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s${r.lineFraction !== null ? ` = ${r.lineFraction.toFixed(3)} of line` : ''} (${t.bytes} B in ${t.seconds.toFixed(2)} s)`);
+              }
+            }
+            if (baud !== 0 && rxMode === 'push' && want('echo-rtt')) {
+              for (const size of [32, 1024]) {
+                const samples = quick ? (size === 32 ? 10 : 5) : baud === 115200 && size === 1024 ? 20 : 40;
+                const e = await echoRtt(connect, size, samples, 30_000);
+                const w = wireMs(size, baud);
+                records.push(record({ name: 'echo-rtt', transport: 'modem-mock', baud, direction: 'echo', rxMode, messageBytes: size, p50Ms: e.p50, p99Ms: e.p99, wireMs: w, note: `${e.samples} samples` }));
+                log(`  echo ${size} B: p50 ${e.p50.toFixed(1)} ms, p99 ${e.p99.toFixed(1)} ms (wire ${w.toFixed(1)} ms)`);
+              }
+            }
+            if (baud === 115200 && rxMode === 'push' && want('deflate')) {
+              const total = bytesFor(baud);
+              for (const deflate of [false, true]) {
+                for (const direction of ['up', 'down'] as const) {
+                  const run = direction === 'up' ? upload : download;
+                  const t = await run(connect, total, 4096, { deflate, kind: 'json', timeoutMs: timeoutMs(total, baud) });
+                  records.push(record({
+                    name: deflate ? 'ws-json-deflate' : 'ws-json-plain', transport: 'modem-mock', baud, direction, rxMode, messageBytes: 4096,
+                    payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud), note: 'JSON telemetry, 4 KiB messages',
+                  }));
+                  log(`  json ${deflate ? 'deflate' : 'plain'} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s = ${fractionOf(rate(t), baud)!.toFixed(2)} of line`);
+                }
+              }
+            }
+          } finally {
+            await modem.close();
+          }
+        }
+      } finally {
+        await mock.stop();
+      }
+    }
+    const rssMB = process.resourceUsage().maxRSS / 1024;
+    records.push(record({ name: 'peak-rss', transport: 'modem-mock', baud: 0, direction: 'echo', peakRssMB: rssMB, note: 'host process (driver + websocket + baseline), whole run' }));
+
+    // Summary lines: targets and the CPU ratio.
+    const find = (f: (r: BenchRecord) => boolean) => records.find(f);
+    for (const [direction, target] of [['up', 0.9], ['down', 0.95]] as const) {
+      for (const rxMode of ['push', 'pull'] as const) {
+        const r = find((x) => x.name === 'ws-throughput' && x.baud === 115200 && x.direction === direction && x.rxMode === rxMode);
+        if (r?.lineFraction != null) summary.push(`115200 ${direction} (${rxMode}): ${r.lineFraction.toFixed(3)} of line rate (target ≥ ${target}) ${r.lineFraction >= target ? 'met' : 'NOT met'}`);
+      }
+    }
+    for (const direction of ['up', 'down'] as const) {
+      const base = find((x) => x.transport === 'ws-direct' && x.direction === direction);
+      for (const rxMode of ['push', 'pull'] as const) {
+        const ours = find((x) => x.name === 'ws-throughput' && x.transport === 'modem-mock' && x.baud === 0 && x.direction === direction && x.rxMode === rxMode);
+        if (base?.cpuMsPerMB && ours?.cpuMsPerMB) {
+          const ratio = ours.cpuMsPerMB / base.cpuMsPerMB;
+          summary.push(`CPU per MB ${direction} (${rxMode}): ${ours.cpuMsPerMB.toFixed(0)} ms vs ws client ${base.cpuMsPerMB.toFixed(0)} ms = ${ratio.toFixed(2)}× (target ≤ 2×) ${ratio <= 2 ? 'met' : 'NOT met'}`);
+        }
+      }
+    }
+    const plain = find((x) => x.name === 'ws-json-plain' && x.direction === 'down');
+    const defl = find((x) => x.name === 'ws-json-deflate' && x.direction === 'down');
+    if (plain?.payloadBytesPerSec && defl?.payloadBytesPerSec) {
+      summary.push(`permessage-deflate on JSON (down, 115200): ${(defl.payloadBytesPerSec / plain.payloadBytesPerSec).toFixed(2)}× the payload rate (${defl.lineFraction!.toFixed(2)} of line vs ${plain.lineFraction!.toFixed(2)})`);
+    }
+    summary.push(`peak RSS of the host process: ${rssMB.toFixed(1)} MB`);
+  } finally {
+    server.child.disconnect();
+    server.child.kill();
+  }
+  const paths = await writeResults(opts.outDir, records, { date: new Date().toISOString(), node: process.version, quick, summary });
+  for (const s of summary) log(s);
+  log(`wrote ${paths.json}, ${paths.md}, ${paths.svg}`);
+  return records;
+}

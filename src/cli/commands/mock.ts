@@ -1,0 +1,94 @@
+/**
+ * `air780 mock --link PATH`: the mock module on a pty, so any program can open PATH as a serial
+ * port. Stdin lines are fault commands (MockModem.applyFault). Runs until SIGINT/SIGTERM or stdin
+ * says `quit`, and removes PATH on exit.
+ */
+import { rmSync } from 'node:fs';
+import readline from 'node:readline';
+import { MockModem, type MockQuirk, type MockTranscriptEntry } from '../../mock/index.js';
+import { bool, list, num, str, type ParsedArgs } from '../args.js';
+import { GLOBAL_FLAGS, type Command } from '../command.js';
+import { UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+
+export const command: Command = {
+  spec: {
+    name: 'mock',
+    summary: 'Run the mock Air780E on a pty at PATH until stopped (Ctrl-C or SIGTERM); PATH is removed on exit.',
+    flags: [
+      { name: 'link', type: 'string', valueName: 'PATH', description: 'where to create the pty symlink (required)' },
+      { name: 'baud', type: 'number', valueName: 'N', min: 0, max: 4_000_000, description: 'simulated line rate both ways; 0 = unthrottled (default 0)' },
+      { name: 'latency', type: 'number', valueName: 'MS', min: 0, max: 60_000, description: 'module latency before each response (default 0)' },
+      { name: 'quirk', type: 'list', valueName: 'NAME', description: 'firmware quirk to model' },
+      { name: 'verbose-traffic', short: 'v', type: 'boolean', description: 'show the AT traffic on stderr' },
+      ...GLOBAL_FLAGS,
+    ],
+    details: [
+      'Fault commands on stdin, one a line:',
+      '  reboot | pdp | close N | noise N | swallow | stall MS | unplug MS | quit',
+      '',
+      'Ready line on stderr: "mock: ready on PATH".',
+    ].join('\n'),
+  },
+  async run(args: ParsedArgs, io: Io): Promise<number> {
+    const link = str(args.flags, 'link');
+    if (!link) throw new UsageError('air780 mock: --link PATH is required', "e.g. 'air780 mock --link /tmp/air780'");
+    const mock = new MockModem({
+      baudRate: num(args.flags, 'baud', 0),
+      latencyMs: num(args.flags, 'latency', 0),
+      quirks: list(args.flags, 'quirk') as MockQuirk[],
+    });
+    if (bool(args.flags, 'verbose-traffic')) showTraffic(mock, io);
+    const pty = await mock.servePty(link);
+    io.status(`mock: ready on ${pty.path}`);
+
+    let stopping: Promise<number> | undefined;
+    const stop = (why: string): Promise<number> =>
+      (stopping ??= (async () => {
+        io.status(`mock: stopping (${why})`);
+        await pty.close().catch(() => {});
+        await mock.close().catch(() => {});
+        rmSync(link, { force: true });
+        return 0;
+      })());
+
+    return new Promise<number>((resolve) => {
+      process.once('SIGINT', () => void stop('SIGINT').then(resolve));
+      process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
+      const rl = readline.createInterface({ input: process.stdin, terminal: false });
+      rl.on('line', (line) => {
+        const spec = line.trim();
+        if (!spec) return;
+        if (spec === 'quit' || spec === 'exit') return void stop('quit').then(resolve);
+        try {
+          mock.applyFault(spec);
+          io.status(`mock: fault ${spec}`);
+        } catch (err) {
+          io.status(`mock: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      });
+      // stdin closing (e.g. `< /dev/null`) does not stop the mock: only a signal or `quit` does.
+    });
+  },
+};
+
+/**
+ * Prints the mock's transcript as it grows (commands in, bytes out). The mock has no traffic
+ * event, so its bounded transcript is polled; entries dropped between polls are counted, not lost
+ * silently.
+ */
+function showTraffic(mock: MockModem, io: Io): void {
+  let last: MockTranscriptEntry | undefined;
+  const timer = setInterval(() => {
+    const entries = mock.transcript;
+    let from = last ? entries.lastIndexOf(last) + 1 : 0;
+    if (last && from === 0 && entries.length > 0) io.status('(some traffic was dropped from the transcript before it was shown)');
+    for (; from < entries.length; from++) {
+      const e = entries[from]!;
+      const text = JSON.stringify(e.text).slice(1, -1);
+      io.status(e.kind === 'command' ? `> ${text}` : `< ${text.length > 200 ? `${text.slice(0, 200)}… (${e.text.length} bytes)` : text}`);
+    }
+    if (entries.length) last = entries[entries.length - 1];
+  }, 50);
+  timer.unref();
+}

@@ -1,0 +1,142 @@
+/**
+ * `air780 ws <url>`: a wscat over the module. Interactive: each stdin line is sent as a message,
+ * each message received is printed on stdout. `--echo`: every message goes straight back with its
+ * type (text as text, binary as binary), as the Autobahn testsuite expects of a client; exits 0
+ * when the server closes the connection. Status and events go to stderr.
+ */
+import { readFileSync } from 'node:fs';
+import readline from 'node:readline';
+import { WebSocketClient, openerConnect } from '../../ws/index.js';
+import { bool, list, num, str, type ParsedArgs } from '../args.js';
+import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
+import { CliError, UsageError } from '../errors.js';
+import { printable } from '../format.js';
+import type { Io } from '../io.js';
+import { openModule } from '../module.js';
+
+export const command: Command = {
+  spec: {
+    name: 'ws',
+    summary: 'A websocket client over the module: stdin lines are sent, received messages printed (--echo: echo them back).',
+    positionals: [{ name: 'url', required: true, description: 'ws:// or wss:// URL' }],
+    flags: [
+      { name: 'header', short: 'H', type: 'list', valueName: "'Name: value'", description: 'extra handshake header' },
+      { name: 'keepalive', type: 'number', valueName: 'S', min: 0, max: 65_535, description: 'ping after S seconds without traffic; 0 = off (default 60)' },
+      { name: 'tls', type: 'string', valueName: 'WHERE', choices: ['host', 'modem'], description: 'for wss: TLS on this machine (default) or in the module' },
+      { name: 'ca', type: 'string', valueName: 'FILE', description: 'PEM CA file to verify the server against' },
+      { name: 'insecure', type: 'boolean', description: 'do not verify the server certificate' },
+      { name: 'no-deflate', type: 'boolean', description: 'do not offer permessage-deflate' },
+      { name: 'binary', type: 'boolean', description: 'send stdin lines as binary messages; write received binary raw to stdout' },
+      { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'at end of input, wait until the server was quiet this long before closing (default 1000)' },
+      { name: 'echo', type: 'boolean', description: 'echo every message back with its type; exit 0 when the server closes' },
+      ...MODULE_FLAGS,
+      ...GLOBAL_FLAGS,
+    ],
+  },
+  async run(args: ParsedArgs, io: Io): Promise<number> {
+    const f = args.flags;
+    const url = args.positionals[0]!;
+    if (!/^wss?:\/\//i.test(url)) throw new UsageError(`air780 ws: '${url}' is not a ws:// or wss:// URL`, 'e.g. air780 ws ws://echo.example.com/ws');
+    const headers = list(f, 'header').map(parseHeader);
+    const caFile = str(f, 'ca');
+    let ca: Buffer | undefined;
+    if (caFile !== undefined) {
+      try {
+        ca = readFileSync(caFile);
+      } catch (err) {
+        throw new CliError('ERR_CA_FILE', `cannot read --ca ${caFile}: ${(err as Error).message}`, 'give the path of a PEM file');
+      }
+    }
+    const tlsMode = (str(f, 'tls') ?? 'host') as 'host' | 'modem';
+    const insecure = bool(f, 'insecure');
+    const echo = bool(f, 'echo');
+    const binary = bool(f, 'binary');
+
+    const m = await openModule(f, io);
+    m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
+    const client = new WebSocketClient(url, {
+      headers,
+      perMessageDeflate: !bool(f, 'no-deflate'),
+      keepaliveMs: num(f, 'keepalive', 60) * 1000,
+      connect: openerConnect(m.modem, { mode: tlsMode, rejectUnauthorized: !insecure, ...(ca ? { ca } : {}) }),
+      autoConnect: false,
+      trace: io.verbose,
+    });
+    let opened = false;
+    let lastError: Error | undefined;
+    client.on('error', (err) => {
+      lastError = err;
+      io.status(`error: ${err.message}`);
+    });
+    client.on('open', () => {
+      opened = true;
+      io.status(`connected to ${client.url}${client.extensions ? ` (${client.extensions})` : ''}${echo ? ', echoing' : ''}`);
+    });
+    client.on('message', (data, isBinary) => {
+      if (echo) {
+        client.send(data, { binary: isBinary }, () => {});
+        return;
+      }
+      if (isBinary && binary) io.out(data as unknown as string);
+      else io.out(`${typeof data === 'string' ? data : printable(data)}\n`);
+    });
+    client.on('ping', () => io.detail('ping'));
+    client.on('pong', () => io.detail('pong'));
+
+    const closed = client.closed();
+    client.connect();
+
+    let rl: readline.Interface | undefined;
+    let lastActivity = Date.now();
+    client.on('message', () => (lastActivity = Date.now()));
+    if (!echo) {
+      await client.opened().catch(() => {});
+      if (client.state === 'open') {
+        let pending = 0;
+        rl = readline.createInterface({ input: process.stdin, terminal: false });
+        rl.on('line', (line) => {
+          if (client.state !== 'open') return;
+          pending++;
+          client.send(binary ? Buffer.from(line) : line, { binary }, (err) => {
+            pending--;
+            lastActivity = Date.now();
+            if (err) io.status(`send failed: ${err.message}`);
+          });
+        });
+        // End of input: once everything was sent and the server has been quiet for --linger ms
+        // (its answers to the last lines are still on their way), close cleanly.
+        const linger = num(f, 'linger', 1000);
+        rl.on('close', () => {
+          const check = setInterval(() => {
+            if (client.state !== 'open') return clearInterval(check);
+            if (pending === 0 && Date.now() - lastActivity >= linger) {
+              clearInterval(check);
+              client.close(1000);
+            }
+          }, Math.min(50, linger || 50));
+        });
+      }
+    }
+    const onSigint = () => {
+      io.status('closing (Ctrl-C)');
+      if (client.state === 'open') client.close(1000);
+      else client.terminate();
+    };
+    process.once('SIGINT', onSigint);
+    const { code, reason, wasClean } = await closed;
+    process.off('SIGINT', onSigint);
+    rl?.close();
+    io.status(`closed: ${code}${reason ? ` ${reason}` : ''}${wasClean ? '' : ' (not clean)'}`);
+    await m.close();
+    if (!opened) {
+      throw lastError ?? new CliError('ERR_WS_CONNECT', `could not connect to ${url}`, 'check the URL, and that the server is reachable from the module');
+    }
+    return echo || wasClean ? 0 : 1;
+  },
+};
+
+function parseHeader(text: string): [string, string] {
+  const i = text.indexOf(':');
+  if (i <= 0) throw new UsageError(`air780 ws: header '${text}' is not 'Name: value'`, "e.g. -H 'Authorization: Bearer x'");
+  return [text.slice(0, i).trim(), text.slice(i + 1).trim()];
+}
