@@ -1,0 +1,7 @@
+/** The mock Air780E module (see docs/layers.md, "src/mock"). */
+export { MockModem } from './modem.js';
+export type { MockModemOptions, MockQuirk, MockSimState, MockResolver } from './options.js';
+export type { MockTranscriptEntry } from './transcript.js';
+export { MockError } from './errors.js';
+export { MockBindingPort } from './binding.js';
+export { measureLineRate, type LineRateResult } from './bench-line-rate.js';
