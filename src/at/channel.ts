@@ -100,6 +100,10 @@ interface Entry {
   settleTimer: NodeJS.Timeout | undefined;
 }
 
+/** U+FFFD marks invalid UTF-8; control bytes never appear in module text. */
+// eslint-disable-next-line no-control-regex
+const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
+
 /** Invalid on purpose: its `ERROR` tells the resync's answers apart from a late `OK`. */
 const SYNC_PROBE = 'AT+A780SYNC';
 
@@ -482,6 +486,12 @@ export class AtChannel extends EventEmitter {
   }
 
   private onLine(line: string): void {
+    if (GARBLED.test(line)) {
+      // Invalid UTF-8 or control bytes: line noise, never a response line.
+      log('[%s] garbled line: %s', this.name, JSON.stringify(line));
+      this.emit('unknown', line);
+      return;
+    }
     if (this.resync && this.resyncLine(line)) return;
     const e = this.inflight;
     if (e) {
