@@ -70,7 +70,7 @@ function responseBytes(p: Plan): Buffer {
   const slots = p.lines.length + 1;
   const eventsAt = (i: number) => p.events.filter((e) => e.at % slots === i).map((e) => eventBytes(e.event));
   if (p.pull) {
-    parts.push(Buffer.from(`\r\n+CIPRXGET: 2,0,${p.pull.length},0\r\n`), p.pull, Buffer.from('\r\n'));
+    parts.push(Buffer.from(`\r\n+CIPRXGET: 2,0,${p.pull.length},0\r\n`), Buffer.from(p.pull), Buffer.from('\r\n'));
   }
   for (let i = 0; i < p.lines.length; i++) {
     parts.push(...eventsAt(i), Buffer.from(`\r\n${p.lines[i]}\r\n`));
