@@ -260,6 +260,23 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     expect(fake.written.toString()).toBe('AT+CIPCLOSE=0\rAT\rAT+CSQ\r');
   });
 
+  it('a prompt that comes after its CIPSEND timed out gets the payload, and its late final is absorbed', async () => {
+    const fake = new FakeModule(whole);
+    const ch = open(fake);
+    fake.on('AT+CIPSEND=0,3\r\n', ''); // silent at first
+    await expect(ch.send('AT+CIPSEND=0,3', { payload: b('xyz'), timeoutMs: 30 })).rejects.toMatchObject({
+      code: 'ERR_AT_TIMEOUT',
+      message: expect.stringMatching(/prompt/),
+    });
+    fake.on('xyz', '\r\nDATA ACCEPT:0,3\r\n');
+    fake.send('\r\n> ');
+    await fake.idle();
+    fake.on('AT\r', '\r\nOK\r\n');
+    fake.on('AT+CSQ\r', '\r\n+CSQ: 9,0\r\n\r\nOK\r\n');
+    expect(await ch.send('AT+CSQ')).toMatchObject({ lines: ['+CSQ: 9,0'], final: 'OK' });
+    expect(fake.written.toString()).toBe('AT+CIPSEND=0,3\r\nxyzAT\rAT+CSQ\r');
+  });
+
   it('when the module does not answer the resync, the next command fails fast and the channel retries later', async () => {
     const fake = new FakeModule(whole);
     const ch = open(fake, { syncTimeoutMs: 60 });
