@@ -134,8 +134,8 @@ export async function startGreetingServer(greeting: string | Buffer): Promise<{ 
 }
 
 /** Bring a multi-link bearer up with echo off; asserts every reply byte-exact. */
-export async function bringUpMulti(c: RawClient, opts: { rxf?: number; qsend?: number; rxget?: number } = {}): Promise<void> {
-  await c.cmd('ATE0\r', 'ATE0\r\r\nOK\r\n');
+export async function bringUpMulti(c: RawClient, opts: { rxf?: number; qsend?: number; rxget?: number; echoOff?: boolean } = {}): Promise<void> {
+  if (!opts.echoOff) await c.cmd('ATE0\r', 'ATE0\r\r\nOK\r\n');
   await c.cmd('AT+CIPSHUT\r', '\r\nSHUT OK\r\n');
   await c.cmd('AT+CIPMUX=1\r', '\r\nOK\r\n');
   await c.cmd(`AT+CIPRXF=${opts.rxf ?? 1}\r`, '\r\nOK\r\n');
