@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MockModem, measureLineRate } from '../mock/index.js';
+import { benchThroughput } from '../modem/bench-throughput.js';
 import { Modem } from '../modem/index.js';
 import { WebSocketClient, openerConnect } from '../ws/index.js';
 import { fractionOf, lineRate, record, writeResults, type BenchRecord } from './report.js';
@@ -139,7 +141,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
   const { log, quick } = opts;
   const want = (name: string) => !opts.only || name.includes(opts.only);
   const seconds = quick ? 1.5 : 4;
-  const unthrottledBytes = quick ? 512 * 1024 : 4 * 1024 * 1024;
+  const unthrottledBytes = quick ? 512 * 1024 : 2 * 1024 * 1024;
   const timeoutMs = (bytes: number, baud: number) => 30_000 + (baud ? (bytes / lineRate(baud)) * 3000 : 0);
   const bytesFor = (baud: number) => (baud ? Math.max(2 * MESSAGE, Math.round((lineRate(baud) * seconds) / MESSAGE) * MESSAGE) : unthrottledBytes);
 
@@ -158,7 +160,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
       }
     }
 
-    for (const baud of [115200, 921600, 0]) {
+    const needMock = ['ws-throughput', 'echo-rtt', 'deflate'].some(want);
+    for (const baud of needMock ? [115200, 921600, 0] : []) {
       const mock = await startMock(baud, log);
       try {
         for (const rxMode of ['push', 'pull'] as const) {
@@ -189,8 +192,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
               }
             }
             if (baud === 115200 && rxMode === 'push' && want('deflate')) {
-              const total = bytesFor(baud);
               for (const deflate of [false, true]) {
+                // Compressed JSON moves several times faster: give it more bytes to stay measurable.
+                const total = bytesFor(baud) * (deflate ? 4 : 1);
                 for (const direction of ['up', 'down'] as const) {
                   const run = direction === 'up' ? upload : download;
                   const t = await run(connect, total, 4096, { deflate, kind: 'json', timeoutMs: timeoutMs(total, baud) });
@@ -208,6 +212,32 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
         }
       } finally {
         await mock.stop();
+      }
+    }
+    if (want('line-rate')) {
+      // The mock's raw simulated line, in-process (measureLineRate from src/mock).
+      for (const baud of [115200, 921600]) {
+        const l = await measureLineRate(baud, quick ? 1 : 2);
+        for (const [direction, bps, fraction] of [['down', l.bytesPerSec, l.fraction], ['up', l.uplinkBytesPerSec, l.uplinkFraction]] as const) {
+          records.push(record({ name: 'mock-line-rate', transport: 'modem-mock', baud, direction, payloadBytesPerSec: bps, lineFraction: fraction, note: 'raw simulated line, both ways at once, in-process' }));
+        }
+        log(`  mock line rate at ${baud}: down ${l.fraction.toFixed(3)}, up ${l.uplinkFraction.toFixed(3)} of line`);
+      }
+    }
+    if (want('socket-throughput')) {
+      // The modem layer's own socket bench (benchThroughput from src/modem), on the in-process mock.
+      const results = await benchThroughput({
+        createModule: ({ baudRate, latencyMs }) => {
+          const m = new MockModem({ baudRate, latencyMs });
+          return { stream: m.hostStream(), close: () => m.close() };
+        },
+        baudRates: [115200, 921600],
+        latencyMs: LATENCY_MS,
+        seconds: quick ? 1 : 2,
+      });
+      for (const r of results) {
+        records.push(record({ name: 'modem-socket-throughput', transport: 'modem-mock', baud: r.baudRate, direction: r.direction, rxMode: r.rxMode, payloadBytesPerSec: r.bytesPerSecond, lineFraction: r.fraction, note: 'raw TCP socket through the modem layer, in-process mock' }));
+        log(`  socket ${r.baudRate} ${r.rxMode} ${r.direction}: ${r.fraction.toFixed(3)} of line`);
       }
     }
     const rssMB = process.resourceUsage().maxRSS / 1024;

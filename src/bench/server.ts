@@ -17,13 +17,20 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-/** A JSON text of exactly `size` bytes, compressible the way telemetry is. */
+/**
+ * A JSON text of exactly `size` bytes that compresses like real telemetry: field names repeat,
+ * values are pseudo-random (seeded by `seq`, so runs are reproducible).
+ */
 export function jsonPayload(size: number, seq: number): string {
+  let x = (seq * 2654435761 + 1) >>> 0;
+  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   const head = `{"seq":${seq},"device":"air780-bench","readings":[`;
   let body = '';
   let i = 0;
-  while (head.length + body.length + 40 < size) {
-    body += `${i ? ',' : ''}{"t":${1_700_000_000 + i},"v":${(i * 7) % 100}.5}`;
+  for (;;) {
+    const item = `${i ? ',' : ''}{"t":${1_700_000_000 + seq * 1000 + i},"temp":${(15 + rnd() * 20).toFixed(3)},"rh":${(rnd() * 100).toFixed(2)},"id":"${Math.floor(rnd() * 0xffffff).toString(16)}"}`;
+    if (head.length + body.length + item.length + 12 > size) break;
+    body += item;
     i++;
   }
   const text = `${head}${body}],"pad":"`;
