@@ -241,14 +241,19 @@ export class ModemSocket extends Duplex {
 
   // ---- readable side -------------------------------------------------------------------------
 
+  /** Readable asked for data and no push has refused more since (the standard _read/push contract). */
+  private readRequested = false;
+
   override _read(): void {
-    if (this.driver.rxMode === 'pull' && this.linkOpen && this.rxAvailable) this.driver.kick(this);
+    this.readRequested = true;
+    // After a peer close the module may still hold data: keep reading until drained.
+    if (this.driver.rxMode === 'pull' && this.rxAvailable) this.driver.kick(this);
     else if (this.driver.rxMode === 'pull') this.maybeEndPull();
   }
 
   /** @internal Pull mode: does the reader want more bytes? */
   wantsData(): boolean {
-    return !this.destroyed && this.readableLength < this.readableHighWaterMark;
+    return !this.destroyed && (this.readRequested || this.readableLength < this.readableHighWaterMark);
   }
 
   /** @internal Bytes received from the module. */
@@ -259,7 +264,7 @@ export class ModemSocket extends Duplex {
     }
     this.bytesRead += data.length;
     this.touch();
-    this.push(data);
+    if (!this.push(data)) this.readRequested = false;
     if (this.driver.rxMode === 'push' && this.readableLength > this.options.pushBufferLimit) {
       this.destroy(new ReceiveOverflowError(this.link, this.options.pushBufferLimit));
     }
