@@ -105,15 +105,16 @@ function esc(text: string): string {
 export function toSvg(records: readonly BenchRecord[]): string {
   const bars = records.filter((r) => r.lineFraction !== null && r.payloadBytesPerSec !== null && r.direction !== 'echo');
   const width = Math.max(480, 60 + bars.length * 56);
-  const height = 340;
+  const height = 380;
   const top = 30;
   const bottom = 250;
+  // Labels are rotated below the axis; the legend sits under them.
   const left = 50;
   const maxFraction = Math.max(1.1, ...bars.map((b) => b.lineFraction ?? 0));
   const y = (f: number) => bottom - (f / maxFraction) * (bottom - top);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="${left}" y="18" font-size="13">Websocket payload rate as a fraction of line rate (baud/10), mock behind a pty</text>`,
+    `<text x="${left}" y="18" font-size="13">Payload rate as a fraction of line rate (baud/10): ws = websocket over the mock behind a pty</text>`,
     `<line x1="${left}" y1="${bottom}" x2="${width - 10}" y2="${bottom}" stroke="#333"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333"/>`,
   ];
@@ -128,7 +129,8 @@ export function toSvg(records: readonly BenchRecord[]): string {
     const color = b.direction === 'up' ? '#4477aa' : '#66aa55';
     parts.push(`<rect x="${x}" y="${y(f)}" width="40" height="${bottom - y(f)}" fill="${color}"><title>${esc(`${b.name}: ${fmtRate(b.payloadBytesPerSec)} = ${f.toFixed(3)} of line`)}</title></rect>`);
     parts.push(`<text x="${x + 20}" y="${y(f) - 3}" text-anchor="middle">${f.toFixed(2)}</text>`);
-    const label = `${b.baud} ${b.direction}${b.rxMode ? ` ${b.rxMode}` : ''}${b.name.includes('deflate') ? ' defl' : ''}`;
+    const kind = b.name === 'ws-throughput' ? 'ws' : b.name === 'ws-json-deflate' ? 'json+deflate' : b.name === 'ws-json-plain' ? 'json' : b.name === 'mock-line-rate' ? 'line' : b.name === 'modem-socket-throughput' ? 'socket' : b.name;
+    const label = `${kind} ${b.baud} ${b.direction}${b.rxMode ? ` ${b.rxMode}` : ''}`;
     parts.push(`<text transform="translate(${x + 24},${bottom + 8}) rotate(60)" font-size="10">${esc(label)}</text>`);
   });
   parts.push(`<rect x="${left}" y="${height - 16}" width="10" height="10" fill="#4477aa"/><text x="${left + 14}" y="${height - 7}">up</text>`);

@@ -36,7 +36,16 @@ export const command: Command = {
         rl.prompt(true);
       } else io.out(`${text}\n`);
     };
-    m.modem.at.on('unknown', (line: string) => print(interactive ? `URC: ${line}` : line));
+    const onUnknown = (line: string): void => print(interactive ? `URC: ${line}` : line);
+    let watched = m.modem.at;
+    watched.on('unknown', onUnknown);
+    // After a lost port is reopened the modem has a new AT channel: follow it.
+    m.modem.on('online', () => {
+      if (m.modem.at === watched) return;
+      watched = m.modem.at;
+      watched.on('unknown', onUnknown);
+    });
+    m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
     if (interactive) io.status('AT console: type a command (AT+CSQ, ATI, ...); Ctrl-C or Ctrl-D exits.');
 
     let closed = false;
