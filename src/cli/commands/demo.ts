@@ -7,7 +7,7 @@ import { websocket } from '../../ws/index.js';
 import { bool, num, str, type ParsedArgs } from '../args.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
 import { startEchoServer, type EchoServer } from '../echo-server.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { printable } from '../format.js';
 import type { Io } from '../io.js';
 import { openModule, type OpenedModule } from '../module.js';
@@ -41,6 +41,10 @@ export const command: Command = {
 
     let echo: EchoServer | undefined;
     let url = str(f, 'url');
+    if (!useMock && !url) {
+      // The local echo server listens on 127.0.0.1, which a real module on the cellular network cannot reach.
+      throw new UsageError('air780 demo: with --port, give --url too', 'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py), or use --mock');
+    }
     if (!url) {
       echo = await startEchoServer();
       url = `${echo.url}/ws/echo`;
