@@ -45,8 +45,9 @@ class PtyRelay implements PortEndpoint {
     });
     child.stdin!.on('drain', () => this.owner.resumeOutput(this));
     child.stdin!.on('error', () => {});
-    child.on('exit', () => {
+    child.on('exit', (code, signal) => {
       this.dead = true;
+      log('pty relay %s exited (%s)', slave, code ?? signal);
     });
   }
 

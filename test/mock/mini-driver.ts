@@ -5,7 +5,7 @@ import type { RawClient } from './raw-client.js';
  * payloads and `+CIPRXGET: 2` payloads. Not the driver: it exists so the mock can be tested alone.
  */
 export class MiniReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private lines: string[] = [];
   private prompts = 0;
   private waiters: Array<() => void> = [];

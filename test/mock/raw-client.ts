@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
  * module sent and a read position, so a test compares the next N bytes with what it expects.
  */
 export class RawClient {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   private waiters: Array<() => void> = [];
   closed = false;
@@ -89,7 +89,7 @@ export class RawClient {
   }
 
   /** Send a command and expect exactly `reply` back. */
-  async cmd(command: string, reply: string, timeoutMs?: number): Promise<void> {
+  async cmd(command: string | Buffer, reply: string, timeoutMs?: number): Promise<void> {
     await this.write(command);
     await this.expect(reply, timeoutMs);
   }
