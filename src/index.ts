@@ -1,2 +1,12 @@
-/** air780-bridge: public entry point. Each layer re-exports its public API here. */
+/**
+ * air780-bridge: drive an Air780E-series module over its AT port, open TCP/TLS sockets through it,
+ * and run websockets over them with the LuatOS API. Each layer's own index lists its full surface.
+ *
+ * @packageDocumentation
+ */
+export * from './at/index.js';
+export * from './modem/index.js';
+export * from './ws/index.js';
+export * from './mock/index.js';
+export { openSerialPort, listPorts } from './modem/serial/index.js';
 export const VERSION = '0.1.0';
