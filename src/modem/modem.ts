@@ -54,6 +54,8 @@ export interface ModemOpenOptions extends TransportOptions {
   /** Back-off between recovery attempts: starts here, doubles, capped at `recoveryMaxBackoffMs`. Default 500. */
   recoveryBackoffMs?: number;
   recoveryMaxBackoffMs?: number;
+  /** How long the AT channel waits for its resync after a timed-out command. Default 5000. */
+  resyncTimeoutMs?: number;
   /** Failed sync rounds before a hard reset (`AT+CFUN=1,1`, then `AT+RESET`). Default 2. */
   resetAfterSyncFailures?: number;
   /** Push mode: unread bytes per socket before it fails with ERR_RX_OVERFLOW. Default 8 MiB. */
@@ -148,6 +150,7 @@ export class Modem extends EventEmitter {
       recoveryBackoffMs: options.recoveryBackoffMs ?? 500,
       recoveryMaxBackoffMs: options.recoveryMaxBackoffMs ?? 30_000,
       resetAfterSyncFailures: options.resetAfterSyncFailures ?? 2,
+      resyncTimeoutMs: options.resyncTimeoutMs ?? 5000,
       pushBufferLimit: options.pushBufferLimit ?? 8 * 1024 * 1024,
     };
     this._at = this.attach(transport.stream);
@@ -330,7 +333,7 @@ export class Modem extends EventEmitter {
   }
 
   private attach(stream: Duplex): AtChannel {
-    const at = new AtChannel(stream, { name: 'air780' });
+    const at = new AtChannel(stream, { name: 'air780', syncTimeoutMs: this.opts.resyncTimeoutMs });
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [
       at.onUrc(LINK_EVENT_RE, (u) => this.onLinkEvent(u.line)),
@@ -382,6 +385,17 @@ export class Modem extends EventEmitter {
       try {
         if (this.portLost) await this.reopenPort();
         this.rebootSeen = false;
+        // A send whose prompt came after we gave up leaves the module waiting for payload bytes
+        // and taking our `AT`s as data. A fixed-length payload is binary (ESC does not abort
+        // it): complete it with filler. Its link is being torn down (CIPSHUT) anyway.
+        if (this.strandedPrompt > 0) {
+          try {
+            this._at.writeRaw(Buffer.alloc(this.strandedPrompt, 0x20));
+          } catch {
+            // channel closed: the port reopen path handles it
+          }
+          this.strandedPrompt = 0;
+        }
         try {
           await syncAt(this._at, { ...this.bringUpOptions(), syncAttempts: Math.min(this.opts.syncAttempts, 5) }, this.progress);
           syncFailures = 0;
@@ -414,15 +428,21 @@ export class Modem extends EventEmitter {
     return this._state === 'closed';
   }
 
+  private resets = 0;
+  /** Length of a CIPSEND payload the module may still be waiting for (its send timed out). */
+  private strandedPrompt = 0;
+
+  /**
+   * Written raw, past the channel's queue: a module that does not answer would never let the
+   * channel's resync complete, so a queued reset would never be sent. Alternates the two forms.
+   */
   private async hardReset(): Promise<void> {
-    this.progress({ step: 'reset', message: 'the module does not answer: resetting it (AT+CFUN=1,1)' });
-    for (const c of ['AT+CFUN=1,1', 'AT+RESET']) {
-      try {
-        await this._at.send(c, { timeoutMs: 3000 });
-        return;
-      } catch (err) {
-        debug('%s: %s', c, (err as Error).message);
-      }
+    const c = this.resets++ % 2 === 0 ? 'AT+CFUN=1,1' : 'AT+RESET';
+    this.progress({ step: 'reset', message: `the module does not answer: resetting it (${c})` });
+    try {
+      this._at.writeRaw(`${c}\r`);
+    } catch (err) {
+      debug('%s: %s', c, (err as Error).message);
     }
   }
 
@@ -675,7 +695,17 @@ export class Modem extends EventEmitter {
       return;
     }
     try {
-      await this.cmd(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.opts.commandTimeoutMs });
+      const at = this._at;
+      try {
+        await at.send(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.opts.commandTimeoutMs });
+      } catch (err) {
+        // Recorded before recovery starts: recovery completes the payload the module may await.
+        if (err instanceof AtTimeoutError && at === this._at) {
+          this.strandedPrompt = Math.max(this.strandedPrompt, chunk.length);
+          this.recover('unresponsive');
+        }
+        throw err;
+      }
       s.sendInFlight = false;
       s.onSent(chunk.length);
     } catch (err) {

@@ -81,7 +81,7 @@ describe('libraries over a ModemSocket', () => {
     const client = new WebSocket(`ws://127.0.0.1:${port}/`, {
       handshakeTimeout: 400,
       // Like net.createConnection, honour options.timeout: that is how ws arms handshakeTimeout.
-      createConnection: (opts) => {
+      createConnection: (opts: http.ClientRequestArgs) => {
         const s = modem.connect('127.0.0.1', port);
         if (opts.timeout) s.setTimeout(opts.timeout);
         return s as unknown as import('node:net').Socket;
