@@ -17,3 +17,5 @@ export {
   WsClosedError,
 } from './errors.js';
 export type { WsProtocolErrorCode } from './errors.js';
+export { websocket, LuatWebSocket } from './luatos.js';
+export type { LuatWsCallback, LuatWsEvent, LuatRecvPayload, LuatCreateOptions, LuatAdapter } from './luatos.js';

@@ -1,0 +1,260 @@
+import type { Duplex } from 'node:stream';
+import createDebug from 'debug';
+import { WebSocketClient, type WebSocketClientOptions } from './client.js';
+import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError } from './errors.js';
+import { parseHeaderString, checkHeaders } from './headers.js';
+import { DEFAULT_RECONNECT_MS, MIN_RECONNECT_MS } from './reconnect.js';
+import { hostConnect, openerConnect, type ConnectFn, type StreamOpener, type WsTlsOptions } from './transport.js';
+import { parseWsUrl } from './url.js';
+
+const trace = createDebug('air780:ws');
+
+/** LuatOS event names. */
+export type LuatWsEvent = 'conack' | 'recv' | 'sent' | 'disconnect' | 'error';
+
+/** `payload` of a `recv` event: `fin` 1 ends the message; `opcode` 1 text, 2 binary, 0 continuation. */
+export interface LuatRecvPayload {
+  fin: 0 | 1;
+  opcode: 0 | 1 | 2;
+}
+
+/**
+ * The LuatOS callback. `recv`: `data` is a string (text) or Buffer (binary), `payload` {fin, opcode}.
+ * `error`: `data` is the kind ('connect' | 'tx' | 'rx') and `payload` the Error.
+ */
+export type LuatWsCallback = (client: LuatWebSocket, event: LuatWsEvent, data?: string | Buffer, payload?: LuatRecvPayload | Error) => void;
+
+/** Options beyond the firmware's arguments (5th argument of `websocket.create`, or 3rd as an object). */
+export interface LuatCreateOptions extends WsTlsOptions {
+  /** Keepalive in seconds (default 60; fractions allowed). */
+  keepalive?: number;
+  /** Accepted for compatibility: DNS family is the transport's business here. */
+  use_ipv6?: boolean;
+  /** Deliver `recv` per frame, as the firmware does, instead of whole messages. */
+  frames?: boolean;
+  /** Override the transport (tests, custom stacks). */
+  connect?: ConnectFn;
+  /** Passed to the core client (maxPayload, perMessageDeflate, handshakeTimeoutMs, ...). */
+  client?: Omit<WebSocketClientOptions, 'connect' | 'autoConnect' | 'frames' | 'keepaliveMs' | 'reconnect' | 'headers' | 'tls'>;
+}
+
+/** An adapter: anything that opens streams like a `Modem`; null/undefined = `Modem.default`. */
+export type LuatAdapter = StreamOpener | null | undefined | number;
+
+async function defaultOpener(): Promise<StreamOpener | null> {
+  try {
+    const mod = (await import('../modem/index.js' as string)) as { Modem?: { default?: StreamOpener } };
+    return mod.Modem?.default ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A LuatOS-style websocket client (what `websocket.create` returns). Events go to the one
+ * callback set with {@link LuatWebSocket.on}, asynchronously and in order.
+ */
+export class LuatWebSocket {
+  private readonly core: WebSocketClient;
+  private cb: LuatWsCallback | null = null;
+  private released = false;
+  private isReady = false;
+  private reconnectOn = false;
+  private reconnectMs = DEFAULT_RECONNECT_MS;
+  private readonly events: Array<() => void> = [];
+  private flushing = false;
+  private readonly log: createDebug.Debugger;
+
+  /** @internal use `websocket.create`. */
+  constructor(url: string, connect: ConnectFn, keepaliveMs: number, options: LuatCreateOptions) {
+    this.log = createDebug(`air780:ws:luat`);
+    this.core = new WebSocketClient(url, {
+      ...options.client,
+      connect,
+      autoConnect: false,
+      keepaliveMs,
+      frames: !!options.frames,
+      reconnect: false,
+    });
+    const c = this.core;
+    c.on('open', () => {
+      this.isReady = true;
+      this.post('conack');
+    });
+    c.on('message', (data) => this.post('recv', data, { fin: 1, opcode: typeof data === 'string' ? 1 : 2 }));
+    // Frame by frame, text stays a Buffer: a frame boundary may split a UTF-8 character.
+    c.on('fragment', (data, fin, opcode) => this.post('recv', data, { fin: fin ? 1 : 0, opcode: opcode as 0 | 1 | 2 }));
+    c.on('error', (err) => this.post('error', errorKind(err), err));
+    c.on('close', () => {
+      this.isReady = false;
+      this.post('disconnect');
+    });
+  }
+
+  private post(event: LuatWsEvent, data?: string | Buffer, payload?: LuatRecvPayload | Error): void {
+    if (this.released) return;
+    this.events.push(() => {
+      if (this.released || !this.cb) return;
+      try {
+        this.cb(this, event, data, payload);
+      } catch (err) {
+        trace('exception in the websocket callback for "%s": %s', event, (err as Error).message);
+      }
+    });
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => {
+        this.flushing = false;
+        for (const run of this.events.splice(0)) run();
+      });
+    }
+  }
+
+  /** Sets the one event callback (a non-function clears it). */
+  on(cb: LuatWsCallback | null | undefined): void {
+    this.cb = typeof cb === 'function' ? cb : null;
+  }
+
+  /** Starts connecting; true if the attempt started (check `ready()` / wait for `conack`). */
+  connect(): boolean {
+    if (this.released) return false;
+    if (this.reconnectOn) this.core.setReconnect({ strategy: 'fixed', intervalMs: this.reconnectMs });
+    return this.core.connect();
+  }
+
+  /** Automatic reconnect at a fixed interval (default 3000 ms, minimum 1000 ms). */
+  autoreconn(reconnect: unknown, reconnect_time?: number): void {
+    this.reconnectOn = !!reconnect;
+    if (this.reconnectOn) {
+      const t = typeof reconnect_time === 'number' && Number.isFinite(reconnect_time) ? reconnect_time : DEFAULT_RECONNECT_MS;
+      this.reconnectMs = Math.max(MIN_RECONNECT_MS, t);
+      this.core.setReconnect({ strategy: 'fixed', intervalMs: this.reconnectMs });
+    } else this.core.setReconnect(false);
+  }
+
+  /**
+   * Sends `data`. `fin` 1 (default) ends the message, 0 leaves it open for more frames; `opt` 0
+   * (default) text, 1 binary (taken from the message's first frame). False when not ready.
+   */
+  send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
+    if (this.released || !this.isReady || this.core.state !== 'open') {
+      this.log('send: not ready yet');
+      return false;
+    }
+    if (typeof data !== 'string' && typeof data !== 'number' && !(data instanceof Uint8Array)) return false;
+    const payload = typeof data === 'number' ? String(data) : data;
+    this.core.send(payload, {
+      binary: opt === 1,
+      fin: fin !== 0,
+      onAcked: (err) => {
+        if (!err) this.post('sent');
+      },
+    }, (err) => {
+      if (err) this.post('error', 'tx', err);
+    });
+    return true;
+  }
+
+  /** Sends a close frame and releases the client: no event is delivered after this call. */
+  close(): void {
+    if (this.released) return;
+    this.released = true;
+    this.isReady = false;
+    this.cb = null;
+    this.events.length = 0;
+    this.core.removeAllListeners();
+    this.core.on('error', () => {});
+    this.core.close();
+  }
+
+  /** Closes the connection but keeps the client usable: `disconnect` fires, no auto-reconnect until `connect()`. */
+  disconnect(): void {
+    if (this.released) return;
+    this.isReady = false;
+    this.core.close();
+  }
+
+  /** True between `conack` and `disconnect`. */
+  ready(): boolean {
+    return !this.released && this.isReady && this.core.state === 'open';
+  }
+
+  /**
+   * Extra handshake headers for the next connect: an object `{ Name: 'value' }` or a string of
+   * `Name: value\r\n` lines. Returns false (keeping the old headers) if a name is not an HTTP token,
+   * a value holds CR/LF/NUL, or a handshake header would be overridden.
+   */
+  headers(h: Record<string, string | number> | string): boolean {
+    if (this.released) return false;
+    try {
+      const pairs = typeof h === 'string' ? parseHeaderString(h) : typeof h === 'object' && h !== null ? checkHeaders(h) : null;
+      if (!pairs) return false;
+      this.core.setHeaders(pairs);
+      return true;
+    } catch (err) {
+      this.log('headers refused: %s', (err as Error).message);
+      return false;
+    }
+  }
+
+  /** Turns this client's trace on or off (namespace air780:ws:<n>; Authorization/Cookie redacted). */
+  debug(onoff: unknown): void {
+    if (typeof onoff !== 'boolean' || this.released) return;
+    this.core.setTrace(onoff);
+    this.log.enabled = onoff;
+  }
+
+  /** The core client underneath, for what the LuatOS API does not cover. */
+  get client(): WebSocketClient {
+    return this.core;
+  }
+}
+
+function errorKind(err: Error): 'connect' | 'tx' | 'rx' {
+  if (err instanceof WsConnectError) return 'connect';
+  if ((err as { code?: string }).code === 'ERR_WS_HANDSHAKE_TIMEOUT') return 'connect';
+  if (err instanceof WsHandshakeError || err instanceof WsProtocolError) return 'rx';
+  if ((err as { code?: string }).code === 'ERR_WS_PONG_TIMEOUT') return 'rx';
+  return 'connect';
+}
+
+/**
+ * `websocket.create(adapter, url, keepalive, use_ipv6, options?)` — or `create(adapter, url, options)`.
+ * `adapter`: a `Modem` (anything with `openStream`), or null/undefined (or a LuatOS adapter number)
+ * for `Modem.default`; when no Modem is open, plain host sockets are used. Returns null, like the
+ * firmware's nil, when the URL is unusable or the adapter is not one.
+ */
+function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCreateOptions, use_ipv6?: boolean, options?: LuatCreateOptions): LuatWebSocket | null {
+  const opts: LuatCreateOptions = typeof keepalive === 'object' && keepalive !== null ? { ...keepalive } : { ...options };
+  if (typeof keepalive === 'number') opts.keepalive = keepalive;
+  if (typeof use_ipv6 === 'boolean') opts.use_ipv6 = use_ipv6;
+  if (typeof url !== 'string') return null;
+  try {
+    parseWsUrl(url);
+  } catch (err) {
+    if (err instanceof WsUrlError) {
+      trace('websocket.create: %s', err.message);
+      return null;
+    }
+    throw err;
+  }
+  let connect: ConnectFn;
+  if (opts.connect) connect = opts.connect;
+  else if (adapter !== null && adapter !== undefined && typeof adapter !== 'number') {
+    if (typeof (adapter as StreamOpener).openStream !== 'function') return null;
+    connect = openerConnect(adapter as StreamOpener, opts);
+  } else {
+    // Resolved at each connect, so a Modem opened after create() is used.
+    const host = hostConnect(opts);
+    connect = async (t): Promise<Duplex> => {
+      const opener = await defaultOpener();
+      return opener ? openerConnect(opener, opts)(t) : host(t);
+    };
+  }
+  const ka = opts.keepalive;
+  const keepaliveMs = typeof ka === 'number' && Number.isFinite(ka) && ka > 0 ? ka * 1000 : 60_000;
+  return new LuatWebSocket(url, connect, keepaliveMs, opts);
+}
+
+/** The LuatOS `websocket` library. */
+export const websocket = { create };
