@@ -265,4 +265,43 @@ describe('websocket.create', () => {
     expect(calls).toEqual([['example.invalid', 8080, { tls: false }]]);
     expect(peer.requests[0]!.headers.host).toBe('example.invalid:8080');
   });
+
+  it('sent fires on the delivery tracker acknowledgement when the stream has one', async () => {
+    const peer = await echo();
+    const waits: number[] = [];
+    let release: () => void = () => {};
+    const adapter = {
+      openStream: async () => {
+        const s = net.connect(peer.port, '127.0.0.1');
+        await new Promise((r) => s.once('connect', r));
+        // A tracker whose acknowledgement the test releases by hand.
+        Object.assign(s, {
+          delivery: {
+            get bytesQueued() {
+              return s.bytesWritten;
+            },
+            waitAcked: (offset: number) => {
+              waits.push(offset);
+              return new Promise<void>((r) => (release = r));
+            },
+          },
+        });
+        return s;
+      },
+    };
+    const wsc = websocket.create(adapter, 'ws://example.invalid/')!;
+    cleanup.push(() => wsc.close());
+    const r = record(wsc);
+    wsc.connect();
+    await r.waitFor('conack');
+    expect(wsc.client.deliveryTracked).toBe(true);
+    wsc.send('payload');
+    await r.waitFor('recv');
+    await new Promise((res) => setTimeout(res, 50));
+    expect(r.events.filter((e) => e.event === 'sent')).toHaveLength(0);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThan(7); // the handshake and the frame are behind this offset
+    release();
+    await r.waitFor('sent');
+  });
 });
