@@ -79,6 +79,8 @@ async function runOne(options: ThroughputBenchOptions, baudRate: number, rxMode:
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    // Down: the server starts sending as the link connects, so time runs from 'connect'.
+    const connectedAt = performance.now();
     let ms: number;
     if (direction === 'up') {
       socket.resume();
@@ -91,11 +93,9 @@ async function runOne(options: ThroughputBenchOptions, baudRate: number, rxMode:
     } else {
       ms = await new Promise<number>((resolve, reject) => {
         let got = 0;
-        let first = 0;
         socket.on('data', (b: Buffer) => {
-          if (got === 0) first = performance.now();
           got += b.length;
-          if (got >= bytes) resolve(performance.now() - first);
+          if (got >= bytes) resolve(performance.now() - connectedAt);
         });
         socket.once('error', reject);
       });

@@ -50,7 +50,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       },
     };
   }
-  const path = options.path ?? (process.env.AIR780_PORT || undefined) ?? (await discoverPort({ baudRate: options.baudRate }));
+  const path = options.path ?? (process.env.AIR780_PORT || undefined) ?? (await discoverPort({ baudRate: options.baudRate, ...(options.binding ? { binding: options.binding } : {}) }));
   const open = () =>
     openSerialPort({
       path,
