@@ -415,9 +415,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       { maxPayload: this.opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, deflate, frames: !!this.opts.frames },
       {
         message: (data, isBinary) => this.onMessage(c, data, isBinary),
-        fragment: (data, fin, opcode) => {
-          if (!c.closeSent) this.emit('fragment', data, fin, opcode);
-        },
+        // After our close frame the server may still be sending (RFC 6455 §5.5.1, §7.1.2): what
+        // it sent before its own close frame is delivered; the receiver stops at that close frame.
+        fragment: (data, fin, opcode) => this.emit('fragment', data, fin, opcode),
         ping: (data) => {
           if (!c.closeSent) c.sender.pong(data);
           this.emit('ping', data);
@@ -463,7 +463,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   }
 
   private onMessage(c: Connection, data: Buffer, isBinary: boolean): void {
-    if (c.closeSent) return;
+    if (c.done || c.closeReceived) return;
     const value = isBinary ? data : data.toString('utf8');
     for (const q of this.iterators) q.push({ data: value, isBinary });
     this.emit('message', value, isBinary);

@@ -30,6 +30,22 @@ export class WsConnectError extends Air780Error {
 }
 
 /**
+ * `websocket.create(null, ...)` (or a LuatOS adapter number) found no open module to connect
+ * through (`ERR_WS_NO_ADAPTER`). Host sockets are never used silently in its place: pass
+ * `'host'` (or `hostAdapter`) as the adapter for that.
+ */
+export class WsNoAdapterError extends Air780Error {
+  constructor(options?: WsErrorOptions) {
+    super(
+      'ERR_WS_NO_ADAPTER',
+      "No module is open: call Modem.open() first or pass one to websocket.create (use the adapter 'host' to connect through this computer's own network instead).",
+      options,
+    );
+    this.name = 'WsNoAdapterError';
+  }
+}
+
+/**
  * The server's answer to the opening handshake was not an acceptable `101` (`ERR_WS_HANDSHAKE`),
  * or it did not come in time (`ERR_WS_HANDSHAKE_TIMEOUT`), or there were too many redirects
  * (`ERR_WS_REDIRECT`).

@@ -15,7 +15,8 @@ export {
   WsNotOpenError,
   WsPongTimeoutError,
   WsClosedError,
+  WsNoAdapterError,
 } from './errors.js';
 export type { WsProtocolErrorCode } from './errors.js';
-export { websocket, LuatWebSocket } from './luatos.js';
+export { websocket, LuatWebSocket, hostAdapter } from './luatos.js';
 export type { LuatWsCallback, LuatWsEvent, LuatRecvPayload, LuatCreateOptions, LuatAdapter } from './luatos.js';

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketClient, type WebSocketClientOptions } from './client.js';
-import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError } from './errors.js';
+import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError } from './errors.js';
 import { parseHeaderString, checkHeaders } from './headers.js';
 import { DEFAULT_RECONNECT_MS, MIN_RECONNECT_MS } from './reconnect.js';
 import { hostConnect, openerConnect, type ConnectFn, type StreamOpener, type WsTlsOptions } from './transport.js';
@@ -38,16 +38,31 @@ export interface LuatCreateOptions extends WsTlsOptions {
   client?: Omit<WebSocketClientOptions, 'connect' | 'autoConnect' | 'frames' | 'keepaliveMs' | 'reconnect' | 'headers' | 'tls'>;
 }
 
-/** An adapter: anything that opens streams like a `Modem`; null/undefined = `Modem.default`. */
-export type LuatAdapter = StreamOpener | null | undefined | number;
+/**
+ * Uses this computer's own network (`net`/`tls`) instead of a module: for tests and PC use.
+ * Pass it (or the string `'host'`) as the adapter of `websocket.create`.
+ */
+export const hostAdapter = 'host' as const;
 
-async function defaultOpener(): Promise<StreamOpener | null> {
+/**
+ * An adapter: a `Modem` (anything with `openStream`); `'host'` ({@link hostAdapter}) for the host's
+ * own sockets; null/undefined or a LuatOS adapter number for `Modem.default`, the most recently
+ * opened module (never the host's network: with no module open, connecting fails with
+ * `ERR_WS_NO_ADAPTER`).
+ */
+export type LuatAdapter = StreamOpener | typeof hostAdapter | null | undefined | number;
+
+/** `Modem.default`, looked up at each connect so that a module opened after `create()` is used. */
+async function defaultOpener(): Promise<StreamOpener> {
+  let opener: StreamOpener | undefined;
   try {
-    const mod = (await import('../modem/index.js' as string)) as { Modem?: { default?: StreamOpener } };
-    return mod.Modem?.default ?? null;
-  } catch {
-    return null;
+    const mod = await import('../modem/index.js');
+    opener = mod.Modem.default;
+  } catch (err) {
+    throw new WsNoAdapterError({ cause: err });
   }
+  if (!opener) throw new WsNoAdapterError();
+  return opener;
 }
 
 /**
@@ -220,9 +235,16 @@ function errorKind(err: Error): 'connect' | 'tx' | 'rx' {
 
 /**
  * `websocket.create(adapter, url, keepalive, use_ipv6, options?)` — or `create(adapter, url, options)`.
- * `adapter`: a `Modem` (anything with `openStream`), or null/undefined (or a LuatOS adapter number)
- * for `Modem.default`; when no Modem is open, plain host sockets are used. Returns null, like the
- * firmware's nil, when the URL is unusable or the adapter is not one.
+ *
+ * `adapter`:
+ * - a `Modem` (anything with `openStream`): connect through that module;
+ * - null/undefined (or a LuatOS adapter number): through `Modem.default`, the most recently opened
+ *   module, looked up at each connect. With none open, `connect()` still returns true and the
+ *   callback gets `error` ('connect', a `WsNoAdapterError` `ERR_WS_NO_ADAPTER`) then `disconnect`:
+ *   a program that forgot `Modem.open()` never silently uses the host's network;
+ * - `'host'` ({@link hostAdapter}): this computer's own `net`/`tls` sockets (tests, PC use).
+ *
+ * Returns null, like the firmware's nil, when the URL is unusable or the adapter is not one.
  */
 function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCreateOptions, use_ipv6?: boolean, options?: LuatCreateOptions): LuatWebSocket | null {
   const opts: LuatCreateOptions = typeof keepalive === 'object' && keepalive !== null ? { ...keepalive } : { ...options };
@@ -240,16 +262,12 @@ function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCrea
   }
   let connect: ConnectFn;
   if (opts.connect) connect = opts.connect;
+  else if (adapter === hostAdapter) connect = hostConnect(opts);
   else if (adapter !== null && adapter !== undefined && typeof adapter !== 'number') {
-    if (typeof (adapter as StreamOpener).openStream !== 'function') return null;
-    connect = openerConnect(adapter as StreamOpener, opts);
+    if (typeof adapter !== 'object' || typeof (adapter as StreamOpener).openStream !== 'function') return null;
+    connect = openerConnect(adapter, opts);
   } else {
-    // Resolved at each connect, so a Modem opened after create() is used.
-    const host = hostConnect(opts);
-    connect = async (t): Promise<Duplex> => {
-      const opener = await defaultOpener();
-      return opener ? openerConnect(opener, opts)(t) : host(t);
-    };
+    connect = async (t): Promise<Duplex> => openerConnect(await defaultOpener(), opts)(t);
   }
   const ka = opts.keepalive;
   const keepaliveMs = typeof ka === 'number' && Number.isFinite(ka) && ka > 0 ? ka * 1000 : 60_000;

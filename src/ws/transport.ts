@@ -27,8 +27,8 @@ export interface WsTlsOptions {
 }
 
 /**
- * Plain host sockets (`net` / `tls`): the transport when no modem is involved, and the fallback
- * of `websocket.create(null, ...)` when no `Modem` is open.
+ * Plain host sockets (`net` / `tls`): the default transport of `WebSocketClient`, and the
+ * transport of `websocket.create('host', ...)`.
  */
 export function hostConnect(tlsOptions: WsTlsOptions = {}): ConnectFn {
   return (t) =>

@@ -60,7 +60,7 @@ describe('websocket.create', () => {
 
   it('does not connect before connect(): send() is false, ready() false', async () => {
     const peer = await echo();
-    const wsc = websocket.create(null, `ws://127.0.0.1:${peer.port}/`)!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${peer.port}/`)!;
     cleanup.push(() => wsc.close());
     expect(wsc.ready()).toBe(false);
     expect(wsc.send('x')).toBe(false);
@@ -70,7 +70,7 @@ describe('websocket.create', () => {
 
   it('conack, text/binary recv, sent, then the docs fragmented send arrives as one message', async () => {
     const peer = await echo();
-    const wsc = websocket.create(null, `ws://127.0.0.1:${peer.port}/ws/echo`, 60)!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${peer.port}/ws/echo`, 60)!;
     cleanup.push(() => wsc.close());
     const r = record(wsc);
     expect(wsc.connect()).toBe(true);
@@ -105,7 +105,7 @@ describe('websocket.create', () => {
       ws.send('cd', { fin: true });
     });
     cleanup.push(() => peer.close());
-    const wsc = websocket.create(null, `ws://127.0.0.1:${peer.port}/`, { frames: true })!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${peer.port}/`, { frames: true })!;
     cleanup.push(() => wsc.close());
     const r = record(wsc);
     wsc.connect();
@@ -130,7 +130,7 @@ describe('websocket.create', () => {
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => front.close(() => r())));
     const port = (front.address() as net.AddressInfo).port;
-    const wsc = websocket.create(null, `ws://127.0.0.1:${port}/`)!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${port}/`)!;
     cleanup.push(() => wsc.close());
     const r = record(wsc);
     wsc.autoreconn(true, 10); // clamped to 1000 ms
@@ -149,7 +149,7 @@ describe('websocket.create', () => {
 
   it('a refused connection gives error("connect") then disconnect, and connect() can be called again', async () => {
     const port = await closedPort();
-    const wsc = websocket.create(null, `ws://127.0.0.1:${port}/`)!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${port}/`)!;
     cleanup.push(() => wsc.close());
     const r = record(wsc);
     expect(wsc.connect()).toBe(true);
@@ -165,7 +165,7 @@ describe('websocket.create', () => {
 
   it('close() sends a close frame and no event follows; disconnect() keeps the client usable', async () => {
     const peer = await echo();
-    const wsc = websocket.create(null, `ws://127.0.0.1:${peer.port}/`)!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${peer.port}/`)!;
     const r = record(wsc);
     wsc.autoreconn(true, 1000);
     wsc.connect();
@@ -196,7 +196,7 @@ describe('websocket.create', () => {
 
   it('headers(): table and string forms reach the server; bad names/values are refused and keep the old ones', async () => {
     const peer = await echo();
-    const wsc = websocket.create(null, `ws://127.0.0.1:${peer.port}/`)!;
+    const wsc = websocket.create('host', `ws://127.0.0.1:${peer.port}/`)!;
     cleanup.push(() => wsc.close());
     expect(wsc.headers({ 'X-App': 'a-b.c_d *', Authorization: 'Bearer s3cr3t' })).toBe(true);
     expect(wsc.headers({ 'Bad Name': 'x' })).toBe(false);
@@ -231,7 +231,7 @@ describe('websocket.create', () => {
     const origLog = createDebug.log;
     createDebug.log = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
     cleanup.push(() => void (createDebug.log = origLog));
-    const wsc = websocket.create(null, `ws://user:pw@127.0.0.1:${peer.port}/`)!;
+    const wsc = websocket.create('host', `ws://user:pw@127.0.0.1:${peer.port}/`)!;
     cleanup.push(() => wsc.close());
     wsc.headers({ Authorization: 'Bearer topsecret', Cookie: 'sid=alsosecret' });
     wsc.debug(true);
