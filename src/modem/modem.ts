@@ -195,10 +195,13 @@ export class Modem extends EventEmitter {
 
   /**
    * Open a socket through the module (plain TCP, or module TLS with `{ tls: 'modem' }`).
-   * The host is checked before anything is written: a bad one throws `ERR_BAD_ARGUMENT`.
+   * The host is checked before anything is written: a bad one throws `ERR_BAD_ARGUMENT`; a closed
+   * modem throws `ERR_MODEM_NOT_READY`. While the modem recovers, the connect waits for it (up to
+   * its timeout).
    * For host TLS use {@link openStream}.
    */
   connect(host: string, port: number, options: ModemConnectOptions = {}): ModemSocket {
+    if (this._state === 'closed') throw new ModemNotReadyError('closed');
     atHost(host);
     atInt(port, { name: 'port', min: 1, max: 65535 });
     const mode = normaliseTls(options.tls);
@@ -417,6 +420,12 @@ export class Modem extends EventEmitter {
         return;
       } catch (err) {
         if (this.isClosed()) return;
+        if ((err as { code?: string }).code === 'ERR_PORT_CLOSED') {
+          // An injected stream without `reopen`: nothing can bring the module back.
+          debug('recovery impossible: %s', (err as Error).message);
+          await this.close();
+          return;
+        }
         debug('recovery attempt %d failed: %s', attempt, (err as Error).message);
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, this.opts.recoveryMaxBackoffMs);
@@ -496,9 +505,30 @@ export class Modem extends EventEmitter {
     for (const r of this.closingDone.splice(0)) r();
   }
 
+  /** While recovering, wait (bounded) for the module to be back instead of failing at once. */
+  private async whenOnline(timeoutMs: number): Promise<void> {
+    if (this._state === 'online') return;
+    if (this._state === 'closed') throw new ModemNotReadyError('closed');
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(t);
+        this.off('online', onOnline);
+        this.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onOnline = () => done();
+      const onClose = () => done(new ModemNotReadyError('closed'));
+      const t = setTimeout(() => done(new ModemNotReadyError(this._state)), timeoutMs);
+      this.on('online', onOnline);
+      this.on('close', onClose);
+    });
+  }
+
   private async openLink(socket: ModemSocket): Promise<void> {
-    if (this._state !== 'online') throw new ModemNotReadyError(this._state);
     const { host, port, moduleTls, timeoutMs } = socket.options;
+    await this.whenOnline(timeoutMs);
+    if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
     // Allocation and the module-wide TLS switch are decided one connect at a time.
     const prepared = this.connectLock.then(async () => {
       if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');

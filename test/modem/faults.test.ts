@@ -78,7 +78,13 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
     const recovering = once(modem, 'recovering');
     mock.reboot({ delayMs: 50 });
     await recovering;
+    // A connect made while recovering waits for the module and then works.
+    const early = modem.connect('127.0.0.1', echo.port);
     await expectAllEnded(sockets, 'ERR_MODEM_RESET');
+    await once(early, 'connect');
+    const r = await echoThrough(early, 10_000);
+    expect(r.received).toBe(r.sent);
+    early.destroy();
     await worksAgain(modem);
   });
 
@@ -150,5 +156,25 @@ describe('hard reset', () => {
     s.write(Buffer.alloc(100));
     await waitFor(() => mock.transcript.some((e) => e.kind === 'command' && (e.text === 'AT+CFUN=1,1' || e.text === 'AT+RESET')), 20_000, 'a reset command');
     await worksAgain(modem);
+  });
+});
+
+describe('no way back', () => {
+  it('an injected stream that closes without a reopen callback closes the modem and its sockets', async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    const modem = await Modem.open({ stream: mock.hostStream(), ...FAST });
+    cleanup.push(() => modem.close());
+    const s = modem.connect('127.0.0.1', echo.port);
+    await once(s, 'connect');
+    const errors: Error[] = [];
+    s.on('error', (e) => errors.push(e));
+    const closed = once(modem, 'close');
+    mock.unplug({ replugAfterMs: 60_000 });
+    await closed;
+    expect(modem.state).toBe('closed');
+    await waitFor(() => s.destroyed, 5000, 'socket destroyed');
+    expect(errors[0]).toMatchObject({ code: 'ERR_MODEM_RESET' });
+    expect(() => modem.connect('127.0.0.1', echo.port)).toThrow(expect.objectContaining({ code: 'ERR_MODEM_NOT_READY' }));
   });
 });
