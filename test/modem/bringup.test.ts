@@ -88,7 +88,7 @@ describe('bring-up', () => {
     const { PassThrough, Duplex } = await import('node:stream');
     const sink = new PassThrough();
     const silent = Duplex.from({ writable: new PassThrough(), readable: sink });
-    await expect(Modem.open({ stream: silent, ...FAST, syncAttempts: 2, syncIntervalMs: 100 })).rejects.toMatchObject({ code: 'ERR_NO_RESPONSE' });
+    await expect(Modem.open({ stream: silent, ...FAST, syncAttempts: 2, syncIntervalMs: 100, resyncTimeoutMs: 200 })).rejects.toMatchObject({ code: 'ERR_NO_RESPONSE' });
   });
 });
 
