@@ -566,6 +566,7 @@ export class Modem extends EventEmitter {
         continue;
       }
       if (this.links[n] === socket) this.links[n] = undefined;
+      if (moduleTls) this.moduleTls.forgetCa(n);
       throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
     }
   }

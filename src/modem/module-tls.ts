@@ -26,6 +26,8 @@ export class ModuleTls {
   /** Module-wide CIPSSL setting as last set; undefined after bring-up (unknown). */
   private sslOn: boolean | undefined;
   private readonly uploaded = new Set<string>();
+  private readonly suspect = new Set<string>();
+  private readonly caOfLink = new Map<number, string>();
 
   constructor(private readonly send: Send) {}
 
@@ -52,7 +54,9 @@ export class ModuleTls {
         throw new BadArgumentError('ca', "module TLS has no CA store: pass { ca } to verify the server, or { rejectUnauthorized: false } to connect without verification");
       }
       caFile = await this.uploadCa(options.ca);
+      this.caOfLink.set(link, caFile);
     } else {
+      this.caOfLink.delete(link);
       debug('WARNING: module TLS certificate verification is OFF for %s (rejectUnauthorized: false)', host);
     }
     // Field report: without sslversion every handshake fails.
@@ -71,12 +75,36 @@ export class ModuleTls {
     }
   }
 
+  /** A module-TLS connect failed: the CA file may be partial or stale, upload it next time. */
+  forgetCa(link: number): void {
+    const name = this.caOfLink.get(link);
+    if (!name) return;
+    this.uploaded.delete(name);
+    this.suspect.add(name);
+  }
+
+  private async listed(name: string): Promise<boolean> {
+    try {
+      const r = await this.send('AT+FSLS');
+      return r.lines.some((l) => l.trim().replace(/^"|"$/g, '') === name);
+    } catch {
+      return false;
+    }
+  }
+
   private async uploadCa(ca: string | Buffer | Array<string | Buffer>): Promise<string> {
     const parts = Array.isArray(ca) ? ca : [ca];
     const content = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
     const name = `ca-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.crt`;
     if (this.uploaded.has(name)) return name;
     const quoted = atFileName(name);
+    // The name is a hash of the content: a file of that name from an earlier session is the same
+    // CA (unless a connect with it failed since, which marks it suspect: then upload again).
+    if (!this.suspect.has(name) && (await this.listed(name))) {
+      debug('CA %s already on the module', name);
+      this.uploaded.add(name);
+      return name;
+    }
     debug('uploading CA %s (%d bytes)', name, content.length);
     await this.send(`AT+FSCREATE=${quoted}`);
     for (let off = 0; off < content.length; off += FSWRITE_MAX) {

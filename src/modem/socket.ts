@@ -152,6 +152,11 @@ export class ModemSocket extends Duplex {
     return this;
   }
 
+  /** The idle timeout set by `setTimeout` (undefined when off), as on `net.Socket`. */
+  get timeout(): number | undefined {
+    return this.idleMs > 0 ? this.idleMs : undefined;
+  }
+
   /** Accepted for `net.Socket` compatibility; the module sends each CIPSEND at once. */
   setNoDelay(_noDelay?: boolean): this {
     return this;

@@ -149,6 +149,22 @@ describe('module TLS', () => {
     p.destroy();
   });
 
+  it('a CA already on the module (same content hash) is not uploaded again by a new session', async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    for (let session = 0; session < 2; session++) {
+      const modem = await Modem.open({ stream: mock.hostStream(), ...FAST });
+      const s = await modem.openStream('localhost', tlsEcho.port, { tls: 'modem', ca: pki.caCert });
+      const r = await echoThrough(s, 2000);
+      expect(r.received).toBe(r.sent);
+      await modem.close();
+      if (session === 0) mock.unplug({ replugAfterMs: 10 });
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const writes = mock.transcript.filter((x) => x.kind === 'command' && x.text.startsWith('AT+FSWRITE='));
+    expect(writes.length).toBe(1);
+  });
+
   it('module TLS needs a CA unless verification is explicitly off', async () => {
     const { modem } = await open();
     await expect(modem.openStream('localhost', tlsEcho.port, { tls: 'modem' })).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });

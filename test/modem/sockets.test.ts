@@ -147,9 +147,11 @@ describe('socket surface', () => {
     expect(s.setKeepAlive(true, 1000)).toBe(s);
     const t0 = Date.now();
     s.setTimeout(200);
+    expect(s.timeout).toBe(200);
     await once(s, 'timeout');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     s.setTimeout(0);
+    expect(s.timeout).toBeUndefined();
     const r = await echoThrough(s, 3000);
     expect(s.bytesRead).toBe(3000);
     expect(r.received).toBe(r.sent);
