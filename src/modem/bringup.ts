@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
 import { AtCommandError, AtTimeoutError } from '../at/errors.js';
 import { atString } from '../at/args.js';
-import { BringUpError, ModemError, SimAbsentError, SimLockedError } from './errors.js';
+import { BringUpError, SimAbsentError, SimLockedError } from './errors.js';
 import { parseCgatt, parseCpin, parseIpv4, parseRegistration, type Registration } from './parse.js';
 
 const debug = createDebug('air780:modem');
@@ -185,10 +185,3 @@ async function waitAttached(send: Send, opts: BringUpOptions, progress: (p: Prog
     await sleep(opts.pollIntervalMs, opts.signal);
   }
 }
-
-/** True when an error means the module stopped answering (not a refusal). */
-export function isUnresponsive(err: unknown): boolean {
-  return err instanceof AtTimeoutError;
-}
-
-export { ModemError };
