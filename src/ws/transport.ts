@@ -78,6 +78,9 @@ export interface StreamOpener {
   ): Promise<Duplex>;
 }
 
+/** Node's certificate verification failures (host TLS). */
+const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME/;
+
 /** A transport over a `Modem` (or any {@link StreamOpener}). */
 export function openerConnect(opener: StreamOpener, tlsOptions: WsTlsOptions = {}): ConnectFn {
   return async (t) => {
@@ -94,7 +97,11 @@ export function openerConnect(opener: StreamOpener, tlsOptions: WsTlsOptions = {
       return stream;
     } catch (err) {
       if (err instanceof WsConnectError) throw err;
-      throw new WsConnectError(`Cannot open a stream to ${t.host}:${t.port} through the module: ${(err as Error).message}`, { cause: err });
+      const code = String((err as { code?: unknown }).code ?? '');
+      const advice = t.secure && CERT_ERROR.test(code)
+        ? `: the server's certificate was not accepted (${code}). Pass the CA that signed it as the \`ca\` option, and check that the URL's host name is in the certificate.`
+        : '';
+      throw new WsConnectError(`Cannot open a stream to ${t.host}:${t.port} through the module: ${(err as Error).message}${advice}`, { cause: err });
     }
   };
 }
