@@ -27,8 +27,7 @@ if (port) {
   });
 } else {
   describe('contract: real module', () => {
-    it('is not run: AIR780_PORT is not set (see hw-tests/README.md)', () => {
-      console.warn('hw-tests: no module (AIR780_PORT unset): hardware contract not run, mock contract only.');
-    });
+    // Reported as skipped, not passed: nothing was checked against hardware.
+    it.skip('is not run: AIR780_PORT is not set (see hw-tests/README.md); the mock contract ran instead', () => {});
   });
 }
