@@ -67,8 +67,8 @@ export interface LuatRecord {
   at: number;
 }
 
-/** Records every LuatOS callback event of `wsc` and waits for them. */
-export function recordLuat(wsc: LuatWebSocket): {
+/** Records every LuatOS callback event of `wsc` (after calling `tap`, if given) and waits for them. */
+export function recordLuat(wsc: LuatWebSocket, tap?: (event: LuatWsEvent) => void): {
   events: LuatRecord[];
   names(): string[];
   waitFor(event: LuatWsEvent, count?: number, ms?: number): Promise<LuatRecord[]>;
@@ -76,6 +76,7 @@ export function recordLuat(wsc: LuatWebSocket): {
   const events: LuatRecord[] = [];
   let wake: (() => void) | null = null;
   wsc.on((_client, event, data, payload) => {
+    tap?.(event);
     events.push({ event, data, payload, at: Date.now() });
     wake?.();
   });
