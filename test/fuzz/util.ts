@@ -5,9 +5,16 @@
  */
 import fc from 'fast-check';
 
-/** fc.assert parameters for a property: fixed seed, bounded runs, no time-based interruption. */
+/**
+ * fc.assert parameters for a property: fixed seed, bounded runs, no time-based interruption.
+ * For exploration outside CI, `FUZZ_SEED_OFFSET=n` shifts every seed and `FUZZ_RUNS_FACTOR=k`
+ * multiplies the runs (e.g. `FUZZ_SEED_OFFSET=1000 FUZZ_RUNS_FACTOR=10 npx vitest run test/fuzz`);
+ * a failure prints the seed actually used, so it replays with that offset.
+ */
 export function params(seed: number, numRuns: number): fc.Parameters<unknown> {
-  return { seed, numRuns, endOnFailure: true };
+  const offset = Number(process.env['FUZZ_SEED_OFFSET'] ?? 0) || 0;
+  const factor = Number(process.env['FUZZ_RUNS_FACTOR'] ?? 1) || 1;
+  return { seed: seed + offset, numRuns: Math.max(1, Math.round(numRuns * factor)), endOnFailure: true };
 }
 
 /** Cut `buf` at the given offsets (taken modulo its length + 1, deduplicated, sorted). */
