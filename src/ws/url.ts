@@ -44,8 +44,15 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
   const isIp = ipv6 || /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
   let authorization: string | undefined;
   if (url.username !== '' || url.password !== '') {
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
+    let user: string;
+    let pass: string;
+    try {
+      user = decodeURIComponent(url.username);
+      pass = decodeURIComponent(url.password);
+    } catch (err) {
+      // A %-escape that is not UTF-8 (e.g. %E0 alone): no credentials can be derived from it.
+      throw new WsUrlError(`The user name or password in ${redact(url)} has a %-escape that is not UTF-8: percent-encode the credentials with encodeURIComponent`, { cause: err });
+    }
     authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
   return {
