@@ -41,7 +41,11 @@ export interface ResponseHead {
   httpVersion: string;
   statusCode: number;
   statusText: string;
-  /** Lower-case names; repeated headers joined with ", ". */
+  /**
+   * Lower-case names; repeated headers joined with ", ". A null-prototype object: a peer's
+   * `constructor` or `__proto__` header is an own property like any other (use `Object.hasOwn`,
+   * not `in`).
+   */
   headers: Record<string, string>;
 }
 
@@ -91,7 +95,8 @@ function parseHead(text: string): ResponseHead {
   if (!status) {
     throw new WsHandshakeError(`The server did not answer with HTTP (first line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}): check the URL's host, port and scheme`);
   }
-  const headers: Record<string, string> = {};
+  // The names come from the peer: no prototype, so none of them can collide with Object's members.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
@@ -100,7 +105,7 @@ function parseHead(text: string): ResponseHead {
     }
     const name = line.slice(0, colon).toLowerCase();
     const value = line.slice(colon + 1).trim();
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
   }
   return { httpVersion: status[1]!, statusCode: Number(status[2]), statusText: status[3] ?? '', headers };
 }

@@ -278,6 +278,41 @@ describe('handshake response parser fuzz', () => {
     );
   });
 
+  it('every header line of the head shows up as an own property under its lower-case name, Object member names included [seed 78302]', () => {
+    const name = fc.oneof(
+      fc.stringMatching(/^[a-z][a-z-]{0,10}$/),
+      fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'Constructor', '__PROTO__', 'isPrototypeOf'),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(name, { maxLength: 5, selector: (n) => n.toLowerCase() }),
+        fc.stringMatching(/^[a-z0-9]{1,8}$/),
+        fc.boolean(),
+        chunkingArb,
+        (names, value, twice, c) => {
+          // `twice`: each header repeated, which must join the two values with ", ".
+          const lines = names.flatMap((n) => (twice ? [`${n}: ${value}`, `${n}: ${value}2`] : [`${n}: ${value}`]));
+          const head = ['HTTP/1.1 101 Switching Protocols', ...lines].join('\r\n') + '\r\n\r\n';
+          const p = new ResponseParser(16384);
+          let r: ReturnType<ResponseParser['push']> = null;
+          for (const ch of chunk(Buffer.from(head, 'latin1'), c)) r = p.push(ch) ?? r;
+          expect(r).not.toBeNull();
+          const h = r!.head.headers;
+          expect(Object.keys(h).sort()).toEqual(names.map((n) => n.toLowerCase()).sort());
+          for (const n of names) {
+            expect(Object.prototype.hasOwnProperty.call(h, n.toLowerCase()), n).toBe(true);
+            expect(h[n.toLowerCase()], n).toBe(twice ? `${value}, ${value}2` : value);
+          }
+          // Names never sent are absent, whatever Object.prototype holds.
+          for (const n of ['constructor', '__proto__', 'tostring', 'valueof']) {
+            if (!names.some((m) => m.toLowerCase() === n)) expect(h[n], n).toBeUndefined();
+          }
+        },
+      ),
+      params(78302, 300),
+    );
+  });
+
   it('a head that never ends is refused once it passes maxHeaderBytes, holding at most maxBytes + one chunk [seed 78207]', () => {
     fc.assert(
       fc.property(
