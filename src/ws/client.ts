@@ -20,7 +20,7 @@ import {
   WsProtocolError,
 } from './errors.js';
 import { buildRequest, makeKey, ResponseParser, validateUpgrade, type ResponseHead } from './handshake.js';
-import { checkHeaders, isToken, redactHeaders } from './headers.js';
+import { checkHeaders, isToken, redactHeaders, type HeaderInput } from './headers.js';
 import { Receiver } from './receiver.js';
 import { reconnectDelay, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
@@ -39,7 +39,7 @@ export interface WebSocketClientOptions {
   /** `Origin` header. */
   origin?: string;
   /** Extra handshake headers (names must be tokens; handshake headers are refused). */
-  headers?: Record<string, string | number> | ReadonlyArray<readonly [string, string]>;
+  headers?: HeaderInput;
   /** permessage-deflate (RFC 7692). On by default: the cellular link is slow and often metered. */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Largest incoming message in bytes, after inflation (default 64 MiB). Larger → close 1009. */
@@ -206,7 +206,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   }
 
   /** Replaces the handshake headers used from the next connection on. Throws WsHeaderError. */
-  setHeaders(headers: Record<string, string | number> | ReadonlyArray<readonly [string, string]>): void {
+  setHeaders(headers: HeaderInput): void {
     this.userHeaders = checkHeaders(headers);
   }
 

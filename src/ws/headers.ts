@@ -28,24 +28,71 @@ export function isSecretHeader(name: string): boolean {
   return SECRET.has(name.toLowerCase());
 }
 
+/** User headers: an object `{ Name: value }` or `[name, value]` pairs (values may be numbers). */
+export type HeaderInput = Record<string, string | number> | ReadonlyArray<readonly [string, string | number]>;
+
 /**
- * Validates user headers. Names must be HTTP tokens and not handshake headers; values must not
- * hold CR, LF or NUL (header injection). Returns them as [name, value] pairs in order.
+ * Validates user headers. Names must be strings that are HTTP tokens and not handshake headers;
+ * values must be strings (or finite numbers, sent in decimal) without CR, LF or NUL (header
+ * injection). Returns them as [name, value] pairs in order. Throws {@link WsHeaderError}
+ * (`ERR_WS_BAD_HEADER`) for anything else, JavaScript callers' wrong types included.
  */
-export function checkHeaders(input: Record<string, string | number> | ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
-  const pairs: Array<[string, string]> = Array.isArray(input)
-    ? input.map(([n, v]) => [n, v] as [string, string])
-    : Object.entries(input).map(([n, v]) => [n, String(v)] as [string, string]);
-  for (const [name, value] of pairs) {
+export function checkHeaders(input: HeaderInput): Array<[string, string]> {
+  const raw: Array<readonly [unknown, unknown]> = [];
+  if (Array.isArray(input)) {
+    for (const entry of input as readonly unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2) {
+        throw new WsHeaderError(`Header entry ${describe(entry)} is not a [name, value] pair: pass headers as [["Name", "value"], ...] or { Name: "value" }`);
+      }
+      raw.push([entry[0], entry[1]]);
+    }
+  } else if (isPlainObject(input)) {
+    raw.push(...Object.entries(input));
+  } else {
+    throw new WsHeaderError(`Headers must be an object { Name: "value" } or an array of [name, value] pairs, not ${describe(input)}`);
+  }
+  const pairs: Array<[string, string]> = [];
+  for (const [name, value] of raw) {
+    if (typeof name !== 'string') throw new WsHeaderError(`A header name must be a string, not ${describe(name)}`);
     if (!isToken(name)) throw new WsHeaderError(`Header name ${JSON.stringify(name)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only`);
     if (RESERVED.has(name.toLowerCase())) {
       throw new WsHeaderError(`Header "${name}" is set by the websocket handshake and cannot be overridden (use the protocols / perMessageDeflate options instead)`);
     }
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-      throw new WsHeaderError(`The value of header "${name}" contains CR, LF or NUL: remove them (they would inject headers)`);
-    }
+    let text: string;
+    if (typeof value === 'string') text = value;
+    else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
+    else throw new WsHeaderError(`The value of header "${name}" must be a string or a finite number, not ${describe(value)}`);
+    checkHeaderValue(`header "${name}"`, text);
+    pairs.push([name, text]);
   }
   return pairs;
+}
+
+/**
+ * Throws {@link WsHeaderError} unless `value` can be sent as a header value: a string without CR,
+ * LF or NUL (they would end the line and inject headers or end the request head). `what` names
+ * the value in the message (`header "X-A"`, `the origin option`).
+ */
+export function checkHeaderValue(what: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new WsHeaderError(`The value of ${what} must be a string, not ${describe(value)}`);
+  if (/[\r\n\0]/.test(value)) {
+    throw new WsHeaderError(`The value of ${what} contains CR, LF or NUL: remove them (they would inject headers)`);
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A short, safe rendering of a value of any type for an error message. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'object') return Object.prototype.toString.call(v);
+  return `${typeof v} ${String(v)}`;
 }
 
 /**
@@ -53,6 +100,7 @@ export function checkHeaders(input: Record<string, string | number> | ReadonlyAr
  * same checks as {@link checkHeaders}.
  */
 export function parseHeaderString(text: string): Array<[string, string]> {
+  if (typeof text !== 'string') throw new WsHeaderError(`The header string must be a string, not ${describe(text)}`);
   if (text.includes('\0')) throw new WsHeaderError('The header string contains NUL: remove it');
   const pairs: Array<[string, string]> = [];
   for (const line of text.split(/\r?\n/)) {

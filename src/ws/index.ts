@@ -2,6 +2,7 @@
 export { WebSocketClient } from './client.js';
 export type { WebSocketClientOptions, SendOptions, WsState, WsMessage, WebSocketClientEvents } from './client.js';
 export type { PerMessageDeflateOptions } from './deflate.js';
+export type { HeaderInput } from './headers.js';
 export type { ReconnectOptions } from './reconnect.js';
 export type { ConnectFn, ConnectTarget, WsTlsOptions, StreamOpener } from './transport.js';
 export { hostConnect, openerConnect } from './transport.js';

@@ -191,6 +191,40 @@ describe('header validation fuzz', () => {
     );
   });
 
+  it('checkHeaders from JavaScript: names that are not strings, values that are not strings or finite numbers, malformed containers → ERR_WS_BAD_HEADER [seed 78303]', () => {
+    const notString = fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer(), fc.boolean(), fc.constant(Symbol('s')), fc.constant({}), fc.constant(['X']), fc.constant(() => 'X'));
+    const badValue = fc.oneof(notString.filter((v) => typeof v !== 'number'), fc.constantFrom(NaN, Infinity, -Infinity), fc.bigInt());
+    const good = fc.tuple(fc.constantFrom('X-A', 'X-B', 'Accept'), fc.oneof(fc.constantFrom('v', ''), fc.integer()));
+    const bad = fc.oneof(
+      fc.tuple(notString, fc.constant('v')).map(([n, v]) => ({ entry: [n, v] as unknown })),
+      fc.tuple(fc.constant('X-Bad'), badValue).map(([n, v]) => ({ entry: [n, v] as unknown })),
+      fc.constantFrom<unknown>('X-A: v', ['X-A'], ['X-A', 'v', 'w'], [], null, 42).map((entry) => ({ entry })),
+    );
+    fc.assert(
+      fc.property(fc.array(good, { maxLength: 3 }), bad, fc.nat(3), fc.boolean(), (goods, { entry }, at, asObject) => {
+        const list: unknown[] = [...goods];
+        list.splice(at % (list.length + 1), 0, entry);
+        let input: unknown = list;
+        if (asObject) {
+          // The object form can only carry a bad value (its names are always strings).
+          const e = entry as unknown[];
+          if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string') return;
+          input = Object.fromEntries(list as Array<[string, unknown]>);
+        }
+        const r = outcome(() => checkHeaders(input as Record<string, string>), 'ERR_WS_BAD_HEADER');
+        expect(r.ok, JSON.stringify(r)).toBe(false);
+      }),
+      params(78303, 300),
+    );
+    // Not a container of headers at all.
+    for (const input of [undefined, null, 42, 'X-A: v', new Map([['X-A', 'v']]), new Date(0)]) {
+      expect(outcome(() => checkHeaders(input as never), 'ERR_WS_BAD_HEADER').ok).toBe(false);
+    }
+    // Finite numbers are sent in decimal, in both forms.
+    expect(checkHeaders([['X-N', 42]])).toEqual([['X-N', '42']]);
+    expect(checkHeaders({ 'X-N': -1.5 })).toEqual([['X-N', '-1.5']]);
+  });
+
   it('parseHeaderString (LuatOS form): pairs with clean names and values, or ERR_WS_BAD_HEADER [seed 78205]', () => {
     const lineArb = fc.oneof(
       fc.tuple(nameArb, valueArb).map(([n, v]) => `${n}: ${v}`),
