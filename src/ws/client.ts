@@ -10,7 +10,7 @@ import {
   DEFAULT_MAX_PAYLOAD,
   MAX_REDIRECTS,
 } from './constants.js';
-import { acceptDeflate, deflateOffer, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
+import { acceptDeflate, checkDeflateOptions, deflateOffer, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
 import {
   WsClosedError,
   WsConnectError,
@@ -20,7 +20,7 @@ import {
   WsProtocolError,
 } from './errors.js';
 import { buildRequest, makeKey, ResponseParser, validateUpgrade, type ResponseHead } from './handshake.js';
-import { checkHeaders, isToken, redactHeaders, type HeaderInput } from './headers.js';
+import { checkHeaderValue, checkHeaders, checkProtocols, redactHeaders, type HeaderInput } from './headers.js';
 import { Receiver } from './receiver.js';
 import { reconnectDelay, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
@@ -34,13 +34,16 @@ let clientSeq = 0;
 
 /** Options of {@link WebSocketClient}. */
 export interface WebSocketClientOptions {
-  /** Subprotocols to offer (`Sec-WebSocket-Protocol`). */
+  /** Subprotocols to offer (`Sec-WebSocket-Protocol`): HTTP tokens, each once (else `ERR_WS_BAD_HEADER`). */
   protocols?: string | string[];
-  /** `Origin` header. */
+  /** `Origin` header: a string without control characters (else `ERR_WS_BAD_HEADER`). */
   origin?: string;
   /** Extra handshake headers (names must be tokens; handshake headers are refused). */
   headers?: HeaderInput;
-  /** permessage-deflate (RFC 7692). On by default: the cellular link is slow and often metered. */
+  /**
+   * permessage-deflate (RFC 7692). On by default: the cellular link is slow and often metered.
+   * Out-of-range settings throw `ERR_WS_BAD_OPTION`.
+   */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Largest incoming message in bytes, after inflation (default 64 MiB). Larger → close 1009. */
   maxPayload?: number;
@@ -142,6 +145,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private readonly connectFn: ConnectFn;
   private readonly log: createDebug.Debugger;
   private readonly protocols: string[];
+  private readonly origin: string | undefined;
   private readonly deflateOptions: PerMessageDeflateOptions | null;
   private userHeaders: Array<[string, string]>;
   private _state: WsState = 'idle';
@@ -162,14 +166,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this.connectFn = options.connect ?? hostConnect(options.tls);
     this.log = createDebug(`air780:ws:${++clientSeq}`);
     if (options.trace) this.log.enabled = true;
-    this.protocols = typeof options.protocols === 'string' ? [options.protocols] : [...(options.protocols ?? [])];
-    for (const p of this.protocols) {
-      if (!isToken(p)) throw new TypeError(`Subprotocol ${JSON.stringify(p)} is not a valid token`);
-    }
-    if (new Set(this.protocols).size !== this.protocols.length) throw new TypeError('Subprotocols must be unique');
-    const pmd = options.perMessageDeflate ?? true;
-    this.deflateOptions = pmd === false ? null : pmd === true ? {} : pmd;
-    this.userHeaders = options.headers ? checkHeaders(options.headers) : [];
+    // Everything that ends up in the request head is checked here, before any connection, so a
+    // mistake (or hostile input passed through) throws at once instead of injecting header lines.
+    this.protocols = checkProtocols(options.protocols);
+    if (options.origin !== undefined) checkHeaderValue('the origin option', options.origin);
+    this.origin = options.origin;
+    this.deflateOptions = checkDeflateOptions(options.perMessageDeflate);
+    this.userHeaders = options.headers !== undefined ? checkHeaders(options.headers) : [];
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -287,16 +290,17 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     signal: AbortSignal,
   ): Promise<{ redirect: string } | { stream: Duplex; head: ResponseHead; key: string; rest: Buffer }> {
     return (async () => {
-      const stream = await this.connectFn({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
+      // Built (and checked) before connecting: a refusal then leaves no stream behind.
       const key = makeKey();
       const request = buildRequest({
         target,
         key,
-        origin: this.opts.origin,
+        origin: this.origin,
         protocols: this.protocols,
         extensions: this.deflateOptions ? deflateOffer(this.deflateOptions) : undefined,
         headers: this.userHeaders,
       });
+      const stream = await this.connectFn({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
       this.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));
       return await new Promise<{ redirect: string } | { stream: Duplex; head: ResponseHead; key: string; rest: Buffer }>((resolve, reject) => {
         const parser = new ResponseParser(this.opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
@@ -375,7 +379,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         stream.on('close', onEnd);
         stream.on('error', onError);
         signal.addEventListener('abort', onAbort, { once: true });
-        stream.write(request);
+        // Explicit UTF-8: a stream's default encoding could map a character above U+00FF onto CR or LF.
+        stream.write(Buffer.from(request, 'utf8'));
       });
     })();
   }

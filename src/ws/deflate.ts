@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { WsHandshakeError } from './errors.js';
+import { WsHandshakeError, WsOptionError } from './errors.js';
 
 /** permessage-deflate (RFC 7692) settings the client offers. */
 export interface PerMessageDeflateOptions {
@@ -26,7 +26,41 @@ export interface NegotiatedDeflate {
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
-/** The `Sec-WebSocket-Extensions` offer for these options. */
+/**
+ * Validates the `perMessageDeflate` option (JavaScript callers included): `false` → null, `true` →
+ * defaults, or an object whose fields have the documented types and ranges. The window sizes end
+ * up in the request head, so a non-number there would be header injection. Throws
+ * {@link WsOptionError} (`ERR_WS_BAD_OPTION`).
+ */
+export function checkDeflateOptions(input: unknown): PerMessageDeflateOptions | null {
+  if (input === undefined || input === true) return {};
+  if (input === false) return null;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new WsOptionError(`perMessageDeflate must be true, false or an options object, not ${typeof input === 'string' ? JSON.stringify(input) : String(input)}`);
+  }
+  const o = input as Record<string, unknown>;
+  const flag = (k: string) => {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new WsOptionError(`perMessageDeflate.${k} must be a boolean`);
+  };
+  const int = (k: string, min: number, max: number) => {
+    const v = o[k];
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+      throw new WsOptionError(`perMessageDeflate.${k} must be an integer from ${min} to ${max}, not ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+    }
+  };
+  flag('serverNoContextTakeover');
+  flag('clientNoContextTakeover');
+  int('serverMaxWindowBits', 9, 15);
+  int('clientMaxWindowBits', 9, 15);
+  int('level', -1, 9);
+  const t = o['threshold'];
+  if (t !== undefined && !(typeof t === 'number' && t >= 0 && !Number.isNaN(t))) {
+    throw new WsOptionError('perMessageDeflate.threshold must be a number of bytes, 0 or more');
+  }
+  return { ...(o as PerMessageDeflateOptions) };
+}
+
+/** The `Sec-WebSocket-Extensions` offer for these options (validated by {@link checkDeflateOptions}). */
 export function deflateOffer(opts: PerMessageDeflateOptions): string {
   const params = ['permessage-deflate'];
   if (opts.serverNoContextTakeover) params.push('server_no_context_takeover');

@@ -21,6 +21,17 @@ export class WsHeaderError extends Air780Error {
   }
 }
 
+/**
+ * An option of the websocket client that cannot be used (`ERR_WS_BAD_OPTION`), e.g. a
+ * permessage-deflate window size outside 9–15. Thrown by the constructor, before any connection.
+ */
+export class WsOptionError extends Air780Error {
+  constructor(message: string, options?: WsErrorOptions) {
+    super('ERR_WS_BAD_OPTION', message, options);
+    this.name = 'WsOptionError';
+  }
+}
+
 /** Reaching the server failed: DNS, TCP, TLS (`ERR_WS_CONNECT`). `cause` holds the transport error. */
 export class WsConnectError extends Air780Error {
   constructor(message: string, options?: WsErrorOptions) {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { WS_GUID } from './constants.js';
-import { WsHandshakeError } from './errors.js';
+import { WsHandshakeError, WsUrlError } from './errors.js';
+import { checkHeaderValue, checkHeaders, checkProtocols } from './headers.js';
 import type { WsTarget } from './url.js';
 
 /** A fresh random 16-byte key, base64 (RFC 6455 §4.1). */
@@ -23,16 +24,41 @@ export interface RequestParts {
   headers?: ReadonlyArray<readonly [string, string]> | undefined;
 }
 
-/** The opening handshake request, one buffer (some servers mishandle a request split over writes). */
+/**
+ * The opening handshake request, one string (some servers mishandle a request split over writes).
+ * Every piece is checked again here, whatever the caller validated: this is the one place the
+ * request head is assembled, so no input can add, end or split a header line. Throws
+ * {@link WsUrlError} for a request target or Host that is not printable ASCII without spaces, and
+ * {@link WsHeaderError} for a header name, value, subprotocol or extension offer that cannot be sent.
+ */
 export function buildRequest(p: RequestParts): string {
-  const lines = [`GET ${p.target.path} HTTP/1.1`, `Host: ${p.target.hostHeader}`];
-  const userHas = (name: string) => (p.headers ?? []).some(([n]) => n.toLowerCase() === name);
-  for (const [n, v] of p.headers ?? []) lines.push(`${n}: ${v}`);
+  const { path, hostHeader } = p.target;
+  if (typeof path !== 'string' || !/^\/[\x21-\x7e]*$/.test(path)) {
+    throw new WsUrlError(`The request path ${JSON.stringify(String(path)).slice(0, 80)} is not printable ASCII starting with "/": percent-encode it (the URL parser does this)`);
+  }
+  if (typeof hostHeader !== 'string' || !/^[\x21-\x7e]+$/.test(hostHeader)) {
+    throw new WsUrlError(`The Host header ${JSON.stringify(String(hostHeader)).slice(0, 80)} is not printable ASCII: use a host name in punycode or an IP literal`);
+  }
+  checkHeaderValue('Sec-WebSocket-Key', p.key);
+  const headers = checkHeaders(p.headers ?? []);
+  const protocols = checkProtocols(p.protocols ?? []);
+  const lines = [`GET ${path} HTTP/1.1`, `Host: ${hostHeader}`];
+  const userHas = (name: string) => headers.some(([n]) => n.toLowerCase() === name);
+  for (const [n, v] of headers) lines.push(`${n}: ${v}`);
   lines.push('Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${p.key}`, 'Sec-WebSocket-Version: 13');
-  if (p.target.authorization && !userHas('authorization')) lines.push(`Authorization: ${p.target.authorization}`);
-  if (p.origin !== undefined && !userHas('origin')) lines.push(`Origin: ${p.origin}`);
-  if (p.protocols && p.protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${p.protocols.join(', ')}`);
-  if (p.extensions) lines.push(`Sec-WebSocket-Extensions: ${p.extensions}`);
+  if (p.target.authorization && !userHas('authorization')) {
+    checkHeaderValue('the Authorization derived from the URL', p.target.authorization);
+    lines.push(`Authorization: ${p.target.authorization}`);
+  }
+  if (p.origin !== undefined && !userHas('origin')) {
+    checkHeaderValue('the origin option', p.origin);
+    lines.push(`Origin: ${p.origin}`);
+  }
+  if (protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${protocols.join(', ')}`);
+  if (p.extensions) {
+    checkHeaderValue('the extension offer', p.extensions);
+    lines.push(`Sec-WebSocket-Extensions: ${p.extensions}`);
+  }
   return lines.join('\r\n') + '\r\n\r\n';
 }
 

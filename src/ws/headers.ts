@@ -69,15 +69,42 @@ export function checkHeaders(input: HeaderInput): Array<[string, string]> {
 }
 
 /**
- * Throws {@link WsHeaderError} unless `value` can be sent as a header value: a string without CR,
- * LF or NUL (they would end the line and inject headers or end the request head). `what` names
- * the value in the message (`header "X-A"`, `the origin option`).
+ * Throws {@link WsHeaderError} unless `value` can be sent as a header value: a string without
+ * control characters other than HTAB (RFC 9110 §5.5). CR, LF and NUL would end the line and
+ * inject headers or end the request head; the other control bytes are invalid and some servers
+ * split lines on them. `what` names the value in the message (`header "X-A"`, `the origin option`).
  */
 export function checkHeaderValue(what: string, value: unknown): asserts value is string {
   if (typeof value !== 'string') throw new WsHeaderError(`The value of ${what} must be a string, not ${describe(value)}`);
-  if (/[\r\n\0]/.test(value)) {
-    throw new WsHeaderError(`The value of ${what} contains CR, LF or NUL: remove them (they would inject headers)`);
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(value);
+  if (bad) {
+    throw new WsHeaderError(
+      `The value of ${what} contains the control character ${JSON.stringify(bad[0])}: remove it (CR, LF and NUL would inject headers; other control characters are not allowed in HTTP)`,
+    );
   }
+}
+
+/**
+ * Validates the subprotocols to offer: strings that are HTTP tokens (RFC 6455 §4.1), each once.
+ * Returns them as a new array. Throws {@link WsHeaderError} (`ERR_WS_BAD_HEADER`).
+ */
+export function checkProtocols(input: unknown): string[] {
+  if (input === undefined) return [];
+  if (typeof input !== 'string' && !Array.isArray(input)) {
+    throw new WsHeaderError(`The protocols option must be a string or an array of strings, not ${describe(input)}`);
+  }
+  const list: readonly unknown[] = typeof input === 'string' ? [input] : input;
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (typeof p !== 'string') throw new WsHeaderError(`A subprotocol must be a string, not ${describe(p)}`);
+    if (!isToken(p)) {
+      throw new WsHeaderError(`Subprotocol ${describe(p)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only, no spaces or commas`);
+    }
+    if (seen.has(p)) throw new WsHeaderError(`Subprotocol ${describe(p)} is offered twice: list each subprotocol once`);
+    seen.add(p);
+  }
+  return [...seen];
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

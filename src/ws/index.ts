@@ -10,6 +10,7 @@ export { CloseCode, Opcode } from './constants.js';
 export {
   WsUrlError,
   WsHeaderError,
+  WsOptionError,
   WsConnectError,
   WsHandshakeError,
   WsProtocolError,
