@@ -60,6 +60,25 @@ export function commandName(command: string): string {
  * `prompt` is true for commands that carry a payload after `> `.
  */
 export function defaultFinalMatcher(command: string, prompt: boolean): FinalMatcher {
+  // The data path sends the same few commands (`AT+CIPSEND=0,1460`, `AT+CIPRXGET=2,0,1460`)
+  // hundreds of times a second; their matchers hold no state, so each is built once.
+  if (!DATA_COMMAND.test(command)) return buildFinalMatcher(command, prompt);
+  const key = prompt ? `>${command}` : command;
+  let m = matcherCache.get(key);
+  if (!m) {
+    if (matcherCache.size >= MATCHER_CACHE_MAX) matcherCache.clear();
+    m = buildFinalMatcher(command, prompt);
+    matcherCache.set(key, m);
+  }
+  return m;
+}
+
+/** Commands of the data path whose matchers are stateless and worth keeping (bounded). */
+const DATA_COMMAND = /^AT\+(?:CIPSEND|CIPRXGET|CIPACK|CIPCLOSE)=[\d,]*$/;
+const MATCHER_CACHE_MAX = 128;
+const matcherCache = new Map<string, FinalMatcher>();
+
+function buildFinalMatcher(command: string, prompt: boolean): FinalMatcher {
   const name = commandName(command);
   const upper = command.toUpperCase();
   if (name === '+CIPSHUT') {

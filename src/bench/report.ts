@@ -8,7 +8,8 @@ import { join } from 'node:path';
 /** One measurement. Field names are the published format of bench/results.json. */
 export interface BenchRecord {
   name: string;
-  transport: 'modem-mock' | 'ws-direct';
+  /** `at-floor`: the bare AT exchange on the mock's pty with no library code (src/bench/floor.ts). */
+  transport: 'modem-mock' | 'ws-direct' | 'at-floor';
   /** Simulated line rate in baud; 0 = unthrottled. */
   baud: number;
   direction: 'up' | 'down' | 'echo';

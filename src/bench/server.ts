@@ -10,10 +10,11 @@
  *   N payload bytes in messages of S bytes (binary random bytes, or JSON text), respecting
  *   backpressure, then a text message `end`.
  *
- * Started as a child: prints nothing, sends `{ port }` over IPC, exits when the parent disconnects.
+ * Started as a child: prints nothing, sends `{ port, rawPort }` over IPC, exits when the parent
+ * disconnects. `rawPort` is a plain TCP peer for the AT floor measurement (see {@link startRawPeer}).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -104,9 +105,59 @@ export async function startBenchServer(options: { perMessageDeflate?: boolean } 
   };
 }
 
-// Run as a forked child: report the port, stop with the parent.
+/**
+ * A plain TCP peer: the first line a client sends chooses the role. `sink` discards everything
+ * after it; `source <n>` sends n bytes (respecting backpressure) and closes.
+ */
+export async function startRawPeer(): Promise<{ port: number; close(): Promise<void> }> {
+  const block = randomBytes(64 * 1024);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+    let head = '';
+    const onData = (d: Buffer): void => {
+      head += d.toString('latin1');
+      const nl = head.indexOf('\n');
+      if (nl < 0) {
+        if (head.length > 64) s.destroy();
+        return;
+      }
+      s.off('data', onData);
+      const m = /^source (\d+)$/.exec(head.slice(0, nl));
+      if (!m) {
+        s.resume(); // sink
+        return;
+      }
+      let left = Number(m[1]);
+      const pump = (): void => {
+        while (left > 0) {
+          const n = Math.min(left, block.length);
+          left -= n;
+          if (!s.write(block.subarray(0, n))) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    };
+    s.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// Run as a forked child: report the ports, stop with the parent.
 if (process.send && process.argv[2] === '--child') {
   const s = await startBenchServer();
-  process.send({ port: s.port });
-  process.on('disconnect', () => void s.close().then(() => process.exit(0)));
+  const raw = await startRawPeer();
+  process.send({ port: s.port, rawPort: raw.port });
+  process.on('disconnect', () => void Promise.all([s.close(), raw.close()]).then(() => process.exit(0)));
 }

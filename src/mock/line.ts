@@ -4,10 +4,24 @@ import { performance } from 'node:perf_hooks';
 /** Receives what the line delivers. Returning false asks the line to stop until `resume()`. */
 export type LineSink = (chunk: Buffer) => boolean;
 
+/**
+ * Default delivery step of a throttled line (ms).
+ *
+ * Why 1 ms: a host never sees serial bytes one at a time, but in the steps its hardware hands them
+ * over. A USB CDC-ACM port (how the Air780E is usually attached) delivers in 1 ms full-speed
+ * frames; a 16550-class UART interrupts when its receive FIFO reaches its 14-byte trigger (1.2 ms
+ * at 115200, 0.15 ms at 921600) or after a 4-character idle timeout. The finer of the two is at
+ * most 1 ms at any usual rate, and 1 ms is also the finest step a Node timer can keep. A coarser
+ * step (this was 4 ms) adds up to a step of dead time to every command/response turn-around,
+ * which a real line does not have, and so understates what a driver achieves. The long-run byte
+ * rate does not depend on the step (token bucket).
+ */
+export const DEFAULT_LINE_STEP_MS = 1;
+
 export interface SerialLineOptions {
   /** Simulated baud rate; bytes/s = baud / 10 (8N1). 0 = unthrottled. */
   baudRate: number;
-  /** How often a throttled line delivers (a UART driver's poll interval). */
+  /** How often a throttled line delivers (see {@link DEFAULT_LINE_STEP_MS}). */
   chunkMs: number;
   /** Largest single delivery, like a driver's receive buffer. */
   chunkBytes: number;

@@ -1,3 +1,5 @@
+import { DEFAULT_LINE_STEP_MS } from './line.js';
+
 /**
  * Firmware quirks the mock can reproduce (air780e-at.md §10–§11):
  * - `cgreg-for-cereg`: `AT+CEREG?` answered with a `+CGREG:` prefix (780EPV V1004/V1011).
@@ -25,7 +27,7 @@ export type MockResolver = (host: string) => string | undefined | Promise<string
 export interface MockModemOptions {
   /** Simulated line speed in baud, both directions (baud/10 bytes/s, full duplex); 0 = unthrottled. Default 0. */
   baudRate?: number;
-  /** How often the throttled line delivers a chunk, like a UART driver (ms). Default 4. */
+  /** How often the throttled line delivers a chunk, like a USB frame or a UART FIFO interrupt (ms). Default 1 (see `DEFAULT_LINE_STEP_MS`). */
   lineChunkMs?: number;
   /** Largest chunk the line delivers at once (bytes). Default 4096. */
   lineChunkBytes?: number;
@@ -84,7 +86,7 @@ export function resolveOptions(o: MockModemOptions = {}): ResolvedOptions {
   };
   return {
     baudRate: nonNeg(o.baudRate, 0, 'baudRate'),
-    lineChunkMs: Math.max(1, nonNeg(o.lineChunkMs, 4, 'lineChunkMs')),
+    lineChunkMs: Math.max(1, nonNeg(o.lineChunkMs, DEFAULT_LINE_STEP_MS, 'lineChunkMs')),
     lineChunkBytes: Math.max(1, nonNeg(o.lineChunkBytes, 4096, 'lineChunkBytes')),
     latencyMs: nonNeg(o.latencyMs, 0, 'latencyMs'),
     connectDelayMs: nonNeg(o.connectDelayMs, 0, 'connectDelayMs'),
