@@ -175,7 +175,9 @@ abstract class Base implements SoakClient {
   }
 
   protected countError(err: unknown): void {
-    const code = String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'unknown');
+    const e = err as { code?: unknown; name?: unknown; message?: unknown } | undefined;
+    // Errors without a code are named by their message: they are the ones worth a look.
+    const code = e?.code !== undefined ? String(e.code) : `${String(e?.name ?? 'Error')}: ${String(e?.message ?? e)}`.slice(0, 160);
     this.ledger.errors.set(code, (this.ledger.errors.get(code) ?? 0) + 1);
   }
 

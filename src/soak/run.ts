@@ -33,6 +33,11 @@ export interface SoakOptions {
   plan?: Partial<FaultPlanOptions>;
   /** Driver options (the soak's defaults favour short timeouts so that many faults fit in a run). */
   modem?: ModemOpenOptions;
+  /**
+   * 'ci': the CI test's settings (short gaps and faults, 2 s command timeout) so that every fault
+   * kind fits in 20 s. Explicit `plan`/`modem` options still win.
+   */
+  preset?: 'default' | 'ci';
   /** Progress lines (faults, recoveries), e.g. `console.log` in the CLI. */
   log?: (line: string) => void;
 }
@@ -53,6 +58,7 @@ export interface ClientSummary {
 
 export interface SoakReport {
   seed: number;
+  preset: 'default' | 'ci';
   durationMs: number;
   baud: number;
   rxMode: 'push' | 'pull';
@@ -75,6 +81,12 @@ export const SOAK_MODEM_OPTIONS: ModemOpenOptions = {
   recoveryBackoffMs: 200,
   recoveryMaxBackoffMs: 2000,
   resyncTimeoutMs: 1500,
+};
+
+/** The CI preset (see {@link SoakOptions.preset}). */
+export const CI_PRESET: { plan: Partial<FaultPlanOptions>; modem: ModemOpenOptions } = {
+  plan: { minGapMs: 200, maxGapMs: 1000, maxStallMs: 2500, maxUnplugMs: 1500, maxRebootDelayMs: 500, burstChance: 0.3 },
+  modem: { commandTimeoutMs: 2000 },
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
@@ -100,7 +112,10 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   if (!(baud >= 0)) throw new SoakError('ERR_SOAK_OPTION', `Bad baud rate ${baud}: use 0 (unthrottled) or a positive rate such as 115200.`);
   const log = options.log ?? ((line: string) => debug(line));
   const traffic = trafficFor(baud);
-  const commandTimeoutMs = options.modem?.commandTimeoutMs ?? SOAK_MODEM_OPTIONS.commandTimeoutMs!;
+  const preset = options.preset ?? 'default';
+  const planOptions = { ...DEFAULT_PLAN, ...(preset === 'ci' ? CI_PRESET.plan : {}), ...options.plan };
+  const modemOptions: ModemOpenOptions = { ...SOAK_MODEM_OPTIONS, ...(preset === 'ci' ? CI_PRESET.modem : {}), ...options.modem };
+  const commandTimeoutMs = modemOptions.commandTimeoutMs!;
 
   const unhandled: string[] = [];
   const onUncaught = (err: Error) => unhandled.push(`uncaught: ${err?.stack ?? String(err)}`);
@@ -118,7 +133,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const start = Date.now();
   const since = () => Date.now() - start;
   try {
-    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...SOAK_MODEM_OPTIONS, ...options.modem });
+    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...modemOptions });
     modem.on('recovering', (reason: string) => log(`  modem recovering (${reason}) at ${(since() / 1000).toFixed(1)} s`));
     clients = createClients({ modem, wsPort: server.wsPort, rawPort: server.rawPort, seed, traffic, reconnectMs: 1000, keepalive: 10 });
     for (const c of clients) c.start();
@@ -131,7 +146,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
 
     sampler = setInterval(() => rssSamples.push({ t: since(), rss: process.memoryUsage().rss }), 500);
     const faultStart = Date.now();
-    const plan = new FaultPlan(seed, { ...DEFAULT_PLAN, ...options.plan });
+    const plan = new FaultPlan(seed, planOptions);
     while (Date.now() - faultStart < durationMs) {
       const step = plan.next();
       await sleep(Math.min(step.gapMs, durationMs - (Date.now() - faultStart)));
@@ -159,7 +174,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         recoveryMs = 0;
         for (const c of disturbed) {
           const last = c.ledger.outages[c.ledger.outages.length - 1]!;
-          recoveryMs = Math.max(recoveryMs, (last.to ?? Date.now()) - lastAt);
+          recoveryMs = Math.max(recoveryMs, (last.to ?? Date.now()) - firstAt);
         }
       }
       const notBack = back ? [] : clients.filter((c) => !c.ready()).map((c) => c.name).concat(m.state === 'online' ? [] : [`modem (${m.state})`]);
@@ -200,6 +215,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   });
   return {
     seed,
+    preset,
     durationMs,
     baud,
     rxMode,
