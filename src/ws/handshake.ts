@@ -75,16 +75,23 @@ export interface ResponseHead {
   headers: Record<string, string>;
 }
 
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
 /**
  * Incremental parser for the handshake response head: feed chunks until it returns the head and
  * the bytes that followed it (a server may send its first frame in the same packet).
+ *
+ * Work is linear in the bytes fed, however they are chunked: each chunk is searched once for the
+ * blank line (plus a seam of 3 bytes before it, for a terminator split across chunks), and the
+ * chunks are joined once, when the head is complete. A head trickling in byte by byte over a slow
+ * modem link must not cost a re-join of everything so far on every byte.
  */
 export class ResponseParser {
   private readonly maxBytes: number;
   private chunks: Buffer[] = [];
   private size = 0;
-  /** Bytes of the last chunks already scanned for the terminator (to resume across chunks). */
-  private scanned = 0;
+  /** The last (at most 3) bytes fed, copied: the start of a terminator that the next chunk may finish. */
+  private tail = Buffer.alloc(0);
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -92,26 +99,39 @@ export class ResponseParser {
 
   /** Returns null until the head is complete. Throws {@link WsHandshakeError} on malformed or oversized input. */
   push(chunk: Buffer): { head: ResponseHead; rest: Buffer } | null {
+    if (chunk.length === 0) return null;
+    const before = this.size;
+    // Absolute offset of the first CRLFCRLF, if it ends in this chunk.
+    let end = -1;
+    if (this.tail.length > 0) {
+      // The tail alone is shorter than the terminator, so a match here ends inside this chunk.
+      const seam = Buffer.concat([this.tail, chunk.subarray(0, HEAD_END.length - 1)]);
+      const i = seam.indexOf(HEAD_END);
+      if (i >= 0) end = before - this.tail.length + i;
+    }
+    if (end < 0) {
+      const i = chunk.indexOf(HEAD_END);
+      if (i >= 0) end = before + i;
+    }
     this.chunks.push(chunk);
     this.size += chunk.length;
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [all];
-    const from = Math.max(0, this.scanned - 3);
-    const end = all.indexOf('\r\n\r\n', from, 'latin1');
     if (end < 0) {
-      this.scanned = all.length;
-      if (all.length > this.maxBytes) {
+      if (this.size > this.maxBytes) {
         throw new WsHandshakeError(`The handshake response head exceeds ${this.maxBytes} bytes without ending: this is not a websocket server (or raise maxHeaderBytes)`);
       }
+      const keep = HEAD_END.length - 1;
+      this.tail = chunk.length >= keep ? Buffer.from(chunk.subarray(chunk.length - keep)) : Buffer.concat([this.tail, chunk]).subarray(-keep);
       return null;
     }
     if (end + 4 > this.maxBytes) {
       throw new WsHandshakeError(`The handshake response head exceeds ${this.maxBytes} bytes: raise maxHeaderBytes if the server really sends that much`);
     }
-    const head = parseHead(all.subarray(0, end).toString('latin1'));
-    const rest = all.subarray(end + 4);
+    const all = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
-    return { head, rest };
+    this.size = 0;
+    this.tail = Buffer.alloc(0);
+    const head = parseHead(all.subarray(0, end).toString('latin1'));
+    return { head, rest: all.subarray(end + 4) };
   }
 }
 
