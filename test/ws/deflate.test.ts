@@ -24,10 +24,18 @@ async function session(maxPayload = 1 << 20) {
   const errors: Error[] = [];
   client.on('error', (e) => errors.push(e));
   const messages: Array<string | Buffer> = [];
-  client.on('message', (d) => messages.push(d));
+  const waiters: Array<() => void> = [];
+  client.on('message', (d) => {
+    messages.push(d);
+    for (const w of waiters.splice(0)) w();
+  });
+  /** Resolves once `n` messages arrived (inflation is asynchronous: no fixed sleep). */
+  const received = async (n: number) => {
+    while (messages.length < n) await new Promise<void>((r) => waiters.push(r));
+  };
   const conn = await server.next();
   await client.opened();
-  return { client, conn, errors, messages, closed: client.closed() };
+  return { client, conn, errors, messages, received, closed: client.closed() };
 }
 
 describe('permessage-deflate against a raw server', () => {
@@ -39,7 +47,7 @@ describe('permessage-deflate against a raw server', () => {
     const c = pmd(Buffer.from('fragmented compressed'));
     await s.conn.send(Buffer.concat([serverFrame(1, c.subarray(0, 5), { rsv: 4, fin: false }), serverFrame(9, 'x'), serverFrame(0, c.subarray(5))]), 3);
     await s.conn.frame(0); // the pong
-    await new Promise((r) => setTimeout(r, 50));
+    await s.received(2);
     expect(s.messages).toEqual([text, 'fragmented compressed']);
     // Our own messages are compressed (RSV1) and inflate back.
     s.client.send('hello '.repeat(50));
