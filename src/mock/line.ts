@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 
 /** Receives what the line delivers. Returning false asks the line to stop until `resume()`. */
 export type LineSink = (chunk: Buffer) => boolean;

@@ -161,7 +161,7 @@ export class Modem extends EventEmitter {
         return self.opts.rxMode;
       },
       open: (s) => this.openLink(s),
-      kick: () => this.pump(),
+      kick: () => this.kickSoon(),
       release: (s, closeOnModule) => this.release(s, closeOnModule),
       pollAcked: (s) => this.pollAcked(s),
     };
@@ -681,6 +681,21 @@ export class Modem extends EventEmitter {
   }
 
   // ---- the data pump: one send per link, fair across links, two commands kept queued ---------
+
+  private kickPending = false;
+
+  /**
+   * A socket has work: pump at the end of the current job (a microtask, no event-loop turn).
+   * Writes made back to back in one go then share a CIPSEND instead of the first going out alone.
+   */
+  private kickSoon(): void {
+    if (this.kickPending) return;
+    this.kickPending = true;
+    queueMicrotask(() => {
+      this.kickPending = false;
+      this.pump();
+    });
+  }
 
   private pump(): void {
     // Two outstanding: one in flight, the next already queued in the channel, so the module's
