@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketClient, type WebSocketClientOptions } from './client.js';
-import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError } from './errors.js';
+import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError, WsClosedError } from './errors.js';
 import { parseHeaderString, checkHeaders } from './headers.js';
 import { DEFAULT_RECONNECT_MS, MIN_RECONNECT_MS } from './reconnect.js';
 import { hostConnect, openerConnect, type ConnectFn, type StreamOpener, type WsTlsOptions } from './transport.js';
@@ -74,6 +74,8 @@ export class LuatWebSocket {
   private cb: LuatWsCallback | null = null;
   private released = false;
   private isReady = false;
+  /** Whether an `error` event was already posted for the current connection. */
+  private errorThisConnection = false;
   private reconnectOn = false;
   private reconnectMs = DEFAULT_RECONNECT_MS;
   private readonly events: Array<() => void> = [];
@@ -99,9 +101,18 @@ export class LuatWebSocket {
     c.on('message', (data) => this.post('recv', data, { fin: 1, opcode: typeof data === 'string' ? 1 : 2 }));
     // Frame by frame, text stays a Buffer: a frame boundary may split a UTF-8 character.
     c.on('fragment', (data, fin, opcode) => this.post('recv', data, { fin: fin ? 1 : 0, opcode: opcode as 0 | 1 | 2 }));
-    c.on('error', (err) => this.post('error', errorKind(err), err));
-    c.on('close', () => {
+    c.on('error', (err) => {
+      this.errorThisConnection = true;
+      this.post('error', errorKind(err), err);
+    });
+    c.on('close', (code, _reason, wasClean) => {
       this.isReady = false;
+      // The firmware reports a dropped link (FIN/RST without a close frame) as error("connect")
+      // before disconnect; a clean close handshake is a plain disconnect.
+      if (!wasClean && !this.errorThisConnection) {
+        this.post('error', 'connect', new WsClosedError(`The connection dropped without a close handshake (code ${code}).`));
+      }
+      this.errorThisConnection = false;
       this.post('disconnect');
     });
   }

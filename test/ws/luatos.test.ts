@@ -141,10 +141,12 @@ describe('websocket.create', () => {
     expect(order).toEqual(['error', 'disconnect', 'conack']);
     expect(r.events[0]!.data).toBe('rx'); // handshake answer never came: a receive-side failure
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
-    // Server drops the link: disconnect, then conack again after the interval.
+    // Server drops the link without a close frame: error("connect"), disconnect, then conack again after the interval.
     [...peer.wss.clients][0]!.terminate();
     await r.waitFor('conack', 2, 15_000);
-    expect(r.events.map((e) => e.event).slice(3)).toEqual(['disconnect', 'conack']);
+    expect(r.events.map((e) => e.event).slice(3)).toEqual(['error', 'disconnect', 'conack']);
+    expect(r.events[3]!.data).toBe('connect');
+    expect(r.events[3]!.payload).toMatchObject({ code: 'ERR_WS_CLOSED' });
   });
 
   it('a refused connection gives error("connect") then disconnect, and connect() can be called again', async () => {
