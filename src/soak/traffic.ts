@@ -15,16 +15,19 @@ export interface TrafficShape {
 /** Unthrottled line: a few hundred messages per second in all, up to 200 kB each. */
 export const FAST_TRAFFIC: TrafficShape = { maxMessage: 200_000, minIntervalMs: 5, maxIntervalMs: 60, window: 8, windowBytes: 256 * 1024 };
 
-/** A line of `baud`: about half of it used by all senders together. */
+/**
+ * A line of `baud`. Messages stay under half a second of line time and each sender keeps at most
+ * a quarter second buffered, so that command results are not queued behind seconds of data.
+ */
 export function trafficFor(baud: number): TrafficShape {
   if (baud <= 0) return FAST_TRAFFIC;
   const bytesPerSec = baud / 10;
   return {
-    maxMessage: Math.max(1024, Math.min(200_000, Math.floor(bytesPerSec * 1.5))),
-    minIntervalMs: 20,
-    maxIntervalMs: 400,
+    maxMessage: Math.max(512, Math.min(200_000, Math.floor(bytesPerSec / 2))),
+    minIntervalMs: 50,
+    maxIntervalMs: 600,
     window: 4,
-    windowBytes: Math.max(4096, Math.floor(bytesPerSec / 2)),
+    windowBytes: Math.max(2048, Math.floor(bytesPerSec / 4)),
   };
 }
 
