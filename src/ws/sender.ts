@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { Opcode } from './constants.js';
 import type { PerMessageDeflate } from './deflate.js';
 import { encodeFrame } from './frame.js';
+import { WsClosedError } from './errors.js';
 
 /** Called when the frame's bytes were handed to the stream (its write callback), or failed. */
 export type WriteCallback = (err?: Error | null) => void;
@@ -61,7 +62,7 @@ export class Sender {
       this.deflate!.compress(data, options.fin, (err, out) => {
         this.busy = false;
         if (this.closed) {
-          cb?.(err ?? new Error('closed'));
+          cb?.(err ?? new WsClosedError('The connection closed before this message was written; it was not sent.'));
           return;
         }
         if (err) cb?.(err);
@@ -102,7 +103,7 @@ export class Sender {
 
   private enqueue(size: number, op: () => void, cb: WriteCallback | undefined): void {
     if (this.closed) {
-      cb?.(new Error('The connection is closed'));
+      cb?.(new WsClosedError('The connection is closed; the message was not sent.'));
       return;
     }
     if (!this.busy && this.queue.length === 0) {
@@ -125,7 +126,7 @@ export class Sender {
 
   private write(frame: Buffer, cb?: WriteCallback): void {
     if (this.closed || this.out.destroyed) {
-      cb?.(new Error('The connection is closed'));
+      cb?.(new WsClosedError('The connection is closed; the message was not sent.'));
       return;
     }
     this.out.write(frame, cb);
