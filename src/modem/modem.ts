@@ -756,8 +756,24 @@ export class Modem extends EventEmitter {
       s.onSent(chunk.length);
     } catch (err) {
       s.sendInFlight = false;
-      this.linkCommandFailed(s, n, err as Error, 'send');
+      this.sendFailed(s, n, chunk.length, err as Error);
     }
+  }
+
+  /**
+   * Every failed send settles its socket: `_final` waits on `sendInFlight`, so a failure nobody
+   * acts on leaves the socket open forever and its bytes dropped. Only a link still held by the
+   * socket is left to recovery on a timeout (recovery fails the sockets it holds); a link the peer
+   * already closed (`<n>, CLOSED` arrived while the send was in flight, so the slot was released)
+   * is no longer among them.
+   */
+  private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
+    if (this.links[n] === s) {
+      this.linkCommandFailed(s, n, err, 'send');
+      return;
+    }
+    debug('link %d send of %d bytes failed after the link closed: %s', n, len, err.message);
+    s.onSendLost(len, err);
   }
 
   private async doRead(s: ModemSocket, n: number): Promise<void> {

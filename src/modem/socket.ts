@@ -231,6 +231,16 @@ export class ModemSocket extends Duplex {
     this.maybeFinish();
   }
 
+  /**
+   * @internal A send in flight when the link closed failed: its `len` bytes never left. Always
+   * settles the socket (a pending `end()` would otherwise wait for the send forever).
+   */
+  onSendLost(len: number, cause: Error): void {
+    if (this.destroyed) return;
+    const why = this.peerClosed ? 'the peer closed the link' : 'the link closed';
+    this.destroy(new LinkClosedError(this.link, `${why} before ${len} written bytes were sent; they were not delivered`, { cause }));
+  }
+
   private maybeFinish(): void {
     if (!this.finalCb || this.sendInFlight || this.txBytes > 0 || this.connecting) return;
     const cb = this.finalCb;

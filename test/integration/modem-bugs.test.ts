@@ -1,7 +1,7 @@
 /**
- * Modem driver bugs found while testing the websocket client through the module. src/modem is
- * not ours to change: each test states the correct behaviour and is marked `it.fails` while the
- * bug is there (vitest then reports it as soon as the bug is fixed: remove `.fails` at that point).
+ * Modem driver bugs found while testing the websocket client through the module. Each test states
+ * the correct behaviour; while a bug is open its test is marked `it.fails` (vitest reports it as
+ * soon as the bug is fixed: remove `.fails` then). Both orders of each race: test/modem/close-races.
  */
 import { once } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,7 +23,8 @@ afterAll(async () => {
 // endReadable's end()) waits for sendInFlight forever. The socket never emits 'finish'/'close',
 // the TLSSocket above it never closes, and the 24 bytes are dropped without an error. A websocket
 // close over host TLS then takes the full closeTimeoutMs (5 s) instead of milliseconds.
-it.fails('a ModemSocket whose last send is refused after the peer closed still closes, with ERR_LINK_CLOSED', async () => {
+// Fixed: a send that fails after the link slot was released settles the socket (Modem.sendFailed).
+it('a ModemSocket whose last send is refused after the peer closed still closes, with ERR_LINK_CLOSED', async () => {
   const { modem, mock } = await openModem({ rxMode: 'push' });
   const s = modem.connect('127.0.0.1', echo.port);
   await once(s, 'connect');
