@@ -8,29 +8,24 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
 import { Modem, type ModemSocket } from '../../src/modem/index.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
-import { startEchoServer, startTlsEchoServer, type TestServer } from '../helpers/servers.js';
-import { echoThrough, firstEvent, waitFor } from './helpers.js';
+import { startTlsEchoServer, type TestServer } from '../helpers/servers.js';
+import { echoThrough, firstEvent, useEchoServer, waitFor } from './helpers.js';
 import { Interposer } from './interpose.js';
 
-let echo: TestServer;
+const bed = useEchoServer();
+const { cleanup } = bed;
 let tlsEcho: TestServer;
 let pki: TestPki;
 beforeAll(async () => {
   pki = makeTestPki();
-  echo = await startEchoServer();
   tlsEcho = await startTlsEchoServer(pki.serverCert, pki.serverKey);
 });
 afterAll(async () => {
-  await echo.close();
   await tlsEcho.close();
-});
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
 });
 
 type Variant = 'plain' | 'tls';
@@ -60,7 +55,7 @@ async function open(rxMode: 'push' | 'pull', variant: Variant) {
   const modem = await Modem.open({ stream: wire.host, rxMode, syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
   cleanup.push(() => modem.close());
   const connect = (): ModemSocket =>
-    variant === 'tls' ? modem.connect('localhost', tlsEcho.port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', echo.port);
+    variant === 'tls' ? modem.connect('localhost', tlsEcho.port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', bed.echo.port);
   return { mock, modem, wire, connect };
 }
 

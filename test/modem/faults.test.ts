@@ -1,9 +1,8 @@
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions, type ModemSocket } from '../../src/modem/index.js';
-import { startEchoServer, type TestServer } from '../helpers/servers.js';
-import { echoThrough, firstEvent, waitFor } from './helpers.js';
+import { echoThrough, firstEvent, useEchoServer, waitFor } from './helpers.js';
 
 const FAST: ModemOpenOptions = {
   syncIntervalMs: 300,
@@ -14,17 +13,8 @@ const FAST: ModemOpenOptions = {
   resyncTimeoutMs: 600,
 };
 
-let echo: TestServer;
-beforeAll(async () => {
-  echo = await startEchoServer();
-});
-afterAll(async () => {
-  await echo.close();
-});
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
-});
+const bed = useEchoServer();
+const { cleanup } = bed;
 
 async function open(rxMode: 'push' | 'pull', opts: ModemOpenOptions = {}) {
   const mock = new MockModem({ quirks: ['echo-after-reboot', 'boot-garbage'] });
@@ -36,7 +26,7 @@ async function open(rxMode: 'push' | 'pull', opts: ModemOpenOptions = {}) {
 
 /** Sockets with traffic flowing (a writer that keeps writing until the socket ends). */
 async function busySockets(modem: Modem, n: number): Promise<ModemSocket[]> {
-  const sockets = Array.from({ length: n }, () => modem.connect('127.0.0.1', echo.port));
+  const sockets = Array.from({ length: n }, () => modem.connect('127.0.0.1', bed.echo.port));
   await Promise.all(sockets.map((s) => once(s, 'connect')));
   for (const s of sockets) {
     s.on('data', () => undefined);
@@ -62,7 +52,7 @@ async function expectAllEnded(sockets: ModemSocket[], code: string): Promise<voi
 
 async function worksAgain(modem: Modem): Promise<void> {
   await waitFor(() => modem.state === 'online', 20_000, 'online again');
-  const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', echo.port));
+  const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
   const results = await Promise.all(sockets.map(async (s) => {
     await once(s, 'connect');
     return echoThrough(s, 20_000);
@@ -79,7 +69,7 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
     mock.reboot({ delayMs: 50 });
     await recovering;
     // A connect made while recovering waits for the module and then works.
-    const early = modem.connect('127.0.0.1', echo.port);
+    const early = modem.connect('127.0.0.1', bed.echo.port);
     await expectAllEnded(sockets, 'ERR_MODEM_RESET');
     await once(early, 'connect');
     const r = await echoThrough(early, 10_000);
@@ -123,7 +113,7 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
 
   it('noise on the line during traffic loses no socket byte', async () => {
     const { mock, modem } = await open(rxMode);
-    const s = modem.connect('127.0.0.1', echo.port);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
     await once(s, 'connect');
     const run = echoThrough(s, 200_000);
     mock.injectNoise(Buffer.from('\r\n^boot.rom\'v\'!\r\nManufactManufact\r\n'));
@@ -134,8 +124,8 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
 
   it('peer close: the socket ends cleanly, others keep working', async () => {
     const { mock, modem } = await open(rxMode);
-    const a = modem.connect('127.0.0.1', echo.port);
-    const b = modem.connect('127.0.0.1', echo.port);
+    const a = modem.connect('127.0.0.1', bed.echo.port);
+    const b = modem.connect('127.0.0.1', bed.echo.port);
     await Promise.all([once(a, 'connect'), once(b, 'connect')]);
     a.resume();
     mock.closePeer(a.link);
@@ -149,7 +139,7 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
 describe('hard reset', () => {
   it('after repeated sync failures sends AT+CFUN=1,1 and comes back', async () => {
     const { mock, modem } = await open('push', { resetAfterSyncFailures: 1, syncIntervalMs: 200 });
-    const s = modem.connect('127.0.0.1', echo.port);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
     await once(s, 'connect');
     s.on('error', () => undefined);
     mock.stall(6000);
@@ -165,7 +155,7 @@ describe('no way back', () => {
     cleanup.push(() => mock.close());
     const modem = await Modem.open({ stream: mock.hostStream(), ...FAST });
     cleanup.push(() => modem.close());
-    const s = modem.connect('127.0.0.1', echo.port);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
     await once(s, 'connect');
     const errors: Error[] = [];
     s.on('error', (e) => errors.push(e));
@@ -175,6 +165,6 @@ describe('no way back', () => {
     expect(modem.state).toBe('closed');
     await waitFor(() => s.destroyed, 5000, 'socket destroyed');
     expect(errors[0]).toMatchObject({ code: 'ERR_MODEM_RESET' });
-    expect(() => modem.connect('127.0.0.1', echo.port)).toThrow(expect.objectContaining({ code: 'ERR_MODEM_NOT_READY' }));
+    expect(() => modem.connect('127.0.0.1', bed.echo.port)).toThrow(expect.objectContaining({ code: 'ERR_MODEM_NOT_READY' }));
   });
 });

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startEchoServer, type TestServer } from '../helpers/servers.js';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -58,4 +60,37 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** What {@link useEchoServer} gives a test file. */
+export interface EchoBed {
+  /** The file's TCP echo server (available from beforeAll on). */
+  readonly echo: TestServer;
+  /** Cleanups run after each test, last registered first; a failed one does not hide the test's result. */
+  readonly cleanup: Array<() => Promise<void>>;
+}
+
+/**
+ * The setup the socket test files share: one echo server for the whole file, and per-test cleanups.
+ * Call it at the top level of a test file.
+ */
+export function useEchoServer(): EchoBed {
+  let server: TestServer | undefined;
+  const cleanup: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    server = await startEchoServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  afterEach(async () => {
+    while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
+  });
+  return {
+    get echo(): TestServer {
+      if (!server) throw new Error('the echo server starts in beforeAll: use it inside a test');
+      return server;
+    },
+    cleanup,
+  };
 }

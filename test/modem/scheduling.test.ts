@@ -1,24 +1,14 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
 import { makeTestPki } from '../helpers/certs.js';
-import { startEchoServer, type TestServer } from '../helpers/servers.js';
-import { echoThrough, firstEvent } from './helpers.js';
+import { echoThrough, firstEvent, useEchoServer } from './helpers.js';
 
-let echo: TestServer;
-beforeAll(async () => {
-  echo = await startEchoServer();
-});
-afterAll(async () => {
-  await echo.close();
-});
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
-});
+const bed = useEchoServer();
+const { cleanup } = bed;
 
 async function open(rxMode: 'push' | 'pull', mockOpts: ConstructorParameters<typeof MockModem>[0] = {}, pushBufferLimit?: number) {
   const mock = new MockModem(mockOpts);
@@ -44,8 +34,8 @@ async function sender(payload: Buffer, secure?: { cert: string; key: string }): 
 describe('fair sharing of the AT channel', () => {
   it('alternates CIPSENDs between links that both have data queued', async () => {
     const { modem, mock } = await open('push');
-    const a = modem.connect('127.0.0.1', echo.port);
-    const b = modem.connect('127.0.0.1', echo.port);
+    const a = modem.connect('127.0.0.1', bed.echo.port);
+    const b = modem.connect('127.0.0.1', bed.echo.port);
     await Promise.all([once(a, 'connect'), once(b, 'connect')]);
     const from = mock.transcript.length;
     const [ra, rb] = await Promise.all([echoThrough(a, 100_000), echoThrough(b, 100_000)]);
@@ -70,7 +60,7 @@ describe('fair sharing of the AT channel', () => {
     const { modem, mock } = await open('pull');
     const payload = Buffer.alloc(200_000, 3);
     const port = await sender(payload);
-    const bulk = modem.connect('127.0.0.1', echo.port);
+    const bulk = modem.connect('127.0.0.1', bed.echo.port);
     await once(bulk, 'connect');
     bulk.resume();
     const big = Buffer.alloc(300_000, 1);

@@ -1,25 +1,15 @@
 import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions, type ModemSocket } from '../../src/modem/index.js';
-import { closedPort, startEchoServer, type TestServer } from '../helpers/servers.js';
-import { echoThrough, firstEvent } from './helpers.js';
+import { closedPort } from '../helpers/servers.js';
+import { echoThrough, firstEvent, useEchoServer } from './helpers.js';
 
 const FAST: ModemOpenOptions = { syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 };
 const MB = 1024 * 1024;
 
-let echo: TestServer;
-beforeAll(async () => {
-  echo = await startEchoServer();
-});
-afterAll(async () => {
-  await echo.close();
-});
-
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
-});
+const bed = useEchoServer();
+const { cleanup } = bed;
 
 async function open(rxMode: 'push' | 'pull', mockOpts: MockModemOptions = {}, opts: ModemOpenOptions = {}) {
   const mock = new MockModem(mockOpts);
@@ -38,7 +28,7 @@ function connected(s: ModemSocket): Promise<void> {
 describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
   it('echoes 1 MB on each of six sockets at once, byte exact', async () => {
     const { modem, mock } = await open(rxMode);
-    const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', echo.port));
+    const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(sockets.map(connected));
     expect(sockets.map((s) => s.link).sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const results = await Promise.all(sockets.map((s) => echoThrough(s, MB)));
@@ -55,7 +45,7 @@ describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
       await once(s, 'close');
     }));
     // Links are free again.
-    const again = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', echo.port));
+    const again = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(again.map(connected));
     for (const s of again) s.destroy();
   });
@@ -66,14 +56,14 @@ describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
     const bad = modem.connect('127.0.0.1', refused);
     const e = await firstEvent(bad, ['error']);
     expect(e.args[0]).toMatchObject({ code: 'ERR_CONNECT_FAILED' });
-    const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', echo.port));
+    const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(sockets.map(connected));
-    const seventh = modem.connect('127.0.0.1', echo.port);
+    const seventh = modem.connect('127.0.0.1', bed.echo.port);
     const err = await firstEvent(seventh, ['error']);
     expect(err.args[0]).toMatchObject({ code: 'ERR_NO_FREE_LINK' });
     sockets[2]!.destroy();
     await once(sockets[2]!, 'close');
-    const replacement = modem.connect('127.0.0.1', echo.port);
+    const replacement = modem.connect('127.0.0.1', bed.echo.port);
     await connected(replacement);
     const r = await echoThrough(replacement, 10_000);
     expect(r.received).toBe(r.sent);
@@ -99,7 +89,7 @@ describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
 
   it('tracks delivery with AT+CIPACK', async () => {
     const { modem, mock } = await open(rxMode);
-    const s = modem.connect('127.0.0.1', echo.port);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
     await connected(s);
     s.on('data', () => undefined);
     s.write(Buffer.alloc(5000, 1));
@@ -128,21 +118,21 @@ describe('socket surface', () => {
     const s = modem.connect('192.0.2.1', 80, { timeoutMs: 500 });
     const e = await firstEvent(s, ['error']);
     expect(e.args[0]).toMatchObject({ code: 'ERR_CONNECT_TIMEOUT' });
-    const ok = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', echo.port));
+    const ok = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(ok.map(connected));
     for (const x of ok) x.destroy();
   });
 
   it('arms a real idle timer and emits timeout, with the net.Socket fields', async () => {
     const { modem } = await open('push');
-    const s = modem.connect('127.0.0.1', echo.port);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
     expect(s.connecting).toBe(true);
     expect(s.readyState).toBe('opening');
     await connected(s);
     expect(s.connecting).toBe(false);
     expect(s.readyState).toBe('open');
     expect(s.remoteAddress).toBe('127.0.0.1');
-    expect(s.remotePort).toBe(echo.port);
+    expect(s.remotePort).toBe(bed.echo.port);
     expect(s.setNoDelay(true)).toBe(s);
     expect(s.setKeepAlive(true, 1000)).toBe(s);
     const t0 = Date.now();
@@ -162,7 +152,7 @@ describe('socket surface', () => {
 
   it('coalesces small writes into few CIPSENDs', async () => {
     const { modem, mock } = await open('push', { latencyMs: 5 });
-    const s = modem.connect('127.0.0.1', echo.port);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
     await connected(s);
     const before = mock.transcript.filter((e) => e.kind === 'command' && e.text.startsWith('AT+CIPSEND=')).length;
     const got: Buffer[] = [];
