@@ -413,6 +413,12 @@ class LinkDelivery implements DeliveryTracker {
     let delay = 20;
     try {
       while (this.waiters.size > 0 && !this.failure) {
+        if (!this.socket.linkOpen && !this.socket.connecting) {
+          // The link is gone and the module forgets its counters with it: what was not acknowledged
+          // by now never will be, so say so at once instead of letting each waiter time out.
+          this.fail(new LinkClosedError(this.socket.link, `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`));
+          break;
+        }
         if (this.socket.linkOpen) {
           try {
             const acked = await this.poll();

@@ -99,6 +99,20 @@ describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
     await expect(s.delivery.waitAcked(10_000, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'ERR_DELIVERY_TIMEOUT' });
     s.destroy();
   });
+
+  it('a wait for acknowledgement ends with ERR_LINK_CLOSED when the peer closes the link, not at its timeout', async () => {
+    const { modem, mock } = await open(rxMode);
+    const s = modem.connect('127.0.0.1', bed.echo.port);
+    await connected(s);
+    // Nobody reads: the socket is not destroyed by reading its end, only the link is gone.
+    s.on('error', () => undefined);
+    s.write(Buffer.alloc(100, 1));
+    await s.delivery.waitAcked(100, { timeoutMs: 10_000 });
+    // An offset the peer can never acknowledge, with a timeout far beyond the test's own.
+    const waiting = s.delivery.waitAcked(200, { timeoutMs: 600_000 });
+    mock.closePeer(s.link);
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_LINK_CLOSED' });
+  });
 });
 
 describe('socket surface', () => {
