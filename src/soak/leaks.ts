@@ -6,7 +6,7 @@
  *   node --expose-gc dist/soak/leaks.js [--messages 100000] [--cycles 1000] [--rounds 2] [--json FILE]
  */
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -22,8 +22,23 @@ export interface MemoryPoint {
   /** V8 heap committed (kept after a GC, part of RSS). */
   heapTotal: number;
   rss: number;
+  /** Of `rss`: file-backed pages (the node binary's code paged in as new paths run; Linux only, else 0). */
+  rssFile: number;
+  /** Of `rss`: anonymous memory (heaps, buffers, allocator arenas; Linux only, else 0). */
+  rssAnon: number;
   external: number;
   arrayBuffers: number;
+}
+
+/** RssFile / RssAnon from /proc/self/status: tells code paged in from memory that was allocated. */
+function rssSplit(): { rssFile: number; rssAnon: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    return { rssFile: kb('RssFile'), rssAnon: kb('RssAnon') };
+  } catch {
+    return { rssFile: 0, rssAnon: 0 };
+  }
 }
 
 export interface LeakPhase {
@@ -82,7 +97,7 @@ async function settledMemory(settleMs: number): Promise<MemoryPoint> {
     await sleep(50);
   }
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers };
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, ...rssSplit(), external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 /** Runs both phases and reports memory at each point. */
@@ -243,7 +258,7 @@ const mb = (n: number) => `${n >= 0 ? '+' : ''}${(n / MB).toFixed(2)} MB`;
 /** The report as a text table. */
 export function formatLeakReport(r: LeakReport): string {
   const row = (name: string, a: MemoryPoint, b: MemoryPoint, ms?: number) =>
-    `  ${name.padEnd(30)} ${ms === undefined ? '       ' : `${(ms / 1000).toFixed(1).padStart(5)} s`}  heap ${mb(b.heapUsed - a.heapUsed).padStart(10)}  heap committed ${mb(b.heapTotal - a.heapTotal).padStart(10)}  rss ${mb(b.rss - a.rss).padStart(10)}  external ${mb(b.external - a.external).padStart(10)}`;
+    `  ${name.padEnd(30)} ${ms === undefined ? '       ' : `${(ms / 1000).toFixed(1).padStart(5)} s`}  heap ${mb(b.heapUsed - a.heapUsed).padStart(10)}  heap committed ${mb(b.heapTotal - a.heapTotal).padStart(10)}  rss ${mb(b.rss - a.rss).padStart(10)} (file ${mb(b.rssFile - a.rssFile)}, anon ${mb(b.rssAnon - a.rssAnon)})  external ${mb(b.external - a.external).padStart(10)}`;
   const at = (m: MemoryPoint) => `heap ${(m.heapUsed / MB).toFixed(2)} MB (committed ${(m.heapTotal / MB).toFixed(2)} MB), rss ${(m.rss / MB).toFixed(2)} MB, external ${(m.external / MB).toFixed(2)} MB`;
   return [
     `leaks: ${r.rounds} rounds of ${r.messages} echoed messages and ${r.cycles} connect/disconnect cycles through the mock; ${r.mismatches} echo mismatches, ${r.cycleFailures} failed cycles`,
