@@ -18,56 +18,72 @@ export const command: Command = {
     details: 'Reads commands line by line when stdin is a pipe, e.g.  printf "AT+CSQ\\nATI\\n" | air780 at --mock',
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
-    const m = await openModule(args.flags, io);
     const interactive = process.stdin.isTTY === true;
-    const rl = readline.createInterface({
+    let rl: readline.Interface | undefined;
+    let closed = false;
+    // On a terminal, anything printed while the prompt is shown first clears the prompt line and
+    // then redraws it with what was typed so far, so output never lands in the middle of typing.
+    const aside = (write: () => void): void => {
+      if (!interactive || !rl || closed) return write();
+      readline.clearLine(process.stdout, 0);
+      readline.cursorTo(process.stdout, 0);
+      write();
+      rl.prompt(true);
+    };
+    // Bring-up progress after a recovery goes through the same path as everything else.
+    const consoleIo: Io = { ...io, status: (line) => aside(() => io.status(line)), detail: (line) => aside(() => io.detail(line)) };
+    const m = await openModule(args.flags, consoleIo);
+    const lines = readline.createInterface({
       input: process.stdin,
       output: interactive ? process.stdout : undefined,
       terminal: interactive,
       historySize: 1000,
       prompt: 'AT> ',
     });
-    const print = (text: string): void => {
-      if (interactive) {
-        // Clear the prompt line, print, then redraw the prompt with what was typed so far.
-        readline.clearLine(process.stdout, 0);
-        readline.cursorTo(process.stdout, 0);
-        io.out(`${text}\n`);
-        rl.prompt(true);
-      } else io.out(`${text}\n`);
+    rl = lines;
+    const print = (text: string): void => aside(() => io.out(`${text}\n`));
+    // A URC that arrives while a command runs is shown after that command's response: the
+    // response is printed only once its promise settles, which can be after a URC that followed
+    // the final result on the line, and a URC must never split a command from its answer.
+    let running = false;
+    const held: string[] = [];
+    const onUnknown = (line: string): void => {
+      const text = interactive ? `URC: ${line}` : line;
+      if (running) held.push(text);
+      else print(text);
     };
-    const onUnknown = (line: string): void => print(interactive ? `URC: ${line}` : line);
     let watched = m.modem.at;
     watched.on('unknown', onUnknown);
     // After a lost port is reopened the modem has a new AT channel: follow it.
     m.modem.on('online', () => {
+      consoleIo.status('[modem] ready again');
       if (m.modem.at === watched) return;
       watched = m.modem.at;
       watched.on('unknown', onUnknown);
     });
-    m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
+    m.modem.on('recovering', (reason: string) => consoleIo.status(`[modem] recovering after ${reason}`));
     if (interactive) io.status('AT console: type a command (AT+CSQ, ATI, ...); Ctrl-C or Ctrl-D exits.');
 
-    let closed = false;
     const finish = new Promise<void>((resolve) => {
-      rl.on('close', () => {
+      lines.on('close', () => {
         closed = true;
         resolve();
       });
-      rl.on('SIGINT', () => rl.close());
+      lines.on('SIGINT', () => lines.close());
     });
     // Commands run strictly one after another, in input order, even if lines arrive faster.
     let chain: Promise<void> = Promise.resolve();
-    rl.on('line', (raw) => {
+    lines.on('line', (raw) => {
       const line = raw.trim();
       if (!line) {
-        if (interactive) rl.prompt();
+        if (interactive) lines.prompt();
         return;
       }
-      if (interactive && /^(exit|quit)$/i.test(line)) return rl.close();
+      if (interactive && /^(exit|quit)$/i.test(line)) return lines.close();
       chain = chain.then(() => runOne(line));
     });
     const runOne = async (line: string): Promise<void> => {
+      running = true;
       try {
         const res = await m.modem.at.send(line);
         for (const l of res.lines) print(l);
@@ -80,12 +96,14 @@ export const command: Command = {
           print(e.final);
         } else {
           print(`(${err instanceof Error ? err.message : String(err)})`);
-          if (err instanceof Air780Error && err.code === 'ERR_AT_CLOSED') rl.close();
+          if (err instanceof Air780Error && err.code === 'ERR_AT_CLOSED') lines.close();
         }
       }
-      if (interactive && !closed) rl.prompt();
+      running = false;
+      for (const text of held.splice(0)) print(text);
+      if (interactive && !closed) lines.prompt();
     };
-    if (interactive) rl.prompt();
+    if (interactive) lines.prompt();
     await finish;
     await chain;
     await m.close();
