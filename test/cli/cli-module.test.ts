@@ -106,6 +106,21 @@ describe('air780 ws --mock', () => {
     expect(echo.echoed).toBe(3);
   });
 
+  it('piped input with the default --linger: every echo is printed, in order, also with permessage-deflate', async () => {
+    // With deflate the server's answers are inflated asynchronously; closing as soon as the input
+    // is sent (--linger 0) lost the last echoes with a 1006 close in about half the runs of this
+    // size (measured with the ws client of 2026-11), so the default waits for the server to go quiet.
+    const echo: EchoServer = await startEchoServer({ perMessageDeflate: true });
+    cleanups.push(() => echo.close());
+    const lines = Array.from({ length: 200 }, (_, i) => `message ${i + 1} ${'x'.repeat(i % 37)}`);
+    const r = await runCli(['ws', '--mock', `${echo.url}/ws/echo2`], { input: `${lines.join('\n')}\n`, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('(permessage-deflate)');
+    expect(r.stdout).toBe(`${lines.join('\n')}\n`);
+    expect(echo.echoed).toBe(200);
+    expect(r.stderr).toMatch(/closed: 1000\n/);
+  });
+
   it('a server that is not there: exit 1 with one clear error line', async () => {
     const r = await runCli(['ws', '--mock', 'ws://127.0.0.1:1/x'], { timeoutMs: 30_000 });
     expect(r.code).toBe(1);

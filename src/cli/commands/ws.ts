@@ -27,7 +27,7 @@ export const command: Command = {
       { name: 'insecure', type: 'boolean', description: 'do not verify the server certificate' },
       { name: 'no-deflate', type: 'boolean', description: 'do not offer permessage-deflate' },
       { name: 'binary', type: 'boolean', description: 'send stdin lines as binary messages; write received binary raw to stdout' },
-      { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'at end of input, wait until the server was quiet this long before closing (default 1000)' },
+      { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'at end of input, close only once the server has been quiet this long (default 1000; 0 can cut off late answers)' },
       { name: 'echo', type: 'boolean', description: 'echo every message back with its type; exit 0 when the server closes' },
       ...MODULE_FLAGS,
       ...GLOBAL_FLAGS,
