@@ -37,6 +37,10 @@ function topHelp(): string {
     '',
     'Commands that talk to a module take --port PATH [--baud N] [--rtscts], or --mock;',
     'with neither they use $AIR780_PORT or the first module found by USB id 19d1:0001.',
+    'Results go to stdout, progress and errors to stderr.',
+    'Exit status: 0 success, 1 failure (one line and a hint on stderr), 2 bad command line.',
+    '',
+    'Try without hardware:  air780 info --mock  ·  air780 at --mock  ·  air780 demo',
   );
   return lines.join('\n') + '\n';
 }

@@ -23,6 +23,11 @@ describe('air780 (spawned as a user runs it)', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     for (const c of ['ports', 'info', 'at', 'ws', 'mock', 'demo', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    expect(r.stdout).toMatch(/^Exit status: 0 success, 1 failure .*, 2 bad command line\.$/m);
+    const at = await runCli(['at', '--help']);
+    expect(at.code).toBe(0);
+    expect(at.stdout).toMatch(/up\/down arrows recall/);
+    expect(at.stdout).toMatch(/Ctrl-C, Ctrl-D or "exit" leaves/);
     const ws = await runCli(['ws', '--help']);
     expect(ws.code).toBe(0);
     expect(ws.stdout).toMatch(/^Usage: air780 ws \[options\] <url>/);

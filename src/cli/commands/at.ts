@@ -15,7 +15,15 @@ export const command: Command = {
     name: 'at',
     summary: 'Interactive AT console: type a command, see its response and any URCs as they come.',
     flags: [...MODULE_FLAGS, ...GLOBAL_FLAGS],
-    details: 'Reads commands line by line when stdin is a pipe, e.g.  printf "AT+CSQ\\nATI\\n" | air780 at --mock',
+    details: [
+      'On a terminal: an AT> prompt; up/down arrows recall earlier commands; lines the module sends',
+      'on its own (URCs) are shown as they arrive, prefixed "URC: " (one that arrives while a command',
+      'runs is shown after that command\'s response). Ctrl-C, Ctrl-D or "exit" leaves (status 0).',
+      '',
+      'From a pipe: one command a line, run in order; the response lines, then any URCs, are printed',
+      'on stdout; exits 0 after the last response, e.g.',
+      '  printf "AT+CSQ\\nATI\\n" | air780 at --mock',
+    ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const interactive = process.stdin.isTTY === true;

@@ -32,6 +32,13 @@ export const command: Command = {
       ...MODULE_FLAGS,
       ...GLOBAL_FLAGS,
     ],
+    details: [
+      'Received messages go to stdout (one a line; binary shown as printable text unless --binary),',
+      'connection status and errors to stderr. At end of input the connection is closed with 1000',
+      'once the server is quiet (--linger); Ctrl-C closes it at once. Exit status 0 after a clean',
+      'close, 1 if the connection failed or closed uncleanly. E.g.',
+      '  printf "hello\\n" | air780 ws --mock ws://127.0.0.1:9001/ws/echo2',
+    ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const f = args.flags;
