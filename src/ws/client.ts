@@ -127,6 +127,10 @@ interface Connection {
   keepTimer: NodeJS.Timeout | null;
   pongTimer: NodeJS.Timeout | null;
   lastRx: number;
+  /** The peer ended its side (FIN): nothing can be written any more, but received bytes still count. */
+  ended: boolean;
+  /** The stream closed; the connection ends once the receiver has decoded everything it holds. */
+  streamClosed: boolean;
   done: boolean;
 }
 
@@ -414,6 +418,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       keepTimer: null,
       pongTimer: null,
       lastRx: Date.now(),
+      ended: false,
+      streamClosed: false,
       done: false,
     };
     c.receiver = new Receiver(
@@ -424,14 +430,15 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         // it sent before its own close frame is delivered; the receiver stops at that close frame.
         fragment: (data, fin, opcode) => this.emit('fragment', data, fin, opcode),
         ping: (data) => {
-          if (!c.closeSent) c.sender.pong(data);
+          if (!c.closeSent && this.canWrite(c)) c.sender.pong(data);
           this.emit('ping', data);
         },
         pong: (data) => this.emit('pong', data),
         close: (code, reason) => this.onCloseFrame(c, code, reason),
         error: (err) => this.failConnection(c, err),
         drain: () => {
-          if (!this.inputPaused) stream.resume();
+          if (c.streamClosed) this.settleClosed(c);
+          else if (!this.inputPaused) stream.resume();
         },
       },
     );
@@ -449,8 +456,12 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     });
     stream.on('close', () => this.onStreamClosed(c));
     stream.on('end', () => {
-      // The server ended its side: finish ours so the socket can close.
-      if (!c.done) stream.end();
+      // The server ended its side: finish ours so the socket can close. Frames still held by the
+      // receiver are decoded before the close is reported (onStreamClosed), but none can be answered.
+      if (c.done) return;
+      c.ended = true;
+      if (this._state === 'open') this._state = 'closing';
+      stream.end();
     });
     (stream as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     this.log('open (protocol %s, deflate %s, delivery %s)', this._protocol || '-', deflate ? 'on' : 'off', delivery ? 'tracked' : 'write');
@@ -477,6 +488,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private onCloseFrame(c: Connection, code: number, reason: string): void {
     c.closeReceived = { code, reason };
     this.log('close frame received %d %s', code, reason);
+    if (c.streamClosed) return this.settleClosed(c);
+    if (!this.canWrite(c)) {
+      // Decoded after the peer's FIN: the handshake cannot be answered, the stream closes on its own.
+      if (this._state === 'open') this._state = 'closing';
+      this.armCloseTimer(c);
+      return;
+    }
     if (!c.closeSent) {
       c.closeSent = true;
       this._state = 'closing';
@@ -497,12 +515,22 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
     c.failure = { code: err.closeCode, reason: '' };
     c.receiver.stop();
-    if (!c.closeSent) {
+    if (c.streamClosed) return this.settleClosed(c);
+    if (!this.canWrite(c)) c.stream.end();
+    else if (!c.closeSent) {
       c.closeSent = true;
       this._state = 'closing';
       c.sender.close(err.closeCode, '', () => c.stream.end());
     } else c.stream.end();
     this.armCloseTimer(c);
+  }
+
+  /**
+   * False once the peer ended the connection: a net socket ends on the FIN, a modem link ends its
+   * writable side as soon as the module reports the close, before the last bytes are read.
+   */
+  private canWrite(c: Connection): boolean {
+    return !c.ended && !c.stream.writableEnded && !c.stream.destroyed;
   }
 
   private armCloseTimer(c: Connection): void {
@@ -512,14 +540,41 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
 
   private onStreamClosed(c: Connection): void {
     if (c.done) return;
+    c.streamClosed = true;
+    if (!c.failure && c.receiver.busy) {
+      // RFC 6455 §7.1.4/§7.1.5: what arrived before the FIN still counts. The receiver holds input
+      // while it inflates, so the server's last messages and its close frame may be waiting there.
+      // The inflate is bounded by maxPayload; this timer bounds the wait all the same.
+      const ms = this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+      this.log('stream closed during an inflate, %d bytes held: decoding them first (at most %d ms)', c.receiver.bufferedBytes, ms);
+      for (const t of [c.closeTimer, c.keepTimer, c.pongTimer]) if (t) clearTimeout(t);
+      c.keepTimer = c.pongTimer = null;
+      c.closeTimer = setTimeout(() => {
+        this.emitError(
+          new WsClosedError(
+            `${c.receiver.bufferedBytes} bytes received before the connection closed were not decoded within ${ms} ms and were dropped; raise closeTimeoutMs on a slow machine`,
+          ),
+        );
+        c.receiver.stop();
+        this.settleClosed(c);
+      }, ms);
+      return;
+    }
+    this.settleClosed(c);
+  }
+
+  /** The stream is closed and the receiver has nothing more to decode: report the close. */
+  private settleClosed(c: Connection): void {
+    if (c.done) return;
     let code: number;
     let reason = '';
     let wasClean = false;
     if (c.failure) code = c.failure.code;
     else if (c.closeReceived) {
+      // The server's close frame arrived: clean even if the FIN came before we could answer it.
       code = c.closeReceived.code;
       reason = c.closeReceived.reason;
-      wasClean = c.closeSent;
+      wasClean = true;
     } else code = CloseCode.Abnormal;
     this.finish(code, reason, wasClean);
   }
@@ -564,7 +619,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const every = this.opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     if (!(every > 0)) return;
     const tick = () => {
-      if (c.done || c.closeSent) return;
+      if (c.done || c.closeSent || !this.canWrite(c)) return;
       const idle = Date.now() - c.lastRx;
       if (idle < every) {
         c.keepTimer = setTimeout(tick, every - idle);
@@ -605,7 +660,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
    */
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: SendOptions = {}, cb?: (err?: Error) => void): void {
     const c = this.conn;
-    if (!c || this._state !== 'open' || c.closeSent) {
+    if (!c || this._state !== 'open' || c.closeSent || !this.canWrite(c)) {
       const err = new WsNotOpenError();
       if (cb) queueMicrotask(() => cb(err));
       if (options.onAcked) queueMicrotask(() => options.onAcked!(err));
@@ -679,6 +734,11 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       return;
     }
     if (c.closeSent) return;
+    if (!this.canWrite(c)) {
+      // After the peer's FIN nothing can be sent: the close is reported once the stream has closed.
+      this.armCloseTimer(c);
+      return;
+    }
     c.closeSent = true;
     this._state = 'closing';
     c.sender.close(code, reason);

@@ -125,7 +125,9 @@ export class Sender {
   }
 
   private write(frame: Buffer, cb?: WriteCallback): void {
-    if (this.closed || this.out.destroyed) {
+    // A write after end() would error and destroy the stream, dropping bytes it still has to read
+    // (a modem link ends its writable side as soon as the peer closes).
+    if (this.closed || this.out.destroyed || this.out.writableEnded) {
       cb?.(new WsClosedError('The connection is closed; the message was not sent.'));
       return;
     }

@@ -1,0 +1,106 @@
+/**
+ * Server-side byte streams for close races: N messages (text, binary, fragmented, optionally
+ * compressed per RFC 7692, pings in between), then optionally a close frame. Built with zlib and
+ * the test-side frame encoder, independent of src/ws.
+ */
+import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
+import { closeBody, serverFrame } from './raw-server.js';
+
+export interface BurstMessage {
+  data: string | Buffer;
+  isBinary: boolean;
+}
+
+/** Deterministic PRNG (mulberry32) so a failing seed replays. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One message's compressed payload: a sync-flushed raw deflate stream without its 00 00 FF FF tail. */
+function compress(data: Buffer): Buffer {
+  const out = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  if (!out.subarray(-4).equals(Buffer.from([0, 0, 0xff, 0xff]))) throw new Error('unexpected deflate tail');
+  return out.subarray(0, -4);
+}
+
+/**
+ * `n` messages as server frames, then the close frame `close` if given. Every 7th message is
+ * fragmented in three frames, every 5th is followed by a ping (unless `pings` is false). `corruptLast` replaces the last
+ * message's compressed payload with bytes that are not valid deflate data.
+ */
+export function burst(
+  n: number,
+  opts: { compress: boolean; seed: number; close?: [number, string]; small?: boolean; corruptLast?: boolean; pings?: boolean },
+): { bytes: Buffer; messages: BurstMessage[]; close?: [number, string] } {
+  const rnd = prng(opts.seed);
+  const frames: Buffer[] = [];
+  const messages: BurstMessage[] = [];
+  for (let i = 0; i < n; i++) {
+    const binary = rnd() < 0.3;
+    const len = opts.small ? 1 + Math.floor(rnd() * 60) : Math.floor(rnd() * (i % 4 === 0 ? 20_000 : 800));
+    let raw: Buffer;
+    if (binary) {
+      raw = Buffer.alloc(len);
+      for (let k = 0; k < len; k++) raw[k] = Math.floor(rnd() * 256);
+    } else {
+      const words = ['echo', 'line', String(i), 'ünïcode', '€', 'x'];
+      let s = `#${i} `;
+      while (Buffer.byteLength(s) < len) s += words[Math.floor(rnd() * words.length)] + ' ';
+      raw = Buffer.from(s);
+    }
+    messages.push({ data: binary ? raw : raw.toString('utf8'), isBinary: binary });
+    const corrupt = opts.corruptLast && i === n - 1;
+    const payload = opts.compress ? (corrupt ? Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]) : compress(raw)) : raw;
+    const rsv = opts.compress ? 4 : 0;
+    const op = binary ? 2 : 1;
+    if (i % 7 === 3 && payload.length >= 3) {
+      const a = Math.floor(payload.length / 3);
+      frames.push(serverFrame(op, payload.subarray(0, a), { fin: false, rsv }));
+      frames.push(serverFrame(0, payload.subarray(a, 2 * a), { fin: false }));
+      frames.push(serverFrame(0, payload.subarray(2 * a), { fin: true }));
+    } else frames.push(serverFrame(op, payload, { rsv }));
+    if (opts.pings !== false && i % 5 === 4) frames.push(serverFrame(9, `p${i}`));
+  }
+  if (opts.close) frames.push(serverFrame(8, closeBody(opts.close[0], opts.close[1])));
+  return { bytes: Buffer.concat(frames), messages, ...(opts.close ? { close: opts.close } : {}) };
+}
+
+/** Comparable form: type, length and SHA-256 of each message (readable diffs, no megabyte dumps). */
+export function digest(messages: BurstMessage[]): string[] {
+  return messages.map((m) => {
+    const b = typeof m.data === 'string' ? Buffer.from(m.data) : m.data;
+    return `${m.isBinary ? 'bin' : typeof m.data === 'string' ? 'text' : 'text-as-buffer'} ${b.length} ${createHash('sha256').update(b).digest('hex').slice(0, 16)}`;
+  });
+}
+
+/** Ways to cut `bytes`: whole, halves, random splits (seeded), and optionally byte by byte. */
+export function chunkings(bytes: Buffer, seed: number, opts: { byteByByte?: boolean } = {}): Buffer[][] {
+  const rnd = prng(seed);
+  const out: Buffer[][] = [[bytes]];
+  const half = Math.floor(bytes.length / 2);
+  out.push([bytes.subarray(0, half), bytes.subarray(half)]);
+  for (let r = 0; r < 3; r++) {
+    const cuts = new Set<number>();
+    const count = 2 + Math.floor(rnd() * 12);
+    while (cuts.size < count) cuts.add(1 + Math.floor(rnd() * (bytes.length - 1)));
+    const sorted = [...cuts].sort((a, b) => a - b);
+    const pieces: Buffer[] = [];
+    let at = 0;
+    for (const c of sorted) {
+      pieces.push(bytes.subarray(at, c));
+      at = c;
+    }
+    pieces.push(bytes.subarray(at));
+    out.push(pieces);
+  }
+  if (opts.byteByByte) out.push(Array.from({ length: bytes.length }, (_, k) => bytes.subarray(k, k + 1)));
+  return out;
+}
