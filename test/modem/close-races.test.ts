@@ -153,20 +153,39 @@ describe('other operations in flight when a link closes', () => {
   });
 
   it('pull: a peer close while data waits in the module ends the socket after every byte was read', async () => {
-    const { mock, connect } = await open('pull', 'plain');
-    const s = connect();
+    const sent = Buffer.alloc(5000, 9);
+    // The peer echoes only once it has every byte, and closes right behind its answer: the FIN
+    // reaches the module while the echoed bytes still wait there (the host reads 1460 per AT
+    // exchange). Closing from the test at the first read instead raced the host's own sends:
+    // under load the close came before the last CIPSENDs, which then rightly failed.
+    const peer = net.createServer((c) => {
+      c.on('error', () => undefined);
+      const parts: Buffer[] = [];
+      let n = 0;
+      c.on('data', (b: Buffer) => {
+        parts.push(b);
+        n += b.length;
+        if (n >= sent.length) c.end(Buffer.concat(parts));
+      });
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => peer.close(() => r())));
+    const { modem, mock } = await open('pull', 'plain');
+    const s = modem.connect('127.0.0.1', (peer.address() as AddressInfo).port);
     await once(s, 'connect');
     const w = watch(s);
     const got: Buffer[] = [];
     s.on('data', (b: Buffer) => got.push(b));
-    const sent = Buffer.alloc(5000, 9);
     s.write(sent);
-    // The peer closes while the module still holds echoed bytes: it reports the close once read.
-    await waitFor(() => mock.commands().some((c) => c.startsWith(`AT+CIPRXGET=2,${s.link},`)), 10_000, 'the first read');
-    mock.closePeer(s.link);
     await w.closed();
     expect(w.codes).toEqual([]);
     expect(Buffer.concat(got).equals(sent)).toBe(true);
+    // Every byte went out and came back through pull reads, and the close came after the last one.
+    const cmds = mock.commands();
+    expect(cmds.filter((c) => c.startsWith(`AT+CIPSEND=${s.link},`)).reduce((t, c) => t + Number(c.split(',')[1]), 0)).toBe(sent.length);
+    expect(cmds.filter((c) => c.startsWith(`AT+CIPRXGET=2,${s.link},`)).length).toBeGreaterThanOrEqual(Math.ceil(sent.length / 1460));
+    const text = mock.sentText();
+    expect(text.indexOf(`${s.link}, CLOSED`)).toBeGreaterThan(text.lastIndexOf(`+CIPRXGET: 2,${s.link},`));
   });
 
   it.each(['plain', 'tls'] as const)('%s: end() whose CIPCLOSE meets a peer close settles and frees the link', async (variant) => {
