@@ -59,7 +59,9 @@ describe('dialect basics', () => {
     await absent.cmd('AT+CPIN?\r', '\r\n+CME ERROR: 10\r\n');
     await absent.cmd('AT+CREG?\r', '\r\n+CREG: 0,0\r\n\r\nOK\r\n');
 
-    const { c } = setup({ sim: 'pin', registrationDelayMs: 300 });
+    // The three queries after the unlock must be answered within the delay, an upper bound on
+    // their time: 1 s instead of 300 ms so that a worker stalled on a loaded machine still makes it.
+    const { c } = setup({ sim: 'pin', registrationDelayMs: 1000 });
     await c.cmd('ATE0\r', 'ATE0\r\r\nOK\r\n');
     await c.cmd('AT+CPIN?\r', '\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n');
     await c.cmd('AT+CPIN="0000"\r', '\r\n+CME ERROR: 16\r\n');
@@ -67,7 +69,7 @@ describe('dialect basics', () => {
     await c.cmd('AT+CPIN?\r', '\r\n+CPIN: READY\r\n\r\nOK\r\n');
     await c.cmd('AT+CEREG?\r', '\r\n+CEREG: 0,2\r\n\r\nOK\r\n');
     await c.cmd('AT+CGATT?\r', '\r\n+CGATT: 0\r\n\r\nOK\r\n');
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1050));
     await c.cmd('AT+CEREG?\r', '\r\n+CEREG: 0,1\r\n\r\nOK\r\n');
     await c.cmd('AT+CGATT?\r', '\r\n+CGATT: 1\r\n\r\nOK\r\n');
   });
