@@ -36,7 +36,7 @@ it('a ModemSocket whose last send is refused after the peer closed still closes,
   // The CIPSEND is on its way when the module reports the link closed; the module refuses it.
   s.write(Buffer.alloc(24, 1));
   mock.closePeer(s.link);
-  await until(() => events.includes('close'), 3000, "the socket's close event");
+  await until(() => events.includes('close'), 10_000, "the socket's close event");
   expect(mock.commands()).toContain(`AT+CIPSEND=${s.link},24`);
   // The bytes never reached the peer: that must not pass silently.
   expect(errors.map((e) => e.code)).toEqual(['ERR_LINK_CLOSED']);
