@@ -765,10 +765,14 @@ export class Modem extends EventEmitter {
    * acts on leaves the socket open forever and its bytes dropped. Only a link still held by the
    * socket is left to recovery on a timeout (recovery fails the sockets it holds); a link the peer
    * already closed (`<n>, CLOSED` arrived while the send was in flight, so the slot was released)
-   * is no longer among them.
+   * is no longer among them. After a peer close — reported, or in pull mode withheld by the module
+   * while it still holds the peer's data — the socket fails only its writable side and still
+   * delivers what the peer sent before its FIN (`onSendLost`).
    */
   private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
-    if (this.links[n] === s) {
+    const held = this.links[n] === s;
+    if (held && (err instanceof AtTimeoutError || err instanceof AtClosedError)) return; // recovery fails the socket
+    if (held && !s.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
       this.linkCommandFailed(s, n, err, 'send');
       return;
     }

@@ -75,6 +75,11 @@ export class ModemSocket extends Duplex {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly tracker: LinkDelivery;
   private hadError = false;
+  /**
+   * Bytes written into the socket could not be sent (the link closed under them); set while the
+   * readable side still delivers what the peer sent. See {@link failWritable}.
+   */
+  private writeError: Error | undefined;
   private readonly txHighWater: number;
 
   /** @internal created by `Modem.connect` */
@@ -182,7 +187,18 @@ export class ModemSocket extends Duplex {
   // ---- writable side -------------------------------------------------------------------------
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    // Nothing can be sent any more: this write's callback gets the error when the socket is
+    // destroyed, after the readable side has delivered everything (see failWritable).
+    if (this.writeError) {
+      this.heldWriteCb = cb;
+      return;
+    }
     if (chunk.length === 0) return cb();
+    if (this.peerClosed) {
+      this.heldWriteCb = cb;
+      this.failWritable(new LinkClosedError(this.link, `the peer closed the link; ${chunk.length} bytes written after that were not sent`));
+      return;
+    }
     this.txQueue.push(chunk);
     this.txBytes += chunk.length;
     this.tracker.queued += chunk.length;
@@ -223,7 +239,7 @@ export class ModemSocket extends Duplex {
   onSent(len: number): void {
     this.bytesWritten += len;
     this.touch();
-    if (this.heldWriteCb && this.txBytes < this.txHighWater) {
+    if (this.heldWriteCb && !this.writeError && this.txBytes < this.txHighWater) {
       const cb = this.heldWriteCb;
       this.heldWriteCb = undefined;
       cb();
@@ -232,17 +248,53 @@ export class ModemSocket extends Duplex {
   }
 
   /**
-   * @internal A send in flight when the link closed failed: its `len` bytes never left. Always
-   * settles the socket (a pending `end()` would otherwise wait for the send forever).
+   * @internal Pull mode: the module still holds (or is handing over) bytes for this link. A send it
+   * refuses then is a peer close it withholds until those bytes are read (REMOTE CLOSING).
+   */
+  holdsUnread(): boolean {
+    return this.driver.rxMode === 'pull' && (this.rxAvailable || this.readInFlight);
+  }
+
+  /**
+   * @internal A send failed because the link closed under it: its `len` bytes never left. Always
+   * settles the socket (a pending `end()` would otherwise wait for the send forever). After a peer
+   * close (reported, or withheld by a pull-mode module until drained) only the writable side fails:
+   * what the peer sent before its FIN is still delivered. Otherwise the socket is destroyed.
    */
   onSendLost(len: number, cause: Error): void {
     if (this.destroyed) return;
-    const why = this.peerClosed ? 'the peer closed the link' : 'the link closed';
-    this.destroy(new LinkClosedError(this.link, `${why} before ${len} written bytes were sent; they were not delivered`, { cause }));
+    const unsent = len + this.txBytes;
+    if (this.peerClosed || this.holdsUnread()) {
+      const why = this.peerClosed ? 'the peer closed the link' : 'the module refused a send while it still held data from the peer (it closed)';
+      this.failWritable(new LinkClosedError(this.link, `${why} before ${unsent} written bytes were sent; they were not delivered`, { cause }));
+      return;
+    }
+    this.destroy(new LinkClosedError(this.link, `the link closed before ${unsent} written bytes were sent; they were not delivered`, { cause }));
+  }
+
+  /**
+   * The sending side is dead but the receiving side is not: bytes the peer sent before its FIN are
+   * in the readable buffer (push) or still in the module (pull). Node's Duplex offers no way to
+   * fail only the writable side: an error passed to a write callback or `_final` errors the whole
+   * stream and destroys it, discarding unread data. So the error is held: queued bytes are dropped,
+   * the delivery tracker fails at once (nothing past `bytesWritten` will be acknowledged), later
+   * writes are held (their callbacks get this error, and writers see backpressure meanwhile), and
+   * once the readable side has emitted 'end' the socket is destroyed with it: 'error' after every
+   * byte was read, then 'close' with hadError true. Never silent: 'end' is followed by the error.
+   */
+  private failWritable(err: Error): void {
+    if (this.writeError || this.destroyed) return;
+    debug('link %d: %s', this.link, err.message);
+    this.writeError = err;
+    this.txQueue = [];
+    this.txBytes = 0;
+    this.tracker.fail(err);
+    if (this.readableEnded) this.destroy(err);
+    else this.once('end', () => this.destroy(err));
   }
 
   private maybeFinish(): void {
-    if (!this.finalCb || this.sendInFlight || this.txBytes > 0 || this.connecting) return;
+    if (!this.finalCb || this.writeError || this.sendInFlight || this.txBytes > 0 || this.connecting) return;
     const cb = this.finalCb;
     this.finalCb = undefined;
     if (this.linkOpen) {
@@ -295,9 +347,13 @@ export class ModemSocket extends Duplex {
     else this.maybeEndPull();
   }
 
-  /** @internal Pull mode: end once the module's buffer is drained. */
+  /**
+   * @internal Pull mode: end once the module's buffer is drained, after a peer close or after a
+   * refused send (the module withholds CLOSED until drained; if it never says more, the refusal
+   * still ends the link here, the bytes read so far delivered).
+   */
   maybeEndPull(): void {
-    if (!this.peerClosed || this.rxAvailable || this.readInFlight || this.destroyed) return;
+    if (!(this.peerClosed || this.writeError) || this.rxAvailable || this.readInFlight || this.destroyed) return;
     this.endReadable();
   }
 
@@ -309,14 +365,18 @@ export class ModemSocket extends Duplex {
   }
 
   private endReadable(): void {
-    if (this.txBytes > 0 && !this.destroyed) {
-      this.destroy(new LinkClosedError(this.link, `the peer closed with ${this.txBytes} bytes not yet sent`));
-      return;
+    if (this.txBytes > 0) {
+      this.failWritable(new LinkClosedError(this.link, `the peer closed with ${this.txBytes} written bytes not yet sent; they were not delivered`));
     }
-    this.driver.release(this, false);
+    // A link the module has not reported closed (a refused send in pull mode) is closed on it, so
+    // its id stays reserved until the module confirms.
+    const closeOnModule = this.linkOpen && !this.peerClosed;
+    this.linkOpen = false;
+    this.driver.release(this, closeOnModule);
     if (!this.readableEnded) this.push(null);
-    // Nothing can be written on a closed link: finish the writable side too.
-    if (!this.writableEnded) this.end();
+    // The writable side is not ended here: a write-after-end would destroy the stream before its
+    // buffered bytes were read. Writes from now on fail with ERR_LINK_CLOSED after 'end' instead
+    // (`_write`), and Node ends the writable side itself once 'end' was emitted (allowHalfOpen false).
   }
 
   // ---- teardown ------------------------------------------------------------------------------

@@ -85,6 +85,11 @@ export class Interposer {
     this.commandHolds.push({ prefix, untilModuleLine, active: false });
   }
 
+  /** True while a host write is held by {@link holdCommand} (the command was written, the module has not seen it). */
+  get holdingCommand(): boolean {
+    return this.heldWrites.length > 0;
+  }
+
   private fromHost(chunk: Buffer, cb: (err?: Error | null) => void): void {
     const text = chunk.toString('latin1');
     const hold = this.commandHolds.find((h) => !h.active && text.startsWith(h.prefix));
