@@ -17,8 +17,17 @@ describe.each(['push', 'pull'] as const)('over a real pty with serialport (%s mo
     cleanup.push(() => modem.close());
     const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(sockets.map((s) => once(s, 'connect')));
-    const results = await Promise.all(sockets.map((s) => echoThrough(s, 1024 * 1024)));
+    // 12 MB through a pty takes 4 s idle and took over 30 s once in a loaded full-suite run: the
+    // wait is bounded at 80 s, and a timeout says how far each socket got (slow or stuck).
+    const progress = sockets.map(() => 0);
+    sockets.forEach((s, i) => s.on('data', (b: Buffer) => void (progress[i] += b.length)));
+    let watchdog: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      watchdog = setTimeout(() => reject(new Error(`echo not complete after 80 s; bytes back per socket: ${progress.join(', ')} of ${1024 * 1024}`)), 80_000);
+    });
+    cleanup.push(async () => clearTimeout(watchdog));
+    const results = await Promise.race([Promise.all(sockets.map((s) => echoThrough(s, 1024 * 1024))), stuck]);
     for (const r of results) expect(r.received).toBe(r.sent);
     for (const s of sockets) s.destroy();
-  });
+  }, 90_000);
 });
