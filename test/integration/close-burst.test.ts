@@ -3,11 +3,10 @@
  * its last messages, the client still decodes everything it received — pending inflates included —
  * and reports the server's close code, clean (RFC 6455 §7.1.4/§7.1.5).
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { openerConnect, WebSocketClient } from '../../src/ws/index.js';
-import { burst, digest, type BurstMessage } from '../ws/burst.js';
+import { burst, digest, echoLinesThenClose, type BurstMessage } from '../ws/burst.js';
 import { okResponse, startRawServer, type RawServer } from '../ws/raw-server.js';
 import { expectThroughModule, openModem, startWsEcho, type WsPeer } from './helpers.js';
 
@@ -75,23 +74,7 @@ describe('close frame + FIN right behind the last messages, through the mock mod
         handshakeTimeoutMs: 15_000,
         closeTimeoutMs: 15_000,
       });
-      const errors: Error[] = [];
-      client.on('error', (e) => errors.push(e));
-      const got: string[] = [];
-      client.on('message', (d) => got.push(String(d)));
-      await client.opened();
-      expect(client.extensions).toBe('permessage-deflate');
-      const sent: string[] = [];
-      for (let i = 0; i < 200; i++) {
-        const line = `line ${i} ${randomBytes(4 + (i % 30)).toString('hex')}`;
-        sent.push(line);
-        client.send(line);
-      }
-      const closed = client.closed();
-      client.close();
-      expect(await closed, `run ${run}: ${got.length} echoes`).toEqual({ code: 1000, reason: '', wasClean: true });
-      expect(got).toEqual(sent);
-      expect(errors).toEqual([]);
+      await echoLinesThenClose(client, 200, `run ${run}`);
     }
     expectThroughModule(mock, wsEcho.port, 'push');
   });

@@ -3,7 +3,9 @@
  * compressed per RFC 7692, pings in between), then optionally a close frame. Built with zlib and
  * the test-side frame encoder, independent of src/ws.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import type { WebSocketClient } from '../../src/ws/index.js';
 import zlib from 'node:zlib';
 import { closeBody, serverFrame } from './raw-server.js';
 
@@ -103,4 +105,28 @@ export function chunkings(bytes: Buffer, seed: number, opts: { byteByByte?: bool
   }
   if (opts.byteByByte) out.push(Array.from({ length: bytes.length }, (_, k) => bytes.subarray(k, k + 1)));
   return out;
+}
+
+/**
+ * Sends `count` text lines on an open deflate client, closes, and checks that every echo came back
+ * in order before a clean 1000 close, with no error.
+ */
+export async function echoLinesThenClose(client: WebSocketClient, count: number, label: string): Promise<void> {
+  const errors: Error[] = [];
+  client.on('error', (e) => errors.push(e));
+  const got: string[] = [];
+  client.on('message', (d) => got.push(String(d)));
+  await client.opened();
+  expect(client.extensions).toBe('permessage-deflate');
+  const sent: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const line = `line ${i} ${randomBytes(4 + (i % 40)).toString('hex')}`;
+    sent.push(line);
+    client.send(line);
+  }
+  const closed = client.closed();
+  client.close();
+  expect(await closed, `${label}: ${got.length} echoes`).toEqual({ code: 1000, reason: '', wasClean: true });
+  expect(got).toEqual(sent);
+  expect(errors).toEqual([]);
 }

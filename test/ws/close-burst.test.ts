@@ -7,12 +7,11 @@
  * Sending everything in one write makes the race deterministic: the first compressed frame starts
  * an asynchronous inflate, the rest waits in the receiver, and the stream ends meanwhile.
  */
-import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { WebSocketClient } from '../../src/ws/index.js';
-import { burst, chunkings, digest, type BurstMessage } from './burst.js';
+import { burst, chunkings, digest, echoLinesThenClose, type BurstMessage } from './burst.js';
 import { startWsEcho, type WsPeer } from './peers.js';
 import { closeBody, okResponse, serverFrame, startRawServer, type RawConn, type RawServer } from './raw-server.js';
 
@@ -167,23 +166,7 @@ describe('deflate echo server closing right after its echoes (ws package)', () =
   it('200 messages sent, then close(): all 200 echoes in order, 1000 clean (10 runs)', async () => {
     for (let run = 0; run < 10; run++) {
       const client = new WebSocketClient(`ws://127.0.0.1:${wsEcho.port}/`, { keepaliveMs: 0, closeTimeoutMs: 10_000 });
-      const errors: Error[] = [];
-      client.on('error', (e) => errors.push(e));
-      const got: string[] = [];
-      client.on('message', (d) => got.push(String(d)));
-      await client.opened();
-      expect(client.extensions).toBe('permessage-deflate');
-      const sent: string[] = [];
-      for (let i = 0; i < 200; i++) {
-        const line = `line ${i} ${randomBytes(8 + (i % 40)).toString('hex')}`;
-        sent.push(line);
-        client.send(line);
-      }
-      const closed = client.closed();
-      client.close();
-      expect(await closed, `run ${run}: ${got.length} echoes`).toEqual({ code: 1000, reason: '', wasClean: true });
-      expect(got).toEqual(sent);
-      expect(errors).toEqual([]);
+      await echoLinesThenClose(client, 200, `run ${run}`);
     }
   });
 });
