@@ -6,21 +6,20 @@ import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_KEEPALIVE_MS,
-  DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_PAYLOAD,
-  MAX_REDIRECTS,
 } from './constants.js';
-import { acceptDeflate, checkDeflateOptions, deflateOffer, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
+import { acceptDeflate, checkDeflateOptions, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
 import {
   WsClosedError,
-  WsConnectError,
   WsHandshakeError,
   WsNotOpenError,
   WsPongTimeoutError,
   WsProtocolError,
 } from './errors.js';
-import { buildRequest, makeKey, ResponseParser, validateUpgrade, type ResponseHead } from './handshake.js';
-import { checkHeaderValue, checkHeaders, checkProtocols, redactHeaders, type HeaderInput } from './headers.js';
+import { validateUpgrade, type ResponseHead } from './handshake.js';
+import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from './headers.js';
+import { MessageQueue } from './message-queue.js';
+import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
 import { reconnectDelay, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
@@ -134,8 +133,6 @@ interface Connection {
   done: boolean;
 }
 
-const MESSAGE_QUEUE_HIGH_WATER = 64;
-
 /**
  * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
  * `connect` option. With `reconnect`, one client object survives connection losses: 'open' and
@@ -146,12 +143,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   readonly url: string;
   private readonly target: WsTarget;
   private readonly opts: WebSocketClientOptions;
-  private readonly connectFn: ConnectFn;
   private readonly log: createDebug.Debugger;
-  private readonly protocols: string[];
-  private readonly origin: string | undefined;
-  private readonly deflateOptions: PerMessageDeflateOptions | null;
-  private userHeaders: Array<[string, string]>;
+  private readonly opening: OpeningSettings;
   private _state: WsState = 'idle';
   private conn: Connection | null = null;
   private attemptAbort: AbortController | null = null;
@@ -167,16 +160,25 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this.target = parseWsUrl(url);
     this.url = this.target.display;
     this.opts = options;
-    this.connectFn = options.connect ?? hostConnect(options.tls);
+    const connect = options.connect ?? hostConnect(options.tls);
     this.log = createDebug(`air780:ws:${++clientSeq}`);
     if (options.trace) this.log.enabled = true;
     // Everything that ends up in the request head is checked here, before any connection, so a
     // mistake (or hostile input passed through) throws at once instead of injecting header lines.
-    this.protocols = checkProtocols(options.protocols);
+    const protocols = checkProtocols(options.protocols);
     if (options.origin !== undefined) checkHeaderValue('the origin option', options.origin);
-    this.origin = options.origin;
-    this.deflateOptions = checkDeflateOptions(options.perMessageDeflate);
-    this.userHeaders = options.headers !== undefined ? checkHeaders(options.headers) : [];
+    const deflateOptions = checkDeflateOptions(options.perMessageDeflate);
+    const headers = options.headers !== undefined ? checkHeaders(options.headers) : [];
+    this.opening = {
+      url: this.url,
+      origin: options.origin,
+      protocols,
+      deflateOptions,
+      headers,
+      connect,
+      limits: options,
+      log: this.log,
+    };
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -214,7 +216,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
 
   /** Replaces the handshake headers used from the next connection on. Throws WsHeaderError. */
   setHeaders(headers: HeaderInput): void {
-    this.userHeaders = checkHeaders(headers);
+    this.opening.headers = checkHeaders(headers);
   }
 
   /** Changes the reconnect policy (applies to the next close). */
@@ -252,32 +254,15 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         ),
       timeoutMs,
     );
-    let target = this.target;
-    let redirects = 0;
     try {
-      for (;;) {
-        const r = await this.handshakeOnce(target, abort.signal);
-        if ('redirect' in r) {
-          const max = Math.min(this.opts.maxRedirects ?? MAX_REDIRECTS, MAX_REDIRECTS);
-          if (++redirects > max) throw new WsHandshakeError(`More than ${max} redirects from ${this.url}`, { code: 'ERR_WS_REDIRECT' });
-          const next = parseWsUrl(new URL(r.redirect, `${target.secure ? 'https' : 'http'}://${target.hostHeader}${target.path}`), { allowHttp: true });
-          // Credentials go only to the origin they were given for.
-          if (next.host !== target.host || next.port !== target.port || next.secure !== target.secure) {
-            next.authorization = undefined;
-          } else if (!next.authorization) next.authorization = target.authorization;
-          this.log('redirect %d to %s', redirects, next.display);
-          target = next;
-          continue;
-        }
-        clearTimeout(timer);
-        if (abort.signal.aborted) {
-          r.stream.destroy();
-          throw abort.signal.reason;
-        }
-        this.attemptAbort = null;
-        this.onOpen(r.stream, r.head, r.key, r.rest);
-        return;
+      const r = await openConnection(this.opening, this.target, abort.signal);
+      clearTimeout(timer);
+      if (abort.signal.aborted) {
+        r.stream.destroy();
+        throw abort.signal.reason;
       }
+      this.attemptAbort = null;
+      this.onOpen(r.stream, r.head, r.key, r.rest);
     } catch (err) {
       clearTimeout(timer);
       this.attemptAbort = null;
@@ -289,112 +274,12 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
   }
 
-  private handshakeOnce(
-    target: WsTarget,
-    signal: AbortSignal,
-  ): Promise<{ redirect: string } | { stream: Duplex; head: ResponseHead; key: string; rest: Buffer }> {
-    return (async () => {
-      // Built (and checked) before connecting: a refusal then leaves no stream behind.
-      const key = makeKey();
-      const request = buildRequest({
-        target,
-        key,
-        origin: this.origin,
-        protocols: this.protocols,
-        extensions: this.deflateOptions ? deflateOffer(this.deflateOptions) : undefined,
-        headers: this.userHeaders,
-      });
-      const stream = await this.connectFn({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
-      this.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));
-      return await new Promise<{ redirect: string } | { stream: Duplex; head: ResponseHead; key: string; rest: Buffer }>((resolve, reject) => {
-        const parser = new ResponseParser(this.opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
-        let head: ResponseHead | null = null;
-        let body: Buffer[] = [];
-        let bodyLen = 0;
-        let bodyTimer: NodeJS.Timeout | null = null;
-        const cleanup = () => {
-          stream.removeListener('data', onData);
-          stream.removeListener('end', onEnd);
-          stream.removeListener('close', onEnd);
-          stream.removeListener('error', onError);
-          signal.removeEventListener('abort', onAbort);
-          if (bodyTimer) clearTimeout(bodyTimer);
-        };
-        const fail = (err: Error) => {
-          cleanup();
-          stream.destroy();
-          reject(err);
-        };
-        const statusError = () => {
-          const h = head!;
-          const b = Buffer.concat(body).subarray(0, 1024);
-          fail(
-            new WsHandshakeError(
-              `The server answered HTTP ${h.statusCode} ${h.statusText} instead of 101 Switching Protocols: ${JSON.stringify(b.toString('utf8', 0, 200))}. Check the URL path, credentials and headers.`,
-              { statusCode: h.statusCode, headers: h.headers, body: b },
-            ),
-          );
-        };
-        const onData = (chunk: Buffer) => {
-          if (head) {
-            body.push(chunk);
-            bodyLen += chunk.length;
-            if (bodyLen >= 1024) statusError();
-            return;
-          }
-          let r: ReturnType<ResponseParser['push']>;
-          try {
-            r = parser.push(chunk);
-          } catch (err) {
-            fail(err as Error);
-            return;
-          }
-          if (!r) return;
-          head = r.head;
-          this.log('response %d %s', head.statusCode, head.statusText);
-          if (head.statusCode === 101) {
-            cleanup();
-            stream.pause();
-            resolve({ stream, head, key, rest: r.rest });
-            return;
-          }
-          const loc = head.headers['location'];
-          if (this.opts.followRedirects && [301, 302, 303, 307, 308].includes(head.statusCode) && loc) {
-            cleanup();
-            stream.destroy();
-            resolve({ redirect: loc });
-            return;
-          }
-          body = r.rest.length ? [r.rest] : [];
-          bodyLen = r.rest.length;
-          const clen = Number(head.headers['content-length'] ?? NaN);
-          if (bodyLen >= 1024 || bodyLen >= clen) return statusError();
-          // Give the body a moment to arrive so the error can show its start.
-          bodyTimer = setTimeout(statusError, 300);
-        };
-        const onEnd = () => {
-          if (head) return statusError();
-          fail(new WsHandshakeError(`The server closed the connection during the websocket handshake with ${this.url}`));
-        };
-        const onError = (err: Error) => fail(new WsConnectError(`Stream error during the handshake: ${err.message}`, { cause: err }));
-        const onAbort = () => fail(signal.reason as Error);
-        stream.on('data', onData);
-        stream.on('end', onEnd);
-        stream.on('close', onEnd);
-        stream.on('error', onError);
-        signal.addEventListener('abort', onAbort, { once: true });
-        // Explicit UTF-8: a stream's default encoding could map a character above U+00FF onto CR or LF.
-        stream.write(Buffer.from(request, 'utf8'));
-      });
-    })();
-  }
-
   private onOpen(stream: Duplex, head: ResponseHead, key: string, rest: Buffer): void {
     let deflate: PerMessageDeflate | null = null;
     try {
-      const result = validateUpgrade(head, key, this.protocols);
-      const negotiated = acceptDeflate(result.extensions, this.deflateOptions);
-      if (negotiated) deflate = new PerMessageDeflate(negotiated, this.deflateOptions ?? {});
+      const result = validateUpgrade(head, key, this.opening.protocols);
+      const negotiated = acceptDeflate(result.extensions, this.opening.deflateOptions);
+      if (negotiated) deflate = new PerMessageDeflate(negotiated, this.opening.deflateOptions ?? {});
       this._protocol = result.protocol;
     } catch (err) {
       stream.destroy();
@@ -822,58 +707,6 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private endIterators(): void {
     for (const q of this.iterators) q.end();
     this.iterators.clear();
-  }
-}
-
-class MessageQueue implements AsyncIterableIterator<WsMessage> {
-  private items: WsMessage[] = [];
-  private waiting: Array<(r: IteratorResult<WsMessage>) => void> = [];
-  private ended = false;
-  private paused = false;
-  constructor(
-    private readonly pause: () => void,
-    private readonly resume: () => void,
-    private readonly detach: () => void,
-  ) {}
-
-  push(m: WsMessage): void {
-    const w = this.waiting.shift();
-    if (w) return w({ value: m, done: false });
-    this.items.push(m);
-    if (!this.paused && this.items.length > MESSAGE_QUEUE_HIGH_WATER) {
-      this.paused = true;
-      this.pause();
-    }
-  }
-
-  end(): void {
-    this.ended = true;
-    for (const w of this.waiting.splice(0)) w({ value: undefined, done: true });
-  }
-
-  next(): Promise<IteratorResult<WsMessage>> {
-    const m = this.items.shift();
-    if (m) {
-      if (this.paused && this.items.length <= MESSAGE_QUEUE_HIGH_WATER / 2) {
-        this.paused = false;
-        this.resume();
-      }
-      return Promise.resolve({ value: m, done: false });
-    }
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  return(): Promise<IteratorResult<WsMessage>> {
-    this.ended = true;
-    this.items = [];
-    this.detach();
-    if (this.paused) this.resume();
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
-    return this;
   }
 }
 

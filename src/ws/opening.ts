@@ -1,0 +1,155 @@
+import type { Duplex } from 'node:stream';
+import type createDebug from 'debug';
+import { DEFAULT_MAX_HEADER_BYTES, MAX_REDIRECTS } from './constants.js';
+import { deflateOffer, type PerMessageDeflateOptions } from './deflate.js';
+import { WsConnectError, WsHandshakeError } from './errors.js';
+import { buildRequest, makeKey, ResponseParser, type ResponseHead } from './handshake.js';
+import { redactHeaders } from './headers.js';
+import type { ConnectFn } from './transport.js';
+import { parseWsUrl, type WsTarget } from './url.js';
+
+/**
+ * What the opening handshake needs from the client. The client keeps one of these and updates
+ * `headers` in place (setHeaders), so every redirect hop sends the headers current at that hop.
+ */
+export interface OpeningSettings {
+  /** The client's URL for messages (password redacted). */
+  url: string;
+  origin: string | undefined;
+  protocols: string[];
+  deflateOptions: PerMessageDeflateOptions | null;
+  headers: Array<[string, string]>;
+  connect: ConnectFn;
+  /** The client's options object itself: read at each hop, as the options are. */
+  limits: { maxHeaderBytes?: number; followRedirects?: boolean; maxRedirects?: number };
+  log: createDebug.Debugger;
+}
+
+/** A stream whose server answered 101; the caller validates the head against `key`. */
+export interface Upgraded {
+  stream: Duplex;
+  head: ResponseHead;
+  key: string;
+  /** Bytes after the response head: the first frames. */
+  rest: Buffer;
+}
+
+type Hop = { redirect: string } | Upgraded;
+
+/**
+ * Connects and runs the opening handshake, following redirects when allowed. Rejects with
+ * WsConnectError / WsHandshakeError / WsUrlError / WsHeaderError, or the signal's reason; no stream
+ * is left open on rejection. The stream of the result is paused.
+ */
+export async function openConnection(s: OpeningSettings, first: WsTarget, signal: AbortSignal): Promise<Upgraded> {
+  let target = first;
+  let redirects = 0;
+  for (;;) {
+    const r = await handshakeOnce(s, target, signal);
+    if (!('redirect' in r)) return r;
+    const max = Math.min(s.limits.maxRedirects ?? MAX_REDIRECTS, MAX_REDIRECTS);
+    if (++redirects > max) throw new WsHandshakeError(`More than ${max} redirects from ${s.url}`, { code: 'ERR_WS_REDIRECT' });
+    const next = parseWsUrl(new URL(r.redirect, `${target.secure ? 'https' : 'http'}://${target.hostHeader}${target.path}`), { allowHttp: true });
+    // Credentials go only to the origin they were given for.
+    if (next.host !== target.host || next.port !== target.port || next.secure !== target.secure) {
+      next.authorization = undefined;
+    } else if (!next.authorization) next.authorization = target.authorization;
+    s.log('redirect %d to %s', redirects, next.display);
+    target = next;
+  }
+}
+
+async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: AbortSignal): Promise<Hop> {
+  // Built (and checked) before connecting: a refusal then leaves no stream behind.
+  const key = makeKey();
+  const request = buildRequest({
+    target,
+    key,
+    origin: s.origin,
+    protocols: s.protocols,
+    extensions: s.deflateOptions ? deflateOffer(s.deflateOptions) : undefined,
+    headers: s.headers,
+  });
+  const stream = await s.connect({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
+  s.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));
+  return await new Promise<Hop>((resolve, reject) => {
+    const parser = new ResponseParser(s.limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+    let head: ResponseHead | null = null;
+    let body: Buffer[] = [];
+    let bodyLen = 0;
+    let bodyTimer: NodeJS.Timeout | null = null;
+    const cleanup = () => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('close', onEnd);
+      stream.removeListener('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      if (bodyTimer) clearTimeout(bodyTimer);
+    };
+    const fail = (err: Error) => {
+      cleanup();
+      stream.destroy();
+      reject(err);
+    };
+    const statusError = () => {
+      const h = head!;
+      const b = Buffer.concat(body).subarray(0, 1024);
+      fail(
+        new WsHandshakeError(
+          `The server answered HTTP ${h.statusCode} ${h.statusText} instead of 101 Switching Protocols: ${JSON.stringify(b.toString('utf8', 0, 200))}. Check the URL path, credentials and headers.`,
+          { statusCode: h.statusCode, headers: h.headers, body: b },
+        ),
+      );
+    };
+    const onData = (chunk: Buffer) => {
+      if (head) {
+        body.push(chunk);
+        bodyLen += chunk.length;
+        if (bodyLen >= 1024) statusError();
+        return;
+      }
+      let r: ReturnType<ResponseParser['push']>;
+      try {
+        r = parser.push(chunk);
+      } catch (err) {
+        fail(err as Error);
+        return;
+      }
+      if (!r) return;
+      head = r.head;
+      s.log('response %d %s', head.statusCode, head.statusText);
+      if (head.statusCode === 101) {
+        cleanup();
+        stream.pause();
+        resolve({ stream, head, key, rest: r.rest });
+        return;
+      }
+      const loc = head.headers['location'];
+      if (s.limits.followRedirects && [301, 302, 303, 307, 308].includes(head.statusCode) && loc) {
+        cleanup();
+        stream.destroy();
+        resolve({ redirect: loc });
+        return;
+      }
+      body = r.rest.length ? [r.rest] : [];
+      bodyLen = r.rest.length;
+      const clen = Number(head.headers['content-length'] ?? NaN);
+      if (bodyLen >= 1024 || bodyLen >= clen) return statusError();
+      // Give the body a moment to arrive so the error can show its start.
+      bodyTimer = setTimeout(statusError, 300);
+    };
+    const onEnd = () => {
+      if (head) return statusError();
+      fail(new WsHandshakeError(`The server closed the connection during the websocket handshake with ${s.url}`));
+    };
+    const onError = (err: Error) => fail(new WsConnectError(`Stream error during the handshake: ${err.message}`, { cause: err }));
+    const onAbort = () => fail(signal.reason as Error);
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('close', onEnd);
+    stream.on('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+    // Explicit UTF-8: a stream's default encoding could map a character above U+00FF onto CR or LF.
+    stream.write(Buffer.from(request, 'utf8'));
+  });
+}
