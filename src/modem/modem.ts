@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import createDebug from 'debug';
 import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
-import { AtClosedError, AtCommandError, AtTimeoutError, BadArgumentError } from '../at/errors.js';
+import { AtCommandError, AtTimeoutError, BadArgumentError } from '../at/errors.js';
 import { atHost, atInt } from '../at/args.js';
 import { bringUp, syncAt, type BringUpOptions, type ProgressEvent } from './bringup.js';
 import {
@@ -15,8 +15,10 @@ import {
   NoFreeLinkError,
   TlsMixedError,
 } from './errors.js';
-import { ModemSocket, MAX_CHUNK, type LinkDriver } from './socket.js';
-import { LINK_EVENT_RE, PDP_DEACT_RE, RECEIVE_URC_RE, RXGET_URC_RE, parseCipack, parseRxgetHeader } from './parse.js';
+import { ModemSocket, type LinkDriver } from './socket.js';
+import { LINK_EVENT_RE, PDP_DEACT_RE, RECEIVE_URC_RE, RXGET_URC_RE } from './parse.js';
+import { LinkTable } from './links.js';
+import { DataPump } from './pump.js';
 import { readInfo, type ModemInfo } from './info.js';
 import { ModuleTls } from './module-tls.js';
 import { openTransport, type Transport, type TransportOptions } from './transport.js';
@@ -78,11 +80,6 @@ export interface ModemConnectOptions {
   timeoutMs?: number;
 }
 
-interface ConnectWaiter {
-  resolve: (result: string) => void;
-  reject: (err: Error) => void;
-}
-
 /**
  * An Air780E-series module: bring-up, supervision and sockets.
  *
@@ -114,16 +111,9 @@ export class Modem extends EventEmitter {
   private _state: ModemState = 'opening';
   private readonly transport: Transport;
   private readonly opts: Required<Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress'>> & ModemOpenOptions;
-  private readonly links: Array<ModemSocket | undefined> = new Array(6).fill(undefined);
-  /** Links whose CIPCLOSE is under way (their `CLOSE OK` is not a peer close). */
-  private readonly closing = new Set<number>();
-  private readonly connectWaiters = new Map<number, ConnectWaiter>();
-  private readonly rxSeq = new Array<number>(6).fill(0);
+  private readonly links = new LinkTable();
+  private readonly dataPump: DataPump;
   private unsubscribe: Array<() => void> = [];
-  private outstanding = 0;
-  /** Bumped when all links are failed: jobs of an older generation no longer count. */
-  private generation = 0;
-  private rr = 0;
   private connectLock: Promise<unknown> = Promise.resolve();
   private recovery: Promise<void> | undefined;
   private portLost = false;
@@ -156,14 +146,32 @@ export class Modem extends EventEmitter {
     this._at = this.attach(transport.stream);
     this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
     const self = this;
+    this.dataPump = new DataPump(
+      {
+        get rxMode() {
+          return self.opts.rxMode;
+        },
+        get commandTimeoutMs() {
+          return self.opts.commandTimeoutMs;
+        },
+        isOnline: () => this._state === 'online',
+        channel: () => this._at,
+        cmd: (c, o) => this.cmd(c, o),
+        sendTimedOut: (len) => {
+          this.strandedPrompt = Math.max(this.strandedPrompt, len);
+          this.recover('unresponsive');
+        },
+      },
+      this.links,
+    );
     this.driver = {
       get rxMode() {
         return self.opts.rxMode;
       },
       open: (s) => this.openLink(s),
-      kick: () => this.kickSoon(),
+      kick: () => this.dataPump.kickSoon(),
       release: (s, closeOnModule) => this.release(s, closeOnModule),
-      pollAcked: (s) => this.pollAcked(s),
+      pollAcked: (s) => this.dataPump.pollAcked(s),
     };
   }
 
@@ -324,7 +332,7 @@ export class Modem extends EventEmitter {
     this.moduleTls.reset();
     this.setState('online');
     this.emit('online');
-    this.pump();
+    this.dataPump.pump();
   }
 
   private setState(s: ModemState): void {
@@ -476,33 +484,8 @@ export class Modem extends EventEmitter {
   // ---- links ---------------------------------------------------------------------------------
 
   private failAll(err: Error | null): void {
-    for (const [n, w] of this.connectWaiters) {
-      this.connectWaiters.delete(n);
-      w.reject(err ?? new ModemNotReadyError('closed'));
-    }
-    for (let n = 0; n < 6; n++) {
-      const s = this.links[n];
-      this.links[n] = undefined;
-      if (s) {
-        s.linkOpen = false;
-        s.destroy(err ?? undefined);
-      }
-    }
-    this.closing.clear();
-    for (const r of this.closingDone.splice(0)) r();
-    this.outstanding = 0;
-    this.generation++;
-  }
-
-  private readonly closingDone: Array<() => void> = [];
-
-  private freeLink(): number {
-    return this.links.findIndex((s, i) => s === undefined && !this.closing.has(i));
-  }
-
-  private closed(n: number): void {
-    this.closing.delete(n);
-    for (const r of this.closingDone.splice(0)) r();
+    this.links.failAll(err);
+    this.dataPump.reset();
   }
 
   /** While recovering, wait (bounded) for the module to be back instead of failing at once. */
@@ -533,24 +516,24 @@ export class Modem extends EventEmitter {
     const prepared = this.connectLock.then(async () => {
       if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
       if (this._state !== 'online') throw new ModemNotReadyError(this._state);
-      for (const s of this.links) {
+      for (const s of this.links.sockets) {
         if (s && s.options.moduleTls !== moduleTls) throw new TlsMixedError(moduleTls ? 'tls' : 'plain');
       }
-      let n = this.freeLink();
+      let n = this.links.free();
       // A link whose CIPCLOSE is still under way is about to be free: wait for it (bounded).
       const deadline = Date.now() + this.opts.commandTimeoutMs;
-      while (n < 0 && this.closing.size > 0 && Date.now() < deadline && this._state === 'online') {
-        await new Promise<void>((r) => this.closingDone.push(r));
-        n = this.freeLink();
+      while (n < 0 && this.links.closing.size > 0 && Date.now() < deadline && this._state === 'online') {
+        await this.links.closingSettled();
+        n = this.links.free();
       }
       if (n < 0) throw new NoFreeLinkError();
-      this.links[n] = socket;
+      this.links.sockets[n] = socket;
       socket.link = n;
       try {
         if (moduleTls) await this.moduleTls.configureLink(n, host, this.moduleTlsOptions.get(socket) ?? {});
         else await this.moduleTls.ensurePlain();
       } catch (err) {
-        if (this.links[n] === socket) this.links[n] = undefined;
+        if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
         throw err;
       }
       return n;
@@ -565,14 +548,14 @@ export class Modem extends EventEmitter {
         await this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs }).catch(() => undefined);
         continue;
       }
-      if (this.links[n] === socket) this.links[n] = undefined;
+      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
       if (moduleTls) this.moduleTls.forgetCa(n);
       throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
     }
   }
 
   private async startLink(n: number, host: string, port: number, timeoutMs: number, socket: ModemSocket): Promise<string> {
-    const result = new Promise<string>((resolve, reject) => this.connectWaiters.set(n, { resolve, reject }));
+    const result = new Promise<string>((resolve, reject) => this.links.connectWaiters.set(n, { resolve, reject }));
     result.catch(() => undefined);
     try {
       await this.cmd(`AT+CIPSTART=${n},"TCP",${atHost(host)},${port}`, { timeoutMs: this.opts.commandTimeoutMs });
@@ -580,25 +563,25 @@ export class Modem extends EventEmitter {
       if (err instanceof AtCommandError && err.cme === 65535) {
         // Field behaviour: `+CME ERROR: 65535` then `<n>, ALREADY CONNECT`.
         const r = await withTimeout(result, 2000).catch(() => 'ALREADY CONNECT');
-        this.connectWaiters.delete(n);
+        this.links.connectWaiters.delete(n);
         return r;
       }
-      this.connectWaiters.delete(n);
-      if (this.links[n] === socket) this.links[n] = undefined;
+      this.links.connectWaiters.delete(n);
+      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
       throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message) : err;
     }
     try {
       return await withTimeout(result, timeoutMs);
     } catch (err) {
-      this.connectWaiters.delete(n);
+      this.links.connectWaiters.delete(n);
       if (err === TIMEOUT) {
         // Black-holed address: the module never answers. Free the id on the module.
-        if (this.links[n] === socket) {
-          this.closing.add(n);
-          this.links[n] = undefined;
+        if (this.links.sockets[n] === socket) {
+          this.links.closing.add(n);
+          this.links.sockets[n] = undefined;
           void this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
             .catch(() => undefined)
-            .finally(() => this.closed(n));
+            .finally(() => this.links.closed(n));
         }
         throw new ConnectTimeoutError(host, port, timeoutMs);
       }
@@ -612,18 +595,18 @@ export class Modem extends EventEmitter {
     const n = Number(m[1]);
     const what = m[2]!;
     if (what === 'CONNECT OK' || what === 'CONNECT FAIL' || what === 'ALREADY CONNECT') {
-      const w = this.connectWaiters.get(n);
+      const w = this.links.connectWaiters.get(n);
       if (w) {
-        this.connectWaiters.delete(n);
+        this.links.connectWaiters.delete(n);
         w.resolve(what);
       } else debug('unexpected %s', line);
       return;
     }
-    if (what === 'CLOSED' || (what === 'CLOSE OK' && !this.closing.has(n))) {
-      const s = this.links[n];
+    if (what === 'CLOSED' || (what === 'CLOSE OK' && !this.links.closing.has(n))) {
+      const s = this.links.sockets[n];
       if (s) s.onPeerClose();
       else debug('%s on a free link', line);
-      this.pump();
+      this.dataPump.pump();
       return;
     }
     debug('ignored link event %s', line);
@@ -632,7 +615,7 @@ export class Modem extends EventEmitter {
   private onReceive(line: string, data: Buffer | undefined): void {
     const m = RECEIVE_URC_RE.exec(line);
     if (!m || !data) return;
-    const s = this.links[Number(m[1])];
+    const s = this.links.sockets[Number(m[1])];
     if (s) s.deliver(data);
     else debug('%d bytes for free link %s dropped', data.length, m[1]);
   }
@@ -641,169 +624,36 @@ export class Modem extends EventEmitter {
     const m = RXGET_URC_RE.exec(line);
     if (!m) return;
     const n = Number(m[1]);
-    this.rxSeq[n]!++;
-    const s = this.links[n];
+    this.links.rxSeq[n]!++;
+    const s = this.links.sockets[n];
     if (s) {
       s.rxAvailable = true;
-      this.pump();
+      this.dataPump.pump();
     }
   }
 
   private release(socket: ModemSocket, closeOnModule: boolean): void {
     const n = socket.link;
-    if (n < 0 || this.links[n] !== socket) return;
-    const w = this.connectWaiters.get(n);
+    if (n < 0 || this.links.sockets[n] !== socket) return;
+    const w = this.links.connectWaiters.get(n);
     if (w) {
-      this.connectWaiters.delete(n);
+      this.links.connectWaiters.delete(n);
       w.reject(new LinkClosedError(n, 'destroyed while connecting'));
     }
     if (!closeOnModule || this._state !== 'online') {
-      this.links[n] = undefined;
-      this.pump();
+      this.links.sockets[n] = undefined;
+      this.dataPump.pump();
       return;
     }
     // Keep the id reserved until the module confirms, so it is not reused too early.
-    this.links[n] = undefined;
-    this.closing.add(n);
+    this.links.sockets[n] = undefined;
+    this.links.closing.add(n);
     this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
       .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
       .finally(() => {
-        this.closed(n);
-        this.pump();
+        this.links.closed(n);
+        this.dataPump.pump();
       });
-  }
-
-  private async pollAcked(socket: ModemSocket): Promise<number> {
-    const r = await this.cmd(`AT+CIPACK=${socket.link}`, { timeoutMs: this.opts.commandTimeoutMs });
-    const ack = r.lines.map(parseCipack).find((x) => x !== undefined);
-    if (!ack) throw new LinkClosedError(socket.link, `unexpected AT+CIPACK answer ${JSON.stringify(r.lines)}`);
-    return ack.acked;
-  }
-
-  // ---- the data pump: one send per link, fair across links, two commands kept queued ---------
-
-  private kickPending = false;
-
-  /**
-   * A socket has work: pump at the end of the current job (a microtask, no event-loop turn).
-   * Writes made back to back in one go then share a CIPSEND instead of the first going out alone.
-   */
-  private kickSoon(): void {
-    if (this.kickPending) return;
-    this.kickPending = true;
-    queueMicrotask(() => {
-      this.kickPending = false;
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    // Two outstanding: one in flight, the next already queued in the channel, so the module's
-    // answer is followed by the next command without a round trip through this loop.
-    while (this.outstanding < 2 && this._state === 'online') {
-      const job = this.nextJob();
-      if (!job) return;
-      this.outstanding++;
-      const gen = this.generation;
-      job().finally(() => {
-        if (this.generation === gen) this.outstanding--;
-        this.pump();
-      });
-    }
-  }
-
-  private nextJob(): (() => Promise<void>) | undefined {
-    const pull = this.opts.rxMode === 'pull';
-    for (let i = 0; i < 12; i++) {
-      const slot = (this.rr + i) % 12;
-      const n = slot >> 1;
-      const s = this.links[n];
-      if (!s || s.destroyed) continue;
-      if ((slot & 1) === 0) {
-        if (s.linkOpen && !s.sendInFlight && s.txBytes > 0) {
-          this.rr = slot + 1;
-          s.sendInFlight = true;
-          return () => this.doSend(s, n);
-        }
-      } else if (pull && s.rxAvailable && !s.readInFlight && s.wantsData()) {
-        this.rr = slot + 1;
-        s.readInFlight = true;
-        return () => this.doRead(s, n);
-      }
-    }
-    return undefined;
-  }
-
-  private async doSend(s: ModemSocket, n: number): Promise<void> {
-    const chunk = s.takeChunk(MAX_CHUNK);
-    if (!chunk) {
-      s.sendInFlight = false;
-      return;
-    }
-    try {
-      const at = this._at;
-      try {
-        await at.send(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.opts.commandTimeoutMs });
-      } catch (err) {
-        // Recorded before recovery starts: recovery completes the payload the module may await.
-        if (err instanceof AtTimeoutError && at === this._at) {
-          this.strandedPrompt = Math.max(this.strandedPrompt, chunk.length);
-          this.recover('unresponsive');
-        }
-        throw err;
-      }
-      s.sendInFlight = false;
-      s.onSent(chunk.length);
-    } catch (err) {
-      s.sendInFlight = false;
-      this.sendFailed(s, n, chunk.length, err as Error);
-    }
-  }
-
-  /**
-   * Every failed send settles its socket: `_final` waits on `sendInFlight`, so a failure nobody
-   * acts on leaves the socket open forever and its bytes dropped. Only a link still held by the
-   * socket is left to recovery on a timeout (recovery fails the sockets it holds); a link the peer
-   * already closed (`<n>, CLOSED` arrived while the send was in flight, so the slot was released)
-   * is no longer among them. After a peer close — reported, or in pull mode withheld by the module
-   * while it still holds the peer's data — the socket fails only its writable side and still
-   * delivers what the peer sent before its FIN (`onSendLost`).
-   */
-  private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
-    const held = this.links[n] === s;
-    if (held && (err instanceof AtTimeoutError || err instanceof AtClosedError)) return; // recovery fails the socket
-    if (held && !s.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
-      this.linkCommandFailed(s, n, err, 'send');
-      return;
-    }
-    debug('link %d send of %d bytes failed after the link closed: %s', n, len, err.message);
-    s.onSendLost(len, err);
-  }
-
-  private async doRead(s: ModemSocket, n: number): Promise<void> {
-    const seq = this.rxSeq[n];
-    try {
-      const r = await this.cmd(`AT+CIPRXGET=2,${n},${MAX_CHUNK}`, { timeoutMs: this.opts.commandTimeoutMs });
-      s.readInFlight = false;
-      const hdr = [...r.lines, r.final].map(parseRxgetHeader).find((x) => x !== undefined);
-      const data = r.data ?? Buffer.alloc(0);
-      if (data.length > 0) s.deliver(data);
-      // A URC during the read means more arrived: read again even if `left` said 0.
-      s.rxAvailable = (hdr?.left ?? 0) > 0 || this.rxSeq[n] !== seq;
-      if (!s.rxAvailable) s.maybeEndPull();
-    } catch (err) {
-      s.readInFlight = false;
-      if (err instanceof AtCommandError && this.links[n] === s) s.onReadRefused(err);
-      else this.linkCommandFailed(s, n, err as Error, 'read');
-    }
-  }
-
-  private linkCommandFailed(s: ModemSocket, n: number, err: Error, what: string): void {
-    if (err instanceof AtTimeoutError || err instanceof AtClosedError) return; // recovery fails the socket
-    if (this.links[n] !== s) return;
-    debug('link %d %s failed: %s', n, what, err.message);
-    s.linkOpen = false;
-    s.destroy(new LinkClosedError(n, `the module refused a ${what}`, { cause: err }));
   }
 }
 

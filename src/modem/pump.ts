@@ -1,0 +1,177 @@
+import createDebug from 'debug';
+import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
+import { AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
+import { LinkClosedError } from './errors.js';
+import type { LinkTable } from './links.js';
+import { parseCipack, parseRxgetHeader } from './parse.js';
+import { MAX_CHUNK, type ModemSocket } from './socket.js';
+
+const debug = createDebug('air780:modem');
+
+/** @internal What the pump needs from the modem that owns it. */
+export interface PumpHost {
+  readonly rxMode: 'push' | 'pull';
+  readonly commandTimeoutMs: number;
+  /** Data commands go out only while the modem is online. */
+  isOnline(): boolean;
+  /** The current AT channel (replaced after a port reopen). */
+  channel(): AtChannel;
+  /** A command from the online modem; a timeout starts recovery. */
+  cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
+  /**
+   * A CIPSEND of `len` bytes timed out on the current channel: the module may still wait for its
+   * payload. Called before recovery starts, so recovery can complete it.
+   */
+  sendTimedOut(len: number): void;
+}
+
+/**
+ * @internal The data pump: one send per link, fair across links (round robin over sends and, in
+ * pull mode, reads), two commands kept queued; plus CIPACK polling for delivery trackers.
+ */
+export class DataPump {
+  private outstanding = 0;
+  /** Bumped when all links are failed: jobs of an older generation no longer count. */
+  private generation = 0;
+  private rr = 0;
+  private kickPending = false;
+
+  constructor(
+    private readonly host: PumpHost,
+    private readonly links: LinkTable,
+  ) {}
+
+  /** All links were failed: in-flight jobs no longer hold a slot. */
+  reset(): void {
+    this.outstanding = 0;
+    this.generation++;
+  }
+
+  /**
+   * A socket has work: pump at the end of the current job (a microtask, no event-loop turn).
+   * Writes made back to back in one go then share a CIPSEND instead of the first going out alone.
+   */
+  kickSoon(): void {
+    if (this.kickPending) return;
+    this.kickPending = true;
+    queueMicrotask(() => {
+      this.kickPending = false;
+      this.pump();
+    });
+  }
+
+  pump(): void {
+    // Two outstanding: one in flight, the next already queued in the channel, so the module's
+    // answer is followed by the next command without a round trip through this loop.
+    while (this.outstanding < 2 && this.host.isOnline()) {
+      const job = this.nextJob();
+      if (!job) return;
+      this.outstanding++;
+      const gen = this.generation;
+      job().finally(() => {
+        if (this.generation === gen) this.outstanding--;
+        this.pump();
+      });
+    }
+  }
+
+  async pollAcked(socket: ModemSocket): Promise<number> {
+    const r = await this.host.cmd(`AT+CIPACK=${socket.link}`, { timeoutMs: this.host.commandTimeoutMs });
+    const ack = r.lines.map(parseCipack).find((x) => x !== undefined);
+    if (!ack) throw new LinkClosedError(socket.link, `unexpected AT+CIPACK answer ${JSON.stringify(r.lines)}`);
+    return ack.acked;
+  }
+
+  private nextJob(): (() => Promise<void>) | undefined {
+    const pull = this.host.rxMode === 'pull';
+    const links = this.links.sockets;
+    // Two slots per link (send, read), so a link with both gets no more turns than one with one.
+    const slots = links.length * 2;
+    for (let i = 0; i < slots; i++) {
+      const slot = (this.rr + i) % slots;
+      const n = slot >> 1;
+      const s = links[n];
+      if (!s || s.destroyed) continue;
+      if ((slot & 1) === 0) {
+        if (s.linkOpen && !s.sendInFlight && s.txBytes > 0) {
+          this.rr = slot + 1;
+          s.sendInFlight = true;
+          return () => this.doSend(s, n);
+        }
+      } else if (pull && s.rxAvailable && !s.readInFlight && s.wantsData()) {
+        this.rr = slot + 1;
+        s.readInFlight = true;
+        return () => this.doRead(s, n);
+      }
+    }
+    return undefined;
+  }
+
+  private async doSend(s: ModemSocket, n: number): Promise<void> {
+    const chunk = s.takeChunk(MAX_CHUNK);
+    if (!chunk) {
+      s.sendInFlight = false;
+      return;
+    }
+    try {
+      const at = this.host.channel();
+      try {
+        await at.send(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
+      } catch (err) {
+        if (err instanceof AtTimeoutError && at === this.host.channel()) this.host.sendTimedOut(chunk.length);
+        throw err;
+      }
+      s.sendInFlight = false;
+      s.onSent(chunk.length);
+    } catch (err) {
+      s.sendInFlight = false;
+      this.sendFailed(s, n, chunk.length, err as Error);
+    }
+  }
+
+  /**
+   * Every failed send settles its socket: `_final` waits on `sendInFlight`, so a failure nobody
+   * acts on leaves the socket open forever and its bytes dropped. Only a link still held by the
+   * socket is left to recovery on a timeout (recovery fails the sockets it holds); a link the peer
+   * already closed (`<n>, CLOSED` arrived while the send was in flight, so the slot was released)
+   * is no longer among them. After a peer close — reported, or in pull mode withheld by the module
+   * while it still holds the peer's data — the socket fails only its writable side and still
+   * delivers what the peer sent before its FIN (`onSendLost`).
+   */
+  private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
+    const held = this.links.sockets[n] === s;
+    if (held && (err instanceof AtTimeoutError || err instanceof AtClosedError)) return; // recovery fails the socket
+    if (held && !s.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
+      this.linkCommandFailed(s, n, err, 'send');
+      return;
+    }
+    debug('link %d send of %d bytes failed after the link closed: %s', n, len, err.message);
+    s.onSendLost(len, err);
+  }
+
+  private async doRead(s: ModemSocket, n: number): Promise<void> {
+    const seq = this.links.rxSeq[n];
+    try {
+      const r = await this.host.cmd(`AT+CIPRXGET=2,${n},${MAX_CHUNK}`, { timeoutMs: this.host.commandTimeoutMs });
+      s.readInFlight = false;
+      const hdr = [...r.lines, r.final].map(parseRxgetHeader).find((x) => x !== undefined);
+      const data = r.data ?? Buffer.alloc(0);
+      if (data.length > 0) s.deliver(data);
+      // A URC during the read means more arrived: read again even if `left` said 0.
+      s.rxAvailable = (hdr?.left ?? 0) > 0 || this.links.rxSeq[n] !== seq;
+      if (!s.rxAvailable) s.maybeEndPull();
+    } catch (err) {
+      s.readInFlight = false;
+      if (err instanceof AtCommandError && this.links.sockets[n] === s) s.onReadRefused(err);
+      else this.linkCommandFailed(s, n, err as Error, 'read');
+    }
+  }
+
+  private linkCommandFailed(s: ModemSocket, n: number, err: Error, what: string): void {
+    if (err instanceof AtTimeoutError || err instanceof AtClosedError) return; // recovery fails the socket
+    if (this.links.sockets[n] !== s) return;
+    debug('link %d %s failed: %s', n, what, err.message);
+    s.linkOpen = false;
+    s.destroy(new LinkClosedError(n, `the module refused a ${what}`, { cause: err }));
+  }
+}
