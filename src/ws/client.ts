@@ -5,7 +5,6 @@ import {
   CloseCode,
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_KEEPALIVE_MS,
   DEFAULT_MAX_PAYLOAD,
 } from './constants.js';
 import { acceptDeflate, checkDeflateOptions, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
@@ -18,6 +17,8 @@ import {
 } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
 import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from './headers.js';
+import { armCloseTimer, canWrite, type Connection } from './connection.js';
+import { startKeepalive } from './keepalive.js';
 import { MessageQueue } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
@@ -113,25 +114,6 @@ export interface WebSocketClientEvents {
   reconnecting: [info: { attempt: number; delayMs: number }];
 }
 
-interface Connection {
-  stream: Duplex;
-  sender: Sender;
-  receiver: Receiver;
-  deflate: PerMessageDeflate | null;
-  delivery: DeliveryTracker | null;
-  closeSent: boolean;
-  closeReceived: { code: number; reason: string } | null;
-  failure: { code: number; reason: string } | null;
-  closeTimer: NodeJS.Timeout | null;
-  keepTimer: NodeJS.Timeout | null;
-  pongTimer: NodeJS.Timeout | null;
-  lastRx: number;
-  /** The peer ended its side (FIN): nothing can be written any more, but received bytes still count. */
-  ended: boolean;
-  /** The stream closed; the connection ends once the receiver has decoded everything it holds. */
-  streamClosed: boolean;
-  done: boolean;
-}
 
 /**
  * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
@@ -315,7 +297,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         // it sent before its own close frame is delivered; the receiver stops at that close frame.
         fragment: (data, fin, opcode) => this.emit('fragment', data, fin, opcode),
         ping: (data) => {
-          if (!c.closeSent && this.canWrite(c)) c.sender.pong(data);
+          if (!c.closeSent && canWrite(c)) c.sender.pong(data);
           this.emit('ping', data);
         },
         pong: (data) => this.emit('pong', data),
@@ -350,7 +332,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     });
     (stream as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     this.log('open (protocol %s, deflate %s, delivery %s)', this._protocol || '-', deflate ? 'on' : 'off', delivery ? 'tracked' : 'write');
-    this.scheduleKeepalive(c);
+    startKeepalive(c, this.opts, this.log, (err) => this.failConnection(c, err));
     this.emit('open');
     if (c.done) return;
     if (rest.length > 0) {
@@ -374,10 +356,10 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     c.closeReceived = { code, reason };
     this.log('close frame received %d %s', code, reason);
     if (c.streamClosed) return this.settleClosed(c);
-    if (!this.canWrite(c)) {
+    if (!canWrite(c)) {
       // Decoded after the peer's FIN: the handshake cannot be answered, the stream closes on its own.
       if (this._state === 'open') this._state = 'closing';
-      this.armCloseTimer(c);
+      armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
       return;
     }
     if (!c.closeSent) {
@@ -386,7 +368,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       c.sender.close(code === CloseCode.NoStatus ? undefined : code, code === CloseCode.NoStatus ? '' : reason);
     }
     c.stream.end();
-    this.armCloseTimer(c);
+    armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
   }
 
   private failConnection(c: Connection, err: WsProtocolError | WsPongTimeoutError): void {
@@ -401,26 +383,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     c.failure = { code: err.closeCode, reason: '' };
     c.receiver.stop();
     if (c.streamClosed) return this.settleClosed(c);
-    if (!this.canWrite(c)) c.stream.end();
+    if (!canWrite(c)) c.stream.end();
     else if (!c.closeSent) {
       c.closeSent = true;
       this._state = 'closing';
       c.sender.close(err.closeCode, '', () => c.stream.end());
     } else c.stream.end();
-    this.armCloseTimer(c);
-  }
-
-  /**
-   * False once the peer ended the connection: a net socket ends on the FIN, a modem link ends its
-   * writable side as soon as the module reports the close, before the last bytes are read.
-   */
-  private canWrite(c: Connection): boolean {
-    return !c.ended && !c.stream.writableEnded && !c.stream.destroyed;
-  }
-
-  private armCloseTimer(c: Connection): void {
-    if (c.closeTimer) return;
-    c.closeTimer = setTimeout(() => c.stream.destroy(), this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
   }
 
   private onStreamClosed(c: Connection): void {
@@ -500,39 +469,6 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     return reconnectDelay(r === true ? {} : r, this.retries);
   }
 
-  private scheduleKeepalive(c: Connection): void {
-    const every = this.opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
-    if (!(every > 0)) return;
-    const tick = () => {
-      if (c.done || c.closeSent || !this.canWrite(c)) return;
-      const idle = Date.now() - c.lastRx;
-      if (idle < every) {
-        c.keepTimer = setTimeout(tick, every - idle);
-        return;
-      }
-      const sentAt = Date.now();
-      this.log('keepalive ping after %d ms idle', idle);
-      c.sender.ping(Buffer.alloc(0));
-      const deadline = this.opts.pongTimeoutMs ?? every;
-      const check = () => {
-        if (c.done) return;
-        if (c.lastRx >= sentAt) {
-          c.pongTimer = null;
-          c.keepTimer = setTimeout(tick, Math.max(0, every - (Date.now() - c.lastRx)));
-          return;
-        }
-        const left = deadline - (Date.now() - sentAt);
-        if (left > 0) {
-          c.pongTimer = setTimeout(check, left);
-          return;
-        }
-        this.failConnection(c, new WsPongTimeoutError(deadline));
-      };
-      c.pongTimer = setTimeout(check, Math.min(deadline, 50));
-    };
-    c.keepTimer = setTimeout(tick, every);
-  }
-
   private emitError(err: Error): void {
     // An 'error' event without a listener would throw: a misbehaving server must not crash the process.
     if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -545,7 +481,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
    */
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: SendOptions = {}, cb?: (err?: Error) => void): void {
     const c = this.conn;
-    if (!c || this._state !== 'open' || c.closeSent || !this.canWrite(c)) {
+    if (!c || this._state !== 'open' || c.closeSent || !canWrite(c)) {
       const err = new WsNotOpenError();
       if (cb) queueMicrotask(() => cb(err));
       if (options.onAcked) queueMicrotask(() => options.onAcked!(err));
@@ -619,15 +555,15 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       return;
     }
     if (c.closeSent) return;
-    if (!this.canWrite(c)) {
+    if (!canWrite(c)) {
       // After the peer's FIN nothing can be sent: the close is reported once the stream has closed.
-      this.armCloseTimer(c);
+      armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
       return;
     }
     c.closeSent = true;
     this._state = 'closing';
     c.sender.close(code, reason);
-    this.armCloseTimer(c);
+    armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
   }
 
   /** Destroys the connection at once (close event 1006) and turns reconnect off. */
