@@ -8,16 +8,11 @@ import {
   DEFAULT_MAX_PAYLOAD,
 } from './constants.js';
 import { acceptDeflate, checkDeflateOptions, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
-import {
-  WsClosedError,
-  WsHandshakeError,
-  WsNotOpenError,
-  WsPongTimeoutError,
-  WsProtocolError,
-} from './errors.js';
+import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
 import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from './headers.js';
-import { armCloseTimer, canWrite, type Connection } from './connection.js';
+import { failConnection, onCloseFrame, onPeerEnd, onStreamClosed, settleClosed, startClose, type ClosingHost } from './closing.js';
+import { canWrite, type Connection } from './connection.js';
 import { startKeepalive } from './keepalive.js';
 import { MessageQueue } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
@@ -127,6 +122,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private readonly opts: WebSocketClientOptions;
   private readonly log: createDebug.Debugger;
   private readonly opening: OpeningSettings;
+  private readonly closing: ClosingHost;
   private _state: WsState = 'idle';
   private conn: Connection | null = null;
   private attemptAbort: AbortController | null = null;
@@ -160,6 +156,21 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       connect,
       limits: options,
       log: this.log,
+    };
+    const client = this;
+    this.closing = {
+      get state() {
+        return client._state;
+      },
+      set state(s: WsState) {
+        client._state = s;
+      },
+      get closeTimeoutMs() {
+        return client.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+      },
+      log: this.log,
+      emitError: (err) => this.emitError(err),
+      finish: (code, reason, wasClean) => this.finish(code, reason, wasClean),
     };
     if (options.autoConnect !== false) this.connect();
   }
@@ -301,10 +312,10 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
           this.emit('ping', data);
         },
         pong: (data) => this.emit('pong', data),
-        close: (code, reason) => this.onCloseFrame(c, code, reason),
-        error: (err) => this.failConnection(c, err),
+        close: (code, reason) => onCloseFrame(this.closing, c, code, reason),
+        error: (err) => failConnection(this.closing, c, err),
         drain: () => {
-          if (c.streamClosed) this.settleClosed(c);
+          if (c.streamClosed) settleClosed(this.closing, c);
           else if (!this.inputPaused) stream.resume();
         },
       },
@@ -321,18 +332,11 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       this.log('stream error: %s', err.message);
       if (!c.closeReceived || !c.closeSent) this.emitError(new WsClosedError(`The connection failed: ${err.message}`, { cause: err }));
     });
-    stream.on('close', () => this.onStreamClosed(c));
-    stream.on('end', () => {
-      // The server ended its side: finish ours so the socket can close. Frames still held by the
-      // receiver are decoded before the close is reported (onStreamClosed), but none can be answered.
-      if (c.done) return;
-      c.ended = true;
-      if (this._state === 'open') this._state = 'closing';
-      stream.end();
-    });
+    stream.on('close', () => onStreamClosed(this.closing, c));
+    stream.on('end', () => onPeerEnd(this.closing, c));
     (stream as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     this.log('open (protocol %s, deflate %s, delivery %s)', this._protocol || '-', deflate ? 'on' : 'off', delivery ? 'tracked' : 'write');
-    startKeepalive(c, this.opts, this.log, (err) => this.failConnection(c, err));
+    startKeepalive(c, this.opts, this.log, (err) => failConnection(this.closing, c, err));
     this.emit('open');
     if (c.done) return;
     if (rest.length > 0) {
@@ -350,87 +354,6 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const value = isBinary ? data : data.toString('utf8');
     for (const q of this.iterators) q.push({ data: value, isBinary });
     this.emit('message', value, isBinary);
-  }
-
-  private onCloseFrame(c: Connection, code: number, reason: string): void {
-    c.closeReceived = { code, reason };
-    this.log('close frame received %d %s', code, reason);
-    if (c.streamClosed) return this.settleClosed(c);
-    if (!canWrite(c)) {
-      // Decoded after the peer's FIN: the handshake cannot be answered, the stream closes on its own.
-      if (this._state === 'open') this._state = 'closing';
-      armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-      return;
-    }
-    if (!c.closeSent) {
-      c.closeSent = true;
-      this._state = 'closing';
-      c.sender.close(code === CloseCode.NoStatus ? undefined : code, code === CloseCode.NoStatus ? '' : reason);
-    }
-    c.stream.end();
-    armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-  }
-
-  private failConnection(c: Connection, err: WsProtocolError | WsPongTimeoutError): void {
-    if (c.done) return;
-    this.log('failing the connection: %s', err.message);
-    this.emitError(err);
-    if (err instanceof WsPongTimeoutError) {
-      c.failure = { code: CloseCode.Abnormal, reason: '' };
-      c.stream.destroy();
-      return;
-    }
-    c.failure = { code: err.closeCode, reason: '' };
-    c.receiver.stop();
-    if (c.streamClosed) return this.settleClosed(c);
-    if (!canWrite(c)) c.stream.end();
-    else if (!c.closeSent) {
-      c.closeSent = true;
-      this._state = 'closing';
-      c.sender.close(err.closeCode, '', () => c.stream.end());
-    } else c.stream.end();
-    armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-  }
-
-  private onStreamClosed(c: Connection): void {
-    if (c.done) return;
-    c.streamClosed = true;
-    if (!c.failure && c.receiver.busy) {
-      // RFC 6455 §7.1.4/§7.1.5: what arrived before the FIN still counts. The receiver holds input
-      // while it inflates, so the server's last messages and its close frame may be waiting there.
-      // The inflate is bounded by maxPayload; this timer bounds the wait all the same.
-      const ms = this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-      this.log('stream closed during an inflate, %d bytes held: decoding them first (at most %d ms)', c.receiver.bufferedBytes, ms);
-      for (const t of [c.closeTimer, c.keepTimer, c.pongTimer]) if (t) clearTimeout(t);
-      c.keepTimer = c.pongTimer = null;
-      c.closeTimer = setTimeout(() => {
-        this.emitError(
-          new WsClosedError(
-            `${c.receiver.bufferedBytes} bytes received before the connection closed were not decoded within ${ms} ms and were dropped; raise closeTimeoutMs on a slow machine`,
-          ),
-        );
-        c.receiver.stop();
-        this.settleClosed(c);
-      }, ms);
-      return;
-    }
-    this.settleClosed(c);
-  }
-
-  /** The stream is closed and the receiver has nothing more to decode: report the close. */
-  private settleClosed(c: Connection): void {
-    if (c.done) return;
-    let code: number;
-    let reason = '';
-    let wasClean = false;
-    if (c.failure) code = c.failure.code;
-    else if (c.closeReceived) {
-      // The server's close frame arrived: clean even if the FIN came before we could answer it.
-      code = c.closeReceived.code;
-      reason = c.closeReceived.reason;
-      wasClean = true;
-    } else code = CloseCode.Abnormal;
-    this.finish(code, reason, wasClean);
   }
 
   /** Ends the current connection (if any) and decides about reconnecting. */
@@ -554,16 +477,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       this.endIterators();
       return;
     }
-    if (c.closeSent) return;
-    if (!canWrite(c)) {
-      // After the peer's FIN nothing can be sent: the close is reported once the stream has closed.
-      armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-      return;
-    }
-    c.closeSent = true;
-    this._state = 'closing';
-    c.sender.close(code, reason);
-    armCloseTimer(c, this.opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    startClose(this.closing, c, code, reason);
   }
 
   /** Destroys the connection at once (close event 1006) and turns reconnect off. */
