@@ -5,20 +5,21 @@ import createDebug from 'debug';
 import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
 import { AtCommandError, AtTimeoutError, BadArgumentError } from '../at/errors.js';
 import { atHost, atInt } from '../at/args.js';
-import { bringUp, syncAt, type BringUpOptions, type ProgressEvent } from './bringup.js';
+import type { ProgressEvent } from './bringup.js';
 import {
   ConnectFailedError,
   ConnectTimeoutError,
   LinkClosedError,
   ModemNotReadyError,
-  ModemResetError,
   NoFreeLinkError,
   TlsMixedError,
 } from './errors.js';
 import { ModemSocket, type LinkDriver } from './socket.js';
-import { LINK_EVENT_RE, PDP_DEACT_RE, RECEIVE_URC_RE, RXGET_URC_RE } from './parse.js';
+import { PDP_DEACT_RE } from './parse.js';
 import { LinkTable } from './links.js';
 import { DataPump } from './pump.js';
+import { LinkUrcs } from './urc.js';
+import { Supervisor, type ModemState, type RecoveryReason } from './supervisor.js';
 import { readInfo, type ModemInfo } from './info.js';
 import { ModuleTls } from './module-tls.js';
 import { openTransport, type Transport, type TransportOptions } from './transport.js';
@@ -26,11 +27,7 @@ import type { DeliveryTracker } from './delivery.js';
 
 const debug = createDebug('air780:modem');
 
-/** Supervision states. */
-export type ModemState = 'opening' | 'syncing' | 'registering' | 'attaching' | 'online' | 'recovering' | 'closed';
-
-/** Why the modem went into recovery. */
-export type RecoveryReason = 'reboot' | 'pdp' | 'port' | 'unresponsive';
+export type { ModemState, RecoveryReason };
 
 /** Options of {@link Modem.open}. */
 export interface ModemOpenOptions extends TransportOptions {
@@ -98,7 +95,7 @@ export class Modem extends EventEmitter {
     const transport = await openTransport(options);
     const modem = new Modem(transport, options);
     try {
-      await modem.start();
+      await modem.supervisor.start();
     } catch (err) {
       await modem.close();
       throw err;
@@ -113,11 +110,10 @@ export class Modem extends EventEmitter {
   private readonly opts: Required<Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress'>> & ModemOpenOptions;
   private readonly links = new LinkTable();
   private readonly dataPump: DataPump;
+  private readonly urcs: LinkUrcs;
+  private readonly supervisor: Supervisor;
   private unsubscribe: Array<() => void> = [];
   private connectLock: Promise<unknown> = Promise.resolve();
-  private recovery: Promise<void> | undefined;
-  private portLost = false;
-  private rebootSeen = false;
   private lifetime = new AbortController();
   private readonly moduleTls: ModuleTls;
   private ip: string | undefined;
@@ -125,6 +121,7 @@ export class Modem extends EventEmitter {
 
   private constructor(transport: Transport, options: ModemOpenOptions) {
     super();
+    const self = this;
     this.transport = transport;
     this.opts = {
       ...options,
@@ -143,9 +140,28 @@ export class Modem extends EventEmitter {
       resyncTimeoutMs: options.resyncTimeoutMs ?? 5000,
       pushBufferLimit: options.pushBufferLimit ?? 8 * 1024 * 1024,
     };
+    this.supervisor = new Supervisor(
+      {
+        get state() {
+          return self._state;
+        },
+        setState: (s) => this.setState(s),
+        emit: (event: string, arg: unknown) => this.emit(event, arg),
+        channel: () => this._at,
+        reopenStream: () => this.transport.reopen(),
+        attach: (stream) => {
+          this._at = this.attach(stream);
+        },
+        failAll: (err) => this.failAll(err),
+        online: (ip) => this.online(ip),
+        close: () => this.close(),
+      },
+      this.opts,
+      this.lifetime.signal,
+    );
+    this.urcs = new LinkUrcs(this.links, () => this.dataPump.pump());
     this._at = this.attach(transport.stream);
     this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
-    const self = this;
     this.dataPump = new DataPump(
       {
         get rxMode() {
@@ -158,8 +174,8 @@ export class Modem extends EventEmitter {
         channel: () => this._at,
         cmd: (c, o) => this.cmd(c, o),
         sendTimedOut: (len) => {
-          this.strandedPrompt = Math.max(this.strandedPrompt, len);
-          this.recover('unresponsive');
+          this.supervisor.sendStranded(len);
+          this.supervisor.recover('unresponsive');
         },
       },
       this.links,
@@ -289,43 +305,7 @@ export class Modem extends EventEmitter {
     this.emit('close');
   }
 
-  // ---- bring-up and supervision ----------------------------------------------------------------
-
-  private bringUpOptions(): BringUpOptions {
-    const o = this.opts;
-    return {
-      rxMode: o.rxMode,
-      ...(o.apn !== undefined ? { apn: o.apn } : {}),
-      ...(o.user !== undefined ? { user: o.user } : {}),
-      ...(o.password !== undefined ? { password: o.password } : {}),
-      syncAttempts: o.syncAttempts,
-      syncIntervalMs: o.syncIntervalMs,
-      simTimeoutMs: o.simTimeoutMs,
-      registrationTimeoutMs: o.registrationTimeoutMs,
-      attachTimeoutMs: o.attachTimeoutMs,
-      pollIntervalMs: o.pollIntervalMs,
-      signal: this.lifetime.signal,
-    };
-  }
-
-  private progress = (p: ProgressEvent): void => {
-    const state: ModemState | undefined =
-      p.step === 'sync' || p.step === 'echo-off' || p.step === 'errors' || p.step === 'reset'
-        ? 'syncing'
-        : p.step === 'sim' || p.step === 'register'
-          ? 'registering'
-          : 'attaching';
-    if (this._state !== 'closed' && this._state !== state) this.setState(state);
-    debug('progress %s: %s%s', p.step, p.message, p.attempt ? ` (#${p.attempt})` : '');
-    this.opts.onProgress?.(p);
-    this.emit('progress', p);
-  };
-
-  private async start(): Promise<void> {
-    this.rebootSeen = false;
-    const r = await bringUp(this._at, this.bringUpOptions(), this.progress);
-    this.online(r.ip);
-  }
+  // ---- state (bring-up and recovery: supervisor.ts) --------------------------------------------
 
   private online(ip: string): void {
     this.ip = ip;
@@ -347,16 +327,13 @@ export class Modem extends EventEmitter {
     const at = new AtChannel(stream, { name: 'air780', syncTimeoutMs: this.opts.resyncTimeoutMs });
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [
-      at.onUrc(LINK_EVENT_RE, (u) => this.onLinkEvent(u.line)),
-      at.onUrc(RECEIVE_URC_RE, (u) => this.onReceive(u.line, u.data)),
-      at.onUrc(RXGET_URC_RE, (u) => this.onRxAvailable(u.line)),
-      at.onUrc(/^RDY$/, () => this.onReboot()),
-      at.onUrc(PDP_DEACT_RE, () => this.recover('pdp')),
+      ...this.urcs.subscribe(at),
+      at.onUrc(/^RDY$/, () => this.supervisor.onReboot()),
+      at.onUrc(PDP_DEACT_RE, () => this.supervisor.recover('pdp')),
     ];
     const onGone = () => {
       if (this._at !== at || this._state === 'closed') return;
-      this.portLost = true;
-      this.recover('port');
+      this.supervisor.recover('port');
     };
     at.on('close', onGone);
     at.on('error', (err: Error) => debug('AT channel error: %s', err.message));
@@ -365,118 +342,13 @@ export class Modem extends EventEmitter {
     return at;
   }
 
-  private onReboot(): void {
-    debug('RDY: the module rebooted');
-    this.rebootSeen = true;
-    if (this._state === 'online') this.recover('reboot');
-  }
-
-  /** Start recovery (once; faults during recovery are folded into the running attempt). */
-  private recover(reason: RecoveryReason): void {
-    if (this._state === 'closed') return;
-    if (reason === 'port') this.portLost = true;
-    if (this.recovery) return;
-    if (this._state !== 'online') {
-      // Initial bring-up in progress: its own commands fail; Modem.open reports it.
-      return;
-    }
-    this.recovery = this.runRecovery(reason).finally(() => {
-      this.recovery = undefined;
-    });
-  }
-
-  private async runRecovery(reason: RecoveryReason): Promise<void> {
-    debug('recovering: %s', reason);
-    this.setState('recovering');
-    this.emit('recovering', reason);
-    this.failAll(new ModemResetError(describeReason(reason)));
-    let backoff = this.opts.recoveryBackoffMs;
-    let syncFailures = 0;
-    for (let attempt = 1; !this.isClosed(); attempt++) {
-      try {
-        if (this.portLost) await this.reopenPort();
-        this.rebootSeen = false;
-        // A send whose prompt came after we gave up leaves the module waiting for payload bytes
-        // and taking our `AT`s as data. A fixed-length payload is binary (ESC does not abort
-        // it): complete it with filler. Its link is being torn down (CIPSHUT) anyway.
-        if (this.strandedPrompt > 0) {
-          try {
-            this._at.writeRaw(Buffer.alloc(this.strandedPrompt, 0x20));
-          } catch {
-            // channel closed: the port reopen path handles it
-          }
-          this.strandedPrompt = 0;
-        }
-        try {
-          await syncAt(this._at, { ...this.bringUpOptions(), syncAttempts: Math.min(this.opts.syncAttempts, 5) }, this.progress);
-          syncFailures = 0;
-        } catch (err) {
-          if (this.portLost || this.isClosed()) throw err;
-          syncFailures++;
-          if (syncFailures >= this.opts.resetAfterSyncFailures) {
-            syncFailures = 0;
-            await this.hardReset();
-          }
-          throw err;
-        }
-        const r = await bringUp(this._at, this.bringUpOptions(), this.progress);
-        if (this.rebootSeen) {
-          debug('the module rebooted during bring-up: again');
-          continue;
-        }
-        this.online(r.ip);
-        return;
-      } catch (err) {
-        if (this.isClosed()) return;
-        if ((err as { code?: string }).code === 'ERR_PORT_CLOSED') {
-          // An injected stream without `reopen`: nothing can bring the module back.
-          debug('recovery impossible: %s', (err as Error).message);
-          await this.close();
-          return;
-        }
-        debug('recovery attempt %d failed: %s', attempt, (err as Error).message);
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, this.opts.recoveryMaxBackoffMs);
-      }
-    }
-  }
-
-  private isClosed(): boolean {
-    return this._state === 'closed';
-  }
-
-  private resets = 0;
-  /** Length of a CIPSEND payload the module may still be waiting for (its send timed out). */
-  private strandedPrompt = 0;
-
-  /**
-   * Written raw, past the channel's queue: a module that does not answer would never let the
-   * channel's resync complete, so a queued reset would never be sent. Alternates the two forms.
-   */
-  private async hardReset(): Promise<void> {
-    const c = this.resets++ % 2 === 0 ? 'AT+CFUN=1,1' : 'AT+RESET';
-    this.progress({ step: 'reset', message: `the module does not answer: resetting it (${c})` });
-    try {
-      this._at.writeRaw(`${c}\r`);
-    } catch (err) {
-      debug('%s: %s', c, (err as Error).message);
-    }
-  }
-
-  private async reopenPort(): Promise<void> {
-    this._at.close();
-    const stream = await this.transport.reopen();
-    this.portLost = false;
-    this._at = this.attach(stream);
-  }
-
   /** A command from the online modem; a timeout means the module stopped answering. */
   private async cmd(command: string, options?: AtSendOptions): Promise<AtResponse> {
     const at = this._at;
     try {
       return await at.send(command, options);
     } catch (err) {
-      if (err instanceof AtTimeoutError && at === this._at) this.recover('unresponsive');
+      if (err instanceof AtTimeoutError && at === this._at) this.supervisor.recover('unresponsive');
       throw err;
     }
   }
@@ -589,49 +461,6 @@ export class Modem extends EventEmitter {
     }
   }
 
-  private onLinkEvent(line: string): void {
-    const m = LINK_EVENT_RE.exec(line);
-    if (!m) return;
-    const n = Number(m[1]);
-    const what = m[2]!;
-    if (what === 'CONNECT OK' || what === 'CONNECT FAIL' || what === 'ALREADY CONNECT') {
-      const w = this.links.connectWaiters.get(n);
-      if (w) {
-        this.links.connectWaiters.delete(n);
-        w.resolve(what);
-      } else debug('unexpected %s', line);
-      return;
-    }
-    if (what === 'CLOSED' || (what === 'CLOSE OK' && !this.links.closing.has(n))) {
-      const s = this.links.sockets[n];
-      if (s) s.onPeerClose();
-      else debug('%s on a free link', line);
-      this.dataPump.pump();
-      return;
-    }
-    debug('ignored link event %s', line);
-  }
-
-  private onReceive(line: string, data: Buffer | undefined): void {
-    const m = RECEIVE_URC_RE.exec(line);
-    if (!m || !data) return;
-    const s = this.links.sockets[Number(m[1])];
-    if (s) s.deliver(data);
-    else debug('%d bytes for free link %s dropped', data.length, m[1]);
-  }
-
-  private onRxAvailable(line: string): void {
-    const m = RXGET_URC_RE.exec(line);
-    if (!m) return;
-    const n = Number(m[1]);
-    this.links.rxSeq[n]!++;
-    const s = this.links.sockets[n];
-    if (s) {
-      s.rxAvailable = true;
-      this.dataPump.pump();
-    }
-  }
-
   private release(socket: ModemSocket, closeOnModule: boolean): void {
     const n = socket.link;
     if (n < 0 || this.links.sockets[n] !== socket) return;
@@ -695,17 +524,4 @@ function onceConnected(socket: ModemSocket): Promise<void> {
     socket.once('connect', onOk);
     socket.once('error', onErr);
   });
-}
-
-function describeReason(r: RecoveryReason): string {
-  switch (r) {
-    case 'reboot':
-      return 'the module rebooted (RDY)';
-    case 'pdp':
-      return 'the network deactivated the bearer (+PDP: DEACT)';
-    case 'port':
-      return 'the serial port closed';
-    case 'unresponsive':
-      return 'the module stopped answering';
-  }
 }
