@@ -17,7 +17,7 @@ import { startKeepalive } from './keepalive.js';
 import { MessageQueue } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
-import { reconnectDelay, type ReconnectOptions } from './reconnect.js';
+import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
 import { hostConnect, type ConnectFn, type WsTlsOptions } from './transport.js';
 import { parseWsUrl, type WsTarget } from './url.js';
@@ -126,8 +126,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private _state: WsState = 'idle';
   private conn: Connection | null = null;
   private attemptAbort: AbortController | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private retries = 0;
+  private readonly reconnect = new ReconnectSchedule();
   private stopped = false;
   private _protocol = '';
   private iterators = new Set<MessageQueue>();
@@ -215,19 +214,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /** Changes the reconnect policy (applies to the next close). */
   setReconnect(policy: boolean | ReconnectOptions): void {
     this.opts.reconnect = policy;
-    if (!policy && this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = null;
-    }
+    if (!policy) this.reconnect.cancel();
   }
 
   /** Starts a connection attempt; false when one is already running or open. */
   connect(): boolean {
     if (this._state === 'connecting' || this._state === 'open' || this._state === 'closing') return false;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = null;
-    }
+    this.reconnect.cancel();
     this.stopped = false;
     this._state = 'connecting';
     void this.attempt();
@@ -321,7 +314,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       },
     );
     this.conn = c;
-    this.retries = 0;
+    this.reconnect.reset();
     this._state = 'open';
     stream.on('data', (chunk: Buffer) => {
       c.lastRx = Date.now();
@@ -370,26 +363,18 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
     this._state = 'closed';
     this.log('closed %d %s (clean %s)', code, reason, wasClean);
-    const delay = this.stopped ? null : this.nextReconnectDelay();
+    const delay = this.stopped ? null : this.reconnect.nextDelay(this.opts.reconnect);
     this.emit('close', code, reason, wasClean);
     if (delay === null || this.stopped || this._state !== 'closed') {
       if (this._state === 'closed') this.endIterators();
       return;
     }
-    const attempt = this.retries;
+    const attempt = this.reconnect.attempt;
     this.log('reconnect %d in %d ms', attempt, delay);
     this.emit('reconnecting', { attempt, delayMs: delay });
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
+    this.reconnect.schedule(delay, () => {
       if (!this.stopped && this._state === 'closed') this.connect();
-    }, delay);
-  }
-
-  private nextReconnectDelay(): number | null {
-    const r = this.opts.reconnect;
-    if (!r) return null;
-    this.retries++;
-    return reconnectDelay(r === true ? {} : r, this.retries);
+    });
   }
 
   private emitError(err: Error): void {
@@ -460,10 +445,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
     if (Buffer.byteLength(reason) > 123) throw new RangeError('A close reason is at most 123 bytes of UTF-8');
     this.stopped = true;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = null;
-    }
+    this.reconnect.cancel();
     if (this._state === 'connecting') {
       this._state = 'closed';
       this.attemptAbort?.abort(new WsClosedError('The websocket was closed while connecting'));
@@ -483,10 +465,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /** Destroys the connection at once (close event 1006) and turns reconnect off. */
   terminate(): void {
     this.stopped = true;
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = null;
-    }
+    this.reconnect.cancel();
     if (this._state === 'connecting') {
       this.close();
       return;

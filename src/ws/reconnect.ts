@@ -35,3 +35,45 @@ export function reconnectDelay(policy: ReconnectOptions, attempt: number, random
   const base = Math.min(max, initial * factor ** (attempt - 1));
   return Math.round(base * (1 - jitter * random()));
 }
+
+/**
+ * The reconnect timer and retry count of one client. The count starts again after every
+ * successful open, so `maxRetries` limits consecutive failures, not reconnects over a lifetime.
+ */
+export class ReconnectSchedule {
+  private timer: NodeJS.Timeout | null = null;
+  private retries = 0;
+
+  /** The number of the retry last counted by {@link nextDelay} (1 = first). */
+  get attempt(): number {
+    return this.retries;
+  }
+
+  /** A connection opened. */
+  reset(): void {
+    this.retries = 0;
+  }
+
+  /** Counts one more retry and returns its delay, or null when the policy is off or exhausted. */
+  nextDelay(policy: boolean | ReconnectOptions | undefined): number | null {
+    if (!policy) return null;
+    this.retries++;
+    return reconnectDelay(policy === true ? {} : policy, this.retries);
+  }
+
+  /** Runs `fn` after `delayMs` unless cancelled first. */
+  schedule(delayMs: number, fn: () => void): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      fn();
+    }, delayMs);
+  }
+
+  /** Drops a pending reconnect, if any. */
+  cancel(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+}
