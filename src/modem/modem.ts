@@ -1,24 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import createDebug from 'debug';
 import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
-import { AtCommandError, AtTimeoutError, BadArgumentError } from '../at/errors.js';
+import { AtTimeoutError, BadArgumentError } from '../at/errors.js';
 import { atHost, atInt } from '../at/args.js';
 import type { ProgressEvent } from './bringup.js';
-import {
-  ConnectFailedError,
-  ConnectTimeoutError,
-  LinkClosedError,
-  ModemNotReadyError,
-  NoFreeLinkError,
-  TlsMixedError,
-} from './errors.js';
+import { ModemNotReadyError } from './errors.js';
 import { ModemSocket, type LinkDriver } from './socket.js';
 import { PDP_DEACT_RE } from './parse.js';
 import { LinkTable } from './links.js';
 import { DataPump } from './pump.js';
 import { LinkUrcs } from './urc.js';
+import { LinkConnector } from './connector.js';
+import { hostTls, normaliseTls, onceConnected } from './host-tls.js';
 import { Supervisor, type ModemState, type RecoveryReason } from './supervisor.js';
 import { readInfo, type ModemInfo } from './info.js';
 import { ModuleTls } from './module-tls.js';
@@ -112,8 +106,8 @@ export class Modem extends EventEmitter {
   private readonly dataPump: DataPump;
   private readonly urcs: LinkUrcs;
   private readonly supervisor: Supervisor;
+  private readonly connector: LinkConnector;
   private unsubscribe: Array<() => void> = [];
-  private connectLock: Promise<unknown> = Promise.resolve();
   private lifetime = new AbortController();
   private readonly moduleTls: ModuleTls;
   private ip: string | undefined;
@@ -180,13 +174,28 @@ export class Modem extends EventEmitter {
       },
       this.links,
     );
+    this.connector = new LinkConnector(
+      {
+        get state() {
+          return self._state;
+        },
+        get commandTimeoutMs() {
+          return self.opts.commandTimeoutMs;
+        },
+        whenOnline: (t) => this.whenOnline(t),
+        cmd: (c, o) => this.cmd(c, o),
+        pump: () => this.dataPump.pump(),
+      },
+      this.links,
+      this.moduleTls,
+    );
     this.driver = {
       get rxMode() {
         return self.opts.rxMode;
       },
-      open: (s) => this.openLink(s),
+      open: (s) => this.connector.open(s),
       kick: () => this.dataPump.kickSoon(),
-      release: (s, closeOnModule) => this.release(s, closeOnModule),
+      release: (s, closeOnModule) => this.connector.release(s, closeOnModule),
       pollAcked: (s) => this.dataPump.pollAcked(s),
     };
   }
@@ -239,12 +248,10 @@ export class Modem extends EventEmitter {
       timeoutMs: options.timeoutMs ?? this.opts.connectTimeoutMs,
       pushBufferLimit: this.opts.pushBufferLimit,
     });
-    if (mode === 'modem') this.moduleTlsOptions.set(socket, options);
+    if (mode === 'modem') this.connector.tlsOptions.set(socket, options);
     socket.connect();
     return socket;
   }
-
-  private readonly moduleTlsOptions = new WeakMap<ModemSocket, ModemConnectOptions>();
 
   /**
    * A connected stream to host:port: a `ModemSocket`, or Node's TLS over one (`tls: 'host'`/true),
@@ -255,40 +262,7 @@ export class Modem extends EventEmitter {
     const socket = this.connect(host, port, { ...options, tls: mode === 'modem' ? 'modem' : false });
     await onceConnected(socket);
     if (mode !== 'host') return socket;
-    const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
-    if (options.rejectUnauthorized === false) {
-      debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
-    }
-    const tlsOpts: tls.ConnectionOptions = {
-      socket,
-      rejectUnauthorized: options.rejectUnauthorized !== false,
-      ...(servername ? { servername } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-    };
-    const secure = tls.connect(tlsOpts);
-    const timeoutMs = options.timeoutMs ?? this.opts.connectTimeoutMs;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new ConnectTimeoutError(host, port, timeoutMs)), timeoutMs);
-        secure.once('secureConnect', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        secure.once('error', (e) => {
-          clearTimeout(t);
-          reject(e);
-        });
-        secure.once('close', () => {
-          clearTimeout(t);
-          reject(new LinkClosedError(socket.link, 'closed during the TLS handshake'));
-        });
-      });
-    } catch (err) {
-      secure.destroy();
-      socket.destroy();
-      throw err;
-    }
-    return Object.assign(secure, { delivery: socket.delivery });
+    return hostTls(socket, host, port, options, options.timeoutMs ?? this.opts.connectTimeoutMs);
   }
 
   /** Close every socket, the AT channel and the port. */
@@ -353,7 +327,7 @@ export class Modem extends EventEmitter {
     }
   }
 
-  // ---- links ---------------------------------------------------------------------------------
+  // ---- links (allocation and CIPSTART/CIPCLOSE: connector.ts) -------------------------------
 
   private failAll(err: Error | null): void {
     this.links.failAll(err);
@@ -379,149 +353,4 @@ export class Modem extends EventEmitter {
       this.on('close', onClose);
     });
   }
-
-  private async openLink(socket: ModemSocket): Promise<void> {
-    const { host, port, moduleTls, timeoutMs } = socket.options;
-    await this.whenOnline(timeoutMs);
-    if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
-    // Allocation and the module-wide TLS switch are decided one connect at a time.
-    const prepared = this.connectLock.then(async () => {
-      if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
-      if (this._state !== 'online') throw new ModemNotReadyError(this._state);
-      for (const s of this.links.sockets) {
-        if (s && s.options.moduleTls !== moduleTls) throw new TlsMixedError(moduleTls ? 'tls' : 'plain');
-      }
-      let n = this.links.free();
-      // A link whose CIPCLOSE is still under way is about to be free: wait for it (bounded).
-      const deadline = Date.now() + this.opts.commandTimeoutMs;
-      while (n < 0 && this.links.closing.size > 0 && Date.now() < deadline && this._state === 'online') {
-        await this.links.closingSettled();
-        n = this.links.free();
-      }
-      if (n < 0) throw new NoFreeLinkError();
-      this.links.sockets[n] = socket;
-      socket.link = n;
-      try {
-        if (moduleTls) await this.moduleTls.configureLink(n, host, this.moduleTlsOptions.get(socket) ?? {});
-        else await this.moduleTls.ensurePlain();
-      } catch (err) {
-        if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
-        throw err;
-      }
-      return n;
-    });
-    this.connectLock = prepared.catch(() => undefined);
-    const n = await prepared;
-    for (let attempt = 0; ; attempt++) {
-      const result = await this.startLink(n, host, port, timeoutMs, socket);
-      if (result === 'CONNECT OK') return;
-      if (result === 'ALREADY CONNECT' && attempt === 0) {
-        // The module still holds this id (a close we never saw): close it and try once more.
-        await this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs }).catch(() => undefined);
-        continue;
-      }
-      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
-      if (moduleTls) this.moduleTls.forgetCa(n);
-      throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
-    }
-  }
-
-  private async startLink(n: number, host: string, port: number, timeoutMs: number, socket: ModemSocket): Promise<string> {
-    const result = new Promise<string>((resolve, reject) => this.links.connectWaiters.set(n, { resolve, reject }));
-    result.catch(() => undefined);
-    try {
-      await this.cmd(`AT+CIPSTART=${n},"TCP",${atHost(host)},${port}`, { timeoutMs: this.opts.commandTimeoutMs });
-    } catch (err) {
-      if (err instanceof AtCommandError && err.cme === 65535) {
-        // Field behaviour: `+CME ERROR: 65535` then `<n>, ALREADY CONNECT`.
-        const r = await withTimeout(result, 2000).catch(() => 'ALREADY CONNECT');
-        this.links.connectWaiters.delete(n);
-        return r;
-      }
-      this.links.connectWaiters.delete(n);
-      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
-      throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message) : err;
-    }
-    try {
-      return await withTimeout(result, timeoutMs);
-    } catch (err) {
-      this.links.connectWaiters.delete(n);
-      if (err === TIMEOUT) {
-        // Black-holed address: the module never answers. Free the id on the module.
-        if (this.links.sockets[n] === socket) {
-          this.links.closing.add(n);
-          this.links.sockets[n] = undefined;
-          void this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
-            .catch(() => undefined)
-            .finally(() => this.links.closed(n));
-        }
-        throw new ConnectTimeoutError(host, port, timeoutMs);
-      }
-      throw err;
-    }
-  }
-
-  private release(socket: ModemSocket, closeOnModule: boolean): void {
-    const n = socket.link;
-    if (n < 0 || this.links.sockets[n] !== socket) return;
-    const w = this.links.connectWaiters.get(n);
-    if (w) {
-      this.links.connectWaiters.delete(n);
-      w.reject(new LinkClosedError(n, 'destroyed while connecting'));
-    }
-    if (!closeOnModule || this._state !== 'online') {
-      this.links.sockets[n] = undefined;
-      this.dataPump.pump();
-      return;
-    }
-    // Keep the id reserved until the module confirms, so it is not reused too early.
-    this.links.sockets[n] = undefined;
-    this.links.closing.add(n);
-    this.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.opts.commandTimeoutMs })
-      .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
-      .finally(() => {
-        this.links.closed(n);
-        this.dataPump.pump();
-      });
-  }
-}
-
-const TIMEOUT = Symbol('timeout');
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(TIMEOUT), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
-
-function normaliseTls(tlsOpt: ModemConnectOptions['tls']): false | 'host' | 'modem' {
-  if (tlsOpt === undefined || tlsOpt === false) return false;
-  if (tlsOpt === true || tlsOpt === 'host') return 'host';
-  if (tlsOpt === 'modem') return 'modem';
-  throw new BadArgumentError('tls', `tls must be false, true, 'host' or 'modem', got ${String(tlsOpt)}`);
-}
-
-function onceConnected(socket: ModemSocket): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onErr = (e: Error) => {
-      socket.off('connect', onOk);
-      reject(e);
-    };
-    const onOk = () => {
-      socket.off('error', onErr);
-      resolve();
-    };
-    socket.once('connect', onOk);
-    socket.once('error', onErr);
-  });
 }

@@ -1,0 +1,166 @@
+import createDebug from 'debug';
+import type { AtResponse, AtSendOptions } from '../at/index.js';
+import { AtCommandError } from '../at/errors.js';
+import { atHost } from '../at/args.js';
+import { ConnectFailedError, ConnectTimeoutError, LinkClosedError, ModemNotReadyError, NoFreeLinkError, TlsMixedError } from './errors.js';
+import type { LinkTable } from './links.js';
+import type { ModuleTls, ModuleTlsOptions } from './module-tls.js';
+import type { ModemSocket } from './socket.js';
+import type { ModemState } from './supervisor.js';
+
+const debug = createDebug('air780:modem');
+
+/** @internal What opening and closing links needs from the modem. */
+export interface ConnectorHost {
+  readonly state: ModemState;
+  readonly commandTimeoutMs: number;
+  /** While recovering, wait (bounded) for the module to be back. */
+  whenOnline(timeoutMs: number): Promise<void>;
+  /** A command from the online modem; a timeout starts recovery. */
+  cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
+  /** Run the data pump: a freed link may let queued work go. */
+  pump(): void;
+}
+
+/**
+ * @internal Opens and releases module links: allocation of a link id (one connect at a time, since
+ * the module-wide TLS switch is shared), the module-TLS setup, `AT+CIPSTART` and its link event,
+ * and `AT+CIPCLOSE`, keeping an id reserved until the module confirms its close.
+ */
+export class LinkConnector {
+  private connectLock: Promise<unknown> = Promise.resolve();
+  /** Module-TLS options of sockets not yet connected (read when their link is set up). */
+  readonly tlsOptions = new WeakMap<ModemSocket, ModuleTlsOptions>();
+
+  constructor(
+    private readonly host: ConnectorHost,
+    private readonly links: LinkTable,
+    private readonly moduleTls: ModuleTls,
+  ) {}
+
+  /** Allocate a link for `socket` and connect it; resolves on `CONNECT OK`. */
+  async open(socket: ModemSocket): Promise<void> {
+    const { host, port, moduleTls, timeoutMs } = socket.options;
+    await this.host.whenOnline(timeoutMs);
+    if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
+    // Allocation and the module-wide TLS switch are decided one connect at a time.
+    const prepared = this.connectLock.then(async () => {
+      if (socket.destroyed) throw new LinkClosedError(-1, 'destroyed before connecting');
+      if (this.host.state !== 'online') throw new ModemNotReadyError(this.host.state);
+      for (const s of this.links.sockets) {
+        if (s && s.options.moduleTls !== moduleTls) throw new TlsMixedError(moduleTls ? 'tls' : 'plain');
+      }
+      let n = this.links.free();
+      // A link whose CIPCLOSE is still under way is about to be free: wait for it (bounded).
+      const deadline = Date.now() + this.host.commandTimeoutMs;
+      while (n < 0 && this.links.closing.size > 0 && Date.now() < deadline && this.host.state === 'online') {
+        await this.links.closingSettled();
+        n = this.links.free();
+      }
+      if (n < 0) throw new NoFreeLinkError();
+      this.links.sockets[n] = socket;
+      socket.link = n;
+      try {
+        if (moduleTls) await this.moduleTls.configureLink(n, host, this.tlsOptions.get(socket) ?? {});
+        else await this.moduleTls.ensurePlain();
+      } catch (err) {
+        if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
+        throw err;
+      }
+      return n;
+    });
+    this.connectLock = prepared.catch(() => undefined);
+    const n = await prepared;
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.startLink(n, host, port, timeoutMs, socket);
+      if (result === 'CONNECT OK') return;
+      if (result === 'ALREADY CONNECT' && attempt === 0) {
+        // The module still holds this id (a close we never saw): close it and try once more.
+        await this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.host.commandTimeoutMs }).catch(() => undefined);
+        continue;
+      }
+      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
+      if (moduleTls) this.moduleTls.forgetCa(n);
+      throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
+    }
+  }
+
+  private async startLink(n: number, host: string, port: number, timeoutMs: number, socket: ModemSocket): Promise<string> {
+    const result = new Promise<string>((resolve, reject) => this.links.connectWaiters.set(n, { resolve, reject }));
+    result.catch(() => undefined);
+    try {
+      await this.host.cmd(`AT+CIPSTART=${n},"TCP",${atHost(host)},${port}`, { timeoutMs: this.host.commandTimeoutMs });
+    } catch (err) {
+      if (err instanceof AtCommandError && err.cme === 65535) {
+        // Field behaviour: `+CME ERROR: 65535` then `<n>, ALREADY CONNECT`.
+        const r = await withTimeout(result, 2000).catch(() => 'ALREADY CONNECT');
+        this.links.connectWaiters.delete(n);
+        return r;
+      }
+      this.links.connectWaiters.delete(n);
+      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
+      throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message) : err;
+    }
+    try {
+      return await withTimeout(result, timeoutMs);
+    } catch (err) {
+      this.links.connectWaiters.delete(n);
+      if (err === TIMEOUT) {
+        // Black-holed address: the module never answers. Free the id on the module.
+        if (this.links.sockets[n] === socket) {
+          this.links.closing.add(n);
+          this.links.sockets[n] = undefined;
+          void this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.host.commandTimeoutMs })
+            .catch(() => undefined)
+            .finally(() => this.links.closed(n));
+        }
+        throw new ConnectTimeoutError(host, port, timeoutMs);
+      }
+      throw err;
+    }
+  }
+
+  /** Free the socket's link; CIPCLOSE it first when it is still open on an online module. */
+  release(socket: ModemSocket, closeOnModule: boolean): void {
+    const n = socket.link;
+    if (n < 0 || this.links.sockets[n] !== socket) return;
+    const w = this.links.connectWaiters.get(n);
+    if (w) {
+      this.links.connectWaiters.delete(n);
+      w.reject(new LinkClosedError(n, 'destroyed while connecting'));
+    }
+    if (!closeOnModule || this.host.state !== 'online') {
+      this.links.sockets[n] = undefined;
+      this.host.pump();
+      return;
+    }
+    // Keep the id reserved until the module confirms, so it is not reused too early.
+    this.links.sockets[n] = undefined;
+    this.links.closing.add(n);
+    this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.host.commandTimeoutMs })
+      .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
+      .finally(() => {
+        this.links.closed(n);
+        this.host.pump();
+      });
+  }
+}
+
+/** `withTimeout` rejects with this, so a timeout is told from the link's own errors. */
+const TIMEOUT = Symbol('timeout');
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(TIMEOUT), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
