@@ -7,7 +7,7 @@ import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_PAYLOAD,
 } from './constants.js';
-import { acceptDeflate, checkDeflateOptions, PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
+import { acceptDeflate, checkDeflateOptions, PerMessageDeflate } from './deflate.js';
 import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
 import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from './headers.js';
@@ -19,96 +19,16 @@ import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
 import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
-import { hostConnect, type ConnectFn, type WsTlsOptions } from './transport.js';
+import { afterWrite, deliveryOf, refuseSend, toBuffer } from './sending.js';
+import { hostConnect } from './transport.js';
+import type { SendOptions, WebSocketClientEvents, WebSocketClientOptions, WsMessage, WsState } from './types.js';
 import { parseWsUrl, type WsTarget } from './url.js';
-import type { DeliveryTracker } from '../modem/delivery.js';
 
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
 
 
-/** Options of {@link WebSocketClient}. */
-export interface WebSocketClientOptions {
-  /** Subprotocols to offer (`Sec-WebSocket-Protocol`): HTTP tokens, each once (else `ERR_WS_BAD_HEADER`). */
-  protocols?: string | string[];
-  /** `Origin` header: a string without control characters (else `ERR_WS_BAD_HEADER`). */
-  origin?: string;
-  /** Extra handshake headers (names must be tokens; handshake headers are refused). */
-  headers?: HeaderInput;
-  /**
-   * permessage-deflate (RFC 7692). On by default: the cellular link is slow and often metered.
-   * Out-of-range settings throw `ERR_WS_BAD_OPTION`.
-   */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Largest incoming message in bytes, after inflation (default 64 MiB). Larger → close 1009. */
-  maxPayload?: number;
-  /** Largest handshake response head (default 16 KiB). */
-  maxHeaderBytes?: number;
-  /** Connect + TLS + handshake deadline in ms (default 30000). */
-  handshakeTimeoutMs?: number;
-  /** How long to wait for the server's close frame and TCP close after ours (default 5000). */
-  closeTimeoutMs?: number;
-  /** Ping after this many ms without incoming traffic; 0 disables (default 60000). */
-  keepaliveMs?: number;
-  /** After a keepalive ping, how long to wait for any incoming traffic (default: keepaliveMs). */
-  pongTimeoutMs?: number;
-  /** Reconnect after unintended closes: true = LuatOS fixed 3000 ms. Default off. */
-  reconnect?: boolean | ReconnectOptions;
-  /** Follow 301/302/303/307/308 redirects of the handshake (default false). */
-  followRedirects?: boolean;
-  /** At most this many redirects (default and maximum 10). */
-  maxRedirects?: number;
-  /** How to get a connected stream; default host `net`/`tls`. */
-  connect?: ConnectFn;
-  /** TLS options of the default transport. */
-  tls?: WsTlsOptions;
-  /** Emit 'fragment' for every data frame instead of 'message' for whole messages. */
-  frames?: boolean;
-  /** Connect in the constructor (default true). With false, call {@link WebSocketClient.connect}. */
-  autoConnect?: boolean;
-  /** Turn this client's trace on (namespace air780:ws:<id>) regardless of DEBUG. */
-  trace?: boolean;
-}
-
-/** Per-send options. */
-export interface SendOptions {
-  /** Binary frame (default: true for buffers, false for strings). */
-  binary?: boolean;
-  /** False leaves the message open for continuation frames (default true). */
-  fin?: boolean;
-  /** Compress this message when permessage-deflate is on (default true). */
-  compress?: boolean;
-  /**
-   * Called once the peer's TCP acknowledged the frame (via the stream's `delivery` tracker), or
-   * on write completion when the stream has no tracker.
-   */
-  onAcked?: (err?: Error) => void;
-}
-
-/** Connection state. */
-export type WsState = 'idle' | 'connecting' | 'open' | 'closing' | 'closed';
-
-/** A received message as yielded by async iteration. */
-export interface WsMessage {
-  data: string | Buffer;
-  isBinary: boolean;
-}
-
-/** Arguments of each event. */
-export interface WebSocketClientEvents {
-  open: [];
-  /** Text as a string, binary as a Buffer. */
-  message: [data: string | Buffer, isBinary: boolean];
-  /** `frames: true` only: one data frame; `opcode` 0 for continuations. */
-  fragment: [data: Buffer, fin: boolean, opcode: number];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  close: [code: number, reason: string, wasClean: boolean];
-  error: [err: Error];
-  /** A reconnect is scheduled. */
-  reconnecting: [info: { attempt: number; delayMs: number }];
-}
-
+export type { WebSocketClientOptions, SendOptions, WsState, WsMessage, WebSocketClientEvents } from './types.js';
 
 /**
  * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
@@ -273,9 +193,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       this.finish(CloseCode.Abnormal, '', false);
       return;
     }
-    const maybeTracker = (stream as Duplex & { delivery?: unknown }).delivery;
-    const delivery =
-      maybeTracker && typeof (maybeTracker as DeliveryTracker).waitAcked === 'function' ? (maybeTracker as DeliveryTracker) : null;
+    const delivery = deliveryOf(stream);
     const c: Connection = {
       stream,
       sender: new Sender(stream, deflate),
@@ -390,26 +308,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: SendOptions = {}, cb?: (err?: Error) => void): void {
     const c = this.conn;
     if (!c || this._state !== 'open' || c.closeSent || !canWrite(c)) {
-      const err = new WsNotOpenError();
-      if (cb) queueMicrotask(() => cb(err));
-      if (options.onAcked) queueMicrotask(() => options.onAcked!(err));
-      if (!cb && !options.onAcked) throw err;
+      refuseSend(new WsNotOpenError(), cb, options.onAcked);
       return;
     }
     const buf = toBuffer(data);
     const binary = options.binary ?? typeof data !== 'string';
-    const onAcked = options.onAcked;
     const sendOpts = { binary, fin: options.fin ?? true, ...(options.compress !== undefined ? { compress: options.compress } : {}) };
-    c.sender.sendData(buf, sendOpts, (err) => {
-      cb?.(err ?? undefined);
-      if (!onAcked) return;
-      if (err) return onAcked(err);
-      if (!c.delivery) return onAcked();
-      c.delivery.waitAcked(c.delivery.bytesQueued).then(
-        () => onAcked(),
-        (e: Error) => onAcked(e),
-      );
-    });
+    c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, cb, options.onAcked));
   }
 
   /** Promise form of {@link send}: resolves when written ('written', default) or acknowledged by the peer's TCP ('acked'). */
@@ -537,11 +442,4 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     for (const q of this.iterators) q.end();
     this.iterators.clear();
   }
-}
-
-function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -1,5 +1,5 @@
 import type createDebug from 'debug';
-import type { WsState } from './client.js';
+import type { WsState } from './types.js';
 import { CloseCode } from './constants.js';
 import { armCloseTimer, canWrite, type Connection } from './connection.js';
 import { WsClosedError, WsPongTimeoutError, type WsProtocolError } from './errors.js';

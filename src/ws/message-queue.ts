@@ -1,4 +1,4 @@
-import type { WsMessage } from './client.js';
+import type { WsMessage } from './types.js';
 
 // Messages waiting for a slow consumer are held in memory: past this many the socket is paused so
 // the server (and the module's buffer behind it) takes the backpressure instead of our heap.
