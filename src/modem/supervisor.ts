@@ -13,17 +13,7 @@ export type ModemState = 'opening' | 'syncing' | 'registering' | 'attaching' | '
 export type RecoveryReason = 'reboot' | 'pdp' | 'port' | 'unresponsive';
 
 /** @internal The open options supervision reads (the modem's, with defaults filled in). */
-export interface SupervisorOptions {
-  apn?: string;
-  user?: string;
-  password?: string;
-  rxMode: 'push' | 'pull';
-  syncAttempts: number;
-  syncIntervalMs: number;
-  simTimeoutMs: number;
-  registrationTimeoutMs: number;
-  attachTimeoutMs: number;
-  pollIntervalMs: number;
+export interface SupervisorOptions extends Omit<BringUpOptions, 'signal'> {
   recoveryBackoffMs: number;
   recoveryMaxBackoffMs: number;
   resetAfterSyncFailures: number;
