@@ -14,7 +14,7 @@ import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from
 import { failConnection, onCloseFrame, onPeerEnd, onStreamClosed, settleClosed, startClose, type ClosingHost } from './closing.js';
 import { canWrite, type Connection } from './connection.js';
 import { startKeepalive } from './keepalive.js';
-import { MessageQueue } from './message-queue.js';
+import { MessageQueues } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
 import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
@@ -49,7 +49,10 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private readonly reconnect = new ReconnectSchedule();
   private stopped = false;
   private _protocol = '';
-  private iterators = new Set<MessageQueue>();
+  private readonly iterators = new MessageQueues(
+    () => this.pauseInput(),
+    () => this.resumeInput(),
+  );
   private inputPaused = false;
 
   constructor(url: string | URL, options: WebSocketClientOptions = {}) {
@@ -263,7 +266,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private onMessage(c: Connection, data: Buffer, isBinary: boolean): void {
     if (c.done || c.closeReceived) return;
     const value = isBinary ? data : data.toString('utf8');
-    for (const q of this.iterators) q.push({ data: value, isBinary });
+    this.iterators.push({ data: value, isBinary });
     this.emit('message', value, isBinary);
   }
 
@@ -284,7 +287,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const delay = this.stopped ? null : this.reconnect.nextDelay(this.opts.reconnect);
     this.emit('close', code, reason, wasClean);
     if (delay === null || this.stopped || this._state !== 'closed') {
-      if (this._state === 'closed') this.endIterators();
+      if (this._state === 'closed') this.iterators.end();
       return;
     }
     const attempt = this.reconnect.attempt;
@@ -355,13 +358,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       this._state = 'closed';
       this.attemptAbort?.abort(new WsClosedError('The websocket was closed while connecting'));
       this.emit('close', CloseCode.Abnormal, '', false);
-      this.endIterators();
+      this.iterators.end();
       return;
     }
     const c = this.conn;
     if (!c) {
       this._state = 'closed';
-      this.endIterators();
+      this.iterators.end();
       return;
     }
     startClose(this.closing, c, code, reason);
@@ -381,7 +384,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       c.stream.destroy();
     } else {
       this._state = 'closed';
-      this.endIterators();
+      this.iterators.end();
     }
   }
 
@@ -417,14 +420,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
    * while more than 64 messages wait to be consumed.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
-    const q = new MessageQueue(
-      () => this.pauseInput(),
-      () => this.resumeInput(),
-      () => this.iterators.delete(q),
-    );
-    if (this.stopped && this._state === 'closed') q.end();
-    else this.iterators.add(q);
-    return q;
+    return this.iterators.open(this.stopped && this._state === 'closed');
   }
 
   private pauseInput(): void {
@@ -436,10 +432,5 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this.inputPaused = false;
     const c = this.conn;
     if (c && !c.receiver.busy) c.stream.resume();
-  }
-
-  private endIterators(): void {
-    for (const q of this.iterators) q.end();
-    this.iterators.clear();
   }
 }

@@ -56,3 +56,34 @@ export class MessageQueue implements AsyncIterableIterator<WsMessage> {
     return this;
   }
 }
+
+/**
+ * Every live iterator of one client. Each message goes to all of them; any one lagging consumer
+ * pauses the input (`pause`/`resume` act on the client's current stream).
+ */
+export class MessageQueues {
+  private readonly queues = new Set<MessageQueue>();
+
+  constructor(
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+  ) {}
+
+  /** A new iterator; `finished` (the client is closed for good) makes it end at once. */
+  open(finished: boolean): MessageQueue {
+    const q = new MessageQueue(this.pause, this.resume, () => this.queues.delete(q));
+    if (finished) q.end();
+    else this.queues.add(q);
+    return q;
+  }
+
+  push(m: WsMessage): void {
+    for (const q of this.queues) q.push(m);
+  }
+
+  /** Ends every iterator once its queued messages are consumed. */
+  end(): void {
+    for (const q of this.queues) q.end();
+    this.queues.clear();
+  }
+}
