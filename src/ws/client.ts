@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
+import { failConnection, onCloseFrame, onPeerEnd, onStreamClosed, settleClosed, startClose, type ClosingHost } from './closing.js';
+import { canWrite, type Connection } from './connection.js';
 import {
   CloseCode,
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -11,8 +13,6 @@ import { acceptDeflate, checkDeflateOptions, PerMessageDeflate } from './deflate
 import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
 import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from './headers.js';
-import { failConnection, onCloseFrame, onPeerEnd, onStreamClosed, settleClosed, startClose, type ClosingHost } from './closing.js';
-import { canWrite, type Connection } from './connection.js';
 import { startKeepalive } from './keepalive.js';
 import { MessageQueues } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
@@ -27,13 +27,18 @@ import { parseWsUrl, type WsTarget } from './url.js';
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
 
-
+// Kept importable from here: index.ts and luatos.ts take them from client.js.
 export type { WebSocketClientOptions, SendOptions, WsState, WsMessage, WebSocketClientEvents } from './types.js';
 
 /**
  * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
  * `connect` option. With `reconnect`, one client object survives connection losses: 'open' and
  * 'close' then fire for each connection.
+ *
+ * The client owns the state, the events and the current connection; the work is delegated by job:
+ * opening.ts (connect, handshake, redirects), closing.ts (closing handshake and end of stream),
+ * keepalive.ts, reconnect.ts (when to retry), sending.ts (send callbacks), message-queue.ts (async
+ * iteration), with the Sender/Receiver doing the framing.
  */
 export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /** The URL as given (password redacted). */
