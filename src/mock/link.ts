@@ -61,18 +61,7 @@ export class Link {
 
   /** Reset counters and buffers for a new CIPSTART (manual: CIPACK counters reset on reconnect). */
   prepare(host: string, port: number, secure: boolean): void {
-    this.drop();
-    this.reasons.clear();
-    this.host = host;
-    this.ip = '';
-    this.port = port;
-    this.secure = secure;
-    this.sent = 0;
-    this.acked = 0;
-    this.rx = [];
-    this.rxBytes = 0;
-    this.announced = false;
-    this.peerGone = false;
+    this.clear(host, port, secure);
     this.state = 'CONNECTING';
   }
 
@@ -202,13 +191,18 @@ export class Link {
   }
 
   reset(): void {
+    this.clear('', 0, false);
+    this.state = 'INITIAL';
+  }
+
+  /** Drops the host connection and forgets everything about the previous use of this link id. */
+  private clear(host: string, port: number, secure: boolean): void {
     this.drop();
     this.reasons.clear();
-    this.state = 'INITIAL';
-    this.host = '';
+    this.host = host;
     this.ip = '';
-    this.port = 0;
-    this.secure = false;
+    this.port = port;
+    this.secure = secure;
     this.sent = 0;
     this.acked = 0;
     this.rx = [];
