@@ -9,12 +9,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
-import { Modem, type ModemSocket } from '../../src/modem/index.js';
+import type { ModemSocket } from '../../src/modem/index.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { startTlsEchoServer, type TestServer } from '../helpers/servers.js';
-import { echoThrough, firstEvent, useEchoServer, waitFor } from './helpers.js';
-import { Interposer } from './interpose.js';
+import { echoThrough, firstEvent, openInterposed, useEchoServer, waitFor } from './helpers.js';
 
 const bed = useEchoServer();
 const { cleanup } = bed;
@@ -48,12 +46,7 @@ async function startSink(variant: Variant): Promise<number> {
 }
 
 async function open(rxMode: 'push' | 'pull', variant: Variant) {
-  const mockOpts: MockModemOptions = variant === 'tls' ? { quirks: ['tls-close-ok'] } : {};
-  const mock = new MockModem(mockOpts);
-  cleanup.push(() => mock.close());
-  const wire = new Interposer(mock.hostStream());
-  const modem = await Modem.open({ stream: wire.host, rxMode, syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
-  cleanup.push(() => modem.close());
+  const { mock, modem, wire } = await openInterposed(cleanup, rxMode, variant);
   const connect = (): ModemSocket =>
     variant === 'tls' ? modem.connect('localhost', tlsEcho.port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', bed.echo.port);
   return { mock, modem, wire, connect };

@@ -3,6 +3,9 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
+import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
+import { Modem } from '../../src/modem/index.js';
+import { Interposer } from './interpose.js';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -53,7 +56,7 @@ export function firstEvent(emitter: NodeJS.EventEmitter, names: string[], timeou
   });
 }
 
-/** Resolves once `predicate` is true, checking on every event of `emitter` named `event` and every 20 ms. */
+/** Resolves once `predicate` is true, checking every 20 ms; rejects after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const start = Date.now();
   while (!predicate()) {
@@ -93,4 +96,18 @@ export function useEchoServer(): EchoBed {
     },
     cleanup,
   };
+}
+
+/**
+ * A modem on a mock module with an {@link Interposer} on the wire, closed by `cleanup`. The 'tls'
+ * variant gives the mock the field's `CLOSE OK` quirk of module-TLS links.
+ */
+export async function openInterposed(cleanup: EchoBed['cleanup'], rxMode: 'push' | 'pull', variant: 'plain' | 'tls'): Promise<{ mock: MockModem; modem: Modem; wire: Interposer }> {
+  const mockOpts: MockModemOptions = variant === 'tls' ? { quirks: ['tls-close-ok'] } : {};
+  const mock = new MockModem(mockOpts);
+  cleanup.push(() => mock.close());
+  const wire = new Interposer(mock.hostStream());
+  const modem = await Modem.open({ stream: wire.host, rxMode, syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
+  cleanup.push(() => modem.close());
+  return { mock, modem, wire };
 }

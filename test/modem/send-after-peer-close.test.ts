@@ -11,11 +11,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
-import { Modem, ModemSocket, type ModemSocket as ModemSocketType } from '../../src/modem/index.js';
+import { ModemSocket, type ModemSocket as ModemSocketType } from '../../src/modem/index.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
-import { echoThrough, sha256, useEchoServer, waitFor } from './helpers.js';
-import { Interposer } from './interpose.js';
+import { echoThrough, openInterposed, sha256, useEchoServer, waitFor } from './helpers.js';
 
 const bed = useEchoServer();
 const { cleanup } = bed;
@@ -53,12 +51,7 @@ async function startPeer(variant: Variant): Promise<{ port: number; connection: 
 }
 
 async function open(rxMode: 'push' | 'pull', variant: Variant) {
-  const mockOpts: MockModemOptions = variant === 'tls' ? { quirks: ['tls-close-ok'] } : {};
-  const mock = new MockModem(mockOpts);
-  cleanup.push(() => mock.close());
-  const wire = new Interposer(mock.hostStream());
-  const modem = await Modem.open({ stream: wire.host, rxMode, syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
-  cleanup.push(() => modem.close());
+  const { mock, modem, wire } = await openInterposed(cleanup, rxMode, variant);
   const connect = (port: number): ModemSocketType =>
     variant === 'tls' ? modem.connect('localhost', port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', port);
   return { mock, modem, wire, connect };
@@ -84,6 +77,18 @@ function reject<T>(p: Promise<T>): Promise<CodedError | undefined> {
     () => undefined,
     (e: CodedError) => e,
   );
+}
+
+/**
+ * Reads `s` to its close: every byte the peer sent arrives, then 'end', then ERR_LINK_CLOSED for
+ * the unsent bytes, then 'close' with an error. `events` is {@link record}'s list for `s`.
+ */
+async function expectPeerDataThenLinkClosed(s: ModemSocketType, events: string[], data: Buffer): Promise<void> {
+  const got: Buffer[] = [];
+  s.on('data', (b: Buffer) => got.push(b));
+  await waitFor(() => events.some((e) => e.startsWith('close')), 10_000, "the socket's close");
+  expect(sha256(Buffer.concat(got))).toBe(sha256(data));
+  expect(events).toEqual(['end', 'error:ERR_LINK_CLOSED', 'close:true']);
 }
 
 /** A new socket on the same modem still echoes: the link was freed and the channel is in step. */
@@ -118,11 +123,7 @@ describe('push mode: a send refused after the peer closed', () => {
     expect(events).toEqual([]);
     const later = writeCb(s, Buffer.from('later'));
     const acked = reject(s.delivery.waitAcked(4, { timeoutMs: 20_000 }));
-    const got: Buffer[] = [];
-    s.on('data', (b: Buffer) => got.push(b));
-    await waitFor(() => events.some((e) => e.startsWith('close')), 10_000, "the socket's close");
-    expect(sha256(Buffer.concat(got))).toBe(sha256(data));
-    expect(events).toEqual(['end', 'error:ERR_LINK_CLOSED', 'close:true']);
+    await expectPeerDataThenLinkClosed(s, events, data);
     expect(await first).toBeUndefined(); // taken into the send queue at once, as net.Socket does
     expect((await later)?.code).toBe('ERR_LINK_CLOSED');
     expect((await acked)?.code).toBe('ERR_LINK_CLOSED');
@@ -169,11 +170,7 @@ describe('a write after the peer closed', () => {
     await new Promise((r) => setImmediate(r));
     expect(s.destroyed).toBe(false);
     expect(mock.commands().some((c) => c.startsWith('AT+CIPSEND'))).toBe(false);
-    const got: Buffer[] = [];
-    s.on('data', (b: Buffer) => got.push(b));
-    await waitFor(() => events.some((e) => e.startsWith('close')), 10_000, "the socket's close");
-    expect(sha256(Buffer.concat(got))).toBe(sha256(data));
-    expect(events).toEqual(['end', 'error:ERR_LINK_CLOSED', 'close:true']);
+    await expectPeerDataThenLinkClosed(s, events, data);
     expect((await late)?.code).toBe('ERR_LINK_CLOSED');
     await stillWorks(connect, 'plain');
   });
@@ -203,11 +200,7 @@ describe('pull mode: a send refused while the module still holds what the peer s
     expect(s.destroyed).toBe(false);
     const later = writeCb(s, Buffer.from('later'));
     const acked = reject(s.delivery.waitAcked(4, { timeoutMs: 20_000 }));
-    const got: Buffer[] = [];
-    s.on('data', (b: Buffer) => got.push(b));
-    await waitFor(() => events.some((e) => e.startsWith('close')), 10_000, "the socket's close");
-    expect(sha256(Buffer.concat(got))).toBe(sha256(data));
-    expect(events).toEqual(['end', 'error:ERR_LINK_CLOSED', 'close:true']);
+    await expectPeerDataThenLinkClosed(s, events, data);
     expect(await first).toBeUndefined();
     expect((await later)?.code).toBe('ERR_LINK_CLOSED');
     expect((await acked)?.code).toBe('ERR_LINK_CLOSED');
