@@ -1,16 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { startEchoServer } from '../helpers/servers.js';
 import { MiniReader } from './mini-driver.js';
-import { bringUpMulti, RawClient } from './raw-client.js';
+import { bringUpMulti, RawClient, startTrackedServer } from './raw-client.js';
+import { mockHarness } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { cleanups } = mockHarness();
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const MB = 1 << 20;
@@ -65,23 +61,8 @@ describe('through a link to a TCP echo server, SHA-256 equal', () => {
 });
 
 /** A server that, once a client connects, writes `data` as fast as the socket accepts it. */
-async function startSource(data: Buffer): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => {});
-    s.end(data);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as AddressInfo).port,
-    sockets,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+function startSource(data: Buffer): ReturnType<typeof startTrackedServer> {
+  return startTrackedServer((s) => s.end(data));
 }
 
 describe('backpressure reaches the server; nothing is dropped', () => {

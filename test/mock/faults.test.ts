@@ -1,23 +1,9 @@
-import { afterEach, describe, expect, test } from 'vitest';
-import { MockModem, MockError, type MockModemOptions } from '../../src/mock/index.js';
-import { bringUpMulti, RawClient, startGreetingServer } from './raw-client.js';
+import { describe, expect, test } from 'vitest';
+import { MockError } from '../../src/mock/index.js';
+import { bringUpMulti, RawClient } from './raw-client.js';
+import { mockHarness } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function setup(opts: MockModemOptions = {}): { mock: MockModem; c: RawClient } {
-  const mock = new MockModem({ rebootDelayMs: 50, ...opts });
-  cleanups.push(() => mock.close());
-  return { mock, c: new RawClient(mock.hostStream()) };
-}
-
-async function server(greeting = '') {
-  const s = await startGreetingServer(greeting);
-  cleanups.push(() => s.close());
-  return s;
-}
+const { setup, greetingServer: server } = mockHarness({ rebootDelayMs: 50 });
 
 const BOOT_URCS = '\r\nRDY\r\n\r\n^MODE: 17,17\r\n\r\n+E_UTRAN Service\r\n\r\n+CGEV: ME PDN ACT 1\r\n\r\n+NITZ: 24/07/23,08:35:01+32,0\r\n';
 const C_INITIAL = [0, 1, 2, 3, 4, 5].map((n) => `\r\nC: ${n},,"","","","INITIAL"\r\n`).join('');

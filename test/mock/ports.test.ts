@@ -3,15 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { startEchoServer } from '../helpers/servers.js';
 import { bringUpMulti, RawClient } from './raw-client.js';
+import { mockHarness } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { cleanups } = mockHarness();
 
 async function session(c: RawClient, port: number): Promise<void> {
   await bringUpMulti(c, { rxf: 0, qsend: 0 });

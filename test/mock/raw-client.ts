@@ -112,14 +112,13 @@ export class RawClient {
   }
 }
 
-/** A server that sends `greeting` to each client on connect, then echoes; tracks sockets for peer-close tests. */
-export async function startGreetingServer(greeting: string | Buffer): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
+/** A loopback server on 127.0.0.1 that hands each connection to `onSocket`; tracks sockets for peer-close tests. */
+export async function startTrackedServer(onSocket: (s: net.Socket) => void): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
   const sockets: net.Socket[] = [];
   const server = net.createServer((s) => {
     sockets.push(s);
     s.on('error', () => {});
-    s.write(greeting);
-    s.pipe(s);
+    onSocket(s);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
@@ -131,6 +130,14 @@ export async function startGreetingServer(greeting: string | Buffer): Promise<{ 
         server.close(() => r());
       }),
   };
+}
+
+/** A server that sends `greeting` to each client on connect, then echoes; tracks sockets for peer-close tests. */
+export function startGreetingServer(greeting: string | Buffer): ReturnType<typeof startTrackedServer> {
+  return startTrackedServer((s) => {
+    s.write(greeting);
+    s.pipe(s);
+  });
 }
 
 /** Bring a multi-link bearer up with echo off; asserts every reply byte-exact. */

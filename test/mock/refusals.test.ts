@@ -1,24 +1,10 @@
-import { afterEach, describe, test } from 'vitest';
-import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
+import { describe, test } from 'vitest';
 import { closedPort } from '../helpers/servers.js';
-import { bringUpMulti, RawClient, startGreetingServer } from './raw-client.js';
+import { bringUpMulti } from './raw-client.js';
+import { mockHarness } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function setup(opts: MockModemOptions = {}): { mock: MockModem; c: RawClient } {
-  const mock = new MockModem(opts);
-  cleanups.push(() => mock.close());
-  return { mock, c: new RawClient(mock.hostStream()) };
-}
-
-async function server(greeting = ''): Promise<number> {
-  const s = await startGreetingServer(greeting);
-  cleanups.push(() => s.close());
-  return s.port;
-}
+const { setup, greetingServer } = mockHarness();
+const server = async (greeting = ''): Promise<number> => (await greetingServer(greeting)).port;
 
 describe('dialect basics', () => {
   test('lower-case at, \\r\\n terminator, unknown command, CMEE modes, several commands per line', async () => {

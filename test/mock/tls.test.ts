@@ -1,21 +1,12 @@
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
-import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
+import { describe, expect, test } from 'vitest';
 import { makeTestPki } from '../helpers/certs.js';
 import { startEchoServer, startTlsEchoServer } from '../helpers/servers.js';
 import { bringUpMulti, RawClient } from './raw-client.js';
+import { mockHarness } from './harness.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function setup(opts: MockModemOptions = {}): { mock: MockModem; c: RawClient } {
-  const mock = new MockModem(opts);
-  cleanups.push(() => mock.close());
-  return { mock, c: new RawClient(mock.hostStream()) };
-}
+const { cleanups, setup } = mockHarness();
 
 /** Upload a file with FSCREATE/FSWRITE, asserting the prompt and exact-length handling. */
 async function upload(c: RawClient, name: string, content: string): Promise<void> {

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, test } from 'vitest';
-import { MockModem } from '../../src/mock/index.js';
+import { describe, expect, test } from 'vitest';
 import { makeTestPki } from '../helpers/certs.js';
 import { startTlsEchoServer } from '../helpers/servers.js';
-import { bringUpMulti, RawClient, startGreetingServer } from './raw-client.js';
+import { bringUpMulti, startGreetingServer } from './raw-client.js';
+import { mockHarness } from './harness.js';
 
 // Every transcript of air780e-at.md §7, byte-exact, through a raw client.
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+const { cleanups, setup } = mockHarness({
+  resolve: (h) => (h === 'example.com' || h === 'localhost' ? '127.0.0.1' : h.match(/^\d+\.\d+\.\d+\.\d+$/) ? h : undefined),
 });
-
-function setup(opts: ConstructorParameters<typeof MockModem>[0] = {}): { mock: MockModem; c: RawClient } {
-  const mock = new MockModem({ resolve: (h) => (h === 'example.com' || h === 'localhost' ? '127.0.0.1' : h.match(/^\d+\.\d+\.\d+\.\d+$/) ? h : undefined), ...opts });
-  cleanups.push(() => mock.close());
-  return { mock, c: new RawClient(mock.hostStream()) };
-}
 
 describe('§7 transcripts', () => {
   test('7.1 probe and identify (echo on at first)', async () => {
