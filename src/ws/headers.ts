@@ -24,10 +24,6 @@ export function isToken(s: string): boolean {
   return TOKEN.test(s);
 }
 
-export function isSecretHeader(name: string): boolean {
-  return SECRET.has(name.toLowerCase());
-}
-
 /** User headers: an object `{ Name: value }` or `[name, value]` pairs (values may be numbers). */
 export type HeaderInput = Record<string, string | number> | ReadonlyArray<readonly [string, string | number]>;
 
@@ -142,5 +138,5 @@ export function parseHeaderString(text: string): Array<[string, string]> {
 
 /** Renders headers for a trace with secrets replaced. */
 export function redactHeaders(block: string): string {
-  return block.replace(/^(authorization|proxy-authorization|cookie)\s*:.*$/gim, '$1: [redacted]');
+  return block.replace(/^([^:\r\n]+?)\s*:.*$/gm, (line, name: string) => (SECRET.has(name.toLowerCase()) ? `${name}: [redacted]` : line));
 }

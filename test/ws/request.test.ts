@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Air780Error } from '../../src/at/errors.js';
+import { redactHeaders } from '../../src/ws/headers.js';
 import { WebSocketClient, type WebSocketClientOptions } from '../../src/ws/index.js';
 import { startWsEcho } from './peers.js';
 
@@ -105,5 +106,15 @@ describe('what a real HTTP parser reads from our request', () => {
     const req = peer.requests[0]!;
     expect(req.url).toBe('/next%0d%0aX-Injected:%201?q=%0a');
     expect(req.headers['x-injected']).toBeUndefined();
+  });
+});
+
+describe('redactHeaders (what a trace shows of a request head)', () => {
+  it('replaces the value of every secret header, any case, and leaves the other lines byte for byte', () => {
+    const head =
+      'GET /a:b HTTP/1.1\r\nHost: h:80\r\nAuthorization: Basic dTpw\r\nproxy-AUTHORIZATION : x\r\nCookie: s=1\r\nSet-Cookie: t=2\r\nX-Token: keep\r\n\r\n';
+    expect(redactHeaders(head)).toBe(
+      'GET /a:b HTTP/1.1\r\nHost: h:80\r\nAuthorization: [redacted]\r\nproxy-AUTHORIZATION: [redacted]\r\nCookie: [redacted]\r\nSet-Cookie: [redacted]\r\nX-Token: keep\r\n\r\n',
+    );
   });
 });
