@@ -4,27 +4,20 @@
  * and reports the server's close code, clean (RFC 6455 §7.1.4/§7.1.5).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
 import { openerConnect, WebSocketClient } from '../../src/ws/index.js';
-import { burst, digest, echoLinesThenClose, type BurstMessage } from '../ws/burst.js';
-import { okResponse, startRawServer, type RawServer } from '../ws/raw-server.js';
-import { expectThroughModule, openModem, startWsEcho, type WsPeer } from './helpers.js';
+import { burst, digest, echoLinesThenClose, openCollecting, startBurstPeers, type BurstPeers } from '../ws/burst.js';
+import type { RawServer } from '../ws/raw-server.js';
+import { expectThroughModule, openModem, type WsPeer } from './helpers.js';
 
+let peers: BurstPeers;
 let rawDeflate: RawServer;
 let rawPlain: RawServer;
 let wsEcho: WsPeer;
 beforeAll(async () => {
-  [rawDeflate, rawPlain, wsEcho] = await Promise.all([
-    startRawServer((key) => okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate'])),
-    startRawServer(),
-    startWsEcho({ perMessageDeflate: { threshold: 0 } }, undefined, (ws: WebSocket) => {
-      ws.on('message', (d: Buffer, isBinary) => ws.send(d, { binary: isBinary }));
-    }),
-  ]);
+  peers = await startBurstPeers();
+  ({ rawDeflate, rawPlain, wsEcho } = peers);
 });
-afterAll(async () => {
-  await Promise.all([rawDeflate.close(), rawPlain.close(), wsEcho.close()]);
-});
+afterAll(() => peers.close());
 
 describe('close frame + FIN right behind the last messages, through the mock module', () => {
   for (const rxMode of ['push', 'pull'] as const) {
@@ -33,21 +26,13 @@ describe('close frame + FIN right behind the last messages, through the mock mod
         const { mock, modem } = await openModem({ rxMode });
         const server = deflate ? rawDeflate : rawPlain;
         for (const initiator of ['server', 'client'] as const) {
-          const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+          const { client, conn, got, errors, closed } = await openCollecting(server, {
             connect: openerConnect(modem),
             perMessageDeflate: deflate,
             keepaliveMs: 0,
             handshakeTimeoutMs: 15_000,
             closeTimeoutMs: 15_000,
           });
-          const errors: Error[] = [];
-          client.on('error', (e) => errors.push(e));
-          const got: BurstMessage[] = [];
-          client.on('message', (d, isBinary) => got.push({ data: d, isBinary }));
-          const conn = await server.next();
-          await client.opened();
-          expect(client.extensions).toBe(deflate ? 'permessage-deflate' : '');
-          const closed = client.closed();
           if (initiator === 'client') {
             client.close(1000, 'eof');
             expect(await conn.closeFrame()).toEqual({ code: 1000, reason: 'eof' });

@@ -5,25 +5,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { WebSocketClient } from '../../src/ws/index.js';
 import zlib from 'node:zlib';
-import { closeBody, serverFrame } from './raw-server.js';
+import type { WebSocket } from 'ws';
+import { WebSocketClient as Client, type WebSocketClientOptions } from '../../src/ws/index.js';
+import { rng as prng } from '../at/fake.js';
+import { startWsEcho, type WsPeer } from './peers.js';
+import { closeBody, okResponse, serverFrame, startRawServer, type RawConn, type RawServer } from './raw-server.js';
 
 export interface BurstMessage {
   data: string | Buffer;
   isBinary: boolean;
-}
-
-/** Deterministic PRNG (mulberry32) so a failing seed replays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One message's compressed payload: a sync-flushed raw deflate stream without its 00 00 FF FF tail. */
@@ -111,7 +102,7 @@ export function chunkings(bytes: Buffer, seed: number, opts: { byteByByte?: bool
  * Sends `count` text lines on an open deflate client, closes, and checks that every echo came back
  * in order before a clean 1000 close, with no error.
  */
-export async function echoLinesThenClose(client: WebSocketClient, count: number, label: string): Promise<void> {
+export async function echoLinesThenClose(client: Client, count: number, label: string): Promise<void> {
   const errors: Error[] = [];
   client.on('error', (e) => errors.push(e));
   const got: string[] = [];
@@ -129,4 +120,47 @@ export async function echoLinesThenClose(client: WebSocketClient, count: number,
   expect(await closed, `${label}: ${got.length} echoes`).toEqual({ code: 1000, reason: '', wasClean: true });
   expect(got).toEqual(sent);
   expect(errors).toEqual([]);
+}
+
+/** The close-burst peers: raw servers that accept with and without permessage-deflate, and a ws echo that compresses every echo. */
+export interface BurstPeers {
+  rawDeflate: RawServer;
+  rawPlain: RawServer;
+  wsEcho: WsPeer;
+  close(): Promise<void>;
+}
+
+export async function startBurstPeers(): Promise<BurstPeers> {
+  const [rawDeflate, rawPlain, wsEcho] = await Promise.all([
+    startRawServer((key) => okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate'])),
+    startRawServer(),
+    // Compresses every echo (threshold 0), as a deflate echo server in the field does.
+    startWsEcho({ perMessageDeflate: { threshold: 0 } }, undefined, (ws: WebSocket) => {
+      ws.on('message', (d: Buffer, isBinary) => ws.send(d, { binary: isBinary }));
+    }),
+  ]);
+  return {
+    rawDeflate,
+    rawPlain,
+    wsEcho,
+    close: async () => {
+      await Promise.all([rawDeflate.close(), rawPlain.close(), wsEcho.close()]);
+    },
+  };
+}
+
+/**
+ * A client to `server` collecting messages and errors; resolves once open (with the extension
+ * `perMessageDeflate` asks for) with its server-side connection.
+ */
+export async function openCollecting(server: RawServer, options: WebSocketClientOptions & { perMessageDeflate: boolean }) {
+  const client = new Client(`ws://127.0.0.1:${server.port}/`, options);
+  const errors: Error[] = [];
+  client.on('error', (e) => errors.push(e));
+  const got: BurstMessage[] = [];
+  client.on('message', (d, isBinary) => got.push({ data: d, isBinary }));
+  const conn: RawConn = await server.next();
+  await client.opened();
+  expect(client.extensions).toBe(options.perMessageDeflate ? 'permessage-deflate' : '');
+  return { client, conn, got, errors, closed: client.closed() };
 }

@@ -9,41 +9,23 @@
  */
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
 import { WebSocketClient } from '../../src/ws/index.js';
-import { burst, chunkings, digest, echoLinesThenClose, type BurstMessage } from './burst.js';
-import { startWsEcho, type WsPeer } from './peers.js';
-import { closeBody, okResponse, serverFrame, startRawServer, type RawConn, type RawServer } from './raw-server.js';
+import { burst, chunkings, digest, echoLinesThenClose, openCollecting, startBurstPeers, type BurstMessage, type BurstPeers } from './burst.js';
+import type { WsPeer } from './peers.js';
+import { closeBody, serverFrame, type RawConn, type RawServer } from './raw-server.js';
 
+let peers: BurstPeers;
 let rawDeflate: RawServer;
 let rawPlain: RawServer;
 let wsEcho: WsPeer;
 beforeAll(async () => {
-  [rawDeflate, rawPlain, wsEcho] = await Promise.all([
-    startRawServer((key) => okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate'])),
-    startRawServer(),
-    // Compresses every echo (threshold 0), as a deflate echo server in the field does.
-    startWsEcho({ perMessageDeflate: { threshold: 0 } }, undefined, (ws: WebSocket) => {
-      ws.on('message', (d: Buffer, isBinary) => ws.send(d, { binary: isBinary }));
-    }),
-  ]);
+  peers = await startBurstPeers();
+  ({ rawDeflate, rawPlain, wsEcho } = peers);
 });
-afterAll(async () => {
-  await Promise.all([rawDeflate.close(), rawPlain.close(), wsEcho.close()]);
-});
+afterAll(() => peers.close());
 
 /** A client to `server` collecting messages and errors; resolves once open with its server-side connection. */
-async function open(server: RawServer, deflate: boolean) {
-  const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: deflate, keepaliveMs: 0, closeTimeoutMs: 10_000 });
-  const errors: Error[] = [];
-  client.on('error', (e) => errors.push(e));
-  const got: BurstMessage[] = [];
-  client.on('message', (d, isBinary) => got.push({ data: d, isBinary }));
-  const conn = await server.next();
-  await client.opened();
-  expect(client.extensions).toBe(deflate ? 'permessage-deflate' : '');
-  return { client, conn, got, errors, closed: client.closed() };
-}
+const open = (server: RawServer, deflate: boolean) => openCollecting(server, { perMessageDeflate: deflate, keepaliveMs: 0, closeTimeoutMs: 10_000 });
 
 /** Writes `bytes` in the given pieces (an event-loop turn between them), then the FIN at once. */
 async function sendThenFin(conn: RawConn, bytes: Buffer, pieces: Buffer[] = [bytes]): Promise<void> {
