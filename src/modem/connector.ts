@@ -4,7 +4,7 @@ import { AtCommandError } from '../at/errors.js';
 import { atHost } from '../at/args.js';
 import { ConnectFailedError, ConnectTimeoutError, LinkClosedError, ModemNotReadyError, NoFreeLinkError, TlsMixedError } from './errors.js';
 import type { LinkTable } from './links.js';
-import type { ModuleTls, ModuleTlsOptions } from './module-tls.js';
+import type { ModuleTls } from './module-tls.js';
 import type { ModemSocket } from './socket.js';
 import type { ModemState } from './supervisor.js';
 
@@ -29,8 +29,6 @@ export interface ConnectorHost {
  */
 export class LinkConnector {
   private connectLock: Promise<unknown> = Promise.resolve();
-  /** Module-TLS options of sockets not yet connected (read when their link is set up). */
-  readonly tlsOptions = new WeakMap<ModemSocket, ModuleTlsOptions>();
 
   constructor(
     private readonly host: ConnectorHost,
@@ -61,7 +59,7 @@ export class LinkConnector {
       this.links.sockets[n] = socket;
       socket.link = n;
       try {
-        if (moduleTls) await this.moduleTls.configureLink(n, host, this.tlsOptions.get(socket) ?? {});
+        if (moduleTls) await this.moduleTls.configureLink(n, host, socket.options.tls ?? {});
         else await this.moduleTls.ensurePlain();
       } catch (err) {
         if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;

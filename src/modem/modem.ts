@@ -245,10 +245,10 @@ export class Modem extends EventEmitter {
       host,
       port,
       moduleTls: mode === 'modem',
+      ...(mode === 'modem' ? { tls: options } : {}),
       timeoutMs: options.timeoutMs ?? this.opts.connectTimeoutMs,
       pushBufferLimit: this.opts.pushBufferLimit,
     });
-    if (mode === 'modem') this.connector.tlsOptions.set(socket, options);
     socket.connect();
     return socket;
   }

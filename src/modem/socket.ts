@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import type { DeliveryTracker } from './delivery.js';
+import type { ModuleTlsOptions } from './module-tls.js';
 import { DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
 
 const debug = createDebug('air780:modem');
@@ -27,6 +28,8 @@ export interface ModemSocketOptions {
   port: number;
   /** Module TLS (AT+CIPSSL) on this link. */
   moduleTls: boolean;
+  /** Module TLS: CA, servername and verification, read when the link is set up. */
+  tls?: ModuleTlsOptions;
   timeoutMs: number;
   /** Push mode: unread bytes allowed before the socket fails with ERR_RX_OVERFLOW. */
   pushBufferLimit: number;
