@@ -8,6 +8,7 @@ import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_PAYLOAD,
+  MAX_CONTROL_PAYLOAD,
 } from './constants.js';
 import { acceptDeflate, checkDeflateOptions, PerMessageDeflate } from './deflate.js';
 import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
@@ -337,12 +338,10 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /** Sends a ping (at most 125 bytes of payload). */
   ping(data: string | Buffer = Buffer.alloc(0), cb?: (err?: Error) => void): void {
     const buf = toBuffer(data);
-    if (buf.length > 125) throw new RangeError('A ping payload is at most 125 bytes');
+    if (buf.length > MAX_CONTROL_PAYLOAD) throw new RangeError(`A ping payload is at most ${MAX_CONTROL_PAYLOAD} bytes`);
     const c = this.conn;
     if (!c || this._state !== 'open') {
-      const err = new WsNotOpenError();
-      if (cb) queueMicrotask(() => cb(err));
-      else throw err;
+      refuseSend(new WsNotOpenError(), cb, undefined);
       return;
     }
     c.sender.ping(buf, (e) => cb?.(e ?? undefined));

@@ -116,3 +116,23 @@ describe('WebSocketClient handshake details against the ws server', () => {
     await peer.close();
   });
 });
+
+describe('ping() refusals', () => {
+  it('not open: throws ERR_WS_NOT_OPEN without a callback, hands it to the callback (never synchronously) with one', async () => {
+    const client = new WebSocketClient('ws://127.0.0.1:9/', { autoConnect: false });
+    expect(() => client.ping('x')).toThrow(expect.objectContaining({ code: 'ERR_WS_NOT_OPEN' }));
+    let sync = true;
+    const err = await new Promise<Error | undefined>((resolve) => {
+      client.ping('x', resolve);
+      sync = false;
+    });
+    expect(sync).toBe(false);
+    expect(err).toMatchObject({ code: 'ERR_WS_NOT_OPEN' });
+  });
+
+  it('a payload over 125 bytes is a RangeError before anything else', () => {
+    const client = new WebSocketClient('ws://127.0.0.1:9/', { autoConnect: false });
+    expect(() => client.ping(Buffer.alloc(126), () => {})).toThrow(RangeError);
+    expect(() => client.ping(Buffer.alloc(125), () => {})).not.toThrow();
+  });
+});
