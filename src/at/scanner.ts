@@ -44,8 +44,8 @@ const MARK_IPD = Buffer.from('+IPD,');
 /** Longest header of the colon kind we look for before giving up and treating it as a line. */
 const HEADER_WINDOW = 40;
 
-const RE_RECEIVE = /^\+RECEIVE,(\d{1,3}),(\d{1,7}):$/;
-const RE_IPD = /^\+IPD,(\d{1,7})(?:,(?:TCP|UDP))?:$/;
+const RE_RECEIVE = /^\+RECEIVE,(?<link>\d{1,3}),(?<len>\d{1,7}):$/;
+const RE_IPD = /^\+IPD,(?<len>\d{1,7})(?:,(?:TCP|UDP))?:$/;
 const RE_CIPRXGET2 = /^\+CIPRXGET: ?2,(\d{1,7}),(\d{1,7})(?:,(\d{1,7}))?(?:,"[^"]*")?$/;
 const RE_ECHO = /^AT/i;
 
@@ -252,26 +252,15 @@ export class AtScanner {
     const colonAt = pos + colon;
     if (t >= 0 && t < colonAt) return NOT_HEADER;
     const header = b.toString('latin1', pos, colonAt + 1);
-    if (kind === 'receive') {
-      const m = RE_RECEIVE.exec(header);
-      if (!m) return NOT_HEADER;
-      const len = Number(m[2]);
-      if (len > this.maxBlock) {
-        this.onToken({ type: 'garbage', reason: 'block-too-large', preview: header });
-        return colonAt + 1;
-      }
-      this.startBlock('receive', header, Number(m[1]), len);
-      return colonAt + 1;
-    }
-    const m = RE_IPD.exec(header);
-    if (!m) return NOT_HEADER;
-    const len = Number(m[1]);
+    const g = (kind === 'receive' ? RE_RECEIVE : RE_IPD).exec(header)?.groups;
+    if (!g) return NOT_HEADER;
+    const len = Number(g.len);
     if (len > this.maxBlock) {
       this.onToken({ type: 'garbage', reason: 'block-too-large', preview: header });
       return colonAt + 1;
     }
-    this.startBlock('ipd', header, undefined, len);
-    if (this.mode === Mode.Sep) this.mode = Mode.Block; // +IPD data follows the colon directly
+    this.startBlock(kind, header, g.link === undefined ? undefined : Number(g.link), len);
+    if (kind === 'ipd' && this.mode === Mode.Sep) this.mode = Mode.Block; // +IPD data follows the colon directly
     return colonAt + 1;
   }
 
