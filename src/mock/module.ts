@@ -16,6 +16,13 @@ const CR = 0x0d;
 const LF = 0x0a;
 const CTRL_Z = 0x1a;
 const ESC = 0x1b;
+
+/** Index of the first Ctrl-Z or ESC in `b`, or -1: two native scans, not a callback per payload byte. */
+function firstEnd(b: Buffer): number {
+  const z = b.indexOf(CTRL_Z);
+  const e = (z < 0 ? b : b.subarray(0, z)).indexOf(ESC);
+  return e >= 0 ? e : z;
+}
 const OK: Reply = { final: 'OK' };
 
 const CME_TEXT: Record<number, string> = {
@@ -235,7 +242,7 @@ export class AtModule implements ModuleIo {
       this.endPayload(Buffer.concat(p.parts, p.got));
       return true;
     }
-    const z = this.input.findIndex((b) => b === CTRL_Z || b === ESC);
+    const z = firstEnd(this.input);
     const upto = z < 0 ? this.input.length : z;
     const take = Math.min(upto, 1460 - p.got);
     p.parts.push(Buffer.from(this.input.subarray(0, take)));

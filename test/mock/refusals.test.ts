@@ -134,6 +134,20 @@ describe('state-machine refusals (air780e-at.md §4)', () => {
     await c.expect('\r\n+RECEIVE,0,3:\r\nabc');
   });
 
+  test('CIPSEND without a length: ESC aborts (OK, nothing sent), Ctrl-Z sends; the first terminator wins', async () => {
+    const port = await server();
+    const { c } = setup();
+    await bringUpMulti(c, { qsend: 1 });
+    await c.cmd(`AT+CIPSTART=0,"TCP","127.0.0.1",${port}\r`, '\r\nOK\r\n\r\n0, CONNECT OK\r\n');
+    await c.cmd('AT+CIPSEND=0\r', '\r\n> ');
+    await c.cmd('xy\x1bz\x1a', '\r\nOK\r\n'); // ESC first: aborted; "z" + Ctrl-Z are left for the command parser
+    await c.cmd('\rAT\r', '\r\nOK\r\n'); // which drops them as a line without "AT"
+    await c.cmd('AT+CIPSEND=0\r', '\r\n> ');
+    await c.cmd('ab\x1a\x1b\r', '\r\nDATA ACCEPT:0,2\r\n'); // Ctrl-Z first: sent; the ESC is a stray line
+    // The echo server returns only "ab": "xy" never left the module.
+    await c.expect('\r\n+RECEIVE,0,2:\r\nab');
+  });
+
   test('pull-mode read limits: hex over 730 and binary over 1460 refused without consuming', async () => {
     const port = await server('xyz');
     const { c } = setup();
