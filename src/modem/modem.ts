@@ -71,6 +71,21 @@ export interface ModemConnectOptions {
   timeoutMs?: number;
 }
 
+/** The modem's live state and settings that its parts (supervisor, pump, connector, sockets) read. */
+interface ModemLive {
+  readonly state: ModemState;
+  readonly rxMode: 'push' | 'pull';
+  readonly commandTimeoutMs: number;
+}
+
+/**
+ * `host` completed with `live`'s getters themselves (a spread would copy their current values).
+ * `live` must fit `H`'s own view of those fields, so the result honestly is an `H`.
+ */
+function withLive<H extends Partial<ModemLive>>(live: ModemLive & Pick<H, keyof H & keyof ModemLive>, host: Omit<H, keyof ModemLive>): H {
+  return Object.defineProperties(host, Object.getOwnPropertyDescriptors(live)) as H;
+}
+
 /**
  * An Air780E-series module: bring-up, supervision and sockets.
  *
@@ -134,11 +149,20 @@ export class Modem extends EventEmitter {
       resyncTimeoutMs: options.resyncTimeoutMs ?? 5000,
       pushBufferLimit: options.pushBufferLimit ?? 8 * 1024 * 1024,
     };
+    // Getters, not values: the parts must see state change at runtime.
+    const live: ModemLive = {
+      get state() {
+        return self._state;
+      },
+      get rxMode() {
+        return self.opts.rxMode;
+      },
+      get commandTimeoutMs() {
+        return self.opts.commandTimeoutMs;
+      },
+    };
     this.supervisor = new Supervisor(
-      {
-        get state() {
-          return self._state;
-        },
+      withLive(live, {
         setState: (s) => this.setState(s),
         emit: (event: string, arg: unknown) => this.emit(event, arg),
         channel: () => this._at,
@@ -149,7 +173,7 @@ export class Modem extends EventEmitter {
         failAll: (err) => this.failAll(err),
         online: (ip) => this.online(ip),
         close: () => this.close(),
-      },
+      }),
       this.opts,
       this.lifetime.signal,
     );
@@ -157,13 +181,7 @@ export class Modem extends EventEmitter {
     this._at = this.attach(transport.stream);
     this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
     this.dataPump = new DataPump(
-      {
-        get rxMode() {
-          return self.opts.rxMode;
-        },
-        get commandTimeoutMs() {
-          return self.opts.commandTimeoutMs;
-        },
+      withLive(live, {
         isOnline: () => this._state === 'online',
         channel: () => this._at,
         cmd: (c, o) => this.cmd(c, o),
@@ -171,33 +189,24 @@ export class Modem extends EventEmitter {
           this.supervisor.sendStranded(len);
           this.supervisor.recover('unresponsive');
         },
-      },
+      }),
       this.links,
     );
     this.connector = new LinkConnector(
-      {
-        get state() {
-          return self._state;
-        },
-        get commandTimeoutMs() {
-          return self.opts.commandTimeoutMs;
-        },
+      withLive(live, {
         whenOnline: (t) => this.whenOnline(t),
         cmd: (c, o) => this.cmd(c, o),
         pump: () => this.dataPump.pump(),
-      },
+      }),
       this.links,
       this.moduleTls,
     );
-    this.driver = {
-      get rxMode() {
-        return self.opts.rxMode;
-      },
+    this.driver = withLive(live, {
       open: (s) => this.connector.open(s),
       kick: () => this.dataPump.kickSoon(),
       release: (s, closeOnModule) => this.connector.release(s, closeOnModule),
       pollAcked: (s) => this.dataPump.pollAcked(s),
-    };
+    });
   }
 
   /** The AT channel (for status commands; sockets share it fairly). Replaced after a port reopen. */
