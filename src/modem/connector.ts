@@ -1,5 +1,6 @@
 import createDebug from 'debug';
-import type { AtResponse, AtSendOptions } from '../at/index.js';
+import type { AtResponse, AtSendOptions, FinalMatcher } from '../at/index.js';
+import { isErrorFinal } from '../at/index.js';
 import { AtCommandError } from '../at/errors.js';
 import { atHost } from '../at/args.js';
 import { ConnectFailedError, ConnectTimeoutError, LinkClosedError, ModemNotReadyError, NoFreeLinkError, TlsMixedError } from './errors.js';
@@ -62,7 +63,7 @@ export class LinkConnector {
         if (moduleTls) await this.moduleTls.configureLink(n, host, socket.options.tls ?? {});
         else await this.moduleTls.ensurePlain();
       } catch (err) {
-        if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
+        this.links.vacate(n, socket);
         throw err;
       }
       return n;
@@ -74,10 +75,10 @@ export class LinkConnector {
       if (result === 'CONNECT OK') return;
       if (result === 'ALREADY CONNECT' && attempt === 0) {
         // The module still holds this id (a close we never saw): close it and try once more.
-        await this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.host.commandTimeoutMs }).catch(() => undefined);
+        await this.closeOnModule(n, moduleTls).catch(() => undefined);
         continue;
       }
-      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
+      this.links.vacate(n, socket);
       if (moduleTls) this.moduleTls.forgetCa(n);
       throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
     }
@@ -96,7 +97,7 @@ export class LinkConnector {
         return r;
       }
       this.links.connectWaiters.delete(n);
-      if (this.links.sockets[n] === socket) this.links.sockets[n] = undefined;
+      this.links.vacate(n, socket);
       throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message) : err;
     }
     try {
@@ -108,7 +109,7 @@ export class LinkConnector {
         if (this.links.sockets[n] === socket) {
           this.links.closing.add(n);
           this.links.sockets[n] = undefined;
-          void this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.host.commandTimeoutMs })
+          void this.closeOnModule(n, socket.options.moduleTls)
             .catch(() => undefined)
             .finally(() => this.links.closed(n));
         }
@@ -135,14 +136,37 @@ export class LinkConnector {
     // Keep the id reserved until the module confirms, so it is not reused too early.
     this.links.sockets[n] = undefined;
     this.links.closing.add(n);
-    this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs: this.host.commandTimeoutMs })
+    this.closeOnModule(n, socket.options.moduleTls)
       .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
       .finally(() => {
         this.links.closed(n);
         this.host.pump();
       });
   }
+
+  /**
+   * `AT+CIPCLOSE=n`, with a fence behind it on a module-TLS link. There a peer close comes as an
+   * unsolicited `<n>, CLOSE OK`, the very line that answers CIPCLOSE: when the two cross, that line
+   * ends our command, and the module's own answer to it (`+CME ERROR: 3`, the link being closed
+   * already) would be taken as the final result of whatever command comes next — a healthy link's
+   * CIPSEND, say. The fence is queued in the same tick, so nothing can come between, and it takes
+   * any error line before its `OK`. Resolves with the CIPCLOSE's outcome.
+   */
+  private closeOnModule(n: number, tlsLink: boolean): Promise<unknown> {
+    const timeoutMs = this.host.commandTimeoutMs;
+    const close = this.host.cmd(`AT+CIPCLOSE=${n}`, { timeoutMs });
+    if (!tlsLink) return close;
+    const fence = this.host.cmd('AT', { timeoutMs, final: fenceFinal });
+    return Promise.allSettled([close, fence]).then(([c, f]) => {
+      if (f.status === 'rejected') debug('fence after CIPCLOSE %d: %s', n, (f.reason as Error).message);
+      if (c.status === 'rejected') throw c.reason;
+      return c.value;
+    });
+  }
 }
+
+/** The fence's matcher: its `OK` ends it; an error line before that is a crossed close's answer. */
+const fenceFinal: FinalMatcher = (line) => (line === 'OK' ? 'final' : isErrorFinal(line) ? 'info' : undefined);
 
 /** `withTimeout` rejects with this, so a timeout is told from the link's own errors. */
 const TIMEOUT = Symbol('timeout');

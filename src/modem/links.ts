@@ -28,6 +28,11 @@ export class LinkTable {
     return this.sockets.findIndex((s, i) => s === undefined && !this.closing.has(i));
   }
 
+  /** Free link `n` if `socket` still holds it (a later connect may have taken the id meanwhile). */
+  vacate(n: number, socket: ModemSocket): void {
+    if (this.sockets[n] === socket) this.sockets[n] = undefined;
+  }
+
   /** Resolves at the next finished CIPCLOSE (or when all links are failed). */
   closingSettled(): Promise<void> {
     return new Promise<void>((r) => this.closingDone.push(r));

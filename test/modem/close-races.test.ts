@@ -202,4 +202,36 @@ describe('other operations in flight when a link closes', () => {
     await Promise.all(all.map((x) => firstEvent(x, ['connect'], 20_000)));
     for (const x of all) x.destroy();
   });
+
+  it("tls: the answer to a CIPCLOSE crossed by the peer's close does not reach the next command", async () => {
+    // A TLS peer close is reported as `<n>, CLOSE OK`, the line that also answers CIPCLOSE: when the
+    // two cross, the module's real answer (+CME ERROR: 3) comes after our command has ended. A send
+    // on another, healthy link queued right behind must not take that error as its own.
+    const { mock, wire, connect } = await open('push', 'tls');
+    const a = connect();
+    const b = connect();
+    await Promise.all([once(a, 'connect'), once(b, 'connect')]);
+    a.resume();
+    const wa = watch(a);
+    const wb = watch(b);
+    const got: Buffer[] = [];
+    b.on('data', (d: Buffer) => got.push(d));
+    const closed = closeLine('tls', a.link);
+    wire.holdCommand(`AT+CIPCLOSE=${a.link}`, closed);
+    a.end();
+    await waitFor(() => wire.holdingCommand, 10_000, 'the CIPCLOSE to be written');
+    // Queued behind the CIPCLOSE in the host's FIFO.
+    const sent = Buffer.alloc(300, 0x42);
+    b.write(sent);
+    mock.closePeer(a.link);
+    await wa.closed();
+    await waitFor(() => Buffer.concat(got).length >= sent.length, 10_000, 'the echo on the other link');
+    // The crossing happened: the module refused the CIPCLOSE after reporting the close.
+    expect(wire.hostLines.indexOf(closed)).toBeLessThan(wire.hostLines.indexOf('+CME ERROR: 3'));
+    expect(Buffer.concat(got).equals(sent)).toBe(true);
+    expect(wa.codes).toEqual([]);
+    expect(wb.codes).toEqual([]);
+    expect(b.destroyed).toBe(false);
+    b.destroy();
+  });
 });
