@@ -203,24 +203,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       return;
     }
     const delivery = deliveryOf(stream);
-    const c: Connection = {
-      stream,
-      sender: new Sender(stream, deflate),
-      receiver: null as unknown as Receiver,
-      deflate,
-      delivery,
-      closeSent: false,
-      closeReceived: null,
-      failure: null,
-      closeTimer: null,
-      keepTimer: null,
-      pongTimer: null,
-      lastRx: Date.now(),
-      ended: false,
-      streamClosed: false,
-      done: false,
-    };
-    c.receiver = new Receiver(
+    const sender = new Sender(stream, deflate);
+    // The handlers only run once bytes are pushed, after `c` exists.
+    const receiver = new Receiver(
       { maxPayload: this.opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, deflate, frames: !!this.opts.frames },
       {
         message: (data, isBinary) => this.onMessage(c, data, isBinary),
@@ -240,12 +225,32 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         },
       },
     );
+    const c: Connection = {
+      stream,
+      sender,
+      receiver,
+      deflate,
+      delivery,
+      closeSent: false,
+      closeReceived: null,
+      failure: null,
+      closeTimer: null,
+      keepTimer: null,
+      pongTimer: null,
+      lastRx: Date.now(),
+      ended: false,
+      streamClosed: false,
+      done: false,
+    };
     this.conn = c;
     this.reconnect.reset();
     this._state = 'open';
-    stream.on('data', (chunk: Buffer) => {
+    const receive = (chunk: Buffer): boolean => {
       c.lastRx = Date.now();
-      if (!c.receiver.push(chunk)) stream.pause();
+      return c.receiver.push(chunk);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (!receive(chunk)) stream.pause();
     });
     stream.on('error', (err: Error) => {
       if (c.done) return;
@@ -260,8 +265,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this.emit('open');
     if (c.done) return;
     if (rest.length > 0) {
-      c.lastRx = Date.now();
-      if (!c.receiver.push(rest)) {
+      if (!receive(rest)) {
         stream.pause();
         return;
       }
