@@ -8,8 +8,12 @@ import { join } from 'node:path';
 /** One measurement. Field names are the published format of bench/results.json. */
 export interface BenchRecord {
   name: string;
-  /** `at-floor`: the bare AT exchange on the mock's pty with no library code (src/bench/floor.ts). */
-  transport: 'modem-mock' | 'ws-direct' | 'at-floor';
+  /**
+   * `modem-mock`: our client through the module path; `ws-direct`: the `ws` package's client over
+   * loopback TCP; `ws-over-modem`: the `ws` package's client over the same module path as ours;
+   * `at-floor`: the bare AT exchange on the mock's pty with no library code (src/bench/floor.ts).
+   */
+  transport: 'modem-mock' | 'ws-direct' | 'ws-over-modem' | 'at-floor';
   /** Simulated line rate in baud; 0 = unthrottled. */
   baud: number;
   direction: 'up' | 'down' | 'echo';
@@ -22,6 +26,11 @@ export interface BenchRecord {
   p99Ms: number | null;
   cpuMsPerMB: number | null;
   peakRssMB: number | null;
+  /**
+   * Host CPU time / wall time during the transfer, in percent of one core (throttled throughput
+   * records: what the host spends while the serial line is saturated); null elsewhere.
+   */
+  cpuPercent?: number | null;
   /** Pure wire time of the bytes of one round trip at this baud (echo records). */
   wireMs?: number | null;
   /** Free-form remark (target, workload). */
@@ -39,6 +48,7 @@ export function record(base: Pick<BenchRecord, 'name' | 'transport' | 'baud' | '
     p99Ms: null,
     cpuMsPerMB: null,
     peakRssMB: null,
+    cpuPercent: null,
     ...base,
   };
 }
@@ -66,6 +76,11 @@ function fmt(value: number | null | undefined, digits: number): string {
   return value.toFixed(digits);
 }
 
+function fmtPercent(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '';
+  return value.toFixed(value < 10 ? 2 : 1);
+}
+
 function fmtRate(bytesPerSec: number | null): string {
   if (bytesPerSec === null || !Number.isFinite(bytesPerSec)) return '';
   if (bytesPerSec >= 1e6) return `${(bytesPerSec / 1e6).toFixed(2)} MB/s`;
@@ -79,10 +94,10 @@ function fmtBaud(baud: number): string {
 
 /** The markdown table of all records, with a header line about the run. */
 export function toMarkdown(records: readonly BenchRecord[], meta: { date: string; node: string; quick: boolean; summary?: string[] }): string {
-  const head = '| name | transport | baud | dir | rx | msg B | payload rate | line fraction | p50 ms | p99 ms | wire ms | CPU ms/MB | peak RSS MB | note |';
-  const sep = '|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const head = '| name | transport | baud | dir | rx | msg B | payload rate | line fraction | p50 ms | p99 ms | wire ms | CPU ms/MB | CPU % of a core | peak RSS MB | note |';
+  const sep = '|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
   const rows = records.map((r) =>
-    `| ${r.name} | ${r.transport} | ${fmtBaud(r.baud)} | ${r.direction} | ${r.rxMode ?? ''} | ${r.messageBytes ?? ''} | ${fmtRate(r.payloadBytesPerSec)} | ${fmt(r.lineFraction, 3)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.wireMs, 1)} | ${fmt(r.cpuMsPerMB, 0)} | ${fmt(r.peakRssMB, 1)} | ${(r.note ?? '').replace(/\|/g, '/')} |`,
+    `| ${r.name} | ${r.transport} | ${fmtBaud(r.baud)} | ${r.direction} | ${r.rxMode ?? ''} | ${r.messageBytes ?? ''} | ${fmtRate(r.payloadBytesPerSec)} | ${fmt(r.lineFraction, 3)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.wireMs, 1)} | ${fmt(r.cpuMsPerMB, 0)} | ${fmtPercent(r.cpuPercent)} | ${fmt(r.peakRssMB, 1)} | ${(r.note ?? '').replace(/\|/g, '/')} |`,
   );
   const lines = [
     '# air780 benchmark results',
@@ -93,6 +108,61 @@ export function toMarkdown(records: readonly BenchRecord[], meta: { date: string
   if (meta.summary?.length) lines.push(...meta.summary.map((s) => `- ${s}`), '');
   lines.push(head, sep, ...rows, '');
   return lines.join('\n');
+}
+
+/**
+ * The summary lines above the table: the targets of issue 6 with met / NOT met, and the figures
+ * that say what the CPU target means (the AT floor, the `ws` package over the same module path,
+ * the share of a core while the line is saturated). Lines whose records are missing are left out.
+ */
+export function summaryLines(records: readonly BenchRecord[]): string[] {
+  const summary: string[] = [];
+  const find = (f: (r: BenchRecord) => boolean) => records.find(f);
+  const ours = (baud: number, direction: string, rxMode: string) =>
+    find((x) => x.name === 'ws-throughput' && x.transport === 'modem-mock' && x.baud === baud && x.direction === direction && x.rxMode === rxMode);
+  for (const [direction, target] of [['up', 0.9], ['down', 0.95]] as const) {
+    for (const rxMode of ['push', 'pull'] as const) {
+      const r = ours(115200, direction, rxMode);
+      if (r?.lineFraction != null) summary.push(`115200 ${direction} (${rxMode}): ${r.lineFraction.toFixed(3)} of line rate (target ≥ ${target}) ${r.lineFraction >= target ? 'met' : 'NOT met'}`);
+    }
+  }
+  for (const direction of ['up', 'down'] as const) {
+    const base = find((x) => x.transport === 'ws-direct' && x.direction === direction);
+    for (const rxMode of ['push', 'pull'] as const) {
+      const r = ours(0, direction, rxMode);
+      // Sending does not depend on the receive mode: both up runs compare with the one up floor.
+      const floor = find((x) => x.name === 'at-floor' && x.direction === direction && (direction === 'up' || x.rxMode === rxMode));
+      if (base?.cpuMsPerMB && r?.cpuMsPerMB) {
+        const ratio = r.cpuMsPerMB / base.cpuMsPerMB;
+        const vsFloor = floor?.cpuMsPerMB ? `; bare AT exchange ${floor.cpuMsPerMB.toFixed(0)} ms, so ${(r.cpuMsPerMB / floor.cpuMsPerMB).toFixed(2)}× the floor` : '';
+        summary.push(`CPU per MB ${direction} (${rxMode}): ${r.cpuMsPerMB.toFixed(0)} ms vs ws client ${base.cpuMsPerMB.toFixed(0)} ms = ${ratio.toFixed(2)}× (target ≤ 2×) ${ratio <= 2 ? 'met' : 'NOT met'}${vsFloor}`);
+      }
+    }
+  }
+  for (const rxMode of ['push', 'pull'] as const) {
+    for (const direction of ['up', 'down'] as const) {
+      const r = ours(0, direction, rxMode);
+      const same = find((x) => x.transport === 'ws-over-modem' && x.baud === 0 && x.direction === direction && x.rxMode === rxMode);
+      if (r?.cpuMsPerMB && same?.cpuMsPerMB) {
+        summary.push(`websocket layer ${direction} (${rxMode}): ours ${r.cpuMsPerMB.toFixed(0)} ms/MB vs ws package over the same modem path ${same.cpuMsPerMB.toFixed(0)} ms/MB = ${(r.cpuMsPerMB / same.cpuMsPerMB).toFixed(2)}×`);
+      }
+    }
+  }
+  for (const baud of [115200, 921600]) {
+    for (const rxMode of ['push', 'pull'] as const) {
+      const up = ours(baud, 'up', rxMode)?.cpuPercent;
+      const down = ours(baud, 'down', rxMode)?.cpuPercent;
+      if (up != null && down != null) summary.push(`CPU while saturating ${baud} (${rxMode}): up ${fmtPercent(up)} % of a core, down ${fmtPercent(down)} %`);
+    }
+  }
+  const plain = find((x) => x.name === 'ws-json-plain' && x.direction === 'down');
+  const defl = find((x) => x.name === 'ws-json-deflate' && x.direction === 'down');
+  if (plain?.payloadBytesPerSec && defl?.payloadBytesPerSec && plain.lineFraction != null && defl.lineFraction != null) {
+    summary.push(`permessage-deflate on JSON (down, 115200): ${(defl.payloadBytesPerSec / plain.payloadBytesPerSec).toFixed(2)}× the payload rate (${defl.lineFraction.toFixed(2)} of line vs ${plain.lineFraction.toFixed(2)})`);
+  }
+  const rss = find((x) => x.name === 'peak-rss')?.peakRssMB;
+  if (rss != null) summary.push(`peak RSS of the host process: ${rss.toFixed(1)} MB`);
+  return summary;
 }
 
 function esc(text: string): string {

@@ -3,6 +3,7 @@
  * runs over the module path and over the `ws` package's client on loopback TCP.
  */
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { percentile } from './report.js';
 import { jsonPayload } from './server.js';
@@ -126,33 +127,67 @@ export async function echoRtt(connect: BenchConnect, size: number, samples: numb
   return { p50: percentile(times, 50), p99: percentile(times, 99), samples };
 }
 
-/** The `ws` package's client straight over loopback TCP: the baseline. */
-export function wsDirect(port: number): BenchConnect {
-  return (path, { deflate }) =>
-    new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: deflate });
-      ws.once('error', reject);
-      ws.once('open', () => {
-        ws.off('error', reject);
-        ws.on('error', () => {});
-        resolve({
-          send: (data, binary) =>
-            new Promise<void>((res, rej) => {
-              // ws buffers without limit; wait for the write callback only once 1 MiB is queued.
-              let waiting = false;
-              ws.send(data, { binary }, (err) => (err ? rej(err) : waiting ? res() : undefined));
-              waiting = ws.bufferedAmount >= 1 << 20;
-              if (!waiting) res();
-            }),
-          onMessage: (h) => ws.on('message', (d, isBinary) => h(d as Buffer, isBinary)),
-          close: () =>
-            new Promise<void>((res) => {
-              if (ws.readyState === WebSocket.CLOSED) return res();
-              ws.once('close', () => res());
-              ws.close(1000);
-              setTimeout(() => ws.terminate(), 2000).unref();
-            }),
-        });
+/**
+ * The `ws` package's client on `url`, over loopback TCP or over the stream `createConnection`
+ * gives it. `highWater`: queued bytes above which `send` waits for the write callback.
+ */
+function wsPackage(url: string, deflate: boolean, highWater: number, createConnection?: () => Duplex): Promise<BenchSocket> {
+  return new Promise((resolve, reject) => {
+    // handshakeTimeout needs the stream's setTimeout/'timeout' (ModemSocket has them, as net.Socket).
+    const options: WebSocket.ClientOptions = { perMessageDeflate: deflate, handshakeTimeout: 30_000 };
+    // Typed as net's connect, but ws only needs a Duplex of it (serial-notes: createConnection).
+    if (createConnection) options.createConnection = createConnection as unknown as NonNullable<WebSocket.ClientOptions['createConnection']>;
+    const ws = new WebSocket(url, options);
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.off('error', reject);
+      ws.on('error', () => {});
+      resolve({
+        send: (data, binary) =>
+          new Promise<void>((res, rej) => {
+            // ws buffers without limit: wait for the write callback only once highWater is queued.
+            let waiting = false;
+            ws.send(data, { binary }, (err) => (err ? rej(err) : waiting ? res() : undefined));
+            waiting = ws.bufferedAmount >= highWater;
+            if (!waiting) res();
+          }),
+        onMessage: (h) => ws.on('message', (d, isBinary) => h(d as Buffer, isBinary)),
+        close: () =>
+          new Promise<void>((res) => {
+            if (ws.readyState === WebSocket.CLOSED) return res();
+            ws.once('close', () => res());
+            ws.close(1000);
+            setTimeout(() => ws.terminate(), 2000).unref();
+          }),
       });
     });
+  });
+}
+
+/** The `ws` package's client straight over loopback TCP: the baseline. */
+export function wsDirect(port: number): BenchConnect {
+  return (path, { deflate }) => wsPackage(`ws://127.0.0.1:${port}${path}`, deflate, 1 << 20);
+}
+
+/** What {@link wsOverModem} needs of a modem: a connected plain stream (Modem.openStream). */
+export interface StreamSource {
+  openStream(host: string, port: number, options: { tls: false }): Promise<Duplex>;
+}
+
+/**
+ * The `ws` package's client over a stream through the module, the very stream our client gets
+ * (`openerConnect` → `Modem.openStream`): the same path below the websocket layer, so the CPU
+ * difference to our client is the websocket implementations' alone. The queue bound is our
+ * client's (256 KiB), so both keep the same amount in flight.
+ */
+export function wsOverModem(modem: StreamSource, port: number): BenchConnect {
+  return async (path, { deflate }) => {
+    const stream = await modem.openStream('127.0.0.1', port, { tls: false });
+    try {
+      return await wsPackage(`ws://127.0.0.1:${port}${path}`, deflate, 256 * 1024, () => stream);
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+  };
 }
