@@ -1,17 +1,6 @@
 /** Test doubles for the AT layer: chunkers and a scripted fake module behind a Duplex. */
 import { Duplex } from 'node:stream';
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 export type Chunker = (b: Buffer) => Buffer[];
 

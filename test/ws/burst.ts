@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import zlib from 'node:zlib';
 import type { WebSocket } from 'ws';
 import { WebSocketClient as Client, type WebSocketClientOptions } from '../../src/ws/index.js';
-import { rng as prng } from '../at/fake.js';
+import { rng as prng } from '../helpers/rng.js';
 import { startWsEcho, type WsPeer } from './peers.js';
 import { closeBody, okResponse, serverFrame, startRawServer, type RawConn, type RawServer } from './raw-server.js';
 
