@@ -17,6 +17,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { echoAsIs } from '../cli/echo-server.js';
 
 /**
  * A JSON text of exactly `size` bytes that compresses like real telemetry: field names repeat,
@@ -67,7 +68,7 @@ export async function startBenchServer(options: { perMessageDeflate?: boolean } 
     ws.on('error', () => ws.terminate());
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/ws/echo2') {
-      ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+      echoAsIs(ws);
     } else if (path === '/bench/sink') {
       let bytes = 0;
       let messages = 0;

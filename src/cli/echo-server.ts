@@ -46,6 +46,17 @@ function isEchoRequest(text: string): boolean {
   }
 }
 
+/**
+ * Makes `ws` an `/ws/echo2` peer: every message goes back as it came, text as text, binary as
+ * binary. `onEcho` runs before each echo (for counting). Shared with the benchmark server.
+ */
+export function echoAsIs(ws: WebSocket, onEcho?: () => void): void {
+  ws.on('message', (data, isBinary) => {
+    onEcho?.();
+    ws.send(data, { binary: isBinary });
+  });
+}
+
 /** Starts the echo server; resolves once it listens. */
 export async function startEchoServer(options: EchoServerOptions = {}): Promise<EchoServer> {
   const host = options.host ?? '127.0.0.1';
@@ -76,10 +87,7 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
         ws.send(text);
       });
     } else if (path === '/ws/echo2') {
-      ws.on('message', (data, isBinary) => {
-        echoed++;
-        ws.send(data, { binary: isBinary });
-      });
+      echoAsIs(ws, () => echoed++);
     } else {
       ws.close(4404, 'unknown path');
     }
