@@ -131,7 +131,7 @@ export function summaryLines(records: readonly BenchRecord[]): string[] {
     for (const rxMode of ['push', 'pull'] as const) {
       const r = ours(0, direction, rxMode);
       // Sending does not depend on the receive mode: both up runs compare with the one up floor.
-      const floor = find((x) => x.name === 'at-floor' && x.direction === direction && (direction === 'up' || x.rxMode === rxMode));
+      const floor = find((x) => x.name === 'at-floor' && x.baud === 0 && x.direction === direction && (direction === 'up' || x.rxMode === rxMode));
       if (base?.cpuMsPerMB && r?.cpuMsPerMB) {
         const ratio = r.cpuMsPerMB / base.cpuMsPerMB;
         const vsFloor = floor?.cpuMsPerMB ? `; bare AT exchange ${floor.cpuMsPerMB.toFixed(0)} ms, so ${(r.cpuMsPerMB / floor.cpuMsPerMB).toFixed(2)}× the floor` : '';
@@ -152,7 +152,14 @@ export function summaryLines(records: readonly BenchRecord[]): string[] {
     for (const rxMode of ['push', 'pull'] as const) {
       const up = ours(baud, 'up', rxMode)?.cpuPercent;
       const down = ours(baud, 'down', rxMode)?.cpuPercent;
-      if (up != null && down != null) summary.push(`CPU while saturating ${baud} (${rxMode}): up ${fmtPercent(up)} % of a core, down ${fmtPercent(down)} %`);
+      if (up == null || down == null) continue;
+      // As for CPU per MB, both receive modes' up runs compare with the one (push) up floor.
+      const floor = (direction: string) =>
+        find((x) => x.name === 'at-floor' && x.baud === baud && x.direction === direction && (direction === 'up' || x.rxMode === rxMode))?.cpuPercent;
+      const fu = floor('up');
+      const fd = floor('down');
+      const vsFloor = fu != null && fd != null ? ` (bare AT exchange: up ${fmtPercent(fu)} %, down ${fmtPercent(fd)} %)` : '';
+      summary.push(`CPU while saturating ${baud} (${rxMode}): up ${fmtPercent(up)} % of a core, down ${fmtPercent(down)} %${vsFloor}`);
     }
   }
   const plain = find((x) => x.name === 'ws-json-plain' && x.direction === 'down');
@@ -200,7 +207,7 @@ export function toSvg(records: readonly BenchRecord[]): string {
     const color = b.direction === 'up' ? '#4477aa' : '#66aa55';
     parts.push(`<rect x="${x}" y="${y(f)}" width="40" height="${bottom - y(f)}" fill="${color}"><title>${esc(`${b.name}: ${fmtRate(b.payloadBytesPerSec)} = ${f.toFixed(3)} of line`)}</title></rect>`);
     parts.push(`<text x="${x + 20}" y="${y(f) - 3}" text-anchor="middle">${f.toFixed(2)}</text>`);
-    const kind = b.name === 'ws-throughput' ? 'ws' : b.name === 'ws-json-deflate' ? 'json+deflate' : b.name === 'ws-json-plain' ? 'json' : b.name === 'mock-line-rate' ? 'line' : b.name === 'modem-socket-throughput' ? 'socket' : b.name;
+    const kind = b.name === 'ws-throughput' ? 'ws' : b.name === 'ws-json-deflate' ? 'json+deflate' : b.name === 'ws-json-plain' ? 'json' : b.name === 'mock-line-rate' ? 'line' : b.name === 'modem-socket-throughput' ? 'socket' : b.name === 'at-floor' ? 'floor' : b.name;
     const label = `${kind} ${b.baud} ${b.direction}${b.rxMode ? ` ${b.rxMode}` : ''}`;
     parts.push(`<text transform="translate(${x + 24},${bottom + 8}) rotate(60)" font-size="10">${esc(label)}</text>`);
   });

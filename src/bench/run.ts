@@ -240,16 +240,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
           } finally {
             await modem.close();
           }
-          if (baud === 0 && (want('ws-throughput') || want('cpu'))) {
-            // The same exchange with no library code: what the CPU figure above is to be read against.
-            const total = bytesFor(0);
+          if (want('ws-throughput') || want('cpu')) {
+            // The same exchange with no library code: what the CPU figures above are to be read
+            // against (per MB unthrottled; share of a core at line rate, where a shorter run does).
+            const total = baud ? Math.round(lineRate(baud) * (quick ? 1 : 2)) : bytesFor(0);
             for (const direction of rxMode === 'push' ? (['up', 'down'] as const) : (['down'] as const)) {
-              const t = await atFloor({ path: mock.path, peerPort: server.rawPort, direction, rxMode, bytes: total, timeoutMs: timeoutMs(total, 0) });
+              const t = await atFloor({ path: mock.path, peerPort: server.rawPort, direction, rxMode, bytes: total, timeoutMs: timeoutMs(total, baud) });
               records.push(record({
-                name: 'at-floor', transport: 'at-floor', baud, direction, rxMode, payloadBytesPerSec: rate(t), cpuMsPerMB: perMB(t),
+                name: 'at-floor', transport: 'at-floor', baud, direction, rxMode, payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud),
+                cpuMsPerMB: baud ? null : perMB(t), cpuPercent: baud ? cpuPercent(t) : null,
                 note: 'bare AT exchange on the pty, no library code',
               }));
-              log(`  AT floor ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s, ${perMB(t).toFixed(0)} ms CPU/MB`);
+              const cost = baud ? `${cpuPercent(t).toFixed(2)} % of a core` : `${perMB(t).toFixed(0)} ms CPU/MB`;
+              log(`  AT floor ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s${baud ? ` = ${fractionOf(rate(t), baud)!.toFixed(3)} of line` : ''}, ${cost}`);
             }
           }
         }

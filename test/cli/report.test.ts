@@ -81,17 +81,21 @@ describe('bench report', () => {
       t('modem-mock', 115200, 'down', 'push', { lineFraction: 0.98, cpuPercent: 12.34 }),
       t('modem-mock', 921600, 'up', 'pull', { lineFraction: 0.65, cpuPercent: 3.1 }),
       t('modem-mock', 921600, 'down', 'pull', { lineFraction: 0.72, cpuPercent: 9.87 }),
+      // Line-rate floors come first: the per-MB comparison must still pick the unthrottled one.
+      record({ name: 'at-floor', transport: 'at-floor', baud: 115200, direction: 'up', rxMode: 'push', cpuPercent: 0.61 }),
+      record({ name: 'at-floor', transport: 'at-floor', baud: 115200, direction: 'down', rxMode: 'push', cpuPercent: 9.9 }),
+      record({ name: 'at-floor', transport: 'at-floor', baud: 0, direction: 'up', rxMode: 'push', cpuMsPerMB: 140 }),
       record({ name: 'peak-rss', transport: 'modem-mock', baud: 0, direction: 'echo', peakRssMB: 80.25 }),
     ];
     const s = summaryLines(recs);
     expect(s).toContain('websocket layer up (push): ours 200 ms/MB vs ws package over the same modem path 250 ms/MB = 0.80×');
     expect(s).toContain('websocket layer down (push): ours 40 ms/MB vs ws package over the same modem path 32 ms/MB = 1.25×');
     expect(s.filter((l) => l.startsWith('websocket layer'))).toHaveLength(2);
-    expect(s).toContain('CPU while saturating 115200 (push): up 0.40 % of a core, down 12.3 %');
+    expect(s).toContain('CPU while saturating 115200 (push): up 0.40 % of a core, down 12.3 % (bare AT exchange: up 0.61 %, down 9.90 %)');
     expect(s).toContain('CPU while saturating 921600 (pull): up 3.10 % of a core, down 9.87 %');
     expect(s.filter((l) => l.startsWith('CPU while saturating'))).toHaveLength(2);
     // The unreachable target keeps its honest line.
-    expect(s).toContain('CPU per MB up (push): 200 ms vs ws client 8 ms = 25.00× (target ≤ 2×) NOT met');
+    expect(s).toContain('CPU per MB up (push): 200 ms vs ws client 8 ms = 25.00× (target ≤ 2×) NOT met; bare AT exchange 140 ms, so 1.43× the floor');
     expect(s).toContain('115200 up (push): 0.910 of line rate (target ≥ 0.9) met');
     expect(s).toContain('peak RSS of the host process: 80.3 MB');
   });
