@@ -16,6 +16,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 const CTRL_Z = 0x1a;
 const ESC = 0x1b;
+/** A payload without a length (ended by Ctrl-Z) is sent once it reaches this many bytes. */
+const MAX_OPEN_PAYLOAD = 1460;
 
 /** Index of the first Ctrl-Z or ESC in `b`, or -1: two native scans, not a callback per payload byte. */
 function firstEnd(b: Buffer): number {
@@ -48,7 +50,11 @@ export interface ModuleOutput {
 
 interface PayloadWait {
   len: number | undefined;
-  parts: Buffer[];
+  /**
+   * The payload's own copy, filled as bytes arrive: the host's chunks are views of its write
+   * buffers, which it may reuse once they are delivered, so each byte is copied here once.
+   */
+  buf: Buffer;
   got: number;
   resolve: (v: Buffer | 'aborted' | 'timeout' | undefined) => void;
   cancelTimer?: () => void;
@@ -142,7 +148,7 @@ export class AtModule implements ModuleIo {
 
   prompt(len: number | undefined, show: boolean, timeoutMs?: number): Promise<Buffer | 'aborted' | 'timeout' | undefined> {
     return new Promise((resolve) => {
-      this.payload = { len, parts: [], got: 0, resolve };
+      this.payload = { len, buf: Buffer.allocUnsafe(len ?? MAX_OPEN_PAYLOAD), got: 0, resolve };
       this.promptOpen = true;
       if (show) this.raw(Buffer.from('\r\n> ', 'latin1'));
       if (this.opts.quirks.has('urc-after-prompt')) this.out.write(Buffer.from('\r\n+NITZ: 24/07/23,08:35:01+32,0\r\n', 'latin1'));
@@ -235,27 +241,25 @@ export class AtModule implements ModuleIo {
     if (this.input.length === 0) return false;
     if (p.len !== undefined) {
       const take = Math.min(p.len - p.got, this.input.length);
-      p.parts.push(Buffer.from(this.input.subarray(0, take)));
-      p.got += take;
+      p.got += this.input.copy(p.buf, p.got, 0, take);
       this.consume(take);
       if (p.got < p.len) return false;
-      this.endPayload(Buffer.concat(p.parts, p.got));
+      this.endPayload(p.buf);
       return true;
     }
     const z = firstEnd(this.input);
     const upto = z < 0 ? this.input.length : z;
-    const take = Math.min(upto, 1460 - p.got);
-    p.parts.push(Buffer.from(this.input.subarray(0, take)));
-    p.got += take;
+    const take = Math.min(upto, MAX_OPEN_PAYLOAD - p.got);
+    p.got += this.input.copy(p.buf, p.got, 0, take);
     this.consume(take);
     if (z >= 0 && take === upto) {
       const abort = this.input[0] === ESC;
       this.consume(1);
-      this.endPayload(abort ? 'aborted' : Buffer.concat(p.parts, p.got));
+      this.endPayload(abort ? 'aborted' : p.buf.subarray(0, p.got));
       return true;
     }
-    if (p.got >= 1460) {
-      this.endPayload(Buffer.concat(p.parts, p.got));
+    if (p.got >= MAX_OPEN_PAYLOAD) {
+      this.endPayload(p.buf.subarray(0, p.got));
       return true;
     }
     return false;
