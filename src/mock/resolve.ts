@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { MockResolver } from './options.js';
 
 /** 'localhost' → 127.0.0.1, IPv4 literals as they are, other names through the host's resolver. */
-export async function defaultResolve(host: string): Promise<string | undefined> {
+async function defaultResolve(host: string): Promise<string | undefined> {
   if (host.toLowerCase() === 'localhost') return '127.0.0.1';
   if (net.isIPv4(host)) return host;
   // The module has no IPv6 in CIPSTART (air780e-at.md §4.4).
