@@ -11,6 +11,7 @@ import {
   AbortedError,
   AtClosedError,
   AtCommandError,
+  AtAbandonedError,
   AtTimeoutError,
   BadArgumentError,
   cmeMeaning,
@@ -296,8 +297,27 @@ export class AtChannel extends EventEmitter {
 
   private onTimeout(entry: Entry): void {
     if (this.inflight !== entry) return;
-    const afterFinal = entry.phase === 'after-final';
     const phase = entry.phase;
+    this.giveUp(entry, new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, phase === 'prompt' ? 'no "> " prompt' : undefined));
+  }
+
+  /**
+   * The module can no longer answer the command in flight (it restarted: `RDY`). Reject it now
+   * with `ERR_AT_ABANDONED` rather than at its timeout, which would hold up every command behind
+   * it. It is treated like a timed-out command: should it have reached the module after the
+   * restart after all, its answer is still to come, and a resync runs before the next command.
+   * Returns whether a command was in flight.
+   */
+  abandonInflight(reason: string): boolean {
+    const entry = this.inflight;
+    if (!entry) return false;
+    log('[%s] %s abandoned: %s', this.name, entry.command, reason);
+    this.giveUp(entry, new AtAbandonedError(entry.command, reason));
+    return true;
+  }
+
+  private giveUp(entry: Entry, error: Error): void {
+    const afterFinal = entry.phase === 'after-final';
     this.release(entry);
     if (!afterFinal) {
       // Its final result may still come: make sure it never reaches the next command.
@@ -305,9 +325,7 @@ export class AtChannel extends EventEmitter {
     }
     if (!entry.settled) {
       entry.settled = true;
-      entry.reject(
-        new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, phase === 'prompt' ? 'no "> " prompt' : undefined),
-      );
+      entry.reject(error);
     }
     this.pump();
   }

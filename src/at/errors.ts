@@ -73,6 +73,20 @@ export class AtCommandError extends Air780Error {
 }
 
 /** The channel was closed, or its stream ended or failed (`ERR_AT_CLOSED`). */
+/**
+ * The command in flight was given up before its final result because the module can no longer
+ * answer it (it restarted: `RDY`) — `ERR_AT_ABANDONED`. Waiting for its timeout would only hold up
+ * every command behind it; a late answer, should one still come, is discarded.
+ */
+export class AtAbandonedError extends Air780Error {
+  readonly command: string;
+
+  constructor(command: string, reason: string) {
+    super('ERR_AT_ABANDONED', `${command}: abandoned before its final result (${reason}). Send it again once the module is back.`);
+    this.command = command;
+  }
+}
+
 export class AtClosedError extends Air780Error {
   constructor(message = 'The AT channel is closed. Open a new channel (or Modem) to continue.', cause?: unknown) {
     super('ERR_AT_CLOSED', message, { cause });

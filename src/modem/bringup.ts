@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
-import { AtCommandError, AtTimeoutError } from '../at/errors.js';
+import { AtAbandonedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
 import { atString } from '../at/args.js';
 import { BringUpError, SimAbsentError, SimLockedError } from './errors.js';
 import { parseCgatt, parseCpin, parseIpv4, parseRegistration, type Registration } from './parse.js';
@@ -60,7 +60,8 @@ export async function syncAt(at: AtChannel, opts: Pick<BringUpOptions, 'syncAtte
     } catch (err) {
       last = err;
       if (opts.signal?.aborted) throw err;
-      if (!(err instanceof AtTimeoutError) && !(err instanceof AtCommandError)) throw err;
+      // A booting module says RDY while an `AT` waits: that `AT` is abandoned, the next one answered.
+      if (!(err instanceof AtTimeoutError) && !(err instanceof AtCommandError) && !(err instanceof AtAbandonedError)) throw err;
       // A garbled line gives ERROR: pause briefly so the module's input is clean again.
       if (err instanceof AtCommandError) await sleep(Math.min(200, opts.syncIntervalMs), opts.signal);
     }

@@ -311,7 +311,11 @@ export class Modem extends EventEmitter {
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [
       ...this.urcs.subscribe(at),
-      at.onUrc(/^RDY$/, () => this.supervisor.onReboot()),
+      at.onUrc(/^RDY$/, () => {
+        // Nothing written before the restart will be answered: do not wait out its timeout.
+        at.abandonInflight('the module restarted (RDY)');
+        this.supervisor.onReboot();
+      }),
       at.onUrc(PDP_DEACT_RE, () => this.supervisor.recover('pdp')),
     ];
     const onGone = () => {

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
-import { AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
+import { AtAbandonedError, AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
 import { LinkClosedError } from './errors.js';
 import type { LinkTable } from './links.js';
 import { parseCipack, parseRxgetHeader } from './parse.js';
@@ -140,7 +140,7 @@ export class DataPump {
    */
   private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
     const held = this.links.sockets[n] === s;
-    if (held && (err instanceof AtTimeoutError || err instanceof AtClosedError)) return; // recovery fails the socket
+    if (held && recoveryFails(err)) return;
     if (held && !s.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
       this.linkCommandFailed(s, n, err, 'send');
       return;
@@ -168,10 +168,15 @@ export class DataPump {
   }
 
   private linkCommandFailed(s: ModemSocket, n: number, err: Error, what: string): void {
-    if (err instanceof AtTimeoutError || err instanceof AtClosedError) return; // recovery fails the socket
+    if (recoveryFails(err)) return;
     if (this.links.sockets[n] !== s) return;
     debug('link %d %s failed: %s', n, what, err.message);
     s.linkOpen = false;
     s.destroy(new LinkClosedError(n, `the module refused a ${what}`, { cause: err }));
   }
+}
+
+/** The channel failed rather than the link: recovery fails the sockets it holds, with its reason. */
+function recoveryFails(err: unknown): boolean {
+  return err instanceof AtTimeoutError || err instanceof AtClosedError || err instanceof AtAbandonedError;
 }

@@ -277,6 +277,33 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     expect(fake.written.toString()).toBe('AT+CIPSEND=0,3\r\nxyzAT\rAT+CSQ\r');
   });
 
+  it('abandonInflight (the module restarted): the command in flight rejects ERR_AT_ABANDONED at once, a late answer never reaches the next one', async () => {
+    const fake = new FakeModule(whole);
+    const ch = open(fake);
+    let late = true;
+    fake.responder = lineResponder((cmd) => {
+      if (cmd === 'AT+CIPACK=0') return undefined; // lost in the restart
+      if (cmd === 'AT' && late) {
+        // The abandoned command did reach the module after all: its answer comes first.
+        late = false;
+        return '\r\n+CIPACK: 5,5,0\r\n\r\nOK\r\n\r\nOK\r\n';
+      }
+      if (cmd === 'AT+A780SYNC') return '\r\nERROR\r\n';
+      if (cmd === 'AT+CSQ') return '\r\n+CSQ: 9,0\r\n\r\nERROR\r\n';
+      return '\r\nOK\r\n';
+    });
+    const ack = ch.send('AT+CIPACK=0', { timeoutMs: 60_000 });
+    const next = ch.send('AT+CSQ', { timeoutMs: 60_000 });
+    await until(() => fake.written.toString() === 'AT+CIPACK=0\r', 'the command to be written');
+    expect(ch.abandonInflight('the module restarted')).toBe(true);
+    await expect(ack).rejects.toMatchObject({ code: 'ERR_AT_ABANDONED', command: 'AT+CIPACK=0', message: expect.stringMatching(/restarted/) });
+    // The queued command goes out after a resync, not after the abandoned one's 60 s timeout, and
+    // gets its own answer (ERROR), not the late OK.
+    await expect(next).rejects.toMatchObject({ code: 'ERR_AT_ERROR', lines: ['+CSQ: 9,0'] });
+    expect(fake.written.toString()).toBe('AT+CIPACK=0\rAT\rAT+A780SYNC\rAT+CSQ\r');
+    expect(ch.abandonInflight('nothing in flight')).toBe(false);
+  });
+
   it('when the module does not answer the resync, the next command fails fast and the channel retries later', async () => {
     const fake = new FakeModule(whole);
     const ch = open(fake, { syncTimeoutMs: 60 });

@@ -78,6 +78,22 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
     await worksAgain(modem);
   });
 
+  it('module reboot while a command is in flight: that command is abandoned, recovery does not wait out its timeout', async () => {
+    // The module reboots with our command unanswered: the command's own timeout is far longer than
+    // this test may take, so recovery must not sit behind it.
+    const { mock, modem } = await open(rxMode, { commandTimeoutMs: 120_000 });
+    const s = modem.connect('127.0.0.1', bed.echo.port);
+    await once(s, 'connect');
+    s.on('error', () => undefined);
+    mock.swallowNextFinal();
+    s.write(Buffer.alloc(10, 1)); // its CIPSEND gets no final
+    await waitFor(() => mock.commands().some((c) => c.startsWith(`AT+CIPSEND=${s.link},10`)), 10_000, 'the swallowed CIPSEND');
+    const online = new Promise<void>((resolve) => modem.on('state', (st: string) => st === 'online' && resolve()));
+    mock.reboot({ delayMs: 50 });
+    await online;
+    await worksAgain(modem);
+  }, 30_000);
+
   it('+PDP: DEACT: sockets fail, the bearer is brought up again', async () => {
     const { mock, modem } = await open(rxMode);
     const sockets = await busySockets(modem, 2);
