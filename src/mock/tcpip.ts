@@ -452,6 +452,8 @@ export class TcpIp implements LinkListener {
     const hostname = this.ssl.get(ctx, 'hostname')?.value;
     const servername = hostname || (net.isIP(host) ? undefined : host);
     const o: tls.ConnectionOptions = { minVersion: range[0], maxVersion: range[1], rejectUnauthorized: seclevel >= 1 };
+    // The module really offers TLS 1.0/1.1 when told to; OpenSSL 3 only does at security level 0.
+    if (range[0] !== 'TLSv1.2') o.ciphers = 'DEFAULT:@SECLEVEL=0';
     if (servername) o.servername = servername;
     const file = (key: string): Buffer | undefined => {
       const name = this.ssl.get(ctx, key)?.value;

@@ -15,7 +15,7 @@ import { LinkConnector } from './connector.js';
 import { hostTls, normaliseTls, onceConnected } from './host-tls.js';
 import { Supervisor, type ModemState, type RecoveryReason } from './supervisor.js';
 import { readInfo, type ModemInfo } from './info.js';
-import { ModuleTls } from './module-tls.js';
+import { ModuleTls, type ModuleTlsVersion } from './module-tls.js';
 import { openTransport, type Transport, type TransportOptions } from './transport.js';
 import type { DeliveryTracker } from './delivery.js';
 
@@ -67,6 +67,8 @@ export interface ModemConnectOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** Verification is on unless this is explicitly false (traced as a warning). */
   rejectUnauthorized?: boolean;
+  /** Module TLS only: the protocol version the module speaks (default `'TLSv1.2'`); see {@link ModuleTlsVersion}. */
+  sslVersion?: ModuleTlsVersion;
   /** Wait for CONNECT OK (and, for host TLS, the handshake). */
   timeoutMs?: number;
 }

@@ -11,11 +11,47 @@ const FSWRITE_MAX = 10_240;
 
 type Send = (command: string, options?: AtSendOptions) => Promise<AtResponse>;
 
+/**
+ * The protocol version module TLS speaks: the module's own `AT+SSLCFG="sslversion"` setting, with
+ * Node's version spellings. Unlike Node's `minVersion` this is not a floor: the module speaks
+ * exactly one version (1 TLS1.0, 2 TLS1.1, 3 TLS1.2), or `'all'` (4: "all of the above", which per
+ * the manual includes SSL 3.0). The module has no TLS 1.3.
+ */
+export type ModuleTlsVersion = 'TLSv1.2' | 'TLSv1.1' | 'TLSv1' | 'all';
+
+/** `AT+SSLCFG="sslversion"` values (air780e-at.md §5 TLS, manual §12.7). */
+const SSL_VERSION_VALUE: Record<ModuleTlsVersion, number> = { 'TLSv1.2': 3, 'TLSv1.1': 2, TLSv1: 1, all: 4 };
+
 /** What module TLS needs from the connect options. */
 export interface ModuleTlsOptions {
   servername?: string;
   ca?: string | Buffer | Array<string | Buffer>;
   rejectUnauthorized?: boolean;
+  /**
+   * Module TLS only: the protocol version the module speaks. Default `'TLSv1.2'`. `'TLSv1.1'`,
+   * `'TLSv1'` and `'all'` (SSL 3.0 up to TLS 1.2) are for old servers only: those protocols are
+   * broken; prefer host TLS (`tls: 'host'`, TLS 1.2/1.3 with Node's checks) where you can.
+   */
+  sslVersion?: ModuleTlsVersion;
+}
+
+/**
+ * The `sslversion` value for `options` (default TLS 1.2 only), or `ERR_BAD_ARGUMENT`.
+ *
+ * Why 3 and not the field's 4: 4 ("all") lets a downgrade or a stale server land on SSL 3.0 /
+ * TLS 1.0, silently. 3 is the manual's "TLS1.2", a single version like 0–2 (4 is "all of the
+ * above"), so the module offers exactly TLS 1.2. A server that also speaks TLS 1.3 negotiates 1.2
+ * with it (the module has no 1.3: only TLS 1.2 RSA-kx suites are documented); a TLS 1.3-only server
+ * cannot be reached by module TLS at any setting (use host TLS). Not yet confirmed on hardware that
+ * the firmware refuses a TLS 1.0/1.1 ServerHello under 3; hw-tests covers the 1.2 path.
+ */
+export function sslVersionValue(options: Pick<ModuleTlsOptions, 'sslVersion'>): number {
+  const v = options.sslVersion ?? 'TLSv1.2';
+  const value = typeof v === 'string' && Object.hasOwn(SSL_VERSION_VALUE, v) ? SSL_VERSION_VALUE[v] : undefined;
+  if (value === undefined) {
+    throw new BadArgumentError('sslVersion', `module TLS sslVersion must be one of ${Object.keys(SSL_VERSION_VALUE).map((k) => `'${k}'`).join(', ')} (got ${String(v)}); the module has no TLS 1.3: for it use host TLS (tls: 'host')`);
+  }
+  return value;
 }
 
 /**
@@ -45,6 +81,8 @@ export class ModuleTls {
 
   /** Configure TLS context `link` for `host` and turn the switch on. */
   async configureLink(link: number, host: string, options: ModuleTlsOptions): Promise<void> {
+    const sslVersion = sslVersionValue(options);
+    if (sslVersion !== 3) debug('WARNING: module TLS for %s allows old protocols (sslVersion %s)', host, options.sslVersion);
     const verify = options.rejectUnauthorized !== false;
     const servername = options.servername ?? host;
     atHost(servername, 'servername');
@@ -60,7 +98,7 @@ export class ModuleTls {
       debug('WARNING: module TLS certificate verification is OFF for %s (rejectUnauthorized: false)', host);
     }
     // Field report: without sslversion every handshake fails.
-    await this.send(`AT+SSLCFG="sslversion",${link},4`);
+    await this.send(`AT+SSLCFG="sslversion",${link},${sslVersion}`);
     if (caFile) {
       await this.send(`AT+SSLCFG="cacert",${link},${atFileName(caFile)}`);
       await this.send(`AT+SSLCFG="seclevel",${link},1`);

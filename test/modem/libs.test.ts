@@ -134,7 +134,7 @@ describe('module TLS', () => {
     const cmds = mock.transcript.filter((x) => x.kind === 'command').map((x) => x.text);
     expect(cmds.filter((c) => c.startsWith('AT+FSWRITE=')).length).toBe(1);
     expect(cmds).toContain('AT+CIPSSL=1');
-    expect(cmds.some((c) => /^AT\+SSLCFG="sslversion",\d,4$/.test(c))).toBe(true);
+    expect(cmds.some((c) => /^AT\+SSLCFG="sslversion",\d,3$/.test(c))).toBe(true);
     expect(cmds.some((c) => /^AT\+SSLCFG="seclevel",\d,1$/.test(c))).toBe(true);
     a.destroy();
     b.destroy();
