@@ -1,3 +1,5 @@
+import { readdir, realpath } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import createDebug from 'debug';
@@ -50,7 +52,9 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       },
     };
   }
-  const path = options.path ?? (process.env.AIR780_PORT || undefined) ?? (await discoverPort({ baudRate: options.baudRate, ...(options.binding ? { binding: options.binding } : {}) }));
+  const explicit = options.path ?? (process.env.AIR780_PORT || undefined);
+  const discovery = { baudRate: options.baudRate, ...(options.binding ? { binding: options.binding } : {}) };
+  let path = explicit ?? (await discoverPort(discovery));
   const open = () =>
     openSerialPort({
       path,
@@ -59,23 +63,63 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       ...(options.binding ? { binding: options.binding } : {}),
     });
   let current: Duplex = await open();
+  // Bounded: a port whose close never completes must not hold up a reopen or close forever.
+  const closeCurrent = () =>
+    new Promise<void>((resolve) => {
+      if (current.closed) return resolve();
+      current.once('close', () => resolve());
+      current.destroy();
+      setTimeout(resolve, 2000).unref();
+    });
+  const hint = explicit !== undefined ? await byIdHint(explicit) : undefined;
+  if (hint) debug(hint);
   return {
     get stream() {
       return current;
     },
     async reopen() {
-      current.destroy();
+      // Closed first: its lock would make the probe or the open of the same path fail.
+      await closeCurrent();
+      if (explicit === undefined) {
+        // A replug may re-enumerate the module under other names (ttyACM2 → ttyACM3): find it
+        // again. One bounded pass (open timeout and three short probes per candidate); a module
+        // not back yet fails this attempt with ERR_NO_MODEM and the supervisor retries with back-off.
+        const found = await discoverPort(discovery);
+        if (found !== path) debug('the module came back on %s (was %s)', found, path);
+        path = found;
+      } else if (hint) {
+        debug(hint);
+      }
       current = await open();
       return current;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (current.destroyed) return resolve();
-        current.once('close', () => resolve());
-        current.destroy();
-        setTimeout(resolve, 2000).unref();
-      }),
+    close: closeCurrent,
   };
+}
+
+/** Names the kernel hands out in plug order: a replug can give the module other numbers. */
+const UNSTABLE_TTY = /^tty(ACM|USB)\d+$/;
+
+/**
+ * @internal For an explicit path that can change on replug, a hint naming the stable udev link to use instead
+ * (the `/dev/serial/by-id/` entry that points to it, when there is one); else undefined.
+ */
+export async function byIdHint(path: string, byIdDir = '/dev/serial/by-id'): Promise<string | undefined> {
+  if (!UNSTABLE_TTY.test(basename(path))) return undefined;
+  let stable: string | undefined;
+  try {
+    const target = await realpath(path);
+    // One link per tty (the interface number is part of the name).
+    for (const name of (await readdir(byIdDir)).slice(0, 256)) {
+      const link = join(byIdDir, name);
+      if ((await realpath(link).catch(() => undefined)) !== target) continue;
+      stable = link;
+      break;
+    }
+  } catch {
+    // no such device or no udev links: the generic hint below
+  }
+  return `${path} is numbered in plug order and may change after a replug (then recovery cannot find the module): use ${stable ?? 'its /dev/serial/by-id/… link'} instead, or let discovery find the port (no path, no AIR780_PORT)`;
 }
 
 /** A probed port. */
