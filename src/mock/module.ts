@@ -186,8 +186,13 @@ export class AtModule implements ModuleIo {
   /** Bytes from the host side of the line. Returns false when the input buffer is full. */
   receive(chunk: Buffer): boolean {
     if (!this.powered || this.destroyed) return true; // a module without power hears nothing
-    this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
+    const view = this.input.length === 0;
+    this.input = view ? chunk : Buffer.concat([this.input, chunk]);
     this.pump();
+    // `chunk` is a view of the host's write buffer, which the host may reuse as soon as the line
+    // reports the write delivered (right after this returns): bytes kept past now (the module is
+    // busy or stalled) are copied, once. A concat above already made our own copy.
+    if (view && this.input.length > 0) this.input = Buffer.from(this.input);
     return this.input.length < MAX_INPUT;
   }
 
