@@ -5,7 +5,7 @@ import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
 import { AtTimeoutError, BadArgumentError } from '../at/errors.js';
 import { atHost, atInt } from '../at/args.js';
 import type { ProgressEvent } from './bringup.js';
-import { ModemNotReadyError } from './errors.js';
+import { ModemAbortError, ModemNotReadyError } from './errors.js';
 import { ModemSocket, type LinkDriver } from './socket.js';
 import { PDP_DEACT_RE } from './parse.js';
 import { LinkTable } from './links.js';
@@ -20,6 +20,30 @@ import { openTransport, type Transport, type TransportOptions } from './transpor
 import type { DeliveryTracker } from './delivery.js';
 
 const debug = createDebug('air780:modem');
+
+/** The error an aborted connect fails with: the signal's reason when it is one. */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new ModemAbortError('The connect');
+}
+
+/**
+ * Destroys `socket` when `signal` aborts, until the returned function is called. `withError`: with
+ * the abort reason (the socket's 'error'), else silently (someone else reports the failure).
+ */
+function abandonOnAbort(socket: ModemSocket, signal: AbortSignal, withError: boolean): () => void {
+  let live = true;
+  const onAbort = () => {
+    if (live && !socket.destroyed) socket.destroy(withError ? abortReason(signal) : undefined);
+  };
+  const dispose = () => {
+    live = false;
+    signal.removeEventListener('abort', onAbort);
+  };
+  // Already aborted: after connect() returned, so the caller can attach its 'error' listener first.
+  if (signal.aborted) queueMicrotask(onAbort);
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return dispose;
+}
 
 export type { ModemState, RecoveryReason };
 
@@ -71,6 +95,12 @@ export interface ModemConnectOptions {
   sslVersion?: ModuleTlsVersion;
   /** Wait for CONNECT OK (and, for host TLS, the handshake). */
   timeoutMs?: number;
+  /**
+   * Gives up the connect when aborted before it completed: the socket being connected is destroyed
+   * with the signal's reason (an Error, else `ERR_ABORTED`), which `AT+CIPCLOSE`s its link and
+   * frees the id, instead of waiting out `timeoutMs`. No effect on a stream already returned.
+   */
+  signal?: AbortSignal;
 }
 
 /** The modem's live state and settings that its parts (supervisor, pump, connector, sockets) read. */
@@ -261,6 +291,11 @@ export class Modem extends EventEmitter {
       pushBufferLimit: this.opts.pushBufferLimit,
     });
     socket.connect();
+    if (options.signal) {
+      const dispose = abandonOnAbort(socket, options.signal, true);
+      socket.once('connect', dispose);
+      socket.once('close', dispose);
+    }
     return socket;
   }
 
@@ -271,9 +306,21 @@ export class Modem extends EventEmitter {
   async openStream(host: string, port: number, options: ModemConnectOptions = {}): Promise<Duplex & { delivery: DeliveryTracker }> {
     const mode = normaliseTls(options.tls);
     const socket = this.connect(host, port, { ...options, tls: mode === 'modem' ? 'modem' : false });
-    await onceConnected(socket);
-    if (mode !== 'host') return socket;
-    return hostTls(socket, host, port, options, options.timeoutMs ?? this.opts.connectTimeoutMs);
+    const signal = options.signal;
+    try {
+      await onceConnected(socket);
+      if (mode !== 'host') return socket;
+      // The TLS handshake is part of the connect: an abort during it destroys the link under it
+      // (hostTls then fails on the TLS stream's close, and the abort reason is thrown below).
+      const dispose = signal ? abandonOnAbort(socket, signal, false) : () => {};
+      try {
+        return await hostTls(socket, host, port, options, options.timeoutMs ?? this.opts.connectTimeoutMs);
+      } finally {
+        dispose();
+      }
+    } catch (err) {
+      throw signal?.aborted ? abortReason(signal) : err;
+    }
   }
 
   /** Close every socket, the AT channel and the port. */

@@ -74,34 +74,70 @@ export interface StreamOpener {
   openStream(
     host: string,
     port: number,
-    options?: { tls?: false | 'host' | 'modem'; servername?: string; ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean; timeoutMs?: number },
+    options?: {
+      tls?: false | 'host' | 'modem';
+      servername?: string;
+      ca?: string | Buffer | Array<string | Buffer>;
+      rejectUnauthorized?: boolean;
+      timeoutMs?: number;
+      /**
+       * Aborted on the handshake timeout or the client's close()/terminate(): the opener should
+       * destroy what it is connecting (a `Modem` CIPCLOSEs the link). An opener that ignores it
+       * still works: its stream is destroyed when it arrives.
+       */
+      signal?: AbortSignal;
+    },
   ): Promise<Duplex>;
 }
 
 /** Node's certificate verification failures (host TLS). */
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME/;
 
-/** A transport over a `Modem` (or any {@link StreamOpener}). */
+/**
+ * A transport over a `Modem` (or any {@link StreamOpener}). The attempt's signal goes to
+ * `openStream`, and the connect settles as soon as it aborts, whatever the opener does with it: the
+ * handshake timeout covers the module's connect, not only the HTTP upgrade.
+ */
 export function openerConnect(opener: StreamOpener, tlsOptions: WsTlsOptions = {}): ConnectFn {
   return async (t) => {
+    const aborted = () => new WsConnectError(`Connecting to ${t.host}:${t.port} was aborted`, { cause: t.signal.reason });
+    if (t.signal.aborted) throw aborted();
+    const opts: NonNullable<Parameters<StreamOpener['openStream']>[2]> = { tls: t.secure ? (tlsOptions.mode ?? 'host') : false, signal: t.signal };
+    if (t.secure && t.servername) opts.servername = t.servername;
+    if (tlsOptions.ca !== undefined) opts.ca = tlsOptions.ca;
+    if (tlsOptions.rejectUnauthorized !== undefined) opts.rejectUnauthorized = tlsOptions.rejectUnauthorized;
+    let opening: Promise<Duplex>;
     try {
-      const opts: Parameters<StreamOpener['openStream']>[2] = { tls: t.secure ? (tlsOptions.mode ?? 'host') : false };
-      if (t.secure && t.servername) opts.servername = t.servername;
-      if (tlsOptions.ca !== undefined) opts.ca = tlsOptions.ca;
-      if (tlsOptions.rejectUnauthorized !== undefined) opts.rejectUnauthorized = tlsOptions.rejectUnauthorized;
-      const stream = await opener.openStream(t.host, t.port, opts);
-      if (t.signal.aborted) {
-        stream.destroy();
-        throw new WsConnectError(`Connecting to ${t.host}:${t.port} was aborted`);
-      }
-      return stream;
+      opening = opener.openStream(t.host, t.port, opts);
     } catch (err) {
-      if (err instanceof WsConnectError) throw err;
-      const code = String((err as { code?: unknown }).code ?? '');
-      const advice = t.secure && CERT_ERROR.test(code)
-        ? `: the server's certificate was not accepted (${code}). Pass the CA that signed it as the \`ca\` option, and check that the URL's host name is in the certificate.`
-        : '';
-      throw new WsConnectError(`Cannot open a stream to ${t.host}:${t.port} through the module: ${(err as Error).message}${advice}`, { cause: err });
+      throw openFailed(t, err);
+    }
+    let onAbort = (): void => {};
+    const abortedEarly = new Promise<never>((_, reject) => {
+      onAbort = () => reject(aborted());
+      t.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([opening, abortedEarly]);
+    } catch (err) {
+      if (t.signal.aborted) {
+        // A stream that still arrives after the abort must not stay open (and hold a module link).
+        opening.then((s) => s.destroy(), () => undefined);
+        throw err instanceof WsConnectError ? err : aborted();
+      }
+      throw openFailed(t, err);
+    } finally {
+      t.signal.removeEventListener('abort', onAbort);
+      abortedEarly.catch(() => undefined);
     }
   };
+}
+
+function openFailed(t: { host: string; port: number; secure: boolean }, err: unknown): WsConnectError {
+  if (err instanceof WsConnectError) return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  const advice = t.secure && CERT_ERROR.test(code)
+    ? `: the server's certificate was not accepted (${code}). Pass the CA that signed it as the \`ca\` option, and check that the URL's host name is in the certificate.`
+    : '';
+  return new WsConnectError(`Cannot open a stream to ${t.host}:${t.port} through the module: ${(err as Error).message}${advice}`, { cause: err });
 }

@@ -264,7 +264,7 @@ describe('websocket.create', () => {
     const r = record(wsc);
     wsc.connect();
     await r.waitFor('conack');
-    expect(calls).toEqual([['example.invalid', 8080, { tls: false }]]);
+    expect(calls).toEqual([['example.invalid', 8080, { tls: false, signal: expect.any(AbortSignal) }]]);
     expect(peer.requests[0]!.headers.host).toBe('example.invalid:8080');
   });
 
