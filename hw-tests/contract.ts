@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Modem, type ModemOpenOptions } from '../src/modem/index.js';
+import { websocket, type LuatWebSocket, type LuatWsEvent } from '../src/ws/index.js';
 import { echoThrough, waitFor } from '../test/modem/helpers.js';
 
 /** Where the contract runs: how to open the module and which echo servers to use. */
@@ -14,6 +15,11 @@ export interface ContractTarget {
   tlsEcho: { host: string; port: number; ca: string | undefined } | undefined;
   /** Module TLS supported by the target (needs a CA file for verification). */
   moduleTls: boolean;
+  /**
+   * A websocket server that sends every message back as it came (text as text, binary as binary),
+   * reachable from the module: ws:// or wss:// (wss verified against `ca`, else the system store).
+   */
+  wsEcho: { url: string; ca: string | undefined } | undefined;
   teardown(): Promise<void>;
 }
 
@@ -23,6 +29,42 @@ export function hostPort(value: string | undefined): { host: string; port: numbe
   const m = /^(.+):(\d{1,5})$/.exec(value.trim());
   if (!m) throw new Error(`expected host:port, got ${JSON.stringify(value)}`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** What a LuatOS callback saw, and a way to wait for it. */
+interface LuatEvents {
+  readonly events: Array<{ event: LuatWsEvent; data: unknown; payload: unknown }>;
+  /** Resolves with the `count`-th event named `event` (counting from the start). */
+  nth(event: LuatWsEvent, count: number, timeoutMs: number): Promise<{ event: LuatWsEvent; data: unknown; payload: unknown }>;
+}
+
+function recordLuat(wsc: LuatWebSocket): LuatEvents {
+  const events: LuatEvents['events'] = [];
+  wsc.on((_client, event, data, payload) => void events.push({ event, data, payload }));
+  return {
+    events,
+    async nth(event, count, timeoutMs) {
+      const seen = () => events.filter((e) => e.event === event);
+      await waitFor(() => seen().length >= count, timeoutMs, `${event} #${count} (events so far: ${events.map((e) => e.event).join(', ') || 'none'})`);
+      return seen()[count - 1]!;
+    },
+  };
+}
+
+/** Text, binary and a text message sent in three frames must come back unchanged. */
+async function luatEchoRound(wsc: LuatWebSocket, rec: LuatEvents, timeoutMs: number): Promise<void> {
+  const before = rec.events.filter((e) => e.event === 'recv').length;
+  const text = JSON.stringify({ action: 'echo', n: before, s: 'héllo ✓' });
+  const binary = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + before) & 0xff));
+  expect(wsc.send(text)).toBe(true);
+  expect(wsc.send(binary, 1, 1)).toBe(true);
+  expect(wsc.send('12', 0) && wsc.send('34', 0) && wsc.send('56', 1)).toBe(true);
+  const t = await rec.nth('recv', before + 1, timeoutMs);
+  expect(t).toEqual({ event: 'recv', data: text, payload: { fin: 1, opcode: 1 } });
+  const b = await rec.nth('recv', before + 2, timeoutMs);
+  expect(Buffer.isBuffer(b.data) && (b.data as Buffer).equals(binary)).toBe(true);
+  expect(b.payload).toEqual({ fin: 1, opcode: 2 });
+  expect((await rec.nth('recv', before + 3, timeoutMs)).data).toBe('123456');
 }
 
 export function readCa(file: string | undefined): string | undefined {
@@ -90,6 +132,57 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
         expect(r.received).toBe(r.sent);
         s.destroy();
       } finally {
+        await modem.close();
+      }
+    });
+  });
+
+  describe('websocket (LuatOS facade)', () => {
+    it('echo: conack, text, binary and a fragmented message come back, close is clean', async (ctx) => {
+      const t = target();
+      if (!t.wsEcho) return ctx.skip(`[${t.name}] AIR780_WS_URL not set: websocket echo not checked`);
+      const modem = await t.open();
+      const wsc = websocket.create(modem, t.wsEcho.url, { keepalive: 60, ...(t.wsEcho.ca ? { ca: t.wsEcho.ca } : {}) });
+      expect(wsc).not.toBeNull();
+      try {
+        const rec = recordLuat(wsc!);
+        expect(wsc!.connect()).toBe(true);
+        await rec.nth('conack', 1, 90_000);
+        expect(wsc!.ready()).toBe(true);
+        await luatEchoRound(wsc!, rec, 30_000);
+        wsc!.disconnect();
+        await rec.nth('disconnect', 1, 30_000);
+        expect(wsc!.ready()).toBe(false);
+        expect(rec.events.filter((e) => e.event === 'error')).toEqual([]);
+      } finally {
+        wsc!.close();
+        await modem.close();
+      }
+    });
+
+    it('autoreconn: a module reboot (AT+RESET) during an open websocket ends in a new conack and echo', async (ctx) => {
+      const t = target();
+      if (!t.wsEcho) return ctx.skip(`[${t.name}] AIR780_WS_URL not set: websocket reconnect after a reboot not checked`);
+      const modem = await t.open();
+      const wsc = websocket.create(modem, t.wsEcho.url, { keepalive: 60, ...(t.wsEcho.ca ? { ca: t.wsEcho.ca } : {}) });
+      expect(wsc).not.toBeNull();
+      try {
+        const rec = recordLuat(wsc!);
+        wsc!.autoreconn(true, 1000);
+        expect(wsc!.connect()).toBe(true);
+        await rec.nth('conack', 1, 90_000);
+        await luatEchoRound(wsc!, rec, 30_000);
+        const recovering = once(modem, 'recovering');
+        await modem.at.send('AT+RESET').catch(() => undefined);
+        await recovering;
+        await rec.nth('disconnect', 1, 30_000);
+        // Reconnect attempts while the module is down fail and are retried: wait for the next conack.
+        await rec.nth('conack', 2, 170_000);
+        expect(modem.state).toBe('online');
+        expect(wsc!.ready()).toBe(true);
+        await luatEchoRound(wsc!, rec, 30_000);
+      } finally {
+        wsc!.close();
         await modem.close();
       }
     });

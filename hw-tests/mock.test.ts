@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { MockModem } from '../src/mock/index.js';
 import { Modem } from '../src/modem/index.js';
 import { makeTestPki } from '../test/helpers/certs.js';
@@ -12,6 +14,7 @@ if (!process.env.AIR780_PORT) {
 let tcp: TestServer;
 let tlsSrv: TestServer;
 let ca: string;
+let wss: WebSocketServer;
 const mocks: MockModem[] = [];
 
 beforeAll(async () => {
@@ -19,11 +22,16 @@ beforeAll(async () => {
   ca = pki.caCert;
   tcp = await startEchoServer();
   tlsSrv = await startTlsEchoServer(pki.serverCert, pki.serverKey);
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  await new Promise<void>((r) => wss.once('listening', () => r()));
 });
 afterAll(async () => {
   await Promise.all(mocks.map((m) => m.close()));
   await tcp.close();
   await tlsSrv.close();
+  for (const c of wss.clients) c.terminate();
+  await new Promise<void>((r) => wss.close(() => r()));
 });
 
 describe('contract: mock module', () => {
@@ -37,6 +45,7 @@ describe('contract: mock module', () => {
     tcpEcho: { host: '127.0.0.1', port: tcp.port },
     tlsEcho: { host: 'localhost', port: tlsSrv.port, ca },
     moduleTls: true,
+    wsEcho: { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws/echo2`, ca: undefined },
     async teardown() {},
   }));
 });
