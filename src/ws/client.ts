@@ -317,6 +317,11 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /**
    * Sends a message, or a fragment of one with `fin: false`. `cb` runs when the frame was written
    * into the stream. Throws {@link WsNotOpenError} when not open and no callback is given.
+   *
+   * Text given as bytes (`binary: false` with a Buffer/typed array) must be UTF-8: otherwise this
+   * throws {@link WsInvalidTextError} (`ERR_WS_INVALID_UTF8`) at once, callback or not, and nothing
+   * is sent (the server would fail the connection). A fragment may end inside a character; the
+   * message's last fragment may not. Strings are always valid.
    */
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: SendOptions = {}, cb?: (err?: Error) => void): void {
     const c = this.conn;
@@ -326,7 +331,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
     const buf = toBuffer(data);
     const binary = options.binary ?? typeof data !== 'string';
-    const sendOpts = { binary, fin: options.fin ?? true, ...(options.compress !== undefined ? { compress: options.compress } : {}) };
+    const sendOpts = { binary, fin: options.fin ?? true, utf8: typeof data === 'string', ...(options.compress !== undefined ? { compress: options.compress } : {}) };
     c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, cb, options.onAcked));
   }
 

@@ -105,6 +105,18 @@ export class WsProtocolError extends Air780Error {
   }
 }
 
+/**
+ * `send` of a text message (or fragment) given as bytes that are not UTF-8 (`ERR_WS_INVALID_UTF8`).
+ * Thrown before anything is framed: nothing was sent and the connection is unaffected (a server
+ * would fail the connection with 1007 for such a frame).
+ */
+export class WsInvalidTextError extends Air780Error {
+  constructor(message: string) {
+    super('ERR_WS_INVALID_UTF8', message);
+    this.name = 'WsInvalidTextError';
+  }
+}
+
 /** `send`/`ping` on a connection that is not open (`ERR_WS_NOT_OPEN`). */
 export class WsNotOpenError extends Air780Error {
   constructor(message = 'The websocket is not open: wait for the "open" event (or reconnect) before sending.') {

@@ -18,6 +18,7 @@ export {
   WsPongTimeoutError,
   WsClosedError,
   WsNoAdapterError,
+  WsInvalidTextError,
 } from './errors.js';
 export type { WsProtocolErrorCode } from './errors.js';
 export { websocket, LuatWebSocket, hostAdapter } from './luatos.js';

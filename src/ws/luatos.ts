@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketClient, type WebSocketClientOptions } from './client.js';
-import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError, WsClosedError } from './errors.js';
+import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError, WsClosedError, WsInvalidTextError } from './errors.js';
 import { parseHeaderString, checkHeaders } from './headers.js';
 import { DEFAULT_RECONNECT_MS, MIN_RECONNECT_MS } from './reconnect.js';
 import { hostConnect, openerConnect, type ConnectFn, type StreamOpener, type WsTlsOptions } from './transport.js';
@@ -160,7 +160,10 @@ export class LuatWebSocket {
 
   /**
    * Sends `data`. `fin` 1 (default) ends the message, 0 leaves it open for more frames; `opt` 0
-   * (default) text, 1 binary (taken from the message's first frame). False when not ready.
+   * (default) text, 1 binary (taken from the message's first frame). False when not ready, and
+   * false for text given as bytes that are not UTF-8 (`opt` 0 with a Buffer): nothing is sent, no
+   * event is posted and the connection stays up (the server would have failed it); the reason
+   * (`ERR_WS_INVALID_UTF8`) is traced. Send such bytes with `opt` 1.
    */
   send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
     if (this.released || !this.isReady || this.core.state !== 'open') {
@@ -169,15 +172,22 @@ export class LuatWebSocket {
     }
     if (typeof data !== 'string' && typeof data !== 'number' && !(data instanceof Uint8Array)) return false;
     const payload = typeof data === 'number' ? String(data) : data;
-    this.core.send(payload, {
-      binary: opt === 1,
-      fin: fin !== 0,
-      onAcked: (err) => {
-        if (!err) this.post('sent');
-      },
-    }, (err) => {
-      if (err) this.post('error', 'tx', err);
-    });
+    try {
+      this.core.send(payload, {
+        binary: opt === 1,
+        fin: fin !== 0,
+        onAcked: (err) => {
+          if (!err) this.post('sent');
+        },
+      }, (err) => {
+        if (err) this.post('error', 'tx', err);
+      });
+    } catch (err) {
+      // Refused before framing, like the firmware's type check: a false return, not error+disconnect.
+      if (!(err instanceof WsInvalidTextError)) throw err;
+      this.log('send refused: %s', err.message);
+      return false;
+    }
     return true;
   }
 

@@ -2,7 +2,8 @@ import type { Writable } from 'node:stream';
 import { Opcode } from './constants.js';
 import type { PerMessageDeflate } from './deflate.js';
 import { encodeFrame } from './frame.js';
-import { WsClosedError } from './errors.js';
+import { WsClosedError, WsInvalidTextError } from './errors.js';
+import { Utf8Validator } from './utf8.js';
 
 /** Called when the frame's bytes were handed to the stream (its write callback), or failed. */
 export type WriteCallback = (err?: Error | null) => void;
@@ -13,6 +14,8 @@ export interface DataSendOptions {
   fin: boolean;
   /** Compress when permessage-deflate was negotiated (default true; decided on a message's first fragment). */
   compress?: boolean;
+  /** The bytes are known to be whole UTF-8 (they came from a string): no need to validate them. */
+  utf8?: boolean;
 }
 
 /**
@@ -29,6 +32,8 @@ export class Sender {
   private openMessage = 0;
   private openCompressed = false;
   private closed = false;
+  /** UTF-8 state of the text message being sent: a fragment may end inside a character. */
+  private text = new Utf8Validator();
 
   constructor(out: Writable, deflate: PerMessageDeflate | null) {
     this.out = out;
@@ -45,9 +50,14 @@ export class Sender {
     return this.openMessage !== 0;
   }
 
+  /**
+   * Frames and queues a data frame. Throws {@link WsInvalidTextError} (nothing queued, no state
+   * changed) when a text message's bytes are not UTF-8, or a text message ends inside a character.
+   */
   sendData(data: Buffer, options: DataSendOptions, cb?: WriteCallback): void {
     const first = this.openMessage === 0;
     const opcode = first ? (options.binary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
+    if ((first ? opcode : this.openMessage) === Opcode.Text) this.checkText(data, options, first);
     if (first) {
       this.openCompressed = !!this.deflate && options.compress !== false && (data.length >= this.deflate.threshold || !options.fin);
     }
@@ -70,6 +80,28 @@ export class Sender {
         this.drainQueue();
       });
     }, cb);
+  }
+
+  private checkText(data: Buffer, options: DataSendOptions, first: boolean): void {
+    const state = first ? new Utf8Validator() : this.text;
+    // Bytes of a string are whole characters: only a partial character left by an earlier fragment matters.
+    if (options.utf8 && state.complete) {
+      this.text = state;
+      return;
+    }
+    const next = state.clone();
+    if (!next.write(data)) {
+      throw new WsInvalidTextError(
+        `This text ${first && options.fin ? 'message' : 'fragment'} is not valid UTF-8 (bad byte at offset ${badOffset(state, data)}): nothing was sent. ` +
+          'Send bytes that are not text as binary ({ binary: true }; LuatOS: send(data, 1, 1)), or decode them to a string first.',
+      );
+    }
+    if (options.fin && !next.complete) {
+      throw new WsInvalidTextError(
+        'This text message ends in the middle of a UTF-8 character: nothing was sent. Send the rest of the character in this frame, or send the bytes as binary.',
+      );
+    }
+    this.text = next;
   }
 
   ping(data: Buffer, cb?: WriteCallback): void {
@@ -133,4 +165,11 @@ export class Sender {
     }
     this.out.write(frame, cb);
   }
+}
+
+/** Offset in `data` of the byte that made the text invalid (failure path only: byte by byte). */
+function badOffset(state: Utf8Validator, data: Buffer): number {
+  const v = state.clone();
+  for (let i = 0; i < data.length; i++) if (!v.write(data.subarray(i, i + 1))) return i;
+  return data.length;
 }

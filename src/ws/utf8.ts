@@ -71,6 +71,13 @@ export class Utf8Validator {
   reset(): void {
     this.state = ACCEPT;
   }
+
+  /** A validator in the same state: try input on the copy, keep it only if it passed. */
+  clone(): Utf8Validator {
+    const v = new Utf8Validator();
+    v.state = this.state;
+    return v;
+  }
 }
 
 /** Whole-buffer check (close reasons, small payloads). */
