@@ -21,5 +21,7 @@ export const MODULE_FLAGS: readonly FlagSpec[] = [
   { name: 'rtscts', type: 'boolean', description: 'RTS/CTS hardware flow control' },
   { name: 'mock', type: 'boolean', description: 'use the embedded mock module (its sockets reach this machine\'s network)' },
   { name: 'apn', type: 'string', valueName: 'APN', description: 'APN for the data bearer (default: the SIM\'s)' },
+  { name: 'user', type: 'string', valueName: 'USER', description: 'user name for a private APN (with --apn)' },
+  { name: 'password', type: 'string', valueName: 'PASS', description: 'password for a private APN (with --apn); safer: $AIR780_APN_PASSWORD, as argv is visible to other local users. Never printed' },
   { name: 'rx', type: 'string', valueName: 'MODE', choices: ['push', 'pull'], description: 'socket receive mode: push (+RECEIVE) or pull (AT+CIPRXGET, end-to-end backpressure)' },
 ];

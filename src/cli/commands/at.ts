@@ -1,32 +1,60 @@
 /**
- * `air780 at`: an AT console. On a terminal: a prompt with history, URCs shown as they arrive,
- * Ctrl-C or Ctrl-D exits. From a pipe: one command a line, each response printed, exit 0 after the
- * last response at end of input.
+ * `air780 at`: an AT console on a module that only has to answer AT (no SIM, registration or
+ * bearer needed). On a terminal: a prompt with history, URCs shown as they arrive, Ctrl-C or
+ * Ctrl-D exits. From a pipe: one command a line, each response printed, exit 0 after the last.
  */
 import readline from 'node:readline';
-import { Air780Error } from '../../at/errors.js';
-import type { ParsedArgs } from '../args.js';
+import { num, type ParsedArgs } from '../args.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
+import { AtConsole, type ConsoleOutput } from '../console.js';
+import { printable } from '../format.js';
 import type { Io } from '../io.js';
-import { openModule } from '../module.js';
+import { openAtSession } from '../module.js';
 
 export const command: Command = {
   spec: {
     name: 'at',
     summary: 'Interactive AT console: type a command, see its response and any URCs as they come.',
-    flags: [...MODULE_FLAGS, ...GLOBAL_FLAGS],
+    flags: [
+      ...MODULE_FLAGS.filter((f) => !['apn', 'user', 'password', 'rx'].includes(f.name)),
+      { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'from a pipe: after the last response, keep showing URCs this long before exiting (default 0)' },
+      ...GLOBAL_FLAGS,
+    ],
     details: [
-      'On a terminal: an AT> prompt; up/down arrows recall earlier commands; lines the module sends',
-      'on its own (URCs) are shown as they arrive, prefixed "URC: " (one that arrives while a command',
-      'runs is shown after that command\'s response). Ctrl-C, Ctrl-D or "exit" leaves (status 0).',
+      'Only AT is needed: the console opens right after the module answers AT (then ATE0, AT+CMEE=1),',
+      'so it works with no SIM, a locked SIM or no coverage. Nothing else runs on the port: what you',
+      'type goes to the module as is, and every line the module sends is shown as it arrives.',
       '',
-      'From a pipe: one command a line, run in order; the response lines, then any URCs, are printed',
-      'on stdout; exits 0 after the last response, e.g.',
+      'On a terminal: an AT> prompt; up/down arrows recall earlier commands; lines the module sends',
+      'on its own (URCs) are prefixed "URC: ". Ctrl-C, Ctrl-D or "exit" leaves (status 0).',
+      '',
+      'Sending data: after the module\'s "> " prompt the next line you type is the payload.',
+      '  AT+CIPSEND=0,5 then hello   exactly the bytes typed, no CR/LF added; a shorter line leaves',
+      '                              the prompt open for more, a longer one is cut at the length',
+      '  AT+CIPSEND=0 then hello     variable length: the line is sent and ended with Ctrl-Z (0x1A)',
+      '  a line holding only ESC (0x1B) cancels a variable-length send',
+      'From a pipe, input that ends inside a payload: a variable-length send is cancelled (ESC),',
+      'a fixed-length one cannot be (status 1: the module still waits for the missing bytes).',
+      '',
+      'From a pipe: one command a line, run in order, the next one once the previous has its final',
+      'result; every line the module sends is printed on stdout as it arrives; exits 0 after the last',
+      'response (--linger MS to wait for URCs after it), e.g.',
       '  printf "AT+CSQ\\nATI\\n" | air780 at --mock',
+      'Exit status 1 if the module does not answer AT, the port closes, or input ends inside a',
+      'fixed-length payload.',
     ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const interactive = process.stdin.isTTY === true;
+    const s = await openAtSession(args.flags, io);
+    // The link mode decides whether AT+CIPSEND=<a> announces a length or names a link.
+    const mux = await s.at
+      .send('AT+CIPMUX?')
+      .then((r) => !r.lines.some((l) => /^\+CIPMUX: ?0$/.test(l)))
+      .catch(() => true);
+    // From here on the console owns the port: no channel, no driver.
+    s.at.close();
+
     let rl: readline.Interface | undefined;
     let closed = false;
     // On a terminal, anything printed while the prompt is shown first clears the prompt line and
@@ -38,9 +66,29 @@ export const command: Command = {
       write();
       rl.prompt(true);
     };
-    // Bring-up progress after a recovery goes through the same path as everything else.
-    const consoleIo: Io = { ...io, status: (line) => aside(() => io.status(line)), detail: (line) => aside(() => io.detail(line)) };
-    const m = await openModule(args.flags, consoleIo);
+    const show = (o: ConsoleOutput): void => {
+      switch (o.kind) {
+        case 'response':
+          return aside(() => io.out(`${o.line}\n`));
+        case 'urc':
+          return aside(() => io.out(`${interactive ? 'URC: ' : ''}${o.line}\n`));
+        case 'data':
+          return aside(() => io.out(`${printable(o.data)}\n`));
+        case 'prompt':
+          if (interactive) {
+            rl?.setPrompt(o.remaining === undefined ? '> ' : `> (${o.remaining} bytes) `);
+            rl?.prompt();
+          } else {
+            io.out('> \n');
+          }
+          return;
+        case 'note':
+          return aside(() => io.status(`(${o.text})`));
+      }
+    };
+    const con = new AtConsole(s.stream, { output: show, mux });
+    let failed = false;
+
     const lines = readline.createInterface({
       input: process.stdin,
       output: interactive ? process.stdout : undefined,
@@ -49,27 +97,6 @@ export const command: Command = {
       prompt: 'AT> ',
     });
     rl = lines;
-    const print = (text: string): void => aside(() => io.out(`${text}\n`));
-    // A URC that arrives while a command runs is shown after that command's response: the
-    // response is printed only once its promise settles, which can be after a URC that followed
-    // the final result on the line, and a URC must never split a command from its answer.
-    let running = false;
-    const held: string[] = [];
-    const onUnknown = (line: string): void => {
-      const text = interactive ? `URC: ${line}` : line;
-      if (running) held.push(text);
-      else print(text);
-    };
-    let watched = m.modem.at;
-    watched.on('unknown', onUnknown);
-    // After a lost port is reopened the modem has a new AT channel: follow it.
-    m.modem.on('online', () => {
-      consoleIo.status('[modem] ready again');
-      if (m.modem.at === watched) return;
-      watched = m.modem.at;
-      watched.on('unknown', onUnknown);
-    });
-    m.modem.on('recovering', (reason: string) => consoleIo.status(`[modem] recovering after ${reason}`));
     if (interactive) io.status('AT console: type a command (AT+CSQ, ATI, ...); Ctrl-C or Ctrl-D exits.');
 
     const finish = new Promise<void>((resolve) => {
@@ -79,42 +106,29 @@ export const command: Command = {
       });
       lines.on('SIGINT', () => lines.close());
     });
-    // Commands run strictly one after another, in input order, even if lines arrive faster.
-    let chain: Promise<void> = Promise.resolve();
-    lines.on('line', (raw) => {
-      const line = raw.trim();
-      if (!line) {
-        if (interactive) lines.prompt();
-        return;
-      }
-      if (interactive && /^(exit|quit)$/i.test(line)) return lines.close();
-      chain = chain.then(() => runOne(line));
+    lines.on('line', (line) => {
+      if (interactive && !con.inPayload && /^\s*(exit|quit)\s*$/i.test(line)) return lines.close();
+      con.submit(line);
+      if (interactive) void con.idle().then(resetPrompt);
     });
-    const runOne = async (line: string): Promise<void> => {
-      running = true;
-      try {
-        const res = await m.modem.at.send(line);
-        for (const l of res.lines) print(l);
-        if (res.data) print(`<${res.data.length} bytes: ${res.data.toString('hex')}>`);
-        print(res.final);
-      } catch (err) {
-        if (err instanceof Air780Error && (err as { final?: unknown }).final !== undefined) {
-          const e = err as Air780Error & { final: string; lines?: readonly string[] };
-          for (const l of e.lines ?? []) print(l);
-          print(e.final);
-        } else {
-          print(`(${err instanceof Error ? err.message : String(err)})`);
-          if (err instanceof Air780Error && err.code === 'ERR_AT_CLOSED') lines.close();
-        }
-      }
-      running = false;
-      for (const text of held.splice(0)) print(text);
-      if (interactive && !closed) lines.prompt();
+    const resetPrompt = (): void => {
+      if (closed || con.inPayload) return;
+      lines.setPrompt('AT> ');
+      lines.prompt();
     };
     if (interactive) lines.prompt();
+
     await finish;
-    await chain;
-    await m.close();
-    return 0;
+    if (!interactive) {
+      await con.idle();
+      if (con.inPayload && !con.cancelPayload('end of input')) failed = true;
+      await con.idle();
+      const linger = num(args.flags, 'linger', 0);
+      if (linger > 0 && !con.isClosed) await new Promise((r) => setTimeout(r, linger));
+    }
+    failed ||= con.isClosed;
+    con.close();
+    await s.close();
+    return failed ? 1 : 0;
   },
 };
