@@ -1,6 +1,7 @@
 /**
  * `air780 ports [--probe]`: the serial ports, Air780 modules (USB 19d1:0001) marked with the role
- * of each interface; `--probe` sends `AT` to each candidate and shows which ones answer.
+ * of each interface; `--probe` sends `AT` to each Air780 port and shows which ones answer,
+ * `--probe-all` to every port.
  */
 import { AtChannel } from '../../at/index.js';
 import { listPorts, openSerialPort, type SerialPortInfo } from '../../modem/serial/index.js';
@@ -13,21 +14,30 @@ export const command: Command = {
     name: 'ports',
     summary: 'List serial ports; Air780 modules (USB 19d1:0001) are marked. --probe shows which port answers AT.',
     flags: [
-      { name: 'probe', type: 'boolean', description: 'send AT to each port (not the log port) and show which answer' },
+      { name: 'probe', type: 'boolean', description: 'send AT to each Air780 port (not its log port) and show which answer' },
+      { name: 'probe-all', type: 'boolean', description: 'probe every serial port, not only Air780 ones (writes AT to other devices too)' },
       { name: 'baud', type: 'number', valueName: 'N', min: 300, max: 4_000_000, description: 'baud rate for --probe (default 115200)' },
       { name: 'json', type: 'boolean', description: 'print the list as JSON' },
       ...GLOBAL_FLAGS,
     ],
-    details: 'Ptys (e.g. from `air780 mock --link`) are never listed; pass them to --port directly.',
+    details: [
+      '--probe writes AT (and, after a silent try, AT+A780SYNC) to the Air780 ports only: USB 19d1:0001,',
+      'not the log/DIAG interface. Other devices are left alone (an Arduino resets when its port opens,',
+      'a GPS or console on /dev/ttyS0 would get the bytes); --probe-all probes them too.',
+      'Ptys (e.g. from `air780 mock --link`) are never listed; pass them to --port directly.',
+    ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const ports = await listPorts();
-    const probe = bool(args.flags, 'probe');
+    const all = bool(args.flags, 'probe-all');
+    const probe = all || bool(args.flags, 'probe');
     const answers = new Map<string, string>();
     if (probe) {
+      if (all) io.status('warning: --probe-all writes AT to every serial port, including devices that are not Air780 modules');
       for (const p of ports) {
-        if (p.role === 'diag') {
-          answers.set(p.path, 'skipped (log/DIAG port)');
+        const skip = skipReason(p, all);
+        if (skip) {
+          answers.set(p.path, skip);
           continue;
         }
         io.status(`probing ${p.path}...`);
@@ -49,6 +59,16 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * Why `p` is not probed, or undefined to probe it. The log port never is (it speaks a binary
+ * protocol); other devices only with `all`.
+ */
+export function skipReason(p: SerialPortInfo, all: boolean): string | undefined {
+  if (p.isAir780 && p.role === 'diag') return 'skipped (log/DIAG port)';
+  if (!p.isAir780 && !all) return 'not probed (not an Air780; --probe-all probes it)';
+  return undefined;
+}
 
 /** One line per port: path, ids, and the Air780 marking. */
 export function formatPort(p: SerialPortInfo): string {
