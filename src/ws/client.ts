@@ -23,7 +23,7 @@ import { Sender } from './sender.js';
 import { afterWrite, deliveryOf, refuseSend, toBuffer } from './sending.js';
 import { hostConnect } from './transport.js';
 import type { SendOptions, WebSocketClientEvents, WebSocketClientOptions, WsMessage, WsState } from './types.js';
-import { parseWsUrl, type WsTarget } from './url.js';
+import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
@@ -76,7 +76,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const deflateOptions = checkDeflateOptions(options.perMessageDeflate);
     const headers = options.headers !== undefined ? checkHeaders(options.headers) : [];
     this.opening = {
-      url: this.url,
+      url: redactUrl(this.url),
       origin: options.origin,
       protocols,
       deflateOptions,
@@ -130,7 +130,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     return !!this.conn?.delivery;
   }
 
-  /** Turns this client's trace on or off (secrets are redacted). */
+  /** Turns this client's trace on or off (credential headers and query values are redacted). */
   setTrace(on: boolean): void {
     this.log.enabled = on;
   }
@@ -163,7 +163,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const timer = setTimeout(
       () =>
         abort.abort(
-          new WsHandshakeError(`No websocket handshake with ${this.url} within ${timeoutMs} ms: check the network, or raise handshakeTimeoutMs on slow links`, {
+          new WsHandshakeError(`No websocket handshake with ${this.opening.url} within ${timeoutMs} ms: check the network, or raise handshakeTimeoutMs on slow links`, {
             code: 'ERR_WS_HANDSHAKE_TIMEOUT',
           }),
         ),

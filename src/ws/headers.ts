@@ -1,4 +1,5 @@
 import { WsHeaderError } from './errors.js';
+import { redactUrl } from './url.js';
 
 /** RFC 9110 token characters (header names, subprotocol names). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -17,8 +18,35 @@ const RESERVED = new Set([
   'transfer-encoding',
 ]);
 
-/** Header names whose values never reach a trace. */
-const SECRET = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+/**
+ * Credential headers: their values never reach a trace, and they are not sent on to another origin
+ * when following a redirect. Lower case.
+ */
+const SECRET = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'apikey',
+  'x-auth-token',
+  'x-access-token',
+  'x-csrf-token',
+  'x-xsrf-token',
+  'x-amz-security-token',
+  'x-goog-api-key',
+  'ocp-apim-subscription-key',
+  'private-token',
+  'x-auth-key',
+  'x-auth-user',
+  'x-session-token',
+]);
+
+/** True for a credential header name (case-insensitive), see SECRET. */
+export function isSecretHeader(name: string): boolean {
+  return SECRET.has(name.toLowerCase());
+}
 
 export function isToken(s: string): boolean {
   return TOKEN.test(s);
@@ -136,7 +164,9 @@ export function parseHeaderString(text: string): Array<[string, string]> {
   return checkHeaders(pairs);
 }
 
-/** Renders headers for a trace with secrets replaced. */
+/** Renders a request head for a trace: secret header values replaced, query values masked. */
 export function redactHeaders(block: string): string {
-  return block.replace(/^([^:\r\n]+?)\s*:.*$/gm, (line, name: string) => (SECRET.has(name.toLowerCase()) ? `${name}: [redacted]` : line));
+  return block
+    .replace(/^([A-Z]+ )(\S+)( HTTP\/\d\.\d)(?=\r?$)/m, (_line, method: string, target: string, version: string) => method + redactUrl(target) + version)
+    .replace(/^([^:\r\n]+?)\s*:.*$/gm, (line, name: string) => (SECRET.has(name.toLowerCase()) ? `${name}: [redacted]` : line));
 }

@@ -233,7 +233,7 @@ export class LuatWebSocket {
     }
   }
 
-  /** Turns this client's trace on or off (namespace air780:ws:<n>; Authorization/Cookie redacted). */
+  /** Turns this client's trace on or off (namespace air780:ws:<n>; credential headers and query values redacted). */
   debug(onoff: unknown): void {
     if (typeof onoff !== 'boolean' || this.released) return;
     this.core.setTrace(onoff);

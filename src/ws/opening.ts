@@ -4,16 +4,16 @@ import { DEFAULT_MAX_HEADER_BYTES, MAX_REDIRECTS } from './constants.js';
 import { deflateOffer, type PerMessageDeflateOptions } from './deflate.js';
 import { WsConnectError, WsHandshakeError } from './errors.js';
 import { buildRequest, makeKey, ResponseParser, type ResponseHead } from './handshake.js';
-import { redactHeaders } from './headers.js';
+import { isSecretHeader, redactHeaders } from './headers.js';
 import type { ConnectFn } from './transport.js';
-import { parseWsUrl, type WsTarget } from './url.js';
+import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 
 /**
  * What the opening handshake needs from the client. The client keeps one of these and updates
  * `headers` in place (setHeaders), so every redirect hop sends the headers current at that hop.
  */
 export interface OpeningSettings {
-  /** The client's URL for messages (password redacted). */
+  /** The client's URL for traces and messages (password and query values redacted). */
   url: string;
   origin: string | undefined;
   protocols: string[];
@@ -44,22 +44,32 @@ type Hop = { redirect: string } | Upgraded;
 export async function openConnection(s: OpeningSettings, first: WsTarget, signal: AbortSignal): Promise<Upgraded> {
   let target = first;
   let redirects = 0;
+  // Once a redirect left the first origin (or went from wss to ws), credentials stay behind for
+  // the rest of the chain, even if it comes back: like the ws package (and curl), only stricter.
+  let withCredentials = true;
   for (;;) {
-    const r = await handshakeOnce(s, target, signal);
+    const r = await handshakeOnce(s, target, signal, withCredentials);
     if (!('redirect' in r)) return r;
     const max = Math.min(s.limits.maxRedirects ?? MAX_REDIRECTS, MAX_REDIRECTS);
     if (++redirects > max) throw new WsHandshakeError(`More than ${max} redirects from ${s.url}`, { code: 'ERR_WS_REDIRECT' });
     const next = parseWsUrl(new URL(r.redirect, `${target.secure ? 'https' : 'http'}://${target.hostHeader}${target.path}`), { allowHttp: true });
-    // Credentials go only to the origin they were given for.
-    if (next.host !== target.host || next.port !== target.port || next.secure !== target.secure) {
-      next.authorization = undefined;
-    } else if (!next.authorization) next.authorization = target.authorization;
-    s.log('redirect %d to %s', redirects, next.display);
+    if (withCredentials && !sameOrigin(first, next)) {
+      withCredentials = false;
+      s.log('redirect to another origin (%s): Authorization, Cookie and other credential headers are not sent', redactUrl(next.display));
+    }
+    if (!withCredentials) next.authorization = undefined;
+    else if (!next.authorization) next.authorization = target.authorization;
+    s.log('redirect %d to %s', redirects, redactUrl(next.display));
     target = next;
   }
 }
 
-async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: AbortSignal): Promise<Hop> {
+/** Same host and port, and no downgrade from wss to ws (ws's `isSameHost` plus its wss→ws rule). */
+function sameOrigin(first: WsTarget, next: WsTarget): boolean {
+  return next.host.toLowerCase() === first.host.toLowerCase() && next.port === first.port && (next.secure || !first.secure);
+}
+
+async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: AbortSignal, withCredentials: boolean): Promise<Hop> {
   // Built (and checked) before connecting: a refusal then leaves no stream behind.
   const key = makeKey();
   const request = buildRequest({
@@ -68,7 +78,7 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
     origin: s.origin,
     protocols: s.protocols,
     extensions: s.deflateOptions ? deflateOffer(s.deflateOptions) : undefined,
-    headers: s.headers,
+    headers: withCredentials ? s.headers : s.headers.filter(([name]) => !isSecretHeader(name)),
   });
   const stream = await s.connect({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
   s.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));

@@ -33,9 +33,9 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
   let protocol = url.protocol;
   if (options.allowHttp && (protocol === 'http:' || protocol === 'https:')) protocol = protocol === 'http:' ? 'ws:' : 'wss:';
   if (protocol !== 'ws:' && protocol !== 'wss:') {
-    throw new WsUrlError(`Unsupported URL scheme "${url.protocol}" in ${redact(url)}: use ws:// or wss://`);
+    throw new WsUrlError(`Unsupported URL scheme "${url.protocol}" in ${shown(url)}: use ws:// or wss://`);
   }
-  if (url.hostname === '') throw new WsUrlError(`The URL ${redact(url)} has no host: use ws://host[:port]/path`);
+  if (url.hostname === '') throw new WsUrlError(`The URL ${shown(url)} has no host: use ws://host[:port]/path`);
   const secure = protocol === 'wss:';
   const defaultPort = secure ? 443 : 80;
   const port = url.port === '' ? defaultPort : Number(url.port);
@@ -51,7 +51,7 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
       pass = decodeURIComponent(url.password);
     } catch (err) {
       // A %-escape that is not UTF-8 (e.g. %E0 alone): no credentials can be derived from it.
-      throw new WsUrlError(`The user name or password in ${redact(url)} has a %-escape that is not UTF-8: percent-encode the credentials with encodeURIComponent`, { cause: err });
+      throw new WsUrlError(`The user name or password in ${shown(url)} has a %-escape that is not UTF-8: percent-encode the credentials with encodeURIComponent`, { cause: err });
     }
     authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
@@ -67,9 +67,35 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
   };
 }
 
+/** The URL for an error message: password and query values masked. */
+function shown(url: URL): string {
+  return redactUrl(redact(url));
+}
+
 function redact(url: URL, protocol = url.protocol): string {
   const u = new URL(url.href);
   if (u.password !== '') u.password = '***';
   u.hash = '';
   return u.href.replace(/^[a-z]+:/, protocol);
+}
+
+/**
+ * A URL or request target for a trace or an error message: every query value replaced by `***`
+ * (tokens are often passed as `?token=...`), names kept: `/p?token=***&v=***`. A parameter without
+ * `=` is masked whole. The fragment is dropped (it is never sent).
+ */
+export function redactUrl(urlOrPath: string): string {
+  const hash = urlOrPath.indexOf('#');
+  const u = hash < 0 ? urlOrPath : urlOrPath.slice(0, hash);
+  const q = u.indexOf('?');
+  if (q < 0) return u;
+  const params = u
+    .slice(q + 1)
+    .split('&')
+    .map((p) => {
+      if (p === '') return p;
+      const eq = p.indexOf('=');
+      return eq < 0 ? '***' : `${p.slice(0, eq)}=***`;
+    });
+  return `${u.slice(0, q)}?${params.join('&')}`;
 }
