@@ -11,6 +11,31 @@ import { GLOBAL_FLAGS, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 
+/** The quirks the mock models, with what each does (src/mock/options.ts, air780e-at.md §10–§11). */
+export const QUIRKS = {
+  'cgreg-for-cereg': 'AT+CEREG? answered with a +CGREG: prefix (780EPV V1004/V1011)',
+  'connect-no-space': 'link URCs without the space: 0,CONNECT OK, 0,CLOSED, ...',
+  'boot-garbage': 'bootloader text before RDY after a reboot',
+  'urc-after-prompt': 'a URC (+NITZ) right after the > prompt of a send',
+  'tls-close-ok': 'a TLS peer close arrives as an unsolicited <n>, CLOSE OK and discards unread data',
+  'echo-after-reboot': 'echo comes back on after a reboot even if ATE0 was saved with AT&W',
+} as const satisfies Record<MockQuirk, string>;
+
+/** Compile-time check that every quirk the mock knows is listed above. */
+type Unlisted = Exclude<MockQuirk, keyof typeof QUIRKS>;
+const everyQuirkListed: [Unlisted] extends [never] ? true : never = true;
+void everyQuirkListed;
+
+/** The --quirk values, checked: an unknown name is a usage error listing the valid ones. */
+function quirks(names: string[]): MockQuirk[] {
+  for (const n of names) {
+    if (!Object.hasOwn(QUIRKS, n)) {
+      throw new UsageError(`air780 mock: unknown quirk '${n}'`, `valid quirks: ${Object.keys(QUIRKS).join(', ')} (see 'air780 mock --help')`);
+    }
+  }
+  return names as MockQuirk[];
+}
+
 export const command: Command = {
   spec: {
     name: 'mock',
@@ -19,7 +44,7 @@ export const command: Command = {
       { name: 'link', type: 'string', valueName: 'PATH', description: 'where to create the pty symlink (required)' },
       { name: 'baud', type: 'number', valueName: 'N', min: 0, max: 4_000_000, description: 'simulated line rate both ways; 0 = unthrottled (default 0)' },
       { name: 'latency', type: 'number', valueName: 'MS', min: 0, max: 60_000, description: 'module latency before each response (default 0)' },
-      { name: 'quirk', type: 'list', valueName: 'NAME', description: 'firmware quirk to model' },
+      { name: 'quirk', type: 'list', valueName: 'NAME', description: 'firmware quirk to model (listed below)' },
       { name: 'verbose-traffic', short: 'v', type: 'boolean', description: 'show the AT traffic on stderr' },
       ...GLOBAL_FLAGS,
     ],
@@ -27,16 +52,20 @@ export const command: Command = {
       'Fault commands on stdin, one a line:',
       '  reboot | pdp | close N | noise N | swallow | stall MS | unplug MS | quit',
       '',
+      'Quirks (--quirk NAME, repeatable):',
+      ...Object.entries(QUIRKS).map(([name, what]) => `  ${name.padEnd(20)}${what}`),
+      '',
       'Ready line on stderr: "mock: ready on PATH".',
     ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
+    const chosen = quirks(list(args.flags, 'quirk'));
     const link = str(args.flags, 'link');
     if (!link) throw new UsageError('air780 mock: --link PATH is required', "e.g. 'air780 mock --link /tmp/air780'");
     const mock = new MockModem({
       baudRate: num(args.flags, 'baud', 0),
       latencyMs: num(args.flags, 'latency', 0),
-      quirks: list(args.flags, 'quirk') as MockQuirk[],
+      quirks: chosen,
     });
     if (bool(args.flags, 'verbose-traffic')) showTraffic(mock, io);
     const pty = await mock.servePty(link);
