@@ -21,3 +21,29 @@ export function printable(data: Buffer): string {
   if (Buffer.from(text, 'utf8').equals(data) && !/[\x00-\x08\x0e-\x1f\x7f]/.test(text)) return text;
   return `<${data.length} bytes: ${data.subarray(0, 64).toString('hex')}${data.length > 64 ? '…' : ''}>`;
 }
+
+/**
+ * The URL for status output: each query value (often a token) replaced by `***`, names and path
+ * kept, and any userinfo password hidden. A URL that does not parse is shown up to its query.
+ */
+export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url.replace(/\?.*$/s, '?***');
+  }
+  if (u.password) u.password = '***';
+  const query = u.search ? '?' + u.search.slice(1).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq < 0 ? (pair ? '***' : pair) : `${pair.slice(0, eq)}=***`;
+  }).join('&') : '';
+  u.search = '';
+  const base = u.toString().replace(/#.*$/s, '');
+  return base + query;
+}
+
+/** Every ws:// or wss:// URL inside a message, redacted as in {@link redactUrl}. */
+export function redactUrls(text: string): string {
+  return text.replace(/wss?:\/\/[^\s'"<>]+/gi, (m) => redactUrl(m));
+}

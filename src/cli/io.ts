@@ -37,6 +37,30 @@ const HINTS: Record<string, string> = {
   ECONNREFUSED: 'nothing listens at that address',
 };
 
+/**
+ * The library's advice names API options (`pass { path }`, the `ca` option,
+ * `{ rejectUnauthorized: false }`); on the command line the same advice is a flag. Longest
+ * phrases first, so a sentence is rewritten as a whole before its parts are.
+ */
+const CLI_WORDING: Array<[RegExp, string]> = [
+  [/Pass the CA that signed it as the `ca` option/g, 'Pass the CA that signed it with --ca FILE'],
+  [/pass \{ ca \} to verify the server, or \{ rejectUnauthorized: false \} to connect without verification/g, 'pass --ca FILE to verify the server, or --insecure to connect without verification'],
+  [/pass \{ path \}/g, 'pass --port PATH'],
+  [/the `ca` option/g, '--ca FILE'],
+  [/\{ ca \}/g, '--ca FILE'],
+  [/\{ ?rejectUnauthorized: false ?\}|rejectUnauthorized: false/g, '--insecure'],
+  [/\{ path \}/g, '--port PATH'],
+  [/\{ apn \}/g, '--apn APN'],
+  [/\{ baudRate \}/g, '--baud N'],
+];
+
+/** A library message in command-line terms: API options named as the flags that set them. */
+export function cliWording(text: string): string {
+  let out = text;
+  for (const [re, flag] of CLI_WORDING) out = out.replace(re, flag);
+  return out;
+}
+
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -49,9 +73,9 @@ export function reportError(err: unknown, io: Pick<Io, 'status' | 'detail' | 've
   const code = codeOf(err);
   const ownHint = (err as { hint?: unknown } | null)?.hint;
   const hint = typeof ownHint === 'string' ? ownHint : code ? HINTS[code] : undefined;
-  const firstLine = message.split('\n', 1)[0];
+  const firstLine = cliWording(message.split('\n', 1)[0]!);
   io.status(`air780: ${firstLine}${code && !usage && !(err instanceof Air780Error) ? ` (${code})` : ''}`);
-  if (hint) io.status(`  hint: ${hint}`);
+  if (hint) io.status(`  hint: ${cliWording(hint)}`);
   if (io.verbose) {
     let cause: unknown = err;
     while (cause instanceof Error) {

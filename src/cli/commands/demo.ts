@@ -8,7 +8,7 @@ import { bool, num, str, type ParsedArgs } from '../args.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
 import { startEchoServer, type EchoServer } from '../echo-server.js';
 import { CliError, UsageError } from '../errors.js';
-import { printable } from '../format.js';
+import { printable, redactUrl } from '../format.js';
 import type { Io } from '../io.js';
 import { openModule, type OpenedModule } from '../module.js';
 
@@ -99,7 +99,7 @@ export const command: Command = {
           const frame = payload && !(payload instanceof Error) ? payload : undefined;
           switch (event) {
             case 'conack': {
-              io.status(`${stamp()} conack  connected to ${url}`);
+              io.status(`${stamp()} conack  connected to ${redactUrl(url)}`);
               const hello = JSON.stringify({ action: 'echo', device_id: deviceId });
               if (wsc.send(hello)) io.status(`${stamp()} send    ${hello}`);
               clearInterval(timer);
@@ -143,7 +143,7 @@ export const command: Command = {
               io.status(`${stamp()} ${event}`);
           }
         });
-        io.status(`${stamp()} connect ${url}`);
+        io.status(`${stamp()} connect ${redactUrl(url!)}`);
         wsc.connect();
       });
     } finally {

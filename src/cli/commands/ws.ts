@@ -10,8 +10,8 @@ import { WebSocketClient, openerConnect } from '../../ws/index.js';
 import { bool, list, num, str, type ParsedArgs } from '../args.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
-import { printable } from '../format.js';
-import type { Io } from '../io.js';
+import { printable, redactUrl, redactUrls } from '../format.js';
+import { cliWording, type Io } from '../io.js';
 import { openModule } from '../module.js';
 
 export const command: Command = {
@@ -59,6 +59,7 @@ export const command: Command = {
     const echo = bool(f, 'echo');
     const binary = bool(f, 'binary');
 
+    if (insecure) io.status(`warning: --insecure: the server's certificate is not verified; anyone on the path can read and change this connection`);
     const m = await openModule(f, io);
     m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
     const client = new WebSocketClient(url, {
@@ -73,11 +74,11 @@ export const command: Command = {
     let lastError: Error | undefined;
     client.on('error', (err) => {
       lastError = err;
-      io.status(`error: ${err.message}`);
+      io.status(`error: ${cliWording(redactUrls(err.message))}`);
     });
     client.on('open', () => {
       opened = true;
-      io.status(`connected to ${client.url}${client.extensions ? ` (${client.extensions})` : ''}${echo ? ', echoing' : ''}`);
+      io.status(`connected to ${redactUrl(client.url)}${client.extensions ? ` (${client.extensions})` : ''}${echo ? ', echoing' : ''}`);
     });
     client.on('message', (data, isBinary) => {
       if (echo) {
@@ -136,7 +137,12 @@ export const command: Command = {
     io.status(`closed: ${code}${reason ? ` ${reason}` : ''}${wasClean ? '' : ' (not clean)'}`);
     await m.close();
     if (!opened) {
-      throw lastError ?? new CliError('ERR_WS_CONNECT', `could not connect to ${url}`, 'check the URL, and that the server is reachable from the module');
+      if (lastError) {
+        // The error's own message may quote the URL with its query (a token): redacted like the status lines.
+        lastError.message = redactUrls(lastError.message);
+        throw lastError;
+      }
+      throw new CliError('ERR_WS_CONNECT', `could not connect to ${redactUrl(url)}`, 'check the URL, and that the server is reachable from the module');
     }
     return echo || wasClean ? 0 : 1;
   },
@@ -147,3 +153,4 @@ function parseHeader(text: string): [string, string] {
   if (i <= 0) throw new UsageError(`air780 ws: header '${text}' is not 'Name: value'`, "e.g. -H 'Authorization: Bearer x'");
   return [text.slice(0, i).trim(), text.slice(i + 1).trim()];
 }
+
