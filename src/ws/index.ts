@@ -22,4 +22,4 @@ export {
 } from './errors.js';
 export type { WsProtocolErrorCode } from './errors.js';
 export { websocket, LuatWebSocket, hostAdapter } from './luatos.js';
-export type { LuatWsCallback, LuatWsEvent, LuatRecvPayload, LuatCreateOptions, LuatAdapter } from './luatos.js';
+export type { LuatWsCallback, LuatWsEvent, LuatWsEventArgs, LuatWsEventData, LuatWsLooseCallback, LuatErrorKind, LuatRecvPayload, LuatCreateOptions, LuatAdapter } from './luatos.js';

@@ -18,11 +18,36 @@ export interface LuatRecvPayload {
   opcode: 0 | 1 | 2;
 }
 
+/** What went wrong, as the `data` of an `error` event (the firmware's error kinds). */
+export type LuatErrorKind = 'connect' | 'tx' | 'rx';
+
 /**
- * The LuatOS callback. `recv`: `data` is a string (text) or Buffer (binary), `payload` {fin, opcode}.
- * `error`: `data` is the kind ('connect' | 'tx' | 'rx') and `payload` the Error.
+ * Event name, `data` and `payload` of each LuatOS event (the callback always gets all four
+ * arguments). `recv`: `data` is a string (text) or Buffer (binary; and every frame with
+ * `frames: true`), `payload` `{ fin, opcode }`. `error`: `data` the kind, `payload` the Error.
  */
-export type LuatWsCallback = (client: LuatWebSocket, event: LuatWsEvent, data?: string | Buffer, payload?: LuatRecvPayload | Error) => void;
+export type LuatWsEventData =
+  | [event: 'conack', data: undefined, payload: undefined]
+  | [event: 'recv', data: string | Buffer, payload: LuatRecvPayload]
+  | [event: 'sent', data: undefined, payload: undefined]
+  | [event: 'disconnect', data: undefined, payload: undefined]
+  | [event: 'error', data: LuatErrorKind, payload: Error];
+
+/** The arguments of the LuatOS callback: a union of tuples, so that testing `event` narrows `data` and `payload`. */
+export type LuatWsEventArgs = [client: LuatWebSocket, ...event: LuatWsEventData];
+
+/**
+ * The LuatOS callback, `(client, event, data, payload)`. Its arguments are typed per event:
+ * `if (event === 'recv') payload.opcode` type-checks, and `data` is the error kind after
+ * `event === 'error'`. A callback written with wider parameter types (e.g. `event: string`) fits too.
+ */
+export type LuatWsCallback = (...args: LuatWsEventArgs) => void;
+
+/**
+ * A callback with untyped-per-event arguments, for callbacks that take fewer than four parameters
+ * (`(client, event) => ...`) or declare wider types themselves. Accepted by {@link LuatWebSocket.on}.
+ */
+export type LuatWsLooseCallback = (client: LuatWebSocket, event: LuatWsEvent, data?: string | Buffer, payload?: LuatRecvPayload | Error) => void;
 
 /** Options beyond the firmware's arguments (5th argument of `websocket.create`, or 3rd as an object). */
 export interface LuatCreateOptions extends WsTlsOptions {
@@ -117,12 +142,13 @@ export class LuatWebSocket {
     });
   }
 
-  private post(event: LuatWsEvent, data?: string | Buffer, payload?: LuatRecvPayload | Error): void {
+  private post(...args: LuatWsEventData | ['conack' | 'sent' | 'disconnect']): void {
     if (this.released) return;
+    const [event, data, payload] = args;
     this.events.push(() => {
       if (this.released || !this.cb) return;
       try {
-        this.cb(this, event, data, payload);
+        this.cb(this, ...([event, data, payload] as LuatWsEventData));
       } catch (err) {
         trace('exception in the websocket callback for "%s": %s', event, (err as Error).message);
       }
@@ -136,9 +162,15 @@ export class LuatWebSocket {
     }
   }
 
-  /** Sets the one event callback (a non-function clears it). */
-  on(cb: LuatWsCallback | null | undefined): void {
-    this.cb = typeof cb === 'function' ? cb : null;
+  /**
+   * Sets the one event callback (a non-function clears it). A callback with all four parameters
+   * gets them typed per event: after `if (event === 'recv')`, `payload` is a {@link LuatRecvPayload}.
+   */
+  on(cb: LuatWsCallback | null | undefined): void;
+  /** A callback with fewer parameters, or its own wider parameter types. */
+  on(cb: LuatWsLooseCallback): void;
+  on(cb: LuatWsCallback | LuatWsLooseCallback | null | undefined): void {
+    this.cb = typeof cb === 'function' ? (cb as LuatWsCallback) : null;
   }
 
   /** Starts connecting; true if the attempt started (check `ready()` / wait for `conack`). */
@@ -246,7 +278,7 @@ export class LuatWebSocket {
   }
 }
 
-function errorKind(err: Error): 'connect' | 'tx' | 'rx' {
+function errorKind(err: Error): LuatErrorKind {
   if (err instanceof WsConnectError) return 'connect';
   if ((err as { code?: string }).code === 'ERR_WS_HANDSHAKE_TIMEOUT') return 'connect';
   if (err instanceof WsHandshakeError || err instanceof WsProtocolError) return 'rx';
