@@ -297,7 +297,9 @@ function errorKind(err: Error): LuatErrorKind {
  *   a program that forgot `Modem.open()` never silently uses the host's network;
  * - `'host'` ({@link hostAdapter}): this computer's own `net`/`tls` sockets (tests, PC use).
  *
- * Returns null, like the firmware's nil, when the URL is unusable or the adapter is not one.
+ * Returns null, like the firmware's nil, when the URL is unusable or the adapter is not one (the
+ * reason is traced on air780:ws). In TypeScript, check it before use:
+ * `const wsc = websocket.create(modem, url, 60); if (!wsc) throw new Error('bad URL or adapter');`
  */
 function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCreateOptions, use_ipv6?: boolean, options?: LuatCreateOptions): LuatWebSocket | null {
   const opts: LuatCreateOptions = typeof keepalive === 'object' && keepalive !== null ? { ...keepalive } : { ...options };
