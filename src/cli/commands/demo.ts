@@ -15,7 +15,7 @@ import { openModule, type OpenedModule } from '../module.js';
 export const command: Command = {
   spec: {
     name: 'demo',
-    summary: 'Run the LuatOS websocket example end to end (embedded mock + local echo server unless --port/--url are given).',
+    summary: 'Run the LuatOS websocket example end to end (embedded mock + local echo server unless --port, $AIR780_PORT or --url name real hardware).',
     flags: [
       ...MODULE_FLAGS,
       { name: 'url', type: 'string', valueName: 'URL', description: 'websocket echo service (LuatOS protocol, e.g. ws://host/ws/echo); default: a local one' },
@@ -27,11 +27,20 @@ export const command: Command = {
       { name: 'timeout', type: 'number', valueName: 'S', min: 1, max: 86_400, description: 'give up (exit 1) if --count echoes have not arrived after S seconds (default 120)' },
     ...GLOBAL_FLAGS,
     ],
-    details: 'Events are printed as they happen: received messages on stdout, everything else on stderr.',
+    details: [
+      'Without --port, $AIR780_PORT or --url: the embedded mock and a local echo server.',
+      'With --port PATH or $AIR780_PORT: that module, and --url is required (a module on the cellular',
+      'network cannot reach a server on 127.0.0.1). --mock forces the mock even if AIR780_PORT is set.',
+      'Events are printed as they happen: received messages on stdout, everything else on stderr.',
+    ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const f = args.flags;
-    const hardware = str(f, 'port') !== undefined || str(f, 'url') !== undefined;
+    // A module named by --port or $AIR780_PORT is used; the embedded mock only when neither names
+    // one (or with --mock). --url alone keeps meaning: a real module, found by discovery.
+    const envPort = process.env.AIR780_PORT || undefined;
+    const port = str(f, 'port') ?? envPort;
+    const hardware = port !== undefined || str(f, 'url') !== undefined;
     const useMock = bool(f, 'mock') || !hardware;
     const count = num(f, 'count');
     const interval = num(f, 'interval', 5000);
@@ -43,6 +52,12 @@ export const command: Command = {
     let url = str(f, 'url');
     if (!useMock && !url) {
       // The local echo server listens on 127.0.0.1, which a real module on the cellular network cannot reach.
+      if (str(f, 'port') === undefined && envPort !== undefined) {
+        throw new UsageError(
+          `air780 demo: AIR780_PORT is set (${envPort}), so the demo runs on that module and needs a server it can reach: give --url`,
+          'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py); --mock (or unsetting AIR780_PORT) runs it on the embedded mock',
+        );
+      }
       throw new UsageError('air780 demo: with --port, give --url too', 'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py), or use --mock');
     }
     if (!url) {
