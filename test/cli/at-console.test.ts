@@ -152,6 +152,7 @@ describe('no SIM, locked SIM, no coverage: at and info still work', () => {
     expect(r.stdout).toMatch(/^IMSI +SIM not inserted/m);
     expect(r.stdout).toMatch(/^Registration +not registered: no usable SIM \(stat 0, CEREG\)$/m);
     expect(r.stdout).toMatch(/^IP +none \(not registered\)$/m);
+    expect(r.stdout).toMatch(/^Signal +unknown \(CSQ 99\)/m);
     const json = await runCli(['info', '--mock', '--json'], { env: { AIR780_MOCK_OPTIONS: '{"sim":"absent"}' } });
     const report = JSON.parse(json.stdout) as { imei: string; imsi?: string; unavailable: Record<string, string> };
     expect(report.imei).toBe('359759002514931');

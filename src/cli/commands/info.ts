@@ -85,7 +85,8 @@ const LABELS: [key: string, label: string][] = [
 function formatSignal(s: unknown): string {
   if (!s || typeof s !== 'object') return short(s);
   const sig = s as { rssi?: number; dbm?: number; bars?: number; rsrpDbm?: number; rsrqDb?: number };
-  const parts = [`${barGlyphs(sig.bars ?? 0)} ${sig.bars ?? 0}/5`];
+  // CSQ 99: the module does not know (no SIM, no cell, radio off), which is not the same as 0 bars.
+  const parts = [sig.dbm === undefined && sig.rssi === 99 ? 'unknown' : `${barGlyphs(sig.bars ?? 0)} ${sig.bars ?? 0}/5`];
   if (sig.dbm !== undefined) parts.push(`${sig.dbm} dBm`);
   if (sig.rssi !== undefined) parts.push(`(CSQ ${sig.rssi})`);
   if (sig.rsrpDbm !== undefined) parts.push(`RSRP ${sig.rsrpDbm} dBm`);
