@@ -25,3 +25,6 @@ export const MODULE_FLAGS: readonly FlagSpec[] = [
   { name: 'password', type: 'string', valueName: 'PASS', description: 'password for a private APN (with --apn); safer: $AIR780_APN_PASSWORD, as argv is visible to other local users. Never printed' },
   { name: 'rx', type: 'string', valueName: 'MODE', choices: ['push', 'pull'], description: 'socket receive mode: push (+RECEIVE) or pull (AT+CIPRXGET, end-to-end backpressure)' },
 ];
+
+/** For commands that only talk AT (info, at): where the module is, without the bearer options. */
+export const PORT_FLAGS: readonly FlagSpec[] = MODULE_FLAGS.filter((f) => !['apn', 'user', 'password', 'rx'].includes(f.name));

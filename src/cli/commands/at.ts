@@ -5,7 +5,7 @@
  */
 import readline from 'node:readline';
 import { num, type ParsedArgs } from '../args.js';
-import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
+import { GLOBAL_FLAGS, PORT_FLAGS, type Command } from '../command.js';
 import { AtConsole, type ConsoleOutput } from '../console.js';
 import { printable } from '../format.js';
 import type { Io } from '../io.js';
@@ -16,7 +16,7 @@ export const command: Command = {
     name: 'at',
     summary: 'Interactive AT console: type a command, see its response and any URCs as they come.',
     flags: [
-      ...MODULE_FLAGS.filter((f) => !['apn', 'user', 'password', 'rx'].includes(f.name)),
+      ...PORT_FLAGS,
       { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'from a pipe: after the last response, keep showing URCs this long before exiting (default 0)' },
       ...GLOBAL_FLAGS,
     ],

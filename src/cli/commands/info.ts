@@ -4,7 +4,7 @@
  */
 import { readReport, type ModuleReport } from '../../modem/info.js';
 import { bool, type ParsedArgs } from '../args.js';
-import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
+import { GLOBAL_FLAGS, PORT_FLAGS, type Command } from '../command.js';
 import { barGlyphs, short } from '../format.js';
 import type { Io } from '../io.js';
 import { openAtSession } from '../module.js';
@@ -13,7 +13,7 @@ export const command: Command = {
   spec: {
     name: 'info',
     summary: 'Show firmware, model, IMEI, ICCID, IMSI, signal (with bars), registration, operator and IP.',
-    flags: [...MODULE_FLAGS, { name: 'json', type: 'boolean', description: 'print the information as JSON (missing fields explained in "unavailable")' }, ...GLOBAL_FLAGS],
+    flags: [...PORT_FLAGS, { name: 'json', type: 'boolean', description: 'print the information as JSON (missing fields explained in "unavailable")' }, ...GLOBAL_FLAGS],
     details: [
       'Only AT is needed: nothing is brought up (no registration wait, no bearer), so this works on a',
       'module with no SIM, a locked SIM or no coverage; what it cannot tell is shown with the reason,',
