@@ -71,6 +71,12 @@ export class LinkConnector {
     this.connectLock = prepared.catch(() => undefined);
     const n = await prepared;
     for (let attempt = 0; ; attempt++) {
+      // Destroyed while its TLS set-up (or a stale close) ran: its release has already given the
+      // id up, maybe to another socket, so this one must not start a link on it.
+      if (socket.destroyed) {
+        this.links.vacate(n, socket);
+        throw new LinkClosedError(n, 'destroyed while connecting');
+      }
       const result = await this.startLink(n, host, port, timeoutMs, socket);
       if (result === 'CONNECT OK') return;
       if (result === 'ALREADY CONNECT' && attempt === 0) {
