@@ -27,7 +27,7 @@ import {
   type FinalMatcher,
 } from './finals.js';
 import { AtScanner, type AtBlockKind, type AtToken } from './scanner.js';
-import { redactEscaped, redactLine, summarize } from './trace.js';
+import { redactEscaped, redactLine, summarize, summarizePayload } from './trace.js';
 
 const log = createDebug('air780:at');
 
@@ -269,7 +269,7 @@ export class AtChannel extends EventEmitter {
 
   private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync'): void {
     if (log.enabled) {
-      const text = what === 'payload' ? summarize(buf, 64) : redactEscaped(summarize(buf, 256));
+      const text = what === 'payload' ? summarizePayload(buf) : redactEscaped(summarize(buf, 256));
       log('[%s] → %s%s', this.name, what === 'payload' ? `payload ${buf.length} bytes: ` : '', text);
     }
     try {

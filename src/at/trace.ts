@@ -27,6 +27,41 @@ export function summarize(bytes: Buffer, limit = 160): string {
 }
 
 /**
+ * A URL or request target for a trace or an error message: every query value replaced by `***`
+ * (tokens are often passed as `?token=...`), names kept: `/p?token=***&v=***`. A parameter without
+ * `=` is masked whole. The fragment is dropped (it is never sent).
+ */
+export function redactQuery(urlOrPath: string): string {
+  const hash = urlOrPath.indexOf('#');
+  const u = hash < 0 ? urlOrPath : urlOrPath.slice(0, hash);
+  const q = u.indexOf('?');
+  if (q < 0) return u;
+  const params = u
+    .slice(q + 1)
+    .split('&')
+    .map((p) => {
+      if (p === '') return p;
+      const eq = p.indexOf('=');
+      return eq < 0 ? '***' : `${p.slice(0, eq)}=***`;
+    });
+  return `${u.slice(0, q)}?${params.join('&')}`;
+}
+
+const REQUEST_LINE = /^([A-Z]{3,10}) (\S+) (HTTP\/1\.[01])\r?\n/;
+
+/**
+ * A payload for the trace. An HTTP request head (a websocket upgrade over a plain link) carries
+ * credentials — a token in the query, `Authorization`, cookies, API-key headers of any name — and
+ * the head/tail preview could cut a header line anywhere, so of a request only its line is shown,
+ * query values masked. Anything else is summarised as it is.
+ */
+export function summarizePayload(bytes: Buffer, limit = 64): string {
+  const m = REQUEST_LINE.exec(bytes.toString('latin1', 0, Math.min(bytes.length, 2048)));
+  if (!m) return summarize(bytes, limit);
+  return `${m[1]} ${escapeBytes(Buffer.from(redactQuery(m[2]!), 'latin1'))} ${m[3]}\\r\\n… (request head, ${bytes.length} bytes; headers not traced)`;
+}
+
+/**
  * Which comma-separated argument positions (0-based) of a command hold a secret. Commands not
  * listed carry none.
  */

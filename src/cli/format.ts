@@ -1,4 +1,5 @@
 /** Human-readable renderings used by several commands. */
+import { redactQuery } from '../at/trace.js';
 
 /** `▂▄▆█` style bars for 0–5 bars. */
 export function barGlyphs(bars: number): string {
@@ -34,13 +35,8 @@ export function redactUrl(url: string): string {
     return url.replace(/\?.*$/s, '?***');
   }
   if (u.password) u.password = '***';
-  const query = u.search ? '?' + u.search.slice(1).split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    return eq < 0 ? (pair ? '***' : pair) : `${pair.slice(0, eq)}=***`;
-  }).join('&') : '';
-  u.search = '';
-  const base = u.toString().replace(/#.*$/s, '');
-  return base + query;
+  u.hash = '';
+  return redactQuery(u.toString());
 }
 
 /** Every ws:// or wss:// URL inside a message, redacted as in {@link redactUrl}. */

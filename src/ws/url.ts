@@ -1,4 +1,5 @@
 import { WsUrlError } from './errors.js';
+import { redactQuery } from '../at/trace.js';
 
 /** A websocket endpoint, parsed from a `ws://` or `wss://` URL. */
 export interface WsTarget {
@@ -79,23 +80,5 @@ function redact(url: URL, protocol = url.protocol): string {
   return u.href.replace(/^[a-z]+:/, protocol);
 }
 
-/**
- * A URL or request target for a trace or an error message: every query value replaced by `***`
- * (tokens are often passed as `?token=...`), names kept: `/p?token=***&v=***`. A parameter without
- * `=` is masked whole. The fragment is dropped (it is never sent).
- */
-export function redactUrl(urlOrPath: string): string {
-  const hash = urlOrPath.indexOf('#');
-  const u = hash < 0 ? urlOrPath : urlOrPath.slice(0, hash);
-  const q = u.indexOf('?');
-  if (q < 0) return u;
-  const params = u
-    .slice(q + 1)
-    .split('&')
-    .map((p) => {
-      if (p === '') return p;
-      const eq = p.indexOf('=');
-      return eq < 0 ? '***' : `${p.slice(0, eq)}=***`;
-    });
-  return `${u.slice(0, q)}?${params.join('&')}`;
-}
+/** The query-masking rendering of a URL or request target for traces and errors (see `redactQuery`). */
+export const redactUrl: (urlOrPath: string) => string = redactQuery;

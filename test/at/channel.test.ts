@@ -470,6 +470,32 @@ describe('AtChannel: console support, unknown lines, garbage', () => {
 });
 
 describe('AtChannel: tracing', () => {
+  it('traces a request head sent as a payload by its request line only, query values masked', async () => {
+    const out: string[] = [];
+    const prevLog = createDebug.log;
+    const prevNs = createDebug.disable();
+    createDebug.enable('air780:at');
+    createDebug.log = (...args: unknown[]) => out.push(args.map(String).join(' '));
+    const head = Buffer.from(
+      'GET /ws/feed?token=T0KEN&device=7 HTTP/1.1\r\nHost: example.com\r\nX-Custom-Key: K3Y\r\nAuthorization: Bearer B3ARER\r\nUpgrade: websocket\r\n\r\n',
+      'latin1',
+    );
+    try {
+      const fake = new FakeModule(whole);
+      const ch = open(fake, { name: 'ttyTEST' });
+      fake.on(`AT+CIPSEND=0,${head.length}\r\n`, '\r\n> ');
+      fake.on(head, `\r\nDATA ACCEPT:0,${head.length}\r\n`);
+      await ch.send(`AT+CIPSEND=0,${head.length}`, { payload: head });
+    } finally {
+      createDebug.log = prevLog;
+      createDebug.disable();
+      if (prevNs) createDebug.enable(prevNs);
+    }
+    const text = out.join('\n');
+    for (const secret of ['T0KEN', 'K3Y', 'B3ARER', 'device=7']) expect(text).not.toContain(secret);
+    expect(text).toContain(`GET /ws/feed?token=***&device=*** HTTP/1.1\\r\\n… (request head, ${head.length} bytes; headers not traced)`);
+  });
+
   it('traces bytes both ways with escapes, redacts passwords, summarises large payloads', async () => {
     const out: string[] = [];
     const prevLog = createDebug.log;
