@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Modem, type ModemOpenOptions } from '../src/modem/index.js';
 import { websocket, type LuatWebSocket, type LuatWsEvent } from '../src/ws/index.js';
+import { makeTestPki } from '../test/helpers/certs.js';
 import { echoThrough, waitFor } from '../test/modem/helpers.js';
 
 /** Where the contract runs: how to open the module and which echo servers to use. */
@@ -131,6 +132,26 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
         const r = await echoThrough(s, 16 * 1024);
         expect(r.received).toBe(r.sent);
         s.destroy();
+      } finally {
+        await modem.close();
+      }
+    });
+
+    it('module TLS refuses the server when the CA given is not the one that signed it', async (ctx) => {
+      // The firmware documents seclevel 1 as "verify the server"; this is where a module shows it.
+      const t = target();
+      if (!t.tlsEcho || !t.moduleTls) return ctx.skip(`[${t.name}] AIR780_TLS_ECHO/AIR780_TLS_CA not set: module-TLS verification not checked`);
+      const stranger = makeTestPki().otherCaCert;
+      const modem = await t.open();
+      try {
+        const err = await modem.openStream(t.tlsEcho.host, t.tlsEcho.port, { tls: 'modem', ca: stranger }).then(
+          (s) => {
+            s.destroy();
+            return undefined;
+          },
+          (e: unknown) => e,
+        );
+        expect(err, 'module TLS connected with a CA that did not sign the server certificate').toBeInstanceOf(Error);
       } finally {
         await modem.close();
       }

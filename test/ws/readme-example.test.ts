@@ -27,18 +27,8 @@ function checkedBlock(): string[] {
   return lines.slice(start, end).map((l) => (l.startsWith('  ') ? l.slice(2) : l));
 }
 
-/**
- * Lines the type-checked copy has and the README does not have yet: a strict compile needs the null
- * check (`websocket.create` returns null for an unusable URL or adapter, as the firmware returns
- * nil). Empty this list once README.md carries the line.
- */
-const PENDING_IN_README = ["if (!wsc) throw new Error('bad URL or adapter');                       // null, like the firmware's nil"];
-
 describe('README LuatOS example', () => {
   it('is the code that test/ws/readme-luatos.ts type-checks', () => {
-    const readme = readmeBlock();
-    const checked = checkedBlock();
-    const expected = readme.length === checked.length ? checked : checked.filter((l) => !PENDING_IN_README.includes(l));
-    expect(readme).toEqual(expected);
+    expect(readmeBlock()).toEqual(checkedBlock());
   });
 });
