@@ -1,20 +1,13 @@
 /** `--apn --user --password` (or $AIR780_APN_PASSWORD) reach AT+CSTT; the password is never printed. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEchoServer } from '../../src/cli/echo-server.js';
-import { ensureBuilt, runCli } from './build.js';
-import { startCli } from './spawn.js';
+import { runCli } from './build.js';
+import { startCli, useBuiltCli } from './spawn.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = useBuiltCli();
 
 /** The mock on a pty with its AT traffic shown (-v): the test's view of what the module got. */
 async function tracedMock(): Promise<{ link: string; saw: (text: string) => Promise<void> }> {

@@ -4,25 +4,18 @@
  * Also: `at` and `info` on a module with no SIM / a locked SIM / no coverage, and on a port that
  * does not answer AT at all.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, MAIN, ROOT, runCli } from './build.js';
-import { startCli, type CliSession } from './spawn.js';
+import { MAIN, ROOT, runCli } from './build.js';
+import { startCli, type CliSession, useBuiltCli } from './spawn.js';
 import { runInPty, type PtySession } from './pty.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = useBuiltCli();
 
 /** A TCP echo server on 127.0.0.1 that also records every byte it got. */
 async function recordingEcho(): Promise<{ port: number; received: () => Buffer }> {

@@ -1,20 +1,13 @@
 /** `air780 demo` and $AIR780_PORT: a named module needs --url; the mock only when no module is named. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEchoServer } from '../../src/cli/echo-server.js';
-import { ensureBuilt, runCli } from './build.js';
-import { startCli } from './spawn.js';
+import { runCli } from './build.js';
+import { startCli, useBuiltCli } from './spawn.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = useBuiltCli();
 
 describe('air780 demo with AIR780_PORT', () => {
   it('set, no --port, no --url: exit 2 with a hint, nothing opened', async () => {

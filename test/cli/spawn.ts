@@ -3,7 +3,23 @@
  * command printed so far — a person at a pipe rather than a file fed at once.
  */
 import { spawn } from 'node:child_process';
-import { MAIN, ROOT } from './build.js';
+import { afterEach, beforeAll } from 'vitest';
+import { MAIN, ROOT, ensureBuilt } from './build.js';
+
+/**
+ * For a test file that spawns the built command: builds it once before the tests, and runs (last
+ * first) the cleanups each test pushes, after that test. Returns the cleanup list.
+ */
+export function useBuiltCli(): Array<() => void | Promise<void>> {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 120_000);
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+  return cleanups;
+}
 
 export interface CliSession {
   write(text: string): void;

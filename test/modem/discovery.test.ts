@@ -4,22 +4,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem, discoverPorts } from '../../src/modem/index.js';
 import { startEchoServer } from '../helpers/servers.js';
-import { echoThrough, waitFor } from './helpers.js';
+import { echoThrough, waitFor, usbPort as usb } from './helpers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
 });
 
-const usb = (path: string, itf: string): PortInfo => ({
-  path,
-  manufacturer: 'EigenComm',
-  serialNumber: '000000000001',
-  pnpId: `usb-EigenComm_EigenComm_Compo_000000000001-if${itf}`,
-  locationId: undefined,
-  vendorId: '19d1',
-  productId: '0001',
-});
 
 /** Three ACM ports of one module: if02 (dead here), if04 (DIAG), if06 (the mock's AT port). */
 function threePortBinding(mock: MockModem, opened: string[]): BindingInterface {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
+import type { PortInfo } from '@serialport/bindings-cpp';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
@@ -111,3 +112,14 @@ export async function openInterposed(cleanup: EchoBed['cleanup'], rxMode: 'push'
   cleanup.push(() => modem.close());
   return { mock, modem, wire };
 }
+
+/** The `PortInfo` of one USB interface (`itf`: '02', '04', '06') of an Air780 (19d1:0001). */
+export const usbPort = (path: string, itf: string): PortInfo => ({
+  path,
+  manufacturer: 'EigenComm',
+  serialNumber: '000000000001',
+  pnpId: `usb-EigenComm_EigenComm_Compo_000000000001-if${itf}`,
+  locationId: undefined,
+  vendorId: '19d1',
+  productId: '0001',
+});

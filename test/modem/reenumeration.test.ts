@@ -10,7 +10,7 @@ import { MockModem } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions } from '../../src/modem/index.js';
 import { byIdHint } from '../../src/modem/transport.js';
 import { startEchoServer } from '../helpers/servers.js';
-import { echoThrough, waitFor } from './helpers.js';
+import { echoThrough, waitFor, usbPort as usb } from './helpers.js';
 
 const FAST: ModemOpenOptions = { syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100, recoveryMaxBackoffMs: 400 };
 
@@ -19,15 +19,6 @@ afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
 });
 
-const usb = (path: string, itf: string): PortInfo => ({
-  path,
-  manufacturer: 'EigenComm',
-  serialNumber: '000000000001',
-  pnpId: `usb-EigenComm_EigenComm_Compo_000000000001-if${itf}`,
-  locationId: undefined,
-  vendorId: '19d1',
-  productId: '0001',
-});
 
 /**
  * The module's three ACM ports, numbered from `base` (if02, if04 = DIAG, if06 = AT); `renumber(n)`

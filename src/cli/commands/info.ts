@@ -68,20 +68,6 @@ export function formatReport(r: ModuleReport): string {
   return lines.join('\n') + '\n';
 }
 
-const LABELS: [key: string, label: string][] = [
-  ['firmware', 'Firmware'],
-  ['model', 'Model'],
-  ['manufacturer', 'Manufacturer'],
-  ['imei', 'IMEI'],
-  ['iccid', 'ICCID'],
-  ['imsi', 'IMSI'],
-  ['signal', 'Signal'],
-  ['registration', 'Registration'],
-  ['operator', 'Operator'],
-  ['ipAddress', 'IP'],
-  ['ip', 'IP'],
-];
-
 function formatSignal(s: unknown): string {
   if (!s || typeof s !== 'object') return short(s);
   const sig = s as { rssi?: number; dbm?: number; bars?: number; rsrpDbm?: number; rsrqDb?: number };
@@ -98,21 +84,4 @@ function formatRegistration(r: unknown): string {
   if (!r || typeof r !== 'object') return short(r);
   const reg = r as { text?: string; stat?: number; source?: string };
   return `${reg.text ?? '?'}${reg.stat !== undefined ? ` (stat ${reg.stat}${reg.source ? `, ${reg.source}` : ''})` : ''}`;
-}
-
-/** The info as aligned `Label: value` lines; unknown extra fields are shown too. */
-export function formatInfo(info: Record<string, unknown>): string {
-  const lines: string[] = [];
-  const seen = new Set<string>();
-  for (const [key, label] of LABELS) {
-    if (!(key in info)) continue;
-    seen.add(key);
-    const v = info[key];
-    const text = key === 'signal' ? formatSignal(v) : key === 'registration' ? formatRegistration(v) : short(v);
-    lines.push(`${label.padEnd(13)}${text}`);
-  }
-  for (const [key, v] of Object.entries(info)) {
-    if (!seen.has(key)) lines.push(`${key.padEnd(13)}${short(v)}`);
-  }
-  return lines.join('\n') + '\n';
 }
