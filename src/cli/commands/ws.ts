@@ -59,17 +59,30 @@ export const command: Command = {
     const echo = bool(f, 'echo');
     const binary = bool(f, 'binary');
 
+    // The client is built before the module is opened: a bad header or URL on the command line
+    // is a usage error at once, not after a bring-up that can take a minute on a real module.
+    let m: Awaited<ReturnType<typeof openModule>> | undefined;
+    const tlsOptions = { mode: tlsMode, rejectUnauthorized: !insecure, ...(ca ? { ca } : {}) };
+    let client: WebSocketClient;
+    try {
+      client = new WebSocketClient(url, {
+        headers,
+        perMessageDeflate: !bool(f, 'no-deflate'),
+        keepaliveMs: num(f, 'keepalive', 60) * 1000,
+        connect: (target) => openerConnect(m!.modem, tlsOptions)(target),
+        autoConnect: false,
+        trace: io.verbose,
+      });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ERR_WS_BAD_HEADER') throw new UsageError(`air780 ws: ${(err as Error).message}`, "e.g. -H 'Authorization: Bearer x'");
+      if (code === 'ERR_WS_URL') throw new UsageError(`air780 ws: ${redactUrls((err as Error).message)}`, 'e.g. air780 ws ws://echo.example.com/ws');
+      throw err;
+    }
+
     if (insecure) io.status(`warning: --insecure: the server's certificate is not verified; anyone on the path can read and change this connection`);
-    const m = await openModule(f, io);
+    m = await openModule(f, io);
     m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
-    const client = new WebSocketClient(url, {
-      headers,
-      perMessageDeflate: !bool(f, 'no-deflate'),
-      keepaliveMs: num(f, 'keepalive', 60) * 1000,
-      connect: openerConnect(m.modem, { mode: tlsMode, rejectUnauthorized: !insecure, ...(ca ? { ca } : {}) }),
-      autoConnect: false,
-      trace: io.verbose,
-    });
     let opened = false;
     let lastError: Error | undefined;
     client.on('error', (err) => {
