@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import type { DeliveryTracker } from './delivery.js';
+import { AcceptTimeoutError, type DeliveryTracker } from './delivery.js';
 import type { ModuleTlsOptions } from './module-tls.js';
 import { DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
 
@@ -241,6 +241,7 @@ export class ModemSocket extends Duplex {
   /** @internal The module accepted `len` bytes. */
   onSent(len: number): void {
     this.bytesWritten += len;
+    this.tracker.onAccepted(this.bytesWritten);
     this.touch();
     if (this.heldWriteCb && !this.writeError && this.txBytes < this.txHighWater) {
       const cb = this.heldWriteCb;
@@ -418,13 +419,30 @@ export class ModemSocket extends Duplex {
   }
 }
 
-/** Polls `AT+CIPACK=<n>` only while someone waits, backing off, each wait bounded. */
+interface Waiter {
+  offset: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Acceptance (`DATA ACCEPT`, reported by the socket's `onSent`) and peer acknowledgement of one
+ * link. Polls `AT+CIPACK=<n>` only while someone waits for an acknowledgement, backing off, each
+ * wait bounded. Settled waiters are removed at once.
+ */
 class LinkDelivery implements DeliveryTracker {
   queued = 0;
   private acked = 0;
-  private waiters = new Set<{ offset: number; resolve: () => void; reject: (e: Error) => void }>();
+  private accepted = 0;
+  /** When the module last accepted bytes of this link (monotonic ms): the stall clock of waitAccepted. */
+  private lastAcceptAt = performance.now();
+  private waiters = new Set<Waiter>();
+  private acceptWaiters = new Set<Waiter>();
   private polling = false;
+  /** The socket failed: nothing more will be accepted or acknowledged. */
   private failure: Error | undefined;
+  /** The link is gone: nothing more will be acknowledged (bytes in flight may still be accepted). */
+  private ackFailure: Error | undefined;
 
   constructor(
     private readonly socket: ModemSocket,
@@ -435,17 +453,70 @@ class LinkDelivery implements DeliveryTracker {
     return this.queued;
   }
 
-  waitAcked(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (offset <= this.acked) return Promise.resolve();
+  get bytesAccepted(): number {
+    return this.accepted;
+  }
+
+  /** The module accepted bytes: `total` is the socket's `bytesWritten`. */
+  onAccepted(total: number): void {
+    this.accepted = total;
+    this.lastAcceptAt = performance.now();
+    // Insertion order is offset order for the websocket layer: callbacks settle in send order.
+    for (const w of [...this.acceptWaiters]) if (w.offset <= total) w.resolve();
+  }
+
+  waitAccepted(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (offset <= this.accepted) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise<void>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        this.waiters.delete(w);
+    const since = performance.now();
+    return this.addWaiter(this.acceptWaiters, offset, options.signal, 'waitAccepted', (w) => {
+      // A stall clock, not a deadline: each accepted byte of this link restarts it.
+      const check = (): void => {
+        const idle = performance.now() - Math.max(since, this.lastAcceptAt);
+        if (idle >= timeoutMs) w.reject(new AcceptTimeoutError(offset, this.accepted, timeoutMs));
+        else timer = setTimeout(check, Math.ceil(timeoutMs - idle));
       };
-      const w = {
+      let timer = setTimeout(check, timeoutMs);
+      return () => clearTimeout(timer);
+    });
+  }
+
+  waitAcked(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (offset <= this.acked) return Promise.resolve();
+    const failure = this.failure ?? this.ackFailure;
+    if (failure) return Promise.reject(failure);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const p = this.addWaiter(this.waiters, offset, options.signal, 'waitAcked', (w) => {
+      const timer = setTimeout(() => w.reject(new DeliveryTimeoutError(offset, this.acked, timeoutMs)), timeoutMs);
+      return () => clearTimeout(timer);
+    });
+    void this.run();
+    return p;
+  }
+
+  /** The socket failed (destroyed, or its writable side): every outstanding wait rejects with `err`. */
+  fail(err: Error): void {
+    this.failure = err;
+    for (const w of [...this.acceptWaiters]) w.reject(err);
+    this.failAcked(err);
+  }
+
+  private failAcked(err: Error): void {
+    this.ackFailure ??= err;
+    for (const w of [...this.waiters]) w.reject(err);
+  }
+
+  /** Registers a waiter in `set`; `arm` starts its timer and returns how to stop it. */
+  private addWaiter(set: Set<Waiter>, offset: number, signal: AbortSignal | undefined, what: string, arm: (w: Waiter) => () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let disarm = (): void => {};
+      const cleanup = () => {
+        disarm();
+        signal?.removeEventListener('abort', onAbort);
+        set.delete(w);
+      };
+      const w: Waiter = {
         offset,
         resolve: () => {
           cleanup();
@@ -456,18 +527,12 @@ class LinkDelivery implements DeliveryTracker {
           reject(e);
         },
       };
-      const timer = setTimeout(() => w.reject(new DeliveryTimeoutError(offset, this.acked, timeoutMs)), timeoutMs);
-      const onAbort = () => w.reject(new ModemAbortError('waitAcked'));
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(w);
-      void this.run();
+      const onAbort = () => w.reject(new ModemAbortError(what));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      set.add(w);
+      disarm = arm(w);
     });
-  }
-
-  fail(err: Error): void {
-    this.failure = err;
-    for (const w of [...this.waiters]) w.reject(err);
   }
 
   private async run(): Promise<void> {
@@ -475,11 +540,11 @@ class LinkDelivery implements DeliveryTracker {
     this.polling = true;
     let delay = 20;
     try {
-      while (this.waiters.size > 0 && !this.failure) {
+      while (this.waiters.size > 0 && !this.failure && !this.ackFailure) {
         if (!this.socket.linkOpen && !this.socket.connecting) {
           // The link is gone and the module forgets its counters with it: what was not acknowledged
           // by now never will be, so say so at once instead of letting each waiter time out.
-          this.fail(new LinkClosedError(this.socket.link, `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`));
+          this.failAcked(new LinkClosedError(this.socket.link, `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`));
           break;
         }
         if (this.socket.linkOpen) {

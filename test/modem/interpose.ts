@@ -78,6 +78,26 @@ export class Interposer {
   }
 
   /**
+   * Hold the module's line `line` (exactly) until `release()` is called. `seen` tells whether the
+   * module has sent it (and it is being held).
+   */
+  holdLineUntilReleased(line: string): { release(): void; readonly seen: boolean } {
+    const hold: LineHold = { line, until: '', held: [], seen: false };
+    this.lineHolds.push(hold);
+    return {
+      release: () => {
+        const i = this.lineHolds.indexOf(hold);
+        if (i >= 0) this.lineHolds.splice(i, 1);
+        if (hold.held.length > 0) this.toHost(Buffer.concat(hold.held));
+        hold.held = [];
+      },
+      get seen() {
+        return hold.seen;
+      },
+    };
+  }
+
+  /**
    * Hold the host's write starting with `prefix` (and every write after it, order kept) until the
    * module has sent the line `untilModuleLine`, even if that line is itself held from the host.
    */
