@@ -39,7 +39,11 @@ export function redactUrl(url: string): string {
   return redactQuery(u.toString());
 }
 
-/** Every ws:// or wss:// URL inside a message, redacted as in {@link redactUrl}. */
+/**
+ * Every ws:// or wss:// URL inside a message, redacted as in {@link redactUrl}. A URL with
+ * nothing to hide (no query, no userinfo) is left as written: parsing would normalise it
+ * (`ws://h` → `ws://h/`) and change a message that quotes what the user typed.
+ */
 export function redactUrls(text: string): string {
-  return text.replace(/wss?:\/\/[^\s'"<>]+/gi, (m) => redactUrl(m));
+  return text.replace(/wss?:\/\/[^\s'"<>]+/gi, (m) => (/[?@]/.test(m) ? redactUrl(m) : m));
 }

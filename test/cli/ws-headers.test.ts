@@ -58,10 +58,15 @@ describe('air780 ws -H', () => {
     });
   }
 
-  it('a bad URL is a usage error (exit 2) before the module is opened', async () => {
+  it('a bad URL is a usage error (exit 2) before the module is opened, quoted as typed but for its query', async () => {
     const r = await runCli(['ws', '--mock', 'ws://exa mple/'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^air780: .*is not a valid URL/)]);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^air780: .*"ws:\/\/exa mple\/" is not a valid URL/)]);
     expect(r.stderr).not.toContain('opening the embedded mock');
+
+    const withToken = await runCli(['ws', '--mock', 'ws://exa mple/p?token=SECRET1'], { timeoutMs: 30_000 });
+    expect(withToken.code, withToken.stderr).toBe(2);
+    expect(errorLines(withToken.stderr)).toEqual([expect.stringMatching(/^air780: .*"ws:\/\/exa mple\/p\?\*\*\*" is not a valid URL/)]);
+    expect(withToken.stderr).not.toContain('SECRET1');
   });
 });

@@ -76,7 +76,11 @@ export const command: Command = {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === 'ERR_WS_BAD_HEADER') throw new UsageError(`air780 ws: ${(err as Error).message}`, "e.g. -H 'Authorization: Bearer x'");
-      if (code === 'ERR_WS_URL') throw new UsageError(`air780 ws: ${redactUrls((err as Error).message)}`, 'e.g. air780 ws ws://echo.example.com/ws');
+      if (code === 'ERR_WS_URL') {
+        // The message quotes the URL as typed; one with a space is not found whole by redactUrls.
+        const message = (err as Error).message.split(url).join(redactUrl(url));
+        throw new UsageError(`air780 ws: ${redactUrls(message)}`, 'e.g. air780 ws ws://echo.example.com/ws');
+      }
       throw err;
     }
 
