@@ -9,4 +9,5 @@ export * from './modem/index.js';
 export * from './ws/index.js';
 export * from './mock/index.js';
 export { openSerialPort, listPorts } from './modem/serial/index.js';
+/** This package's version. */
 export const VERSION = '0.1.0';

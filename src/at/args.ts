@@ -18,6 +18,7 @@ export const AT_LIMITS = Object.freeze({
   command: 2048,
 });
 
+/** How a string argument is checked and quoted for an AT command line. */
 export interface AtStringOptions {
   /** Argument name used in error messages (`apn`, `user`, …). */
   name: string;

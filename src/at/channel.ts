@@ -31,6 +31,7 @@ import { redactEscaped, redactLine, summarize, summarizePayload } from './trace.
 
 const log = createDebug('air780:at');
 
+/** Options of an {@link AtChannel}. */
 export interface AtChannelOptions {
   /** Timeout for commands the manual gives no maximum response time for. Default 9000 ms. */
   defaultTimeoutMs?: number;
@@ -44,6 +45,7 @@ export interface AtChannelOptions {
   maxBlockLength?: number;
 }
 
+/** Options of one command ({@link AtChannel.send}). */
 export interface AtSendOptions {
   /** Overall timeout; default from the manual's table by command (9 s for most). */
   timeoutMs?: number;
@@ -58,7 +60,9 @@ export interface AtSendOptions {
   final?: FinalMatcher;
 }
 
+/** A command's complete answer. */
 export interface AtResponse {
+  /** The command as sent, without its terminator. */
   command: string;
   /** Information lines, in order. */
   lines: string[];
@@ -70,6 +74,7 @@ export interface AtResponse {
 
 /** An unsolicited line, or a block with its announcement line. */
 export interface AtUrc {
+  /** The line as received, without its line end. */
   line: string;
   /** Payload of `+RECEIVE` / `+IPD` / unclaimed `+CIPRXGET: 2` blocks. */
   data?: Buffer;
@@ -117,6 +122,7 @@ const SYNC_PROBE = 'AT+A780SYNC';
  * handlers (only emitted when someone listens).
  */
 export class AtChannel extends EventEmitter {
+  /** Label in trace output (the port path, or `air780`). */
   readonly name: string;
   private readonly stream: Duplex;
   private readonly scanner: AtScanner;
@@ -131,6 +137,7 @@ export class AtChannel extends EventEmitter {
   private resync: { phase: 1 | 2; timer: NodeJS.Timeout } | undefined;
   private readonly streamListeners: Array<[string, (...args: never[]) => void]> = [];
 
+  /** Reads from and writes to `stream` (a serial port, pty or the mock's host stream) from now on. */
   constructor(stream: Duplex, options: AtChannelOptions = {}) {
     super();
     this.stream = stream;

@@ -87,6 +87,7 @@ export class AtAbandonedError extends Air780Error {
   }
 }
 
+/** The channel was closed, or its stream ended or failed, before the command finished (`ERR_AT_CLOSED`). */
 export class AtClosedError extends Air780Error {
   constructor(message = 'The AT channel is closed. Open a new channel (or Modem) to continue.', cause?: unknown) {
     super('ERR_AT_CLOSED', message, { cause });

@@ -23,6 +23,7 @@ export type AtToken =
   /** Input that was dropped: a line over the length bound, or a block announcing too many bytes. */
   | { type: 'garbage'; reason: 'line-too-long' | 'block-too-large'; preview: string };
 
+/** Bounds of an {@link AtScanner}: what it holds before calling input garbage. */
 export interface AtScannerOptions {
   /** Longest line kept; longer ones are reported as garbage and skipped. Default 4096. */
   maxLineLength?: number;

@@ -44,6 +44,7 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
   private bindingInstance: BindingInterface<MockBindingPort> | undefined;
   private readonly t0 = performance.now();
 
+  /** A module with the given options, ready for AT; reach it through `hostStream()`, `binding()` or `servePty()`. */
   constructor(options: MockModemOptions = {}) {
     super();
     this.opts = resolveOptions(options);

@@ -61,14 +61,19 @@ export interface MockModemOptions {
   blackhole?: string[];
   /** Local IP the module reports for `AT+CIFSR`. Default '10.83.172.111'. */
   localIp?: string;
-  /** Identity strings. */
+  /** Firmware revision the module reports (`ATI`, `AT+CGMR`). */
   firmware?: string;
+  /** Model it reports (`AT+CGMM`). */
   model?: string;
+  /** IMEI it reports (`AT+CGSN`). */
   imei?: string;
+  /** ICCID of its SIM (`AT+ICCID`). */
   iccid?: string;
+  /** IMSI of its SIM (`AT+CIMI`). */
   imsi?: string;
-  /** Bounds of the transcript. Defaults 10 000 entries, 1 MiB. */
+  /** Bound of the transcript in entries. Default 10 000. */
   transcriptMaxEntries?: number;
+  /** Bound of the transcript in bytes. Default 1 MiB. */
   transcriptMaxBytes?: number;
 }
 

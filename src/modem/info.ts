@@ -17,12 +17,19 @@ import {
 
 /** What `modem.info()` reports. Fields the module did not answer are undefined. */
 export interface ModemInfo {
+  /** Firmware revision (`ATI`, else `AT+CGMR`), e.g. `AirM2M_780E_V1162_LTE_AT`. */
   firmware: string | undefined;
+  /** Model (`AT+CGMM`). */
   model: string | undefined;
+  /** IMEI (`AT+CGSN`). */
   imei: string | undefined;
+  /** SIM card number (`AT+ICCID`, else `AT+CCID`). */
   iccid: string | undefined;
+  /** Subscriber identity (`AT+CIMI`). */
   imsi: string | undefined;
+  /** Signal strength (`AT+CSQ`, `AT+CESQ`). */
   signal: SignalInfo | undefined;
+  /** Network registration (`AT+CEREG?`, then CGREG/CREG). */
   registration: Registration | undefined;
   /** Operator name or MCC/MNC from `AT+COPS?`. */
   operator: string | undefined;

@@ -51,7 +51,9 @@ export type { ModemState, RecoveryReason };
 export interface ModemOpenOptions extends TransportOptions {
   /** APN for `AT+CSTT` (default: the one the network assigned). */
   apn?: string;
+  /** User name for a private APN (with `apn`). */
   user?: string;
+  /** Password for a private APN; redacted in every trace. */
   password?: string;
   /** Receive mode: 'push' (`+RECEIVE` URCs) or 'pull' (`AT+CIPRXGET`, end-to-end backpressure). Default 'push'. */
   rxMode?: 'push' | 'pull';
@@ -63,13 +65,17 @@ export interface ModemOpenOptions extends TransportOptions {
   syncAttempts?: number;
   /** Wait for each sync `AT`. Default 1000. */
   syncIntervalMs?: number;
+  /** How long the SIM may take to become ready after boot. Default 10 000. */
   simTimeoutMs?: number;
+  /** How long network registration may take. Default 120 000. */
   registrationTimeoutMs?: number;
+  /** How long the packet-domain attach (`AT+CGATT?`) may take. Default 60 000. */
   attachTimeoutMs?: number;
   /** Interval between status polls during bring-up. Default 500. */
   pollIntervalMs?: number;
   /** Back-off between recovery attempts: starts here, doubles, capped at `recoveryMaxBackoffMs`. Default 500. */
   recoveryBackoffMs?: number;
+  /** Longest back-off between recovery attempts. Default 30 000. */
   recoveryMaxBackoffMs?: number;
   /** How long the AT channel waits for its resync after a timed-out command. Default 5000. */
   resyncTimeoutMs?: number;

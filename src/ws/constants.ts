@@ -3,6 +3,7 @@
 /** The GUID appended to the key before hashing (RFC 6455 §1.3). */
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+/** RFC 6455 frame opcodes (§5.2). */
 export const Opcode = {
   Continuation: 0x0,
   Text: 0x1,
