@@ -8,11 +8,15 @@ import { readFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { WebSocketClient, openerConnect } from '../../ws/index.js';
 import { bool, list, num, str, type ParsedArgs } from '../args.js';
+import { readByteLines } from '../byte-lines.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
 import { printable, redactUrl, redactUrls } from '../format.js';
 import { cliWording, type Io } from '../io.js';
 import { openModule } from '../module.js';
+
+/** Bound on one --binary stdin line (it is held whole before it is sent as one message). */
+const MAX_BINARY_LINE = 16 * 1024 * 1024;
 
 export const command: Command = {
   spec: {
@@ -26,7 +30,7 @@ export const command: Command = {
       { name: 'ca', type: 'string', valueName: 'FILE', description: 'PEM CA file to verify the server against' },
       { name: 'insecure', type: 'boolean', description: 'do not verify the server certificate' },
       { name: 'no-deflate', type: 'boolean', description: 'do not offer permessage-deflate' },
-      { name: 'binary', type: 'boolean', description: 'send stdin lines as binary messages; write received binary raw to stdout' },
+      { name: 'binary', type: 'boolean', description: 'send each stdin line (its exact bytes, up to LF) as a binary message; write received binary raw to stdout' },
       { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'at end of input, close only once the server has been quiet this long (default 1000; 0 can cut off late answers)' },
       { name: 'echo', type: 'boolean', description: 'echo every message back with its type; exit 0 when the server closes' },
       ...MODULE_FLAGS,
@@ -111,27 +115,26 @@ export const command: Command = {
     const closed = client.closed();
     client.connect();
 
-    let rl: readline.Interface | undefined;
+    let stopInput: (() => void) | undefined;
     let lastActivity = Date.now();
     client.on('message', () => (lastActivity = Date.now()));
     if (!echo) {
       await client.opened().catch(() => {});
       if (client.state === 'open') {
         let pending = 0;
-        rl = readline.createInterface({ input: process.stdin, terminal: false });
-        rl.on('line', (line) => {
+        const sendLine = (line: string | Buffer): void => {
           if (client.state !== 'open') return;
           pending++;
-          client.send(binary ? Buffer.from(line) : line, { binary }, (err) => {
+          client.send(line, { binary }, (err) => {
             pending--;
             lastActivity = Date.now();
             if (err) io.status(`send failed: ${err.message}`);
           });
-        });
+        };
         // End of input: once everything was sent and the server has been quiet for --linger ms
         // (its answers to the last lines are still on their way), close cleanly.
         const linger = num(f, 'linger', 1000);
-        rl.on('close', () => {
+        const onInputEnd = (): void => {
           const check = setInterval(() => {
             if (client.state !== 'open') return clearInterval(check);
             if (pending === 0 && Date.now() - lastActivity >= linger) {
@@ -139,7 +142,20 @@ export const command: Command = {
               client.close(1000);
             }
           }, Math.min(50, linger || 50));
-        });
+        };
+        if (binary) {
+          // The exact bytes of each line: readline would decode them as UTF-8 and split at a lone CR.
+          stopInput = readByteLines(process.stdin, MAX_BINARY_LINE, {
+            line: sendLine,
+            overflow: (n) => io.status(`input line of ${n} bytes not sent: --binary lines are at most ${MAX_BINARY_LINE} bytes`),
+            end: onInputEnd,
+          });
+        } else {
+          const rl = readline.createInterface({ input: process.stdin, terminal: false });
+          rl.on('line', sendLine);
+          rl.on('close', onInputEnd);
+          stopInput = () => rl.close();
+        }
       }
     }
     const onSigint = () => {
@@ -150,7 +166,7 @@ export const command: Command = {
     process.once('SIGINT', onSigint);
     const { code, reason, wasClean } = await closed;
     process.off('SIGINT', onSigint);
-    rl?.close();
+    stopInput?.();
     io.status(`closed: ${code}${reason ? ` ${reason}` : ''}${wasClean ? '' : ' (not clean)'}`);
     await m.close();
     if (!opened) {
