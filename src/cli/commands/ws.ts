@@ -95,7 +95,8 @@ export const command: Command = {
     let lastError: Error | undefined;
     client.on('error', (err) => {
       lastError = err;
-      io.status(`error: ${cliWording(redactUrls(err.message))}`);
+      // Before the connection opens, the error is what the command fails with: said once, below.
+      if (opened) io.status(`error: ${cliWording(redactUrls(err.message))}`);
     });
     client.on('open', () => {
       opened = true;
@@ -173,6 +174,8 @@ export const command: Command = {
       if (lastError) {
         // The error's own message may quote the URL with its query (a token): redacted like the status lines.
         lastError.message = redactUrls(lastError.message);
+        const hint = certificateHint(lastError);
+        if (hint) throw new CliError((lastError as { code?: string }).code ?? 'ERR_WS_CONNECT', lastError.message, hint, { cause: lastError });
         throw lastError;
       }
       throw new CliError('ERR_WS_CONNECT', `could not connect to ${redactUrl(url)}`, 'check the URL, and that the server is reachable from the module');
@@ -187,3 +190,19 @@ function parseHeader(text: string): [string, string] {
   return [text.slice(0, i).trim(), text.slice(i + 1).trim()];
 }
 
+
+/** OpenSSL/Node codes of a server certificate that did not verify (chain, dates, host name). */
+const CERT_CODES = /^(UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE|DECRYPT_CERT_SIGNATURE)|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_[A-Z_]+|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
+
+/** The way out of a certificate that did not verify, in flags; undefined for any other failure. */
+function certificateHint(err: Error): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string' || !CERT_CODES.test(code)) continue;
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+      return "the certificate is not for this host name: use a name it carries in the URL, or --insecure to connect without verification (testing only)";
+    }
+    return "pass --ca FILE (the CA that signed the server's certificate), or --insecure to connect without verification (testing only)";
+  }
+  return undefined;
+}
