@@ -40,8 +40,10 @@ describe('air780 ws -H', () => {
   const refused: Array<[string, string, RegExp]> = [
     ['a CR/LF in the value', 'X-Test: 1\r\nX-Injected: yes', /header "X-Test" contains the control character "\\r"/],
     ['a LF in the value', 'X-Test: 1\nX-Injected: yes', /header "X-Test" contains the control character "\\n"/],
-    ['a name with a space', 'Bad Name: 1', /Header name "Bad Name" is not an HTTP token/],
-    ['a name with a CR', 'X\rY: 1', /Header name "X\\rY" is not an HTTP token/],
+    ['a name with a space', 'Bad Name: 1', /header 'Bad …' is not 'Name: value' \(one word, then a colon\)/],
+    ['the colon forgotten (nothing after the name shown)', 'Authorization Bearer T0K', /header 'Authorization …' is not 'Name: value' \(one word, then a colon\)$/m],
+    ['a name with a CR', 'X\rY: 1', /header 'X …' is not 'Name: value'/],
+    ['a name with a control character', 'X\x01Y: 1', /Header name "X\\u0001Y" is not an HTTP token/],
     ['a handshake header', 'Sec-WebSocket-Key: abc', /Header "Sec-WebSocket-Key" is set by the websocket handshake/],
     ['no colon', 'NoColonHere', /header 'NoColonHere' is not 'Name: value'/],
   ];
@@ -55,6 +57,7 @@ describe('air780 ws -H', () => {
       expect(errors[0]).toMatch(message);
       expect(r.stderr).not.toContain('opening the embedded mock');
       expect(s.connections).toHaveLength(0);
+      expect(r.stderr).not.toContain('T0K');
     });
   }
 

@@ -186,8 +186,16 @@ export const command: Command = {
 
 function parseHeader(text: string): [string, string] {
   const i = text.indexOf(':');
-  if (i <= 0) throw new UsageError(`air780 ws: header '${text}' is not 'Name: value'`, "e.g. -H 'Authorization: Bearer x'");
-  return [text.slice(0, i).trim(), text.slice(i + 1).trim()];
+  const name = i > 0 ? text.slice(0, i).trim() : '';
+  // A malformed header is shown only up to its first space: `-H 'Authorization Bearer T0K'`
+  // (colon forgotten) must not print the token on a terminal or into a CI log.
+  if (name === '' || /\s/.test(name)) {
+    const first = text.trim().split(/\s/, 1)[0]!;
+    const shown = first.length > 40 ? `${first.slice(0, 40)}…` : first;
+    const rest = shown.length < text.trim().length ? ' …' : '';
+    throw new UsageError(`air780 ws: header '${JSON.stringify(shown).slice(1, -1)}${rest}' is not 'Name: value' (one word, then a colon)`, "e.g. -H 'Authorization: Bearer x'");
+  }
+  return [name, text.slice(i + 1).trim()];
 }
 
 
