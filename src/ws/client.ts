@@ -22,14 +22,14 @@ import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
 import { afterWrite, deliveryOf, refuseSend, toBuffer } from './sending.js';
 import { hostConnect } from './transport.js';
-import type { SendOptions, WebSocketClientEvents, WebSocketClientOptions, WsMessage, WsState } from './types.js';
+import type { SendOptions, SendWaitFor, WebSocketClientEvents, WebSocketClientOptions, WsMessage, WsState } from './types.js';
 import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
 
 // Kept importable from here: index.ts and luatos.ts take them from client.js.
-export type { WebSocketClientOptions, SendOptions, WsState, WsMessage, WebSocketClientEvents } from './types.js';
+export type { WebSocketClientOptions, SendOptions, SendWaitFor, WsState, WsMessage, WebSocketClientEvents } from './types.js';
 
 /**
  * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
@@ -118,7 +118,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     return this.conn?.deflate ? 'permessage-deflate' : '';
   }
 
-  /** Bytes accepted by send() but not yet written into the stream. */
+  /**
+   * Bytes given to send() and not yet handed to the stream (frame payloads waiting in the sender),
+   * plus the stream's `writableLength` (written bytes whose write has not completed). Over the
+   * module it does not count what the link has taken into its own send queue (below its high-water
+   * mark, ~6 KB) or the CIPSEND in flight: those are not accepted by the module yet. The send
+   * callback tells when they are.
+   */
   get bufferedAmount(): number {
     const c = this.conn;
     if (!c) return 0;
@@ -315,8 +321,14 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   }
 
   /**
-   * Sends a message, or a fragment of one with `fin: false`. `cb` runs when the frame was written
-   * into the stream. Throws {@link WsNotOpenError} when not open and no callback is given.
+   * Sends a message, or a fragment of one with `fin: false`. Over the module (a stream with a
+   * `delivery` tracker) `cb` runs once the module accepted every byte of the frame (`DATA ACCEPT`),
+   * not when the bytes are merely queued on the host; if they never reach the module it gets the
+   * error (`ERR_LINK_CLOSED`; `ERR_MODEM_RESET` after a module reboot or port loss;
+   * `ERR_DELIVERY_TIMEOUT` on a stalled link; `ERR_WS_CLOSED` for a frame the closing connection never
+   * wrote), never success. On other streams `cb` runs when the frame was written into the stream.
+   * `options.onAcked` runs once the peer's TCP acknowledged it. Callbacks run in send order, once.
+   * Throws {@link WsNotOpenError} when not open and no callback is given.
    *
    * Text given as bytes (`binary: false` with a Buffer/typed array) must be UTF-8: otherwise this
    * throws {@link WsInvalidTextError} (`ERR_WS_INVALID_UTF8`) at once, callback or not, and nothing
@@ -335,8 +347,13 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, cb, options.onAcked));
   }
 
-  /** Promise form of {@link send}: resolves when written ('written', default) or acknowledged by the peer's TCP ('acked'). */
-  sendAsync(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: Omit<SendOptions, 'onAcked'> & { waitFor?: 'written' | 'acked' } = {}): Promise<void> {
+  /**
+   * Promise form of {@link send}: resolves once the module accepted the bytes (`waitFor: 'accepted'`,
+   * the default; on a stream without a delivery tracker, once written) or once the peer's TCP
+   * acknowledged them (`'acked'`). `'written'` is a deprecated alias of `'accepted'`. Rejects with
+   * the error the callback of {@link send} would get.
+   */
+  sendAsync(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: Omit<SendOptions, 'onAcked'> & { waitFor?: SendWaitFor } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const { waitFor, ...rest } = options;
       if (waitFor === 'acked') this.send(data, { ...rest, onAcked: (e) => (e ? reject(e) : resolve()) }, (e) => e && reject(e));

@@ -1,6 +1,6 @@
 /** src/ws: RFC 6455 client over any Duplex, and the LuatOS-compatible `websocket` facade. */
 export { WebSocketClient } from './client.js';
-export type { WebSocketClientOptions, SendOptions, WsState, WsMessage, WebSocketClientEvents } from './client.js';
+export type { WebSocketClientOptions, SendOptions, SendWaitFor, WsState, WsMessage, WebSocketClientEvents } from './client.js';
 export type { PerMessageDeflateOptions } from './deflate.js';
 export type { HeaderInput } from './headers.js';
 export type { ReconnectOptions } from './reconnect.js';

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { DeliveryTracker } from '../modem/delivery.js';
 
-// The application side of send(): payload conversion and the written / acknowledged callbacks.
+// The application side of send(): payload conversion and the accepted / acknowledged callbacks.
 
 /** Text as UTF-8; binary views without a copy. */
 export function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView): Buffer {
@@ -12,7 +12,7 @@ export function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView):
 }
 
 /**
- * The stream's TCP acknowledgement tracker (a modem socket has one), or null. Checked by shape:
+ * The stream's delivery tracker (module acceptance and TCP acknowledgement; a modem socket has one), or null. Checked by shape:
  * any Duplex may be passed through the `connect` option.
  */
 export function deliveryOf(stream: Duplex): DeliveryTracker | null {
@@ -31,8 +31,13 @@ export function refuseSend(err: Error, cb: ((err?: Error) => void) | undefined, 
 }
 
 /**
- * The Sender's write callback: `cb` on write, then `onAcked` once the peer's TCP acknowledged every
- * byte queued so far (the frame is among them), or at once when the stream tracks no delivery.
+ * The Sender's write callback for one frame. On a stream with a delivery tracker (the module path)
+ * `cb` runs once the module accepted every byte written into the link up to the end of this frame's
+ * write, `onAcked` once the peer's TCP acknowledged them; a failure (link closed, module reset,
+ * stall) reaches both as an error, never as success. On a plain stream both run on write
+ * completion. The offset is read at the write callback: for host TLS that is when the ciphertext is
+ * in the link. It may include frames written right after this one, so a callback can come a little
+ * late, never early.
  */
 export function afterWrite(
   delivery: DeliveryTracker | null,
@@ -40,13 +45,26 @@ export function afterWrite(
   onAcked: ((err?: Error) => void) | undefined,
 ): (err?: Error | null) => void {
   return (err) => {
-    cb?.(err ?? undefined);
-    if (!onAcked) return;
-    if (err) return onAcked(err);
-    if (!delivery) return onAcked();
-    delivery.waitAcked(delivery.bytesQueued).then(
-      () => onAcked(),
-      (e: Error) => onAcked(e),
-    );
+    if (err || !delivery) {
+      cb?.(err ?? undefined);
+      onAcked?.(err ?? undefined);
+      return;
+    }
+    const offset = delivery.bytesQueued;
+    if (cb) {
+      // A tracker from a user's `connect` may predate acceptance tracking: write completion then.
+      if (typeof delivery.waitAccepted === 'function') {
+        delivery.waitAccepted(offset).then(
+          () => cb(),
+          (e: Error) => cb(e),
+        );
+      } else cb();
+    }
+    if (onAcked) {
+      delivery.waitAcked(offset).then(
+        () => onAcked(),
+        (e: Error) => onAcked(e),
+      );
+    }
   };
 }

@@ -63,6 +63,15 @@ export interface SendOptions {
   onAcked?: (err?: Error) => void;
 }
 
+/**
+ * What {@link WebSocketClient.sendAsync} waits for. `'accepted'` (default): the module accepted
+ * every byte of the message's frame(s) (`DATA ACCEPT`); on a stream without a delivery tracker
+ * (host sockets, any other Duplex) the frame was written into the stream. `'acked'`: the peer's TCP
+ * acknowledged them (AT+CIPACK); without a tracker, also write completion. `'written'` is a
+ * deprecated alias of `'accepted'` (its old name, from when it resolved on write completion).
+ */
+export type SendWaitFor = 'accepted' | 'acked' | 'written';
+
 /** Connection state. */
 export type WsState = 'idle' | 'connecting' | 'open' | 'closing' | 'closed';
 
