@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Air780Error } from '../at/errors.js';
 import { MockModem, measureLineRate } from '../mock/index.js';
 import { benchThroughput } from '../modem/bench-throughput.js';
 import { Modem } from '../modem/index.js';
@@ -137,8 +138,19 @@ function wireMs(size: number, baud: number): number {
   return ((up + down) * 10 * 1000) / baud;
 }
 
+/** What `--only` can select (a name matches when it contains the `--only` text). */
+export const MEASUREMENTS = ['ws-throughput', 'ws-over-modem', 'cpu', 'echo-rtt', 'deflate', 'line-rate', 'socket-throughput'] as const;
+
+/** `--only` that selects nothing: refused before anything runs or is written (`ERR_BENCH_ONLY`). */
+export class BenchSelectionError extends Air780Error {
+  constructor(only: string) {
+    super('ERR_BENCH_ONLY', `--only ${JSON.stringify(only)} selects no measurement; choose from ${MEASUREMENTS.join(', ')}`);
+  }
+}
+
 /** Runs every measurement; writes results; resolves with the records. */
 export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
+  if (opts.only !== undefined && !MEASUREMENTS.some((m) => m.includes(opts.only!))) throw new BenchSelectionError(opts.only);
   const records: BenchRecord[] = [];
   let summary: string[] = [];
   const { log, quick } = opts;
@@ -166,7 +178,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
     // The ws package over the module path: the same-path baseline of the websocket layer.
     const sameMeasured = want('ws-throughput') || want('ws-over-modem') || want('cpu');
     const needThrottled = ['ws-throughput', 'echo-rtt', 'deflate'].some(want);
-    const bauds = [...(needThrottled ? [115200, 921600] : []), ...(needThrottled || sameMeasured ? [0] : [])];
+    // Unthrottled runs only measure throughput and CPU: echo and deflate are line-rate measurements.
+    const bauds = [...(needThrottled ? [115200, 921600] : []), ...(want('ws-throughput') || sameMeasured ? [0] : [])];
     for (const baud of bauds) {
       const mock = await startMock(baud, log);
       try {

@@ -11,6 +11,7 @@ export { Modem, type ModemOpenOptions, type ModemConnectOptions, type ModemState
 export { ModemSocket, MAX_CHUNK } from './socket.js';
 export type { ModuleTlsVersion } from './module-tls.js';
 export type { DeliveryTracker } from './delivery.js';
+export { AcceptTimeoutError } from './delivery.js';
 export type { ModemInfo } from './info.js';
 export type { ProgressEvent } from './bringup.js';
 export type { SignalInfo, Registration } from './parse.js';

@@ -29,7 +29,9 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
   try {
     url = typeof input === 'string' ? new URL(input) : new URL(input.href);
   } catch (err) {
-    throw new WsUrlError(`"${String(input)}" is not a valid URL: write it as ws://host[:port]/path or wss://...`, { cause: err });
+    // The text may carry a token or a password: the message shows neither.
+    const text = redactUrl(String(input)).replace(/\/\/[^/@\s]*@/, '//***@');
+    throw new WsUrlError(`"${text}" is not a valid URL: write it as ws://host[:port]/path or wss://...`, { cause: err });
   }
   let protocol = url.protocol;
   if (options.allowHttp && (protocol === 'http:' || protocol === 'https:')) protocol = protocol === 'http:' ? 'ws:' : 'wss:';
