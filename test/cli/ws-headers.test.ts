@@ -69,7 +69,7 @@ describe('air780 ws -H', () => {
 
     const withToken = await runCli(['ws', '--mock', 'ws://exa mple/p?token=SECRET1'], { timeoutMs: 30_000 });
     expect(withToken.code, withToken.stderr).toBe(2);
-    expect(errorLines(withToken.stderr)).toEqual([expect.stringMatching(/^air780: .*"ws:\/\/exa mple\/p\?\*\*\*" is not a valid URL/)]);
+    expect(errorLines(withToken.stderr)).toEqual([expect.stringMatching(/^air780: .*"ws:\/\/exa mple\/p\?token=\*\*\*" is not a valid URL/)]);
     expect(withToken.stderr).not.toContain('SECRET1');
   });
 });
