@@ -1,18 +1,12 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startEchoServer, type EchoServer } from '../../src/cli/echo-server.js';
-import { ensureBuilt, runCli } from './build.js';
+import { runCli } from './build.js';
+import { useBuiltCli } from './spawn.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = useBuiltCli();
 
 describe('air780 info --mock', () => {
   it('prints identity, signal with bars, registration and IP from the module', async () => {

@@ -6,15 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './build.js';
 import { useBuiltCli } from './spawn.js';
-import { errorLines, startRecordingServer, type RecordingServer, type RecordingServerOptions } from './ws-helpers.js';
+import { errorLines, recordingServers } from './ws-helpers.js';
 
 const cleanups = useBuiltCli();
 
-async function server(options: RecordingServerOptions = {}): Promise<RecordingServer> {
-  const s = await startRecordingServer(options);
-  cleanups.push(() => s.close());
-  return s;
-}
+const server = recordingServers(cleanups);
 
 describe('air780 ws -H', () => {
   it('the server sees both headers; the bearer token never shows on stderr or stdout, even with --verbose', async () => {

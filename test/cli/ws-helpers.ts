@@ -125,3 +125,12 @@ export function runCliBytes(args: string[], input: Buffer, timeoutMs = 60_000): 
 export function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => /^(air780|error):/.test(l));
 }
+
+/** `startRecordingServer` bound to a test file's cleanup list (closed after each test). */
+export function recordingServers(cleanups: Array<() => void | Promise<void>>): (options?: RecordingServerOptions) => Promise<RecordingServer> {
+  return async (options = {}) => {
+    const s = await startRecordingServer(options);
+    cleanups.push(() => s.close());
+    return s;
+  };
+}

@@ -7,15 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { makeTestPki } from '../helpers/certs.js';
 import { runCli } from './build.js';
 import { useBuiltCli } from './spawn.js';
-import { errorLines, startRecordingServer, type RecordingServer, type RecordingServerOptions } from './ws-helpers.js';
+import { errorLines, recordingServers } from './ws-helpers.js';
 
 const cleanups = useBuiltCli();
 
-async function server(options: RecordingServerOptions = {}): Promise<RecordingServer> {
-  const s = await startRecordingServer(options);
-  cleanups.push(() => s.close());
-  return s;
-}
+const server = recordingServers(cleanups);
 
 describe('air780 ws --mock wss:// (host TLS and module TLS)', () => {
   const pki = makeTestPki();

@@ -6,15 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './build.js';
 import { startCli, useBuiltCli } from './spawn.js';
-import { sha256, startRecordingServer, type RecordingServer, type RecordingServerOptions } from './ws-helpers.js';
+import { sha256, recordingServers } from './ws-helpers.js';
 
 const cleanups = useBuiltCli();
 
-async function server(options: RecordingServerOptions = {}): Promise<RecordingServer> {
-  const s = await startRecordingServer(options);
-  cleanups.push(() => s.close());
-  return s;
-}
+const server = recordingServers(cleanups);
 
 describe('air780 ws --rx pull, permessage-deflate', () => {
   // 200 KB of base64 text: one stdin line, one message.

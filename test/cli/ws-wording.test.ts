@@ -2,7 +2,7 @@
  * What `air780 ws` prints about its URL and its errors: query values redacted on stderr, library
  * advice in flag terms (--ca, --insecure, --port), a warning for --insecure.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -11,16 +11,10 @@ import { cliWording } from '../../src/cli/io.js';
 import { redactUrl, redactUrls } from '../../src/cli/format.js';
 import { makeTestPki } from '../helpers/certs.js';
 import { closedPort } from '../helpers/servers.js';
-import { ensureBuilt, runCli } from './build.js';
+import { runCli } from './build.js';
+import { useBuiltCli } from './spawn.js';
 
-beforeAll(async () => {
-  await ensureBuilt();
-}, 120_000);
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = useBuiltCli();
 
 describe('redactUrl', () => {
   it('keeps scheme, host, port, path and query names; hides values, bare query words and passwords', () => {
