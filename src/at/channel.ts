@@ -110,6 +110,9 @@ interface Entry {
 // eslint-disable-next-line no-control-regex
 const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
 
+/** The orphan of a resync restarted by {@link AtChannel.abandonInflight}: see there. */
+const LATE_OK: FinalMatcher = (line) => (line === 'OK' ? 'final' : undefined);
+
 /** Invalid on purpose: its `ERROR` tells the resync's answers apart from a late `OK`. */
 const SYNC_PROBE = 'AT+A780SYNC';
 
@@ -313,9 +316,22 @@ export class AtChannel extends EventEmitter {
    * with `ERR_AT_ABANDONED` rather than at its timeout, which would hold up every command behind
    * it. It is treated like a timed-out command: should it have reached the module after the
    * restart after all, its answer is still to come, and a resync runs before the next command.
+   * A resync under way is started again: its probe was most likely lost in the restart, and
+   * waiting out its timeout would fail the next command with `ERR_AT_TIMEOUT`.
    * Returns whether a command was in flight.
    */
   abandonInflight(reason: string): boolean {
+    if (this.resync) {
+      log('[%s] resync restarted: %s', this.name, reason);
+      clearTimeout(this.resync.timer);
+      this.resync = undefined;
+      // The lost probe, or an earlier orphan, may be answered after all. Phase 1 absorbs any
+      // error line; an orphan that takes only `OK` makes the first OK ambiguous, so phase 2 (which
+      // absorbs every OK until its probe's ERROR) always runs: any number of late finals is safe.
+      this.dirty = { orphan: LATE_OK, orphanOpen: true, payload: undefined, command: 'AT' };
+      this.pump();
+      return false;
+    }
     const entry = this.inflight;
     if (!entry) return false;
     log('[%s] %s abandoned: %s', this.name, entry.command, reason);

@@ -304,6 +304,52 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     expect(ch.abandonInflight('nothing in flight')).toBe(false);
   });
 
+  it('abandonInflight during a resync (the module restarted after a timeout): the lost probe is sent again at once, not waited out', async () => {
+    const fake = new FakeModule(whole);
+    // Without the restart of the resync, the queued command would wait these 60 s.
+    const ch = open(fake, { syncTimeoutMs: 60_000 });
+    let ats = 0;
+    fake.responder = lineResponder((cmd) => {
+      if (cmd === 'AT+CIPACK=0') return undefined; // the module hangs…
+      if (cmd === 'AT' && ++ats === 1) return undefined; // …and the resync's AT is lost in its restart
+      if (cmd === 'AT+A780SYNC') return '\r\nERROR\r\n';
+      if (cmd === 'AT+CSQ') return '\r\n+CSQ: 9,0\r\n\r\nOK\r\n';
+      return '\r\nOK\r\n';
+    });
+    await expect(ch.send('AT+CIPACK=0', { timeoutMs: 30 })).rejects.toMatchObject({ code: 'ERR_AT_TIMEOUT' });
+    const next = ch.send('AT+CSQ', { timeoutMs: 60_000 });
+    await until(() => fake.written.toString() === 'AT+CIPACK=0\rAT\r', 'the resync to start');
+    expect(ch.abandonInflight('the module restarted')).toBe(false);
+    await expect(next).resolves.toMatchObject({ lines: ['+CSQ: 9,0'], final: 'OK' });
+    // The restarted resync cannot tell a late OK of the lost AT from its own: it probes.
+    expect(fake.written.toString()).toBe('AT+CIPACK=0\rAT\rAT\rAT+A780SYNC\rAT+CSQ\r');
+  }, 10_000);
+
+  it('abandonInflight during a resync whose lost probe and timed-out command are answered after all: all late finals are absorbed, the next command gets its own answer', async () => {
+    const fake = new FakeModule(whole);
+    const ch = open(fake, { syncTimeoutMs: 60_000 });
+    let ats = 0;
+    let held: FakeModule | undefined;
+    fake.responder = lineResponder((cmd) => {
+      if (cmd === 'AT+CIPACK=0') return undefined;
+      if (cmd === 'AT' && ++ats === 1) {
+        held = fake;
+        return undefined;
+      }
+      // The timed-out command's late ERROR, the first AT's late OK, then its own OK.
+      if (cmd === 'AT' && ats === 2) return '\r\n+CME ERROR: 3\r\n\r\nOK\r\n\r\nOK\r\n';
+      if (cmd === 'AT+A780SYNC') return '\r\nERROR\r\n';
+      if (cmd === 'AT+CSQ') return '\r\n+CSQ: 9,0\r\n\r\nERROR\r\n';
+      return '\r\nOK\r\n';
+    });
+    await expect(ch.send('AT+CIPACK=0', { timeoutMs: 30 })).rejects.toMatchObject({ code: 'ERR_AT_TIMEOUT' });
+    const next = ch.send('AT+CSQ', { timeoutMs: 60_000 });
+    await until(() => held !== undefined, 'the resync to start');
+    ch.abandonInflight('the module restarted');
+    await expect(next).rejects.toMatchObject({ code: 'ERR_AT_ERROR', lines: ['+CSQ: 9,0'] });
+    expect(fake.written.toString()).toBe('AT+CIPACK=0\rAT\rAT\rAT+A780SYNC\rAT+CSQ\r');
+  }, 10_000);
+
   it('when the module does not answer the resync, the next command fails fast and the channel retries later', async () => {
     const fake = new FakeModule(whole);
     const ch = open(fake, { syncTimeoutMs: 60 });
