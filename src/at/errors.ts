@@ -72,7 +72,6 @@ export class AtCommandError extends Air780Error {
   }
 }
 
-/** The channel was closed, or its stream ended or failed (`ERR_AT_CLOSED`). */
 /**
  * The command in flight was given up before its final result because the module can no longer
  * answer it (it restarted: `RDY`) — `ERR_AT_ABANDONED`. Waiting for its timeout would only hold up
