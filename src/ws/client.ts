@@ -20,7 +20,7 @@ import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
 import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
-import { afterWrite, deliveryOf, refuseSend, toBuffer } from './sending.js';
+import { afterWrite, deliveryOf, refuseSend, SendOrder, toBuffer } from './sending.js';
 import { hostConnect } from './transport.js';
 import type { SendOptions, SendWaitFor, WebSocketClientEvents, WebSocketClientOptions, WsMessage, WsState } from './types.js';
 import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
@@ -237,6 +237,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       receiver,
       deflate,
       delivery,
+      order: delivery ? { accepted: new SendOrder(), acked: new SendOrder() } : null,
       closeSent: false,
       closeReceived: null,
       failure: null,
@@ -344,7 +345,19 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const buf = toBuffer(data);
     const binary = options.binary ?? typeof data !== 'string';
     const sendOpts = { binary, fin: options.fin ?? true, utf8: typeof data === 'string', ...(options.compress !== undefined ? { compress: options.compress } : {}) };
-    c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, cb, options.onAcked));
+    if (!c.order) {
+      c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, cb, options.onAcked));
+      return;
+    }
+    const accepted = cb ? c.order.accepted.reserve(cb) : undefined;
+    const acked = options.onAcked ? c.order.acked.reserve(options.onAcked) : undefined;
+    try {
+      c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, accepted?.settle, acked?.settle));
+    } catch (err) {
+      accepted?.cancel();
+      acked?.cancel();
+      throw err;
+    }
   }
 
   /**

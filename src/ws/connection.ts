@@ -3,6 +3,7 @@ import type { DeliveryTracker } from '../modem/delivery.js';
 import type { PerMessageDeflate } from './deflate.js';
 import type { Receiver } from './receiver.js';
 import type { Sender } from './sender.js';
+import type { SendOrder } from './sending.js';
 
 /**
  * One open websocket connection. A client may go through several (reconnect); each keeps its own
@@ -14,6 +15,8 @@ export interface Connection {
   receiver: Receiver;
   deflate: PerMessageDeflate | null;
   delivery: DeliveryTracker | null;
+  /** With a delivery tracker: send callbacks and onAcked callbacks, each kept in send order. */
+  order: { accepted: SendOrder; acked: SendOrder } | null;
   closeSent: boolean;
   closeReceived: { code: number; reason: string } | null;
   failure: { code: number; reason: string } | null;

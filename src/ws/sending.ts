@@ -68,3 +68,52 @@ export function afterWrite(
     }
   };
 }
+
+/**
+ * Runs one kind of send callback of a connection in send order. Over the module a frame's outcome
+ * can be known before an earlier frame's: when the link dies, a write held on the host fails at once
+ * while the earlier frames' acceptance waits reject a microtask later. A settled callback waits
+ * for the ones before it; in order, each runs as soon as it settles (same tick as before).
+ */
+export class SendOrder {
+  private readonly pending: Array<{ cb: (err?: Error) => void; done: boolean; err: Error | undefined }> = [];
+  private flushing = false;
+
+  /**
+   * Takes a place in line for `cb`. Returns the callback to call (once) with the outcome, and
+   * `cancel` for a send that threw before it could ever call it (its place must not block the line).
+   */
+  reserve(cb: (err?: Error) => void): { settle: (err?: Error) => void; cancel: () => void } {
+    const slot: { cb: (err?: Error) => void; done: boolean; err: Error | undefined } = { cb, done: false, err: undefined };
+    this.pending.push(slot);
+    return {
+      settle: (err) => {
+        if (slot.done) return;
+        slot.done = true;
+        slot.err = err;
+        this.flush();
+      },
+      cancel: () => {
+        const i = this.pending.indexOf(slot);
+        if (i >= 0 && !slot.done) this.pending.splice(i, 1);
+        this.flush();
+      },
+    };
+  }
+
+  private flush(): void {
+    // A callback may send again (and settle at once): the running loop picks that up.
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0 && this.pending[0]!.done) {
+        const slot = this.pending.shift()!;
+        slot.cb(slot.err);
+      }
+    } finally {
+      this.flushing = false;
+      // A callback threw: the ones behind it still run, after the exception has propagated.
+      if (this.pending[0]?.done) queueMicrotask(() => this.flush());
+    }
+  }
+}

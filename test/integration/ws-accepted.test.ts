@@ -178,6 +178,30 @@ describe('websocket send over the module completes on DATA ACCEPT', () => {
     expect(calls).toEqual(['ERR_LINK_CLOSED']);
   });
 
+  it('terminate() with frames on the host, some held past the link high-water mark: every callback once, in send order', async () => {
+    const { wire, client, stream } = await open();
+    // The module never sees the CIPSEND: the first frames wait for acceptance, later writes are
+    // held by the socket (its queue is over the high-water mark) or buffered by the stream.
+    wire.holdCommand(`AT+CIPSEND=${stream.link},`, 'NEVER-RELEASED');
+    const calls: Array<[number, string]> = [];
+    const acks: Array<[number, string]> = [];
+    for (let i = 0; i < 10; i++) {
+      client.send(Buffer.alloc(2000, i), { onAcked: (err?: CodedError) => acks.push([i, err ? String(err.code) : 'ok']) }, (err?: CodedError) =>
+        calls.push([i, err ? String(err.code) : 'ok']),
+      );
+    }
+    await until(() => wire.holdingCommand, 'the CIPSEND to be written');
+    expect(stream.writableLength).toBeGreaterThan(0); // some writes are held on the host
+    expect(calls).toEqual([]);
+    client.terminate();
+    await until(() => calls.length === 10 && acks.length === 10, 'every callback');
+    await new Promise((r) => setTimeout(r, 50)); // a second call would show up here
+    expect(calls.map(([i]) => i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(acks.map(([i]) => i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(calls.filter(([, r]) => r === 'ok')).toEqual([]);
+    expect(acks.filter(([, r]) => r === 'ok')).toEqual([]);
+  });
+
   it('host TLS (wss): the callback waits until the module accepted the ciphertext', async () => {
     const pki = makeTestPki();
     const secure = await startWsEcho({}, { cert: pki.serverCert, key: pki.serverKey });

@@ -96,6 +96,21 @@ describe('send callback with a delivery tracker', () => {
     client.terminate();
   });
 
+  it('a send refused for bad text between two sends does not hold up the later callback', async () => {
+    const { client, socket, tracker } = await clientWith((s) => new FakeTracker(s));
+    const fake = tracker as FakeTracker;
+    const calls: string[] = [];
+    client.send('a', {}, (e) => calls.push(e ? 'err a' : 'a'));
+    expect(() => client.send(Buffer.from([0xff]), { binary: false }, () => calls.push('refused'))).toThrow(expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }));
+    client.send('b', {}, (e) => calls.push(e ? 'err b' : 'b'));
+    while (fake.asked.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await drained(socket);
+    fake.accept(socket.bytesWritten);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual(['a', 'b']);
+    client.terminate();
+  });
+
   it('a tracker without waitAccepted, or none at all: the callback runs on write completion', async () => {
     for (const make of [(s: net.Socket) => ({ get bytesQueued() { return s.bytesWritten; }, waitAcked: () => Promise.resolve() }), () => undefined]) {
       const { client } = await clientWith(make);
