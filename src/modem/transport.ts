@@ -38,16 +38,23 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
   if (options.stream) {
     let current = options.stream;
     const reopen = options.reopen;
+    let closed = false;
     return {
       get stream() {
         return current;
       },
       async reopen() {
         if (!reopen) throw new ModemError('ERR_PORT_CLOSED', 'the stream to the module closed and no reopen callback was given; pass { reopen } to Modem.open to survive a replug');
-        current = await reopen();
+        const stream = await reopen();
+        if (closed) {
+          stream.destroy();
+          throw closedDuringReopen();
+        }
+        current = stream;
         return current;
       },
       async close() {
+        closed = true;
         current.destroy();
       },
     };
@@ -63,13 +70,19 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       ...(options.binding ? { binding: options.binding } : {}),
     });
   let current: Duplex = await open();
+  let closed = false;
   // Bounded: a port whose close never completes must not hold up a reopen or close forever.
-  const closeCurrent = () =>
+  const closePort = (port: Duplex) =>
     new Promise<void>((resolve) => {
-      if (current.closed) return resolve();
-      current.once('close', () => resolve());
-      current.destroy();
-      setTimeout(resolve, 2000).unref();
+      if (port.closed) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        port.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2000);
+      port.once('close', done);
+      port.destroy();
     });
   const hint = explicit !== undefined ? await byIdHint(explicit) : undefined;
   if (hint) debug(hint);
@@ -79,7 +92,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
     },
     async reopen() {
       // Closed first: its lock would make the probe or the open of the same path fail.
-      await closeCurrent();
+      await closePort(current);
       if (explicit === undefined) {
         // A replug may re-enumerate the module under other names (ttyACM2 → ttyACM3): find it
         // again. One bounded pass (open timeout and three short probes per candidate); a module
@@ -90,11 +103,25 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       } else if (hint) {
         debug(hint);
       }
-      current = await open();
+      if (closed) throw closedDuringReopen();
+      const port = await open();
+      // Closed while this attempt was discovering or opening (seconds): nobody would close it.
+      if (closed) {
+        await closePort(port);
+        throw closedDuringReopen();
+      }
+      current = port;
       return current;
     },
-    close: closeCurrent,
+    close: () => {
+      closed = true;
+      return closePort(current);
+    },
   };
+}
+
+function closedDuringReopen(): ModemError {
+  return new ModemError('ERR_PORT_CLOSED', 'the modem was closed while its port was being reopened');
 }
 
 /** Names the kernel hands out in plug order: a replug can give the module other numbers. */

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { format } from 'node:util';
 import type { BindingInterface, PortInfo } from '@serialport/bindings-cpp';
 import createDebug from 'debug';
@@ -118,6 +119,65 @@ describe('port reopen after USB re-enumeration', () => {
     await waitFor(() => modem.state === 'online', 20_000, 'online again');
     expect(new Set(opened)).toEqual(new Set(['/dev/ttyACM2']));
     expect(hints().length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('Modem.close() while a reopen is opening the port: the port that opens after the close is closed again', async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    const inner = mock.binding() as unknown as BindingInterface;
+    const ports: Array<{ isOpen: boolean }> = [];
+    let gate: Promise<void> | undefined;
+    let release = (): void => {};
+    let waiting = false;
+    const binding = {
+      list: () => inner.list(),
+      async open(options) {
+        if (gate) {
+          waiting = true;
+          await gate;
+        }
+        const port = await inner.open(options);
+        ports.push(port as unknown as { isOpen: boolean });
+        return port;
+      },
+    } as BindingInterface;
+    const modem = await Modem.open({ path: '/dev/serial/by-id/usb-EigenComm-if06', binding, ...FAST });
+    cleanup.push(() => modem.close());
+    gate = new Promise<void>((r) => (release = r));
+    mock.unplug();
+    await waitFor(() => waiting, 10_000, 'the reopen to open the port');
+    await modem.close();
+    mock.replug();
+    release();
+    await waitFor(() => ports.length === 2, 5000, 'the late open');
+    await waitFor(() => ports.every((p) => !p.isOpen), 5000, 'every port the modem opened to be closed');
+    expect(modem.state).toBe('closed');
+  });
+
+  it('Modem.close() while an injected stream is being reopened: the stream the callback gives after the close is destroyed', async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    let release = (): void => {};
+    let waiting = false;
+    let late: Duplex | undefined;
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      reopen: async () => {
+        waiting = true;
+        await new Promise<void>((r) => (release = r));
+        late = mock.hostStream();
+        return late;
+      },
+      ...FAST,
+    });
+    cleanup.push(() => modem.close());
+    mock.unplug();
+    await waitFor(() => waiting, 10_000, 'the reopen callback');
+    await modem.close();
+    mock.replug();
+    release();
+    await waitFor(() => late !== undefined, 5000, 'the late stream');
+    await waitFor(() => late!.destroyed, 5000, 'the late stream to be destroyed');
   });
 
   it('no hint for a stable explicit path', async () => {
