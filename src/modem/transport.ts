@@ -71,19 +71,6 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
     });
   let current: Duplex = await open();
   let closed = false;
-  // Bounded: a port whose close never completes must not hold up a reopen or close forever.
-  const closePort = (port: Duplex) =>
-    new Promise<void>((resolve) => {
-      if (port.closed) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        port.off('close', done);
-        resolve();
-      };
-      const timer = setTimeout(done, 2000);
-      port.once('close', done);
-      port.destroy();
-    });
   const hint = explicit !== undefined ? await byIdHint(explicit) : undefined;
   if (hint) debug(hint);
   return {
@@ -118,6 +105,25 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       return closePort(current);
     },
   };
+}
+
+/**
+ * Destroys `port` and resolves once it closed: a tty's lock goes only when its close completed,
+ * and an open of the same path before that fails. Bounded: a port whose close never completes
+ * must not hold up a reopen or close forever.
+ */
+function closePort(port: Duplex): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (port.closed) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      port.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, 2000);
+    port.once('close', done);
+    port.destroy();
+  });
 }
 
 function closedDuringReopen(): ModemError {
@@ -208,6 +214,7 @@ async function probeAt(path: string, options: { baudRate?: number | undefined; b
     debug('probe %s: %s', path, (err as Error).message);
     return false;
   } finally {
-    stream?.destroy();
+    // Awaited: the caller opens this very port next, once it answered.
+    if (stream) await closePort(stream);
   }
 }

@@ -47,6 +47,34 @@ describe('discovery', () => {
     expect(opened[0]).toBe('/dev/fakeACM2');
   });
 
+  it("the probe's port is closed before the AT port is opened for good: a lock held until the close completes does not fail the open", async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    const inner = mock.binding() as unknown as BindingInterface;
+    // As with flock on a tty: the lock goes only when the (asynchronous) close has completed.
+    const binding = {
+      list: () => inner.list(),
+      async open(options) {
+        const port = await inner.open(options);
+        const close = port.close.bind(port);
+        port.close = async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          await close();
+        };
+        return port;
+      },
+    } as BindingInterface;
+    const saved = process.env.AIR780_PORT;
+    delete process.env.AIR780_PORT;
+    try {
+      const modem = await Modem.open({ binding, syncIntervalMs: 300, pollIntervalMs: 50 });
+      cleanup.push(() => modem.close());
+      expect(modem.state).toBe('online');
+    } finally {
+      if (saved !== undefined) process.env.AIR780_PORT = saved;
+    }
+  });
+
   it('lists ports with Air780 marks and which answer AT', async () => {
     const mock = new MockModem();
     cleanup.push(() => mock.close());
