@@ -5,7 +5,7 @@ import { deflateOffer, type PerMessageDeflateOptions } from './deflate.js';
 import { WsConnectError, WsHandshakeError } from './errors.js';
 import { buildRequest, makeKey, ResponseParser, type ResponseHead } from './handshake.js';
 import { isSecretHeader, redactHeaders } from './headers.js';
-import type { ConnectFn } from './transport.js';
+import type { ConnectFn, ConnectTarget } from './transport.js';
 import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 
 /**
@@ -69,6 +69,36 @@ function sameOrigin(first: WsTarget, next: WsTarget): boolean {
   return next.host.toLowerCase() === first.host.toLowerCase() && next.port === first.port && (next.secure || !first.secure);
 }
 
+/**
+ * `connect`, settled by the signal whatever the function does with it: a user's `connect` that
+ * ignores the signal must not hold the attempt past its handshake timeout or close(). A stream
+ * that arrives after the abort is destroyed, before any request is written on it.
+ */
+async function connectOrAbort(connect: ConnectFn, t: ConnectTarget): Promise<Duplex> {
+  const { signal } = t;
+  if (signal.aborted) throw signal.reason;
+  const connecting = connect(t);
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const stream = await Promise.race([connecting, aborted]);
+    if (signal.aborted) {
+      stream.destroy();
+      throw signal.reason;
+    }
+    return stream;
+  } catch (err) {
+    if (signal.aborted) connecting.then((late) => late.destroy(), () => undefined);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    aborted.catch(() => undefined);
+  }
+}
+
 async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: AbortSignal, withCredentials: boolean): Promise<Hop> {
   // Built (and checked) before connecting: a refusal then leaves no stream behind.
   const key = makeKey();
@@ -80,7 +110,7 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
     extensions: s.deflateOptions ? deflateOffer(s.deflateOptions) : undefined,
     headers: withCredentials ? s.headers : s.headers.filter(([name]) => !isSecretHeader(name)),
   });
-  const stream = await s.connect({ host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
+  const stream = await connectOrAbort(s.connect, { host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
   s.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));
   return await new Promise<Hop>((resolve, reject) => {
     const parser = new ResponseParser(s.limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);

@@ -9,7 +9,10 @@ export interface ConnectTarget {
   port: number;
   secure: boolean;
   servername: string;
-  /** Aborted when the handshake times out or the client is closed. */
+  /**
+   * Aborted when the handshake times out or the client is closed: stop connecting. A function that
+   * ignores it still works: the attempt ends on the abort and a stream delivered later is destroyed.
+   */
   signal: AbortSignal;
 }
 

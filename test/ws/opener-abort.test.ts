@@ -1,7 +1,7 @@
 /** openerConnect: the attempt's signal reaches the opener, and an abort settles the connect at once. */
 import { PassThrough, type Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { openerConnect, type StreamOpener } from '../../src/ws/index.js';
+import { openerConnect, WebSocketClient, type StreamOpener } from '../../src/ws/index.js';
 
 const target = (signal: AbortSignal) => ({ host: '10.0.0.1', port: 80, secure: false, servername: '', signal });
 
@@ -51,5 +51,42 @@ describe('openerConnect and the abort signal', () => {
     ac.abort();
     await expect(openerConnect(opener)(target(ac.signal))).rejects.toMatchObject({ code: 'ERR_WS_CONNECT' });
     expect(called).toBe(false);
+  });
+});
+
+describe('a `connect` option that ignores the signal', () => {
+  it('a stream that arrives after close() is destroyed at once: no request is written on it', async () => {
+    let deliver!: (s: Duplex) => void;
+    const client = new WebSocketClient('ws://127.0.0.1:1/?token=SECRET', {
+      handshakeTimeoutMs: 60_000,
+      connect: () => new Promise<Duplex>((r) => (deliver = r)),
+    });
+    const closed = client.closed();
+    client.close();
+    expect((await closed).code).toBe(1006);
+    const late = new PassThrough();
+    const written: Buffer[] = [];
+    late.on('data', (b: Buffer) => written.push(b));
+    deliver(late);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(late.destroyed).toBe(true);
+    expect(Buffer.concat(written).toString()).toBe('');
+  });
+
+  it('a stream that arrives after the handshake timeout is destroyed at once (it would wait for a server that never answers)', async () => {
+    let deliver!: (s: Duplex) => void;
+    const client = new WebSocketClient('ws://127.0.0.1:1/', {
+      handshakeTimeoutMs: 50,
+      connect: () => new Promise<Duplex>((r) => (deliver = r)),
+    });
+    const errors: Array<Error & { code?: string }> = [];
+    client.on('error', (e) => errors.push(e));
+    await client.closed();
+    expect(errors.map((e) => e.code)).toEqual(['ERR_WS_HANDSHAKE_TIMEOUT']);
+    const late = new PassThrough();
+    deliver(late);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(late.destroyed).toBe(true);
+    expect(client.state).toBe('closed');
   });
 });
