@@ -64,6 +64,9 @@ export class AtConsole {
   private mux: boolean;
   private closed = false;
   private waiters: Array<() => void> = [];
+  private resolveEnded!: () => void;
+  /** Resolves once the port closed or failed, or {@link close} was called. */
+  readonly ended: Promise<void> = new Promise((resolve) => (this.resolveEnded = resolve));
   private readonly onData = (chunk: Buffer): void => this.scanner.push(chunk);
   private readonly onEnd = (): void => this.end('the port closed');
 
@@ -145,6 +148,7 @@ export class AtConsole {
     this.queue.length = 0;
     if (why) this.note(why);
     this.settle();
+    this.resolveEnded();
   }
 
   private note(text: string): void {
@@ -286,10 +290,11 @@ export class AtConsole {
     const mux = /^\+CIPMUX: ?([01])$/.exec(line);
     if (mux) this.mux = mux[1] === '1';
     const r = this.running;
+    // A restarted module is back in single-link mode, whether or not a command was running.
+    if (line === 'RDY') this.mux = false;
     if (line === 'RDY' && r) {
       this.options.output({ kind: 'urc', line });
       this.note(`the module restarted; ${r.command} will not be answered`);
-      this.mux = false;
       this.finish(r);
       return;
     }

@@ -33,15 +33,16 @@ export const command: Command = {
       '                              the prompt open for more, a longer one is cut at the length',
       '  AT+CIPSEND=0 then hello     variable length: the line is sent and ended with Ctrl-Z (0x1A)',
       '  a line holding only ESC (0x1B) cancels a variable-length send',
-      'From a pipe, input that ends inside a payload: a variable-length send is cancelled (ESC),',
-      'a fixed-length one cannot be (status 1: the module still waits for the missing bytes).',
+      'Input that ends inside a payload (end of a pipe, Ctrl-C, Ctrl-D): a variable-length send is',
+      'cancelled (ESC); a fixed-length one cannot be (the module still waits for the missing bytes;',
+      'from a pipe, status 1).',
       '',
       'From a pipe: one command a line, run in order, the next one once the previous has its final',
       'result; every line the module sends is printed on stdout as it arrives; exits 0 after the last',
       'response (--linger MS to wait for URCs after it), e.g.',
       '  printf "AT+CSQ\\nATI\\n" | air780 at --mock',
-      'Exit status 1 if the module does not answer AT, the port closes, or input ends inside a',
-      'fixed-length payload.',
+      'Exit status 1 if the module does not answer AT, the port closes (the console then exits at',
+      'once), or piped input ends inside a fixed-length payload.',
     ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
@@ -117,11 +118,19 @@ export const command: Command = {
       lines.prompt();
     };
     if (interactive) lines.prompt();
+    // A port that goes away (module unplugged or reset off the bus) ends the session: typed lines
+    // would otherwise be dropped with nothing said, until the user gives up.
+    void con.ended.then(() => lines.close());
 
     await finish;
+    if (!interactive) await con.idle();
+    if (con.inPayload) {
+      // Leaving inside a variable-length send (Ctrl-C, Ctrl-D or end of input) must not leave the
+      // module taking whatever comes next on the port, the next session's AT included, as payload.
+      if (con.cancelPayload(interactive ? 'exit' : 'end of input')) await con.idle();
+      else if (!interactive) failed = true;
+    }
     if (!interactive) {
-      await con.idle();
-      if (con.inPayload && !con.cancelPayload('end of input')) failed = true;
       await con.idle();
       const linger = num(args.flags, 'linger', 0);
       if (linger > 0 && !con.isClosed) await new Promise((r) => setTimeout(r, linger));
