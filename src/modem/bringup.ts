@@ -69,8 +69,27 @@ export async function syncAt(at: AtChannel, opts: Pick<BringUpOptions, 'syncAtte
   throw new BringUpError('ERR_NO_RESPONSE', `the module did not answer AT after ${opts.syncAttempts} attempts; check power, the port (USB interface 4 is the log port) and the baud rate`, { cause: last });
 }
 
-/** The full bring-up after sync: echo off, numeric errors, SIM, registration, attach, bearer. */
+/** Starts over after `RDY` at most this often, so a module in a reboot loop still fails bring-up. */
+const MAX_RESTARTS = 3;
+
+/**
+ * The full bring-up after sync: echo off, numeric errors, SIM, registration, attach, bearer.
+ * Starts over from sync when a step is abandoned because the module said `RDY`: a real restart
+ * undid the steps before it, and with autobaud on the UART the power-on `RDY` only comes after the
+ * training `AT` was answered, while the next step is in flight (nothing restarted then).
+ */
 export async function bringUp(at: AtChannel, opts: BringUpOptions, progress: (p: ProgressEvent) => void): Promise<BringUpResult> {
+  for (let restart = 0; ; restart++) {
+    try {
+      return await bringUpOnce(at, opts, progress);
+    } catch (err) {
+      if (!(err instanceof AtAbandonedError) || restart >= MAX_RESTARTS || opts.signal?.aborted) throw err;
+      debug('bring-up starts over: %s', err.message);
+    }
+  }
+}
+
+async function bringUpOnce(at: AtChannel, opts: BringUpOptions, progress: (p: ProgressEvent) => void): Promise<BringUpResult> {
   const signal = opts.signal;
   const send = (command: string, o: AtSendOptions = {}): Promise<AtResponse> => at.send(command, signal ? { ...o, signal } : o);
 

@@ -1,3 +1,4 @@
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem, type MockModemOptions, type MockQuirk } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions, type ProgressEvent } from '../../src/modem/index.js';
@@ -69,6 +70,37 @@ describe('bring-up', () => {
     const mock = new MockModem({ sim });
     cleanup.push(() => mock.close());
     await expect(Modem.open({ stream: mock.hostStream(), ...FAST })).rejects.toMatchObject({ code });
+  });
+
+  it('a RDY after the module already answered (autobaud: power-on messages follow the training AT) abandons ATE0, and bring-up starts over instead of failing', async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    const inner = mock.hostStream();
+    let injected = false;
+    const host: Duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (injected || !chunk.toString('latin1').startsWith('ATE0')) return void inner.write(chunk, cb);
+        injected = true;
+        // The power-on message reaches the host while ATE0 is in flight, before its answer.
+        queueMicrotask(() => {
+          host.push(Buffer.from('\r\nRDY\r\n', 'latin1'));
+          inner.write(chunk, cb);
+        });
+      },
+      destroy(err, cb) {
+        inner.destroy();
+        cb(err);
+      },
+    });
+    inner.on('data', (b: Buffer) => host.push(b));
+    inner.on('close', () => host.destroy());
+    const modem = await Modem.open({ stream: host, ...FAST });
+    cleanup.push(() => modem.close());
+    expect(injected).toBe(true);
+    expect(modem.state).toBe('online');
+    const cmds = mock.transcript.filter((e) => e.kind === 'command').map((e) => e.text);
+    expect(cmds.filter((c) => c === 'ATE0').length).toBeGreaterThanOrEqual(2);
   });
 
   it('gives up registration after its timeout with a clear error', async () => {
