@@ -78,7 +78,7 @@ export function checkHeaders(input: HeaderInput): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of raw) {
     if (typeof name !== 'string') throw new WsHeaderError(`A header name must be a string, not ${describe(name)}`);
-    if (!isToken(name)) throw new WsHeaderError(`Header name ${JSON.stringify(name)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only`);
+    if (!isToken(name)) throw new WsHeaderError(`Header name ${describe(name)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only`);
     if (RESERVED.has(name.toLowerCase())) {
       throw new WsHeaderError(`Header "${name}" is set by the websocket handshake and cannot be overridden (use the protocols / perMessageDeflate options instead)`);
     }
@@ -123,9 +123,9 @@ export function checkProtocols(input: unknown): string[] {
   for (const p of list) {
     if (typeof p !== 'string') throw new WsHeaderError(`A subprotocol must be a string, not ${describe(p)}`);
     if (!isToken(p)) {
-      throw new WsHeaderError(`Subprotocol ${describe(p)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only, no spaces or commas`);
+      throw new WsHeaderError(`Subprotocol ${describe(p, true)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only, no spaces or commas`);
     }
-    if (seen.has(p)) throw new WsHeaderError(`Subprotocol ${describe(p)} is offered twice: list each subprotocol once`);
+    if (seen.has(p)) throw new WsHeaderError(`Subprotocol ${describe(p, true)} is offered twice: list each subprotocol once`);
     seen.add(p);
   }
   return [...seen];
@@ -137,11 +137,21 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** A short, safe rendering of a value of any type for an error message. */
-function describe(v: unknown): string {
+/**
+ * A short, safe rendering of a value of any type for an error message. A string is shown up to its
+ * first space, colon or equals sign: a misplaced `Authorization: Bearer T0K` (a string where a pair
+ * was expected, a forgotten colon) must not print its credential in an error or a trace. `whole`
+ * (subprotocols, where the offending space is the point) shows up to 40 characters.
+ */
+function describe(v: unknown, whole = false): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'string' && whole) return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'string') {
+    const cut = /[\s:=]/.exec(v);
+    const shown = (cut ? v.slice(0, cut.index) : v).slice(0, 40);
+    return shown.length < v.length ? `${JSON.stringify(shown)} (the rest not shown)` : JSON.stringify(v);
+  }
   if (typeof v === 'object') return Object.prototype.toString.call(v);
   return `${typeof v} ${String(v)}`;
 }
@@ -157,16 +167,31 @@ export function parseHeaderString(text: string): Array<[string, string]> {
   for (const line of text.split(/\r?\n/)) {
     if (line === '') continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new WsHeaderError(`Header line ${JSON.stringify(line)} has no "Name:" part: write "Name: value\\r\\n"`);
-    if (line.includes('\r')) throw new WsHeaderError(`Header line ${JSON.stringify(line)} contains a bare CR`);
+    if (colon <= 0) throw new WsHeaderError(`Header line ${describe(line)} has no "Name:" part: write "Name: value\\r\\n"`);
+    if (line.includes('\r')) throw new WsHeaderError(`Header line ${describe(line)} contains a bare CR: end lines with "\\r\\n"`);
     pairs.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
   return checkHeaders(pairs);
 }
 
-/** Renders a request head for a trace: secret header values replaced, query values masked. */
+/**
+ * Renders a request head for a trace: secret header values replaced, query values masked. Lines
+ * are split at CR/LF only: a value may hold U+2028/U+2029, which a `.`/`$` regex would take for
+ * the end of the line and print the rest of the value.
+ */
 export function redactHeaders(block: string): string {
   return block
-    .replace(/^([A-Z]+ )(\S+)( HTTP\/\d\.\d)(?=\r?$)/m, (_line, method: string, target: string, version: string) => method + redactUrl(target) + version)
-    .replace(/^([^:\r\n]+?)\s*:.*$/gm, (line, name: string) => (SECRET.has(name.toLowerCase()) ? `${name}: [redacted]` : line));
+    .split(/(\r?\n)/)
+    .map((line, i) => {
+      if (i % 2 === 1) return line; // a separator
+      if (i === 0) {
+        const m = /^([A-Z]+ )(\S+)( HTTP\/\d\.\d)$/.exec(line);
+        return m ? m[1]! + redactUrl(m[2]!) + m[3]! : line;
+      }
+      const colon = line.indexOf(':');
+      if (colon <= 0) return line;
+      const name = line.slice(0, colon).trim();
+      return SECRET.has(name.toLowerCase()) ? `${name}: [redacted]` : line;
+    })
+    .join('');
 }
