@@ -196,6 +196,12 @@ export class LuatWebSocket {
    * false for text given as bytes that are not UTF-8 (`opt` 0 with a Buffer): nothing is sent, no
    * event is posted and the connection stays up (the server would have failed it); the reason
    * (`ERR_WS_INVALID_UTF8`) is traced. Send such bytes with `opt` 1.
+   *
+   * Over a module, a message it never accepts gets `error` 'tx' with the Error (`ERR_LINK_CLOSED`,
+   * `ERR_MODEM_RESET`, `ERR_DELIVERY_TIMEOUT`), one per such message, in send order. When the link
+   * is lost these come before the connection's own `error` ('connect' for a dropped link) and
+   * `disconnect` (the firmware posts a single `error` 'tx' then `disconnect`); a stall alone
+   * (`ERR_DELIVERY_TIMEOUT`) does not disconnect.
    */
   send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
     if (this.released || !this.isReady || this.core.state !== 'open') {
