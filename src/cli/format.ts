@@ -1,5 +1,5 @@
 /** Human-readable renderings used by several commands. */
-import { redactQuery } from '../at/trace.js';
+import { redactLine, redactQuery } from '../at/trace.js';
 
 /** `▂▄▆█` style bars for 0–5 bars. */
 export function barGlyphs(bars: number): string {
@@ -46,4 +46,19 @@ export function redactUrl(url: string): string {
  */
 export function redactUrls(text: string): string {
   return text.replace(/wss?:\/\/[^\s'"<>]+/gi, (m) => (/[?@]/.test(m) ? redactUrl(m) : m));
+}
+
+/**
+ * An AT command with its argument list (quoted strings hold no `"`: atString refuses it), found
+ * anywhere in a text: library errors quote the command they were about (`AT+CSTT="apn","u","pw"
+ * failed: +CME ERROR 3`), and the CLI prints them.
+ */
+const AT_COMMAND_IN_TEXT = /AT[+^][A-Za-z]+=(?:"[^"\r\n]*"|[^,\s"]*)(?:,(?:"[^"\r\n]*"|[^,\s"]*))*/gi;
+
+/**
+ * A text for the user's screen with secrets masked: the password/PIN arguments of AT commands
+ * quoted in it (as in the AT traces) and ws:// URLs as in {@link redactUrls}.
+ */
+export function redactSecrets(text: string): string {
+  return redactUrls(text.replace(AT_COMMAND_IN_TEXT, (m) => redactLine(m)));
 }

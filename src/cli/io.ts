@@ -2,8 +2,11 @@
  * Where the command writes: messages and results to stdout, status and events to stderr, so that
  * `air780 ws ... > messages.txt` captures only the messages.
  */
+import { formatWithOptions } from 'node:util';
+import createDebug from 'debug';
 import { Air780Error } from '../at/errors.js';
 import { UsageError } from './errors.js';
+import { redactSecrets } from './format.js';
 
 /** The streams a command writes to (injectable so commands stay testable in-process). */
 export interface Io {
@@ -15,14 +18,29 @@ export interface Io {
   verbose: boolean;
 }
 
+/**
+ * Stdout as written; stderr (status, details) with secrets masked ({@link redactSecrets}): library
+ * messages quote AT commands and URLs, and an APN password or a token must not reach a terminal,
+ * a CI log or a bug report.
+ */
 export function processIo(verbose: boolean): Io {
   return {
     out: (text) => void process.stdout.write(text),
-    status: (line) => void process.stderr.write(`${line}\n`),
+    status: (line) => void process.stderr.write(`${redactSecrets(line)}\n`),
     detail: (line) => {
-      if (verbose) process.stderr.write(`${line}\n`);
+      if (verbose) process.stderr.write(`${redactSecrets(line)}\n`);
     },
     verbose,
+  };
+}
+
+/**
+ * Debug traces (--verbose) with secrets masked like stderr: the layers redact what they trace
+ * themselves, but some log an error's message, which can quote a command with its password.
+ */
+export function redactTraces(): void {
+  createDebug.log = (...args: unknown[]): void => {
+    process.stderr.write(`${redactSecrets(formatWithOptions({ colors: process.stderr.isTTY === true }, ...args))}\n`);
   };
 }
 
@@ -72,14 +90,15 @@ export function reportError(err: unknown, io: Pick<Io, 'status' | 'detail' | 've
   const message = err instanceof Error ? err.message : String(err);
   const code = codeOf(err);
   const ownHint = (err as { hint?: unknown } | null)?.hint;
-  const hint = typeof ownHint === 'string' ? ownHint : code ? HINTS[code] : undefined;
-  const firstLine = cliWording(message.split('\n', 1)[0]!);
+  const hint = typeof ownHint === 'string' ? redactSecrets(ownHint) : code ? HINTS[code] : undefined;
+  // Errors quote the command they were about, which can hold the APN password (AT+CSTT=...).
+  const firstLine = cliWording(redactSecrets(message.split('\n', 1)[0]!));
   io.status(`air780: ${firstLine}${code && !usage && !(err instanceof Air780Error) ? ` (${code})` : ''}`);
   if (hint) io.status(`  hint: ${cliWording(hint)}`);
   if (io.verbose) {
     let cause: unknown = err;
     while (cause instanceof Error) {
-      if (cause.stack) io.detail(cause.stack);
+      if (cause.stack) io.detail(redactSecrets(cause.stack));
       cause = cause.cause;
       if (cause !== undefined) io.detail('caused by:');
     }

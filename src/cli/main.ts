@@ -7,7 +7,7 @@ import createDebug from 'debug';
 import { formatHelp, parseArgs } from './args.js';
 import type { Command } from './command.js';
 import { UsageError } from './errors.js';
-import { processIo, reportError } from './io.js';
+import { processIo, redactTraces, reportError } from './io.js';
 
 /** Subcommands, loaded on demand so that `--help` works even if a layer fails to load. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -49,6 +49,7 @@ function topHelp(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   const io = processIo(verbose);
+  redactTraces();
   if (verbose) createDebug.enable([process.env.DEBUG, 'air780:*'].filter(Boolean).join(','));
   try {
     const [name, ...rest] = argv;
