@@ -1,7 +1,10 @@
 /**
  * Error classes shared by every layer. Each carries a stable `code` (`ERR_…`) that callers can
- * switch on; messages say what happened and what to do about it.
+ * switch on; messages say what happened and what to do about it. A command quoted in an error
+ * (message, `command`, `lines`) has its secret arguments masked (`AT+CSTT="apn","user","***"`):
+ * errors get logged and shown, and an APN password or PIN must not go with them.
  */
+import { redactLine } from './trace.js';
 
 /** Base class of every error this package throws or rejects with. */
 export class Air780Error extends Error {
@@ -23,6 +26,7 @@ export class AtTimeoutError extends Air780Error {
   readonly lines: readonly string[];
 
   constructor(command: string, timeoutMs: number, lines: readonly string[] = [], detail?: string) {
+    command = redactLine(command);
     super(
       'ERR_AT_TIMEOUT',
       `${command}: no final result within ${timeoutMs} ms${detail ? ` (${detail})` : ''}. ` +
@@ -30,7 +34,7 @@ export class AtTimeoutError extends Air780Error {
     );
     this.command = command;
     this.timeoutMs = timeoutMs;
-    this.lines = lines;
+    this.lines = lines.map(redactLine);
   }
 }
 
@@ -55,6 +59,7 @@ export class AtCommandError extends Air780Error {
     final: string,
     info: { cme?: number; meaning?: string; lines?: readonly string[] } = {},
   ) {
+    command = redactLine(command);
     const isCme = info.cme !== undefined;
     const what = isCme ? `+CME ERROR ${info.cme}${info.meaning ? ` (${info.meaning})` : ''}` : final;
     super(
@@ -68,7 +73,7 @@ export class AtCommandError extends Air780Error {
     this.final = final;
     if (info.cme !== undefined) this.cme = info.cme;
     if (info.meaning !== undefined) this.meaning = info.meaning;
-    this.lines = info.lines ?? [];
+    this.lines = (info.lines ?? []).map(redactLine);
   }
 }
 
@@ -81,6 +86,7 @@ export class AtAbandonedError extends Air780Error {
   readonly command: string;
 
   constructor(command: string, reason: string) {
+    command = redactLine(command);
     super('ERR_AT_ABANDONED', `${command}: abandoned before its final result (${reason}). Send it again once the module is back.`);
     this.command = command;
   }
@@ -96,7 +102,7 @@ export class AtClosedError extends Air780Error {
 /** The caller's AbortSignal fired (`ERR_ABORTED`). */
 export class AbortedError extends Air780Error {
   constructor(what: string, cause?: unknown) {
-    super('ERR_ABORTED', `${what} was aborted by its AbortSignal.`, { cause });
+    super('ERR_ABORTED', `${redactLine(what)} was aborted by its AbortSignal.`, { cause });
   }
 }
 

@@ -187,7 +187,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
           const modem = await Modem.open({ path: mock.path, baudRate: baud || 921600, rxMode });
           try {
             const connect = modemWs(modem, server.port);
-            if (want('ws-throughput')) {
+            if (want('ws-throughput') || (baud === 0 && want('cpu'))) {
               const total = bytesFor(baud);
               if (baud === 0) {
                 // The baseline gets a warm-up run; so does this path before its CPU is measured

@@ -516,6 +516,19 @@ describe('AtChannel: console support, unknown lines, garbage', () => {
 });
 
 describe('AtChannel: tracing', () => {
+  it('errors quote a refused or timed-out command with its secret arguments masked', async () => {
+    const fake = new FakeModule(whole);
+    const ch = open(fake);
+    fake.on('AT+CSTT="cmnet","user","s3cret!"\r', '\r\n+CME ERROR: 3\r\n');
+    const refused = (await ch.send('AT+CSTT="cmnet","user","s3cret!"').catch((e: unknown) => e)) as Error & { command: string };
+    expect(refused).toMatchObject({ code: 'ERR_CME', command: 'AT+CSTT="cmnet","user","***"' });
+    expect(refused.message).toContain('AT+CSTT="cmnet","user","***" failed');
+    fake.responder = lineResponder(() => undefined);
+    const timedOut = (await ch.send('AT+CPIN="1234"', { timeoutMs: 30 }).catch((e: unknown) => e)) as Error & { command: string };
+    expect(timedOut).toMatchObject({ code: 'ERR_AT_TIMEOUT', command: 'AT+CPIN="***"' });
+    for (const e of [refused, timedOut]) expect(`${e.message} ${e.command} ${e.stack}`).not.toMatch(/s3cret|1234/);
+  });
+
   it('traces a request head sent as a payload by its request line only, query values masked', async () => {
     const out: string[] = [];
     const prevLog = createDebug.log;
