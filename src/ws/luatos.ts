@@ -99,6 +99,8 @@ export class LuatWebSocket {
   private cb: LuatWsCallback | null = null;
   private released = false;
   private isReady = false;
+  /** An `error` 'tx' was posted since the last `conack`: one per connection, like the firmware. */
+  private txErrorPosted = false;
   /** Whether an `error` event was already posted for the current connection. */
   private errorThisConnection = false;
   private reconnectOn = false;
@@ -121,6 +123,7 @@ export class LuatWebSocket {
     const c = this.core;
     c.on('open', () => {
       this.isReady = true;
+      this.txErrorPosted = false;
       this.post('conack');
     });
     c.on('message', (data) => this.post('recv', data, { fin: 1, opcode: typeof data === 'string' ? 1 : 2 }));
@@ -197,11 +200,11 @@ export class LuatWebSocket {
    * event is posted and the connection stays up (the server would have failed it); the reason
    * (`ERR_WS_INVALID_UTF8`) is traced. Send such bytes with `opt` 1.
    *
-   * Over a module, a message it never accepts gets `error` 'tx' with the Error (`ERR_LINK_CLOSED`,
-   * `ERR_MODEM_RESET`, `ERR_DELIVERY_TIMEOUT`), one per such message, in send order. When the link
-   * is lost these come before the connection's own `error` ('connect' for a dropped link) and
-   * `disconnect` (the firmware posts a single `error` 'tx' then `disconnect`); a stall alone
-   * (`ERR_DELIVERY_TIMEOUT`) does not disconnect.
+   * Over a module, the first message it never accepts gets `error` 'tx' with the Error
+   * (`ERR_LINK_CLOSED`, `ERR_MODEM_RESET`, `ERR_DELIVERY_TIMEOUT`): one per connection, as the
+   * firmware posts one; further failed messages of that connection are only traced. When the link
+   * is lost it comes before the connection's own `error` ('connect' for a dropped link) and
+   * `disconnect`; a stall alone (`ERR_DELIVERY_TIMEOUT`) does not disconnect.
    */
   send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
     if (this.released || !this.isReady || this.core.state !== 'open') {
@@ -218,7 +221,12 @@ export class LuatWebSocket {
           if (!err) this.post('sent');
         },
       }, (err) => {
-        if (err) this.post('error', 'tx', err);
+        if (!err) return;
+        // A lost link fails every message it had not accepted: one event says so (the firmware's
+        // single error 'tx'); the rest are traced.
+        if (this.txErrorPosted) return this.log('send failed: %s', err.message);
+        this.txErrorPosted = true;
+        this.post('error', 'tx', err);
       });
     } catch (err) {
       // Refused before framing, like the firmware's type check: a false return, not error+disconnect.

@@ -237,6 +237,7 @@ describe('websocket send over the module completes on DATA ACCEPT', () => {
     const link = mock.commands().map((c) => /^AT\+CIPSTART=(\d),/.exec(c)).find(Boolean)![1]!;
     wire.holdCommand(`AT+CIPSEND=${link},`, `${link}, CLOSED`);
     expect(wsc.send('never accepted')).toBe(true);
+    expect(wsc.send('never accepted either')).toBe(true);
     await until(() => wire.holdingCommand, 'the CIPSEND to be written');
     mock.closePeer(Number(link));
     await rec.waitFor('disconnect');
