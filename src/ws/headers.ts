@@ -174,6 +174,9 @@ export function parseHeaderString(text: string): Array<[string, string]> {
   return checkHeaders(pairs);
 }
 
+/** A subprotocol entry that carries a credential rather than naming a protocol. */
+const CREDENTIAL_PROTOCOL = /bearer|token|auth|secret|passw|api[-_.]?key/i;
+
 /**
  * Renders a request head for a trace: secret header values replaced, query values masked. Lines
  * are split at CR/LF only: a value may hold U+2028/U+2029, which a `.`/`$` regex would take for
@@ -191,7 +194,14 @@ export function redactHeaders(block: string): string {
       const colon = line.indexOf(':');
       if (colon <= 0) return line;
       const name = line.slice(0, colon).trim();
-      return SECRET.has(name.toLowerCase()) ? `${name}: [redacted]` : line;
+      if (SECRET.has(name.toLowerCase())) return `${name}: [redacted]`;
+      // Some services take the token as a subprotocol (Kubernetes:
+      // `base64url.bearer.authorization.k8s.io.<token>`): such entries are masked, plain names kept.
+      if (name.toLowerCase() === 'sec-websocket-protocol') {
+        const items = line.slice(colon + 1).split(',').map((p) => p.trim());
+        return `${name}: ${items.map((p) => (CREDENTIAL_PROTOCOL.test(p) ? '[redacted]' : p)).join(', ')}`;
+      }
+      return line;
     })
     .join('');
 }

@@ -72,3 +72,12 @@ describe('request trace with line separators inside a value', () => {
     });
   }
 });
+
+describe('request trace: a token carried as a subprotocol', () => {
+  it('credential-looking Sec-WebSocket-Protocol entries are masked, protocol names kept', () => {
+    const head = `GET / HTTP/1.1\r\nSec-WebSocket-Protocol: base64url.bearer.authorization.k8s.io.${SECRET}, v4.channel.k8s.io, mqtt\r\n\r\n`;
+    const out = redactHeaders(head);
+    expect(out).not.toContain(SECRET);
+    expect(out).toBe('GET / HTTP/1.1\r\nSec-WebSocket-Protocol: [redacted], v4.channel.k8s.io, mqtt\r\n\r\n');
+  });
+});
