@@ -15,7 +15,7 @@ import { LinkConnector } from './connector.js';
 import { hostTls, normaliseTls, onceConnected } from './host-tls.js';
 import { Supervisor, type ModemState, type RecoveryReason } from './supervisor.js';
 import { readInfo, type ModemInfo } from './info.js';
-import { ModuleTls, type ModuleTlsVersion } from './module-tls.js';
+import { ModuleTls, sslVersionValue, type ModuleTlsVersion } from './module-tls.js';
 import { openTransport, type Transport, type TransportOptions } from './transport.js';
 import type { DeliveryTracker } from './delivery.js';
 
@@ -288,6 +288,7 @@ export class Modem extends EventEmitter {
     if (mode === 'host') {
       throw new BadArgumentError('tls', "connect() gives the raw link; use openStream(host, port, { tls: 'host' }) for host TLS");
     }
+    checkSslVersion(mode, options);
     const socket = new ModemSocket(this.driver, {
       host,
       port,
@@ -311,7 +312,9 @@ export class Modem extends EventEmitter {
    */
   async openStream(host: string, port: number, options: ModemConnectOptions = {}): Promise<Duplex & { delivery: DeliveryTracker }> {
     const mode = normaliseTls(options.tls);
-    const socket = this.connect(host, port, { ...options, tls: mode === 'modem' ? 'modem' : false });
+    checkSslVersion(mode, options);
+    const { sslVersion: _checked, ...linkOptions } = options;
+    const socket = this.connect(host, port, { ...(mode === 'modem' ? options : linkOptions), tls: mode === 'modem' ? 'modem' : false });
     const signal = options.signal;
     try {
       await onceConnected(socket);
@@ -421,4 +424,17 @@ export class Modem extends EventEmitter {
       this.on('close', onClose);
     });
   }
+}
+
+/**
+ * `sslVersion` is checked before a link is taken: a bad value, or one given for a link the module
+ * does not encrypt (host TLS negotiates its own version), is `ERR_BAD_ARGUMENT` rather than an
+ * option silently ignored or a socket error after allocation.
+ */
+function checkSslVersion(mode: ReturnType<typeof normaliseTls>, options: ModemConnectOptions): void {
+  if (options.sslVersion === undefined) return;
+  if (mode !== 'modem') {
+    throw new BadArgumentError('sslVersion', "sslVersion applies to module TLS (tls: 'modem') only; host TLS negotiates TLS 1.2/1.3 by itself");
+  }
+  sslVersionValue(options);
 }

@@ -113,4 +113,14 @@ describe('module TLS protocol version', () => {
     const ok = await Promise.all(Array.from({ length: 6 }, () => modem.openStream('localhost', modern.port, { tls: 'modem', ca: pki.caCert })));
     for (const s of ok) s.destroy();
   });
+
+  it('sslVersion is refused before a link is taken: a bad value thrown by connect(), and on a link the module does not encrypt', async () => {
+    const { modem, commands } = await open();
+    expect(() => modem.connect('localhost', modern.port, { tls: 'modem', ca: pki.caCert, sslVersion: 'SSLv3' as unknown as ModuleTlsVersion })).toThrow(
+      expect.objectContaining({ code: 'ERR_BAD_ARGUMENT', argument: 'sslVersion' }),
+    );
+    expect(() => modem.connect('127.0.0.1', modern.port, { sslVersion: 'TLSv1.1' })).toThrow(expect.objectContaining({ code: 'ERR_BAD_ARGUMENT', message: expect.stringContaining("tls: 'modem'") }));
+    await expect(modem.openStream('localhost', modern.port, { tls: 'host', ca: pki.caCert, sslVersion: 'all' })).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT', argument: 'sslVersion' });
+    expect(commands().some((c) => c.startsWith('AT+CIPSTART') || c.startsWith('AT+SSLCFG'))).toBe(false);
+  });
 });
