@@ -79,7 +79,7 @@ describe('backpressure reaches the server; nothing is dropped', () => {
     await bringUpMulti(c, { rxget: 1 });
     await c.cmd(`AT+CIPSTART=0,"TCP","127.0.0.1",${src.port}\r`, '\r\nOK\r\n\r\n0, CONNECT OK\r\n');
     await c.expect('\r\n+CIPRXGET: 1,0\r\n');
-    await expect.poll(() => src.sockets[0]?.writableLength ?? 0).toBeGreaterThan(0);
+    await expect.poll(() => src.sockets[0]?.writableLength ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 200));
     await c.write('AT+CIPRXGET=4,0\r');
     const size = Number(/\+CIPRXGET: 4,0,(\d+)/.exec(await c.readUntil('OK\r\n'))![1]);

@@ -52,7 +52,7 @@ describe('faults', () => {
     const { mock, c } = setup();
     await bringUpMulti(c);
     await c.cmd(`AT+CIPSTART=0,"TCP","127.0.0.1",${s.port}\r`, '\r\nOK\r\n\r\n0, CONNECT OK\r\n');
-    await expect.poll(() => s.sockets.length).toBe(1);
+    await expect.poll(() => s.sockets.length, { timeout: 10_000 }).toBe(1);
     const closed = new Promise((r) => s.sockets[0]!.once('close', r));
     mock.applyFault('reboot');
     await c.expect(BOOT_URCS);
@@ -112,7 +112,7 @@ describe('faults', () => {
     await c.cmd('ATE0\r', 'ATE0\r\r\nOK\r\n');
     const replugged = new Promise((r) => mock.once('replug', r));
     mock.applyFault('unplug 200');
-    await expect.poll(() => c.error).toBeInstanceOf(MockError);
+    await expect.poll(() => c.error, { timeout: 10_000 }).toBeInstanceOf(MockError);
     expect((c.error as MockError).code).toBe('ERR_MOCK_UNPLUGGED');
     expect(() => mock.hostStream()).toThrow(/unplugged/);
     await replugged;

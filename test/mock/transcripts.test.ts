@@ -36,7 +36,7 @@ describe('§7 transcripts', () => {
 
     await c.cmd(`AT+CIPSTART=0,"TCP","example.com",${srv.port}\r`, '\r\nOK\r\n');
     await c.expect('\r\n0, CONNECT OK\r\n');
-    await expect.poll(() => srv.sockets.length).toBe(2);
+    await expect.poll(() => srv.sockets.length, { timeout: 10_000 }).toBe(2);
     srv.sockets[1]!.end();
     await c.expect('\r\n0, CLOSED\r\n');
     await c.cmd('AT+CIPSEND=0,5\r', '\r\n+CME ERROR: 3\r\n');
