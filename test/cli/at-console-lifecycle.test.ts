@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Duplex } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { AtConsole, type ConsoleOutput } from '../../src/cli/console.js';
 import { MAIN, ROOT, runCli } from './build.js';
 import { runInPty } from './pty.js';
 import { startCli, useBuiltCli } from './spawn.js';
+import { fakeModule } from './fake-module.js';
 
 const cleanups = useBuiltCli();
 const tick = () => new Promise((r) => setImmediate(r));
@@ -48,26 +48,19 @@ async function sink(): Promise<number> {
 
 describe('air780 at: session edges', () => {
   it('RDY while idle: the module is single-link again, so AT+CIPSEND=<n> announces a length', async () => {
-    const writes: Buffer[] = [];
-    const stream = new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        writes.push(chunk);
-        cb();
-      },
-    });
+    const m = fakeModule();
     const shown: ConsoleOutput[] = [];
-    const con = new AtConsole(stream, { output: (o) => shown.push(o), mux: true });
-    stream.push(Buffer.from('\r\nRDY\r\n'));
+    const con = new AtConsole(m.stream, { output: (o) => shown.push(o), mux: true });
+    m.send(Buffer.from('\r\nRDY\r\n'));
     await tick();
     con.submit('AT+CIPSEND=5');
     await tick();
-    stream.push(Buffer.from('\r\n> '));
+    m.send(Buffer.from('\r\n> '));
     await tick();
     expect(shown).toContainEqual({ kind: 'prompt', remaining: 5 });
     con.submit('hello');
     await tick();
-    expect(Buffer.concat(writes).toString('latin1')).toBe('AT+CIPSEND=5\rhello');
+    expect(m.written().toString('latin1')).toBe('AT+CIPSEND=5\rhello');
     con.close();
   });
 

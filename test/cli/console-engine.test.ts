@@ -3,22 +3,10 @@
  * for the module's bytes, the same whatever chunks they come in (whole, byte by byte, random).
  */
 import { describe, expect, it } from 'vitest';
-import { Duplex } from 'node:stream';
 import { AtConsole, type ConsoleOutput } from '../../src/cli/console.js';
 import { rng } from '../helpers/rng.js';
+import { fakeModule } from './fake-module.js';
 
-/** A module end: the test pushes its bytes, the console's writes are collected. */
-function fakeModule(): { stream: Duplex; written: () => Buffer; send: (b: Buffer) => void } {
-  const writes: Buffer[] = [];
-  const stream = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      writes.push(chunk);
-      cb();
-    },
-  });
-  return { stream, written: () => Buffer.concat(writes), send: (b) => void stream.push(b) };
-}
 
 const tick = () => new Promise((r) => setImmediate(r));
 

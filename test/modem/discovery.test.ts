@@ -27,21 +27,26 @@ function threePortBinding(mock: MockModem, opened: string[]): BindingInterface {
   } as BindingInterface;
 }
 
+/** Modem.open by discovery alone (AIR780_PORT unset for the call); it must come online. */
+async function openDiscovered(binding: BindingInterface): Promise<void> {
+  const saved = process.env.AIR780_PORT;
+  delete process.env.AIR780_PORT;
+  try {
+    const modem = await Modem.open({ binding, syncIntervalMs: 300, pollIntervalMs: 50 });
+    cleanup.push(() => modem.close());
+    expect(modem.state).toBe('online');
+  } finally {
+    if (saved !== undefined) process.env.AIR780_PORT = saved;
+  }
+}
+
 describe('discovery', () => {
   it('finds the AT port among the module ports, never opening the DIAG port', async () => {
     const mock = new MockModem();
     cleanup.push(() => mock.close());
     const opened: string[] = [];
     const binding = threePortBinding(mock, opened);
-    const saved = process.env.AIR780_PORT;
-    delete process.env.AIR780_PORT;
-    try {
-      const modem = await Modem.open({ binding, syncIntervalMs: 300, pollIntervalMs: 50 });
-      cleanup.push(() => modem.close());
-      expect(modem.state).toBe('online');
-    } finally {
-      if (saved !== undefined) process.env.AIR780_PORT = saved;
-    }
+    await openDiscovered(binding);
     expect(opened).not.toContain('/dev/fakeACM1');
     expect(opened).not.toContain('/dev/ttyS0');
     expect(opened[0]).toBe('/dev/fakeACM2');
@@ -64,15 +69,7 @@ describe('discovery', () => {
         return port;
       },
     } as BindingInterface;
-    const saved = process.env.AIR780_PORT;
-    delete process.env.AIR780_PORT;
-    try {
-      const modem = await Modem.open({ binding, syncIntervalMs: 300, pollIntervalMs: 50 });
-      cleanup.push(() => modem.close());
-      expect(modem.state).toBe('online');
-    } finally {
-      if (saved !== undefined) process.env.AIR780_PORT = saved;
-    }
+    await openDiscovered(binding);
   });
 
   it('lists ports with Air780 marks and which answer AT', async () => {
