@@ -3,8 +3,6 @@
  * the user can still type, and leaving (Ctrl-C) inside a variable-length send.
  */
 import { describe, expect, it } from 'vitest';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +11,7 @@ import { MAIN, ROOT, runCli } from './build.js';
 import { runInPty } from './pty.js';
 import { startCli, useBuiltCli } from './spawn.js';
 import { fakeModule } from './fake-module.js';
+import { startTcpServer } from './tcp-server.js';
 
 const cleanups = useBuiltCli();
 const tick = () => new Promise((r) => setImmediate(r));
@@ -29,21 +28,8 @@ async function mockOnPty(): Promise<{ link: string; quit: () => void }> {
 }
 
 /** A TCP server on 127.0.0.1 that takes connections and echoes nothing back. */
-async function sink(): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  return (server.address() as AddressInfo).port;
+function sink(): Promise<number> {
+  return startTcpServer(cleanups);
 }
 
 describe('air780 at: session edges', () => {

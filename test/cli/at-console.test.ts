@@ -5,8 +5,6 @@
  * does not answer AT at all.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,30 +12,20 @@ import { join } from 'node:path';
 import { MAIN, ROOT, runCli } from './build.js';
 import { startCli, type CliSession, useBuiltCli } from './spawn.js';
 import { runInPty, type PtySession } from './pty.js';
+import { startTcpServer } from './tcp-server.js';
 
 const cleanups = useBuiltCli();
 
 /** A TCP echo server on 127.0.0.1 that also records every byte it got. */
 async function recordingEcho(): Promise<{ port: number; received: () => Buffer }> {
   const chunks: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
+  const port = await startTcpServer(cleanups, (s) =>
     s.on('data', (d: Buffer) => {
       chunks.push(d);
       s.write(d);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    }),
   );
-  return { port: (server.address() as AddressInfo).port, received: () => Buffer.concat(chunks) };
+  return { port, received: () => Buffer.concat(chunks) };
 }
 
 const BEARER = 'AT+CIPMUX=1\nAT+CSTT\nAT+CIICR\nAT+CIFSR\n';

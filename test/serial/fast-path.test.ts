@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type tty from 'node:tty';
 import type { BindingInterface, BindingPortInterface, LinuxOpenOptions as OpenOptions } from '@serialport/bindings-cpp';
 import { openSerialPort, SerialDisconnectedError, TtyBinding, type SerialDuplex, type TtyPortBinding } from '../../src/modem/serial/index.js';
 import { RECEIVE_CHUNKS } from '../../src/modem/serial/chunk-source.js';
-import { openPtyPair, type PtyPair } from '../../src/modem/serial/diagnostics/pty-pair.js';
+import { closeEvent, usePtyBed } from './pty-bed.js';
 
 const KIB = 1024;
 /** The tty socket's buffer bound (tty-binding.ts) plus one read's worth. */
@@ -56,25 +56,11 @@ function socketOf(port: TtyPortBinding): tty.ReadStream {
   return (port as unknown as { socket: tty.ReadStream }).socket;
 }
 
-/** Resolves with the argument of 'close', rejects if 'error' fires first. */
-function closeEvent(port: SerialDuplex): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    port.once('error', (err) => reject(new Error(`unexpected 'error' event: ${err.message}`)));
-    port.once('close', (arg: unknown) => resolve(arg));
-  });
-}
-
 describe('the direct chunk path over the tty binding', () => {
-  let pty: PtyPair | undefined;
-  const open: SerialDuplex[] = [];
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((p) => p.close()));
-    await pty?.close();
-    pty = undefined;
-  });
+  const { open, pair, reset } = usePtyBed();
 
   it('takes chunks directly from the tty binding (its read() is refused meanwhile)', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const binding = recordingTtyBinding();
     const a = await openSerialPort({ path: pty.a, binding });
     open.push(a);
@@ -89,7 +75,7 @@ describe('the direct chunk path over the tty binding', () => {
   });
 
   it('pauses the tty stream while the reader stops, and loses no byte when it resumes', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const binding = recordingTtyBinding();
     const a = await openSerialPort({ path: pty.a, binding, highWaterMark: 1 * KIB });
     const b = await openSerialPort({ path: pty.b });
@@ -145,7 +131,7 @@ describe('the direct chunk path over the tty binding', () => {
     binding: BindingInterface & { ports: TtyPortBinding[] },
     reader: 'flowing' | 'paused, socket full' | 'paused, socket listening',
   ) {
-    pty = await openPtyPair();
+    const pty = await pair();
     const a = await openSerialPort({ path: pty.a, binding, highWaterMark: 4 * KIB });
     const b = await openSerialPort({ path: pty.b });
     open.push(a, b);
@@ -222,8 +208,7 @@ describe('the direct chunk path over the tty binding', () => {
   for (const reader of ['flowing', 'paused, socket full', 'paused, socket listening'] as const) {
     it(`reports the far end vanishing mid-stream (reader ${reader}) exactly as the read() path does`, async () => {
       const fast = await vanishMidStream(recordingTtyBinding(), reader);
-      await Promise.all(open.splice(0).map((p) => p.close()));
-      await pty?.close();
+      await reset();
       const generic = await vanishMidStream(readOnlyTtyBinding(), reader);
       expect(fast).toEqual(generic);
       expect(fast.code).toBe('ERR_PORT_DISCONNECTED');

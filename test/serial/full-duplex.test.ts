@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SerialPortStream } from '@serialport/stream';
-import { openSerialPort, TtyBinding, type SerialDuplex } from '../../src/modem/serial/index.js';
+import { openSerialPort, TtyBinding } from '../../src/modem/serial/index.js';
 import { fullDuplexExchange } from '../../src/modem/serial/diagnostics/exchange.js';
-import { openPtyPair, type PtyPair } from '../../src/modem/serial/diagnostics/pty-pair.js';
+import { usePtyBed } from './pty-bed.js';
 
 // The stock @serialport/bindings-cpp stalled in 6 of 24 such runs here (1/12 and 5/12; see
 // src/modem/serial/diagnostics/repro.ts); our transport must pass every one. A stall is "no byte
@@ -12,17 +12,11 @@ const RUNS = 5;
 const STALL_MS = 10_000;
 
 describe('full-duplex bulk traffic through a pty pair', () => {
-  let pty: PtyPair | undefined;
-  const open: SerialDuplex[] = [];
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((p) => p.close()));
-    await pty?.close();
-    pty = undefined;
-  });
+  const { open, pair } = usePtyBed();
 
   for (let run = 1; run <= RUNS; run++) {
     it(`moves 10 MiB each way at once without a stall or a lost byte (run ${run}/${RUNS})`, async () => {
-      pty = await openPtyPair();
+      const pty = await pair();
       const a = await openSerialPort({ path: pty.a });
       const b = await openSerialPort({ path: pty.b });
       open.push(a, b);
@@ -38,7 +32,7 @@ describe('full-duplex bulk traffic through a pty pair', () => {
   }
 
   it('works as a plain serialport binding under SerialPortStream too', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const openStream = (path: string) =>
       new Promise<SerialPortStream>((resolve, reject) => {
         const s = new SerialPortStream({ binding: TtyBinding, path, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(s)));

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { SerialPortMock } from 'serialport';
 import { Air780Error } from '../../src/at/errors.js';
@@ -8,16 +8,8 @@ import {
   SerialOpenError,
   type SerialDuplex,
 } from '../../src/modem/serial/index.js';
-import { openPtyPair, type PtyPair } from '../../src/modem/serial/diagnostics/pty-pair.js';
+import { closeEvent, usePtyBed } from './pty-bed.js';
 import { fakeBinding } from './fake-binding.js';
-
-/** Resolves with the argument of 'close', rejects if 'error' fires first. */
-function closeEvent(port: SerialDuplex): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    port.once('error', (err) => reject(new Error(`unexpected 'error' event: ${err.message}`)));
-    port.once('close', (arg: unknown) => resolve(arg));
-  });
-}
 
 async function readExactly(port: SerialDuplex, n: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -64,16 +56,10 @@ describe('opening', () => {
 });
 
 describe('on a pty pair', () => {
-  let pty: PtyPair | undefined;
-  const open: SerialDuplex[] = [];
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((p) => p.close()));
-    await pty?.close();
-    pty = undefined;
-  });
+  const { open, pair } = usePtyBed();
 
   it('locks the port while open and releases it on close', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const a = await openSerialPort({ path: pty.a });
     const err = await openSerialPort({ path: pty.a }).catch((e: unknown) => e);
     expect((err as SerialOpenError).code).toBe('ERR_PORT_OPEN');
@@ -91,7 +77,7 @@ describe('on a pty pair', () => {
   });
 
   it('reports the far end vanishing as close with a disconnect error, not as an error event', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const a = await openSerialPort({ path: pty.a });
     open.push(a);
     a.resume(); // only a port with a pending read notices a hang-up
@@ -106,7 +92,7 @@ describe('on a pty pair', () => {
   });
 
   it('survives the far end vanishing with a write in flight: the write fails, close says disconnected', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const a = await openSerialPort({ path: pty.a });
     open.push(a);
     a.resume();
@@ -130,7 +116,7 @@ describe('on a pty pair', () => {
   });
 
   it('close() with a write in flight fails that write quietly and closes without a disconnect', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const a = await openSerialPort({ path: pty.a });
     let writeError: Error | null | undefined;
     const written = new Promise<void>((resolve) => a.write(Buffer.alloc(4 * 1024 * 1024, 1), (err) => { writeError = err; resolve(); }));
@@ -144,7 +130,7 @@ describe('on a pty pair', () => {
   });
 
   it('passes bytes through unchanged, all 256 values', async () => {
-    pty = await openPtyPair();
+    const pty = await pair();
     const a = await openSerialPort({ path: pty.a });
     const b = await openSerialPort({ path: pty.b });
     open.push(a, b);
