@@ -4,9 +4,9 @@ import { openPtyPair, type PtyPair } from '../../src/modem/serial/diagnostics/pt
 
 /**
  * For a describe block over a pty pair: `pair()` opens one, ports pushed to `open` are closed and
- * the pair is torn down after each test (or at `reset()`).
+ * the pair is torn down after each test.
  */
-export function usePtyBed(): { open: SerialDuplex[]; pair: () => Promise<PtyPair>; reset: () => Promise<void> } {
+export function usePtyBed(): { open: SerialDuplex[]; pair: () => Promise<PtyPair> } {
   const open: SerialDuplex[] = [];
   let pty: PtyPair | undefined;
   const reset = async (): Promise<void> => {
@@ -17,7 +17,6 @@ export function usePtyBed(): { open: SerialDuplex[]; pair: () => Promise<PtyPair
   afterEach(reset);
   return {
     open,
-    reset,
     pair: async () => {
       pty = await openPtyPair();
       return pty;

@@ -1,7 +1,6 @@
 import { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import type { BindingPortInterface, PortStatus, SetOptions } from '@serialport/bindings-cpp';
-import { RECEIVE_CHUNKS, chunkSourceOf, type ChunkFlow, type ChunkSource } from './chunk-source.js';
 import { SerialClosedError, SerialDisconnectedError } from './errors.js';
 
 const debug = createDebug('air780:modem');
@@ -27,22 +26,15 @@ export interface SerialDuplexOptions {
  * `DisconnectedError`). A write in flight at that moment gets the error in its callback. After a plain
  * `close()`/`destroy()`, `'close'` carries no argument.
  *
- * Receiving: a port that offers its chunks directly (see chunk-source.ts; our tty binding does) is
- * read that way, one push per chunk and the port paused while this stream's buffer is full; any
- * other port through `read()` into a shared pool. Both behave the same from outside.
- *
  * Events: the usual Duplex ones; `'close'` `(err?: SerialDisconnectedError)`.
  */
 export class SerialDuplex extends Duplex {
   /** The path the port was opened with. */
   readonly path: string;
   private readonly port: BindingPortInterface;
-  /** Allocated by the first read() (ports with a chunk source never need it). */
-  private pool: Buffer = Buffer.alloc(0);
+  private pool: Buffer = Buffer.allocUnsafe(POOL_SIZE);
   private poolUsed = 0;
   private reading = false;
-  private readonly chunkSource: ChunkSource | null;
-  private chunkFlow: ChunkFlow | null = null;
   private disconnectErr: SerialDisconnectedError | null = null;
 
   /** Wrap a port that a binding's `open()` returned. The stream owns it from now on. */
@@ -52,7 +44,6 @@ export class SerialDuplex extends Duplex {
     super({ highWaterMark, emitClose: false, autoDestroy: true, allowHalfOpen: true });
     this.port = port;
     this.path = options.path;
-    this.chunkSource = chunkSourceOf(port);
   }
 
   /** True once the line went away by itself (not by `close()`). */
@@ -118,11 +109,6 @@ export class SerialDuplex extends Duplex {
   }
 
   override _read(size: number): void {
-    if (this.chunkSource) {
-      if (this.chunkFlow) this.chunkFlow.resume();
-      else this.startChunks(this.chunkSource);
-      return;
-    }
     if (this.reading) return;
     if (this.pool.length - this.poolUsed < MIN_POOL_SPACE) {
       this.pool = Buffer.allocUnsafe(POOL_SIZE);
@@ -176,16 +162,6 @@ export class SerialDuplex extends Duplex {
     };
     if (this.port.isOpen) this.port.close().then(() => done(), done);
     else done();
-  }
-
-  private startChunks(source: ChunkSource): void {
-    this.chunkFlow = source[RECEIVE_CHUNKS]({
-      data: (chunk) => !this.destroyed && this.push(chunk),
-      gone: (err: { canceled?: boolean; message?: string }) => {
-        if (err?.canceled || this.destroyed) return;
-        this.lineGone(err);
-      },
-    });
   }
 
   private lineGone(cause: unknown): void {

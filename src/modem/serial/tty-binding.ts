@@ -21,11 +21,6 @@
  * opened, and with it the `flock`, survives. If libuv could not reopen (the handle kept our fd), it
  * would fall back to blocking writes that busy-loop on a non-blocking fd: we refuse that case.
  *
- * Receiving: a consumer may take the socket's chunks as they come (see chunk-source.ts) instead of
- * `read()`ing into its buffers; the stream above does, since a promise and a copy per chunk cost most
- * of the host's CPU at UART rates. Backpressure then pauses the socket, which stops reading the fd
- * once its own buffer is full.
- *
  * End of the line: a pty slave whose master closed reads EIO or EOF, an unplugged USB tty reads
  * EOF and writes EIO. Both end the socket; every pending and later `read()`/`write()` then rejects
  * with an error without `canceled`, which the stream above turns into a disconnect.
@@ -47,7 +42,6 @@ import type {
   PortInfo,
   UpdateOptions,
 } from '@serialport/bindings-cpp';
-import { RECEIVE_CHUNKS, type ChunkFlow, type ChunkSink, type ChunkSource } from './chunk-source.js';
 
 const debug = createDebug('air780:modem');
 const fsOpen = promisify(fs.open);
@@ -89,7 +83,7 @@ interface PendingRead {
  * One open port: the native binding's port for control, a `tty.ReadStream` (a full-duplex
  * `net.Socket` over a libuv tty handle) for the bytes.
  */
-export class TtyPortBinding implements BindingPortInterface, ChunkSource {
+export class TtyPortBinding implements BindingPortInterface {
   readonly openOptions: Required<LinuxOpenOptions>;
   private readonly control: LinuxPortBinding;
   private readonly socket: tty.ReadStream;
@@ -99,27 +93,13 @@ export class TtyPortBinding implements BindingPortInterface, ChunkSource {
   private leftover: Buffer | null = null;
   private pendingRead: PendingRead | null = null;
   private writeOperation: Promise<void> | null = null;
-  /** Set once a consumer takes chunks directly; `read()` is refused from then on. */
-  private sink: ChunkSink | null = null;
-  private sinkPaused = false;
-  private goneReported = false;
-  private readonly onReadable = (): void => this.serveRead();
-  private readonly onData = (chunk: Buffer): void => {
-    if (!this.sink!.data(chunk)) {
-      this.sinkPaused = true;
-      this.socket.pause();
-    }
-    if (this.failure) this.reportGone();
-  };
 
   /** @internal Use {@link TtyBinding.open}. */
   constructor(control: LinuxPortBinding, socket: tty.ReadStream) {
     this.control = control;
     this.openOptions = control.openOptions;
     this.socket = socket;
-    // Listening from the start keeps the socket reading the fd (into its bounded buffer) before
-    // anyone asks for bytes, so a fast line cannot overflow the kernel's buffer meanwhile.
-    socket.on('readable', this.onReadable);
+    socket.on('readable', () => this.serveRead());
     socket.on('end', () => this.fail(disconnect('the serial line reached end of file')));
     socket.on('error', (err: Error) => this.fail(disconnect(`serial I/O error: ${err.message}`, err)));
     socket.on('close', () => this.fail(disconnect('the serial line closed')));
@@ -137,29 +117,10 @@ export class TtyPortBinding implements BindingPortInterface, ChunkSource {
     }
     if (!this.open) return Promise.reject(canceled('Port is not open'));
     if (this.pendingRead) return Promise.reject(new Error('a read is already pending'));
-    if (this.sink) return Promise.reject(new Error('chunks are being received directly; read() cannot be mixed in'));
     return new Promise((resolve, reject) => {
       this.pendingRead = { buffer, offset, length, resolve, reject };
       this.serveRead();
     });
-  }
-
-  /**
-   * Deliver received chunks to `sink` from now on, instead of through `read()` (see chunk-source.ts).
-   * The socket's chunks are fresh Buffers, handed over without a copy.
-   */
-  [RECEIVE_CHUNKS](sink: ChunkSink): ChunkFlow {
-    if (this.sink) throw new Error('chunks are already being received');
-    if (this.pendingRead) throw new Error('a read() is pending; chunks cannot be received as well');
-    this.sink = sink;
-    this.socket.off('readable', this.onReadable);
-    this.socket.on('data', this.onData);
-    const leftover = this.leftover;
-    this.leftover = null;
-    if (leftover && !sink.data(leftover)) this.sinkPaused = true;
-    if (!this.sinkPaused) this.socket.resume();
-    this.reportGone();
-    return { resume: () => this.resumeChunks() };
   }
 
   /** Resolves once the operating system accepted every byte. */
@@ -240,26 +201,6 @@ export class TtyPortBinding implements BindingPortInterface, ChunkSource {
     debug('serial line failed: %s', err.message);
     // Bytes that arrived before the hang-up are still delivered first.
     this.serveRead();
-    this.reportGone();
-  }
-
-  private resumeChunks(): void {
-    if (!this.sinkPaused) return;
-    this.sinkPaused = false;
-    if (!this.socket.destroyed) this.socket.resume();
-    if (this.failure) this.reportGone();
-  }
-
-  /** Tell the sink the line is gone, once it wants more and every byte before the failure reached it. */
-  private reportGone(): void {
-    const sink = this.sink;
-    const failure = this.failure;
-    if (!sink || !failure || this.goneReported || this.sinkPaused || !this.open) return;
-    if (!this.socket.destroyed && this.socket.readableLength > 0) return; // onData calls again
-    this.goneReported = true;
-    process.nextTick(() => {
-      if (this.open) sink.gone(failure);
-    });
   }
 
   private serveRead(): void {
