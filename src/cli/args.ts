@@ -1,10 +1,13 @@
 /**
- * A small command-line parser: declared flags only, clear errors for anything else.
+ * The command line: declared flags only, clear errors for anything else.
  *
- * No framework on purpose: the command has a handful of flags, and a dependency would decide the
- * wording of our errors. Supports `--flag value`, `--flag=value`, `-x value`, repeated list flags,
- * and `--` to end the flags.
+ * Tokenising is Node's built-in `util.parseArgs`; the checks on top (unknown flags with a
+ * suggestion, values that look like flags, numbers, choices, positionals) are ours so that the
+ * wording of the errors and the exit code stay the command's. Supports `--flag value`,
+ * `--flag=value`, `-x value`, `-xVALUE`, grouped short booleans, repeated list flags, and `--` to
+ * end the flags.
  */
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 
 /** How a flag's value is read. */
@@ -53,11 +56,6 @@ export type FlagValues = Record<string, string | number | boolean | string[] | u
 export interface ParsedArgs {
   flags: FlagValues;
   positionals: string[];
-}
-
-function findFlag(spec: CommandSpec, token: string): FlagSpec | undefined {
-  if (token.startsWith('--')) return spec.flags.find((f) => f.name === token.slice(2));
-  return spec.flags.find((f) => f.short !== undefined && f.short === token.slice(1));
 }
 
 /** Edit distance, for suggesting the flag that was probably meant. */
@@ -112,47 +110,42 @@ function convert(spec: CommandSpec, flag: FlagSpec, raw: string): string | numbe
  * Parses `argv` (without the node binary, script and command name) against `spec`.
  * Throws {@link UsageError} (code `ERR_USAGE`) for unknown flags, missing values, bad numbers,
  * missing or surplus positionals.
+ *
+ * Node's `util.parseArgs` splits the tokens (`--flag=value`, `-x value`, grouped short flags, `--`);
+ * it runs non-strict so that every refusal is ours, in our wording, with a suggestion for a
+ * misspelt flag and with numbers and choices checked against the spec.
  */
 export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const f of spec.flags) {
+    options[f.name] = { type: f.type === 'boolean' ? 'boolean' : 'string', ...(f.short ? { short: f.short } : {}) };
+  }
+  const { tokens } = nodeParseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags: FlagValues = {};
   const positionals: string[] = [];
-  let onlyPositionals = false;
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (onlyPositionals || token === '-' || !token.startsWith('-')) {
-      positionals.push(token);
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
       continue;
     }
-    if (token === '--') {
-      onlyPositionals = true;
-      continue;
-    }
-    let name = token;
-    let inline: string | undefined;
-    const eq = token.indexOf('=');
-    if (token.startsWith('--') && eq > 2) {
-      name = token.slice(0, eq);
-      inline = token.slice(eq + 1);
-    }
-    const flag = findFlag(spec, name);
+    if (token.kind === 'option-terminator') continue;
+    const flag = spec.flags.find((f) => f.name === token.name);
     if (!flag) {
-      const near = name.startsWith('--') ? closest(name.slice(2), spec.flags.map((f) => f.name)) : undefined;
-      throw usage(spec, `unknown option ${name}${near ? ` (did you mean --${near}?)` : ''}`);
+      const near = token.rawName.startsWith('--') ? closest(token.name, spec.flags.map((f) => f.name)) : undefined;
+      throw usage(spec, `unknown option ${token.rawName}${near ? ` (did you mean --${near}?)` : ''}`);
     }
     if (flag.type === 'boolean') {
-      if (inline !== undefined) throw usage(spec, `--${flag.name} takes no value`);
+      if (token.value !== undefined) throw usage(spec, `--${flag.name} takes no value`);
       flags[flag.name] = true;
       continue;
     }
-    let raw = inline;
-    if (raw === undefined) {
-      const next = argv[i + 1];
-      // A value may start with '-' only for numbers ('--min -5'); otherwise '-x' is the next flag.
-      if (next === undefined || (next.startsWith('-') && next !== '-' && !(flag.type === 'number' && /^-\d/.test(next)))) {
-        throw usage(spec, `${name} needs a value${flag.valueName ? ` (${flag.valueName})` : ''}`);
-      }
-      raw = next;
-      i++;
+    const raw = token.value;
+    // A separate value may start with '-' only for numbers ('--min -5'); otherwise '-x' is the next
+    // flag and this one was given none (Node would take '-x' as the value).
+    const looksLikeFlag =
+      raw !== undefined && !token.inlineValue && raw.startsWith('-') && raw !== '-' && !(flag.type === 'number' && /^-\d/.test(raw));
+    if (raw === undefined || looksLikeFlag) {
+      throw usage(spec, `${token.rawName} needs a value${flag.valueName ? ` (${flag.valueName})` : ''}`);
     }
     const value = convert(spec, flag, raw);
     if (flag.type === 'list') {

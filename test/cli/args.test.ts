@@ -33,6 +33,12 @@ describe('parseArgs', () => {
     expect(r.flags).toEqual({ header: ['A: 1', 'B: 2'], keepalive: 30, tls: 'modem', 'no-deflate': true, ratio: 0.5 });
   });
 
+  it('reads an inline short value, a lone - as a positional, and a value holding = after the first', () => {
+    const r = parseArgs(['-HA: 1', '-', '--header=X-Q: a=b', '--ratio=-0.5', '--echo'], spec);
+    expect(r.positionals).toEqual(['-']);
+    expect(r.flags).toEqual({ header: ['A: 1', 'X-Q: a=b'], ratio: -0.5, echo: true });
+  });
+
   it('treats everything after -- as positional', () => {
     expect(parseArgs(['--', '--echo'], spec).positionals).toEqual(['--echo']);
   });
