@@ -16,6 +16,7 @@ import { Modem } from '../modem/index.js';
 import { WebSocketClient, openerConnect } from '../ws/index.js';
 import { fractionOf, lineRate, record, summaryLines, writeResults, type BenchRecord } from './report.js';
 import { atFloor } from './floor.js';
+import { ceilingFractionOf, wsFrameOverhead } from './ceiling.js';
 import { download, echoRtt, upload, wsDirect, wsOverModem, type BenchConnect, type BenchSocket, type Transfer } from './workloads.js';
 
 export interface BenchOptions {
@@ -201,6 +202,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
                 const r = record({
                   name: 'ws-throughput', transport: 'modem-mock', baud, direction, rxMode, messageBytes: MESSAGE,
                   payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud), cpuMsPerMB: baud === 0 ? perMB(t) : null,
+                  ceilingFraction: ceilingFractionOf(rate(t), {
+                    baud, latencyMs: LATENCY_MS, direction, rxMode, messageBytes: MESSAGE, frameOverhead: wsFrameOverhead(MESSAGE, direction),
+                  }),
                   cpuPercent: baud === 0 ? null : cpuPercent(t),
                   note: baud === 115200 ? `target ≥ ${direction === 'up' ? '0.90' : '0.95'}` : undefined,
                 });
@@ -261,6 +265,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
               const t = await atFloor({ path: mock.path, peerPort: server.rawPort, direction, rxMode, bytes: total, timeoutMs: timeoutMs(total, baud) });
               records.push(record({
                 name: 'at-floor', transport: 'at-floor', baud, direction, rxMode, payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud),
+                ceilingFraction: ceilingFractionOf(rate(t), { baud, latencyMs: LATENCY_MS, direction, rxMode }),
                 cpuMsPerMB: baud ? null : perMB(t), cpuPercent: baud ? cpuPercent(t) : null,
                 note: 'bare AT exchange on the pty, no library code',
               }));
@@ -295,7 +300,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
         seconds: quick ? 1 : 2,
       });
       for (const r of results) {
-        records.push(record({ name: 'modem-socket-throughput', transport: 'modem-mock', baud: r.baudRate, direction: r.direction, rxMode: r.rxMode, payloadBytesPerSec: r.bytesPerSecond, lineFraction: r.fraction, note: 'raw TCP socket through the modem layer, in-process mock' }));
+        records.push(record({ name: 'modem-socket-throughput', transport: 'modem-mock', baud: r.baudRate, direction: r.direction, rxMode: r.rxMode, payloadBytesPerSec: r.bytesPerSecond, lineFraction: r.fraction,
+          ceilingFraction: ceilingFractionOf(r.bytesPerSecond, { baud: r.baudRate, latencyMs: LATENCY_MS, direction: r.direction, rxMode: r.rxMode }),
+          note: 'raw TCP socket through the modem layer, in-process mock' }));
         log(`  socket ${r.baudRate} ${r.rxMode} ${r.direction}: ${r.fraction.toFixed(3)} of line`);
       }
     }
