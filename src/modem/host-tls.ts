@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
@@ -16,18 +17,31 @@ export interface HostTlsOptions {
 }
 
 /**
+ * @internal The name a server certificate must carry, and the SNI to send: `servername` if given,
+ * else the host. An IP literal is checked as an IP (a certificate's `IP:` entry) and sent as no SNI
+ * at all (RFC 6066 allows host names only; Node warns DEP0123). Without an explicit `host`, Node's
+ * TLS over a given socket checks the certificate against `localhost`, which made a `localhost`
+ * certificate pass for every IP target.
+ */
+export function tlsIdentity(host: string, servername: string | undefined): { host: string; servername?: string } {
+  const name = servername || host;
+  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  return isIP(bare) ? { host: bare } : { host: name, servername: name };
+}
+
+/**
  * @internal Node's TLS over a connected module link (`tls: 'host'`): the handshake is bounded by
  * `timeoutMs`; on failure both the TLS stream and the link are destroyed so the link id is freed.
+ * The certificate is verified against {@link tlsIdentity}.
  */
 export async function hostTls(socket: ModemSocket, host: string, port: number, options: HostTlsOptions, timeoutMs: number): Promise<Duplex & { delivery: DeliveryTracker }> {
-  const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
   if (options.rejectUnauthorized === false) {
     debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
   }
   const tlsOpts: tls.ConnectionOptions = {
     socket,
+    ...tlsIdentity(host, options.servername),
     rejectUnauthorized: options.rejectUnauthorized !== false,
-    ...(servername ? { servername } : {}),
     ...(options.ca ? { ca: options.ca } : {}),
   };
   const secure = tls.connect(tlsOpts);

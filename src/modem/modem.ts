@@ -91,7 +91,10 @@ export interface ModemOpenOptions extends TransportOptions {
 export interface ModemConnectOptions {
   /** false: plain TCP; 'host' (or true): Node's TLS over a plain link; 'modem': the module's TLS (AT+CIPSSL). */
   tls?: boolean | 'host' | 'modem';
-  /** SNI and certificate name (default: the host, unless it is an IP literal). */
+  /**
+   * The name the server's certificate must carry, sent as SNI (default: the host). An IP literal
+   * (given here or as the host) is checked against the certificate's IP entries and sends no SNI.
+   */
   servername?: string;
   /** CA(s) to verify the server against. Host TLS: default the system store. Module TLS: required unless rejectUnauthorized is false. */
   ca?: string | Buffer | Array<string | Buffer>;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import createDebug from 'debug';
 import type { AtResponse, AtSendOptions } from '../at/index.js';
 import { BadArgumentError } from '../at/errors.js';
@@ -84,8 +85,10 @@ export class ModuleTls {
     const sslVersion = sslVersionValue(options);
     if (sslVersion !== 3) debug('WARNING: module TLS for %s allows old protocols (sslVersion %s)', host, options.sslVersion);
     const verify = options.rejectUnauthorized !== false;
-    const servername = options.servername ?? host;
-    atHost(servername, 'servername');
+    // SNI for host names only (RFC 6066): for an IP the module's hostname setting is erased, so
+    // neither it nor a name left in this context by an earlier link is sent or checked.
+    const servername = options.servername || host;
+    const sni = isIP(servername.replace(/^\[(.*)\]$/, '$1')) ? undefined : atHost(servername, 'servername');
     let caFile: string | undefined;
     if (verify) {
       if (!options.ca) {
@@ -106,7 +109,7 @@ export class ModuleTls {
       await this.send(`AT+SSLCFG="seclevel",${link},0`);
     }
     // SNI: firmware ≥V1161 sends it; which source it uses is unknown, so set hostname too.
-    await this.send(`AT+SSLCFG="hostname",${link},${atHost(servername, 'servername')}`);
+    await this.send(sni ? `AT+SSLCFG="hostname",${link},${sni}` : `AT+SSLCFG="hostname",${link},`);
     if (this.sslOn !== true) {
       await this.send('AT+CIPSSL=1');
       this.sslOn = true;
