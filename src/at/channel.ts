@@ -27,7 +27,7 @@ import {
   type FinalMatcher,
 } from './finals.js';
 import { AtScanner, type AtBlockKind, type AtToken } from './scanner.js';
-import { redactEscaped, redactLine, summarize, summarizePayload } from './trace.js';
+import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 
 const log = createDebug('air780:at');
 
@@ -136,6 +136,7 @@ export class AtChannel extends EventEmitter {
   private readonly urcs: Array<{ test: (line: string) => boolean; handler: (urc: AtUrc) => void }> = [];
   private closed = false;
   /** Set when a command timed out: its final may still arrive. */
+  private readonly payloadTrace = new PayloadTrace();
   private dirty: { orphan: FinalMatcher; orphanOpen: boolean; payload: Buffer | undefined; command: string } | undefined;
   private resync: { phase: 1 | 2; timer: NodeJS.Timeout } | undefined;
   private readonly streamListeners: Array<[string, (...args: never[]) => void]> = [];
@@ -277,9 +278,11 @@ export class AtChannel extends EventEmitter {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync'): void {
+  private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync', command = ''): void {
     if (log.enabled) {
-      const text = what === 'payload' ? summarizePayload(buf) : redactEscaped(summarize(buf, 256));
+      // Payloads are traced per destination (the command less its length: a link's CIPSEND), so
+      // a request head split over several sends stays hidden.
+      const text = what === 'payload' ? this.payloadTrace.render(command.replace(/[=,]\d+$/, ''), buf) : redactEscaped(summarize(buf, 256));
       log('[%s] → %s%s', this.name, what === 'payload' ? `payload ${buf.length} bytes: ` : '', text);
     }
     try {
@@ -586,7 +589,7 @@ export class AtChannel extends EventEmitter {
     const e = this.inflight;
     if (e && e.phase === 'prompt' && !this.resync) {
       e.phase = 'response';
-      this.write(e.payload!, 'payload');
+      this.write(e.payload!, 'payload', e.command);
       return;
     }
     const d = this.dirty;
@@ -594,7 +597,7 @@ export class AtChannel extends EventEmitter {
       // The timed-out prompt command got its prompt late; the module now takes the next bytes
       // as payload. Completing the exchange keeps the channel in step.
       log('[%s] late prompt for timed-out %s: writing its payload', this.name, d.command);
-      this.write(d.payload, 'payload');
+      this.write(d.payload, 'payload', d.command);
       d.payload = undefined;
       return;
     }

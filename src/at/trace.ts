@@ -48,17 +48,73 @@ export function redactQuery(urlOrPath: string): string {
 }
 
 const REQUEST_LINE = /^([A-Z]{3,10}) (\S+) (HTTP\/1\.[01])\r?\n/;
+/** A payload that starts like a request line: method, space, the first byte of the target. */
+const REQUEST_START = /^([A-Z]{3,10}) [\x21-\x7e]/;
+/** Bytes that may still become {@link REQUEST_START}: a method so far, maybe its space. */
+const REQUEST_PREFIX = /^[A-Z]{1,10} ?$/;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+type StreamState = { prefix: Buffer } | { carry: Buffer };
 
 /**
- * A payload for the trace. An HTTP request head (a websocket upgrade over a plain link) carries
- * credentials — a token in the query, `Authorization`, cookies, API-key headers of any name — and
- * the head/tail preview could cut a header line anywhere, so of a request only its line is shown,
- * query values masked. Anything else is summarised as it is.
+ * Renders the payloads written for each destination (a link's `AT+CIPSEND`) for the trace. An
+ * HTTP request head (a websocket upgrade over a plain link) carries credentials — a token in the
+ * query, `Authorization`, cookies, API-key headers of any name — and a head longer than one send
+ * (1460 bytes: a large JWT or cookie) is split over several payloads. So from a payload that starts
+ * a request up to the blank line that ends it, whatever the chunking, only the request line's
+ * method, path and masked query are shown, and byte counts. Anything else is summarised as it is.
+ *
+ * State is kept per destination key (at most a few: one per link) only while a head is open or a
+ * method may be starting; a destination whose head never ends stays untraced until its next
+ * request or blank line, which errs on the side of hiding.
+ */
+export class PayloadTrace {
+  private readonly streams = new Map<string, StreamState>();
+
+  render(key: string, bytes: Buffer, limit = 64): string {
+    const state = this.streams.get(key);
+    this.streams.delete(key);
+    // Inside a head every byte is part of it, even one that looks like a request line (a value
+    // cut at a space): only the blank line ends it.
+    if (state && 'carry' in state) return `… ${this.headPart(key, state.carry, bytes)}`;
+    const seen = state && 'prefix' in state ? Buffer.concat([state.prefix, bytes]) : bytes;
+    const start = seen.toString('latin1', 0, Math.min(seen.length, 12));
+    const m = REQUEST_START.exec(start);
+    if (m) {
+      const text = seen.toString('latin1', 0, Math.min(seen.length, 8192));
+      const full = REQUEST_LINE.exec(text);
+      const line = full
+        ? `${full[1]} ${escapeBytes(Buffer.from(redactQuery(full[2]!), 'latin1'))} ${full[3]}\\r\\n`
+        : `${m[1]} ${escapeBytes(Buffer.from(redactQuery(text.slice(m[1]!.length + 1).split(/[\s]/, 1)[0]!), 'latin1'))}…`;
+      return `${line}… ${this.headPart(key, Buffer.alloc(0), seen)}`;
+    }
+    if (seen.length < 12 && REQUEST_PREFIX.test(start)) {
+      this.streams.set(key, { prefix: Buffer.from(seen) });
+      return `${escapeBytes(seen)} (may start a request head: held back)`;
+    }
+    return summarize(seen, limit);
+  }
+
+  /** The part of a request head in `bytes` (after `carry`, the last bytes of the head so far). */
+  private headPart(key: string, carry: Buffer, bytes: Buffer): string {
+    const joined = Buffer.concat([carry, bytes]);
+    const at = joined.indexOf(HEAD_END);
+    if (at < 0) {
+      this.streams.set(key, { carry: Buffer.from(joined.subarray(Math.max(0, joined.length - 3))) });
+      return `(request head, ${bytes.length} bytes; headers not traced; continues)`;
+    }
+    const inHead = at + HEAD_END.length - carry.length;
+    const after = bytes.length - inHead;
+    return `(request head, ${inHead} bytes; headers not traced${carry.length > 0 ? '; its end' : ''}${after > 0 ? `; ${after} bytes after it not traced` : ''})`;
+  }
+}
+
+/**
+ * One payload for the trace, on its own (no state: a head split over several payloads is shown
+ * whole only by {@link PayloadTrace}, which the AT channel uses).
  */
 export function summarizePayload(bytes: Buffer, limit = 64): string {
-  const m = REQUEST_LINE.exec(bytes.toString('latin1', 0, Math.min(bytes.length, 2048)));
-  if (!m) return summarize(bytes, limit);
-  return `${m[1]} ${escapeBytes(Buffer.from(redactQuery(m[2]!), 'latin1'))} ${m[3]}\\r\\n… (request head, ${bytes.length} bytes; headers not traced)`;
+  return new PayloadTrace().render('', bytes, limit);
 }
 
 /**
