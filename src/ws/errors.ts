@@ -58,8 +58,8 @@ export class WsNoAdapterError extends Air780Error {
 
 /**
  * The server's answer to the opening handshake was not an acceptable `101` (`ERR_WS_HANDSHAKE`),
- * or it did not come in time (`ERR_WS_HANDSHAKE_TIMEOUT`), or there were too many redirects
- * (`ERR_WS_REDIRECT`).
+ * or it did not come in time (`ERR_WS_HANDSHAKE_TIMEOUT`), or a redirect cannot be followed: too
+ * many, or a `Location` that is not a ws/wss/http/https URL (`ERR_WS_REDIRECT`).
  */
 export class WsHandshakeError extends Air780Error {
   /** HTTP status of the answer, when one was received. */

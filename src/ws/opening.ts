@@ -6,7 +6,7 @@ import { WsConnectError, WsHandshakeError } from './errors.js';
 import { buildRequest, makeKey, ResponseParser, type ResponseHead } from './handshake.js';
 import { isSecretHeader, redactHeaders } from './headers.js';
 import type { ConnectFn, ConnectTarget } from './transport.js';
-import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
+import { parseWsUrl, redactUrl, unparsedUrlShown, type WsTarget } from './url.js';
 
 /**
  * What the opening handshake needs from the client. The client keeps one of these and updates
@@ -52,7 +52,7 @@ export async function openConnection(s: OpeningSettings, first: WsTarget, signal
     if (!('redirect' in r)) return r;
     const max = Math.min(s.limits.maxRedirects ?? MAX_REDIRECTS, MAX_REDIRECTS);
     if (++redirects > max) throw new WsHandshakeError(`More than ${max} redirects from ${s.url}`, { code: 'ERR_WS_REDIRECT' });
-    const next = parseWsUrl(new URL(r.redirect, `${target.secure ? 'https' : 'http'}://${target.hostHeader}${target.path}`), { allowHttp: true });
+    const next = redirectTarget(r.redirect, target);
     if (withCredentials && !sameOrigin(first, next)) {
       withCredentials = false;
       s.log('redirect to another origin (%s): Authorization, Cookie and other credential headers are not sent', redactUrl(next.display));
@@ -61,6 +61,28 @@ export async function openConnection(s: OpeningSettings, first: WsTarget, signal
     else if (!next.authorization) next.authorization = target.authorization;
     s.log('redirect %d to %s', redirects, redactUrl(next.display));
     target = next;
+  }
+}
+
+/**
+ * The target a `Location` names, resolved against the request's URL. A Location that is not a
+ * ws/wss/http/https URL is a {@link WsHandshakeError} (`ERR_WS_REDIRECT`) without a cause: the URL
+ * parser's error would carry the request URL (its `base`, with the query's token) and the raw
+ * Location, and the message shows both masked.
+ */
+function redirectTarget(location: string, from: WsTarget): WsTarget {
+  let resolved: URL;
+  try {
+    resolved = new URL(location, `${from.secure ? 'https' : 'http'}://${from.hostHeader}${from.path}`);
+  } catch {
+    throw new WsHandshakeError(`The server redirected to "${unparsedUrlShown(location.slice(0, 200))}", which is not a valid URL: check the server's Location header`, {
+      code: 'ERR_WS_REDIRECT',
+    });
+  }
+  try {
+    return parseWsUrl(resolved, { allowHttp: true });
+  } catch (err) {
+    throw new WsHandshakeError(`The server redirected to a URL that cannot be followed: ${(err as Error).message}`, { code: 'ERR_WS_REDIRECT' });
   }
 }
 

@@ -29,9 +29,9 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
   try {
     url = typeof input === 'string' ? new URL(input) : new URL(input.href);
   } catch (err) {
-    // The text may carry a token or a password: the message shows neither.
-    const text = redactUrl(String(input)).replace(/\/\/[^/@\s]*@/, '//***@');
-    throw new WsUrlError(`"${text}" is not a valid URL: write it as ws://host[:port]/path or wss://...`, { cause: err });
+    // No cause: the parser's TypeError holds the raw input (its `input`), password and token with it.
+    const code = (err as { code?: unknown }).code;
+    throw new WsUrlError(`"${unparsedUrlShown(String(input))}" is not a valid URL${typeof code === 'string' ? ` (${code})` : ''}: write it as ws://host[:port]/path or wss://...`);
   }
   let protocol = url.protocol;
   if (options.allowHttp && (protocol === 'http:' || protocol === 'https:')) protocol = protocol === 'http:' ? 'ws:' : 'wss:';
@@ -68,6 +68,15 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
     authorization,
     display: redact(url, protocol),
   };
+}
+
+/**
+ * Text that did not parse as a URL, for an error message: query values masked, and everything
+ * before the last `@` of the authority (a user name and password, which may themselves hold `/`,
+ * `@` or spaces) shown as `***`.
+ */
+export function unparsedUrlShown(text: string): string {
+  return redactUrl(text).replace(/^([a-z][a-z0-9+.-]*:\/*)?[^?#]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
 
 /** The URL for an error message: password and query values masked. */
