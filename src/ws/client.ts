@@ -13,7 +13,7 @@ import {
 import { acceptDeflate, checkDeflateOptions, PerMessageDeflate } from './deflate.js';
 import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
-import { checkHeaderValue, checkHeaders, checkProtocols, type HeaderInput } from './headers.js';
+import { checkHeaderValue, checkHeaders, checkProtocols, checkRedirectHeaders, type HeaderInput } from './headers.js';
 import { startKeepalive } from './keepalive.js';
 import { MessageQueues } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
@@ -75,6 +75,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     if (options.origin !== undefined) checkHeaderValue('the origin option', options.origin);
     const deflateOptions = checkDeflateOptions(options.perMessageDeflate);
     const headers = options.headers !== undefined ? checkHeaders(options.headers) : [];
+    checkRedirectHeaders(options.redirectHeaders);
     this.opening = {
       url: redactUrl(this.url),
       origin: options.origin,

@@ -1,4 +1,4 @@
-import { WsHeaderError } from './errors.js';
+import { WsHeaderError, WsOptionError } from './errors.js';
 import { redactUrl } from './url.js';
 
 /** RFC 9110 token characters (header names, subprotocol names). */
@@ -19,8 +19,9 @@ const RESERVED = new Set([
 ]);
 
 /**
- * Credential headers: their values never reach a trace, and they are not sent on to another origin
- * when following a redirect. Lower case.
+ * Header names known to carry credentials (lower case). With {@link SECRET_NAME}, the names whose
+ * values a trace shows as `[redacted]`. Which headers follow a redirect to another origin is not
+ * decided by name: none of the user's do, unless listed in `redirectHeaders` (src/ws/opening.ts).
  */
 const SECRET = new Set([
   'authorization',
@@ -30,22 +31,47 @@ const SECRET = new Set([
   'x-api-key',
   'api-key',
   'apikey',
-  'x-auth-token',
-  'x-access-token',
-  'x-csrf-token',
-  'x-xsrf-token',
-  'x-amz-security-token',
-  'x-goog-api-key',
-  'ocp-apim-subscription-key',
-  'private-token',
-  'x-auth-key',
   'x-auth-user',
-  'x-session-token',
+  'ocp-apim-subscription-key',
 ]);
 
-/** True for a credential header name (case-insensitive), see SECRET. */
+/** Words in a header name that mark it as a credential: `X-Token`, `Access-Token`, `X-Access-Key`, … */
+const SECRET_NAME = /auth|token|key|secret|passw|pwd|session|cookie|credential|signature|csrf|xsrf|jwt|bearer/i;
+
+/** An HTTP authentication scheme at the start of a value (RFC 9110 §11 and common ones). */
+const CREDENTIAL_SCHEME = /^\s*(bearer|basic|digest|negotiate|ntlm|token|apikey|api-key|hoba|mutual|vapid|aws4-hmac-sha256|scram-sha-\d+|gsslogin)\b/i;
+/** A JSON Web Token (header and payload are base64url JSON: `eyJ…`). */
+const JWT = /eyJ[\w-]{4,}\.[\w-]{4,}/;
+/** A run of token characters long enough to be a key: 20 or more, letters and digits mixed. */
+const OPAQUE_RUN = /[A-Za-z0-9+/_~.=-]{20,}/g;
+
+/** True for a credential header name (case-insensitive): see SECRET and SECRET_NAME. */
 export function isSecretHeader(name: string): boolean {
-  return SECRET.has(name.toLowerCase());
+  return SECRET.has(name.toLowerCase()) || SECRET_NAME.test(name);
+}
+
+/**
+ * True for a header value that looks like a credential whatever its header's name: an
+ * authentication scheme, a JWT, or a long run of mixed letters and digits (API keys, hex or base64
+ * tokens, UUIDs). Errs on the side of hiding: a trace loses a harmless value at worst.
+ */
+export function looksSecret(value: string): boolean {
+  if (CREDENTIAL_SCHEME.test(value) || JWT.test(value)) return true;
+  for (const run of value.match(OPAQUE_RUN) ?? []) if (/\d/.test(run) && /[A-Za-z]/.test(run)) return true;
+  return false;
+}
+
+/**
+ * Validates the `redirectHeaders` option: the names of user headers that may still be sent after a
+ * redirect to another origin (none by default). Returns them lower-cased. Throws
+ * {@link WsOptionError} (`ERR_WS_BAD_OPTION`) for anything but an array of header names.
+ */
+export function checkRedirectHeaders(input: unknown): Set<string> {
+  if (input === undefined) return new Set();
+  if (!Array.isArray(input) || !input.every((n) => typeof n === 'string' && isToken(n))) {
+    throw new WsOptionError(`The redirectHeaders option must be an array of header names (e.g. ['X-Request-Id']), not ${describe(input)}`);
+  }
+  return new Set((input as string[]).map((n) => n.toLowerCase()));
 }
 
 export function isToken(s: string): boolean {
@@ -178,7 +204,8 @@ export function parseHeaderString(text: string): Array<[string, string]> {
 const CREDENTIAL_PROTOCOL = /bearer|token|auth|secret|passw|api[-_.]?key/i;
 
 /**
- * Renders a request head for a trace: secret header values replaced, query values masked. Lines
+ * Renders a request head for a trace: the values of credential headers (by name, see
+ * {@link isSecretHeader}, or by value, see {@link looksSecret}) replaced, query values masked. Lines
  * are split at CR/LF only: a value may hold U+2028/U+2029, which a `.`/`$` regex would take for
  * the end of the line and print the rest of the value.
  */
@@ -194,13 +221,17 @@ export function redactHeaders(block: string): string {
       const colon = line.indexOf(':');
       if (colon <= 0) return line;
       const name = line.slice(0, colon).trim();
-      if (SECRET.has(name.toLowerCase())) return `${name}: [redacted]`;
+      const lower = name.toLowerCase();
+      if (RESERVED.has(lower) && lower !== 'sec-websocket-protocol') return line;
+      if (isSecretHeader(name)) return `${name}: [redacted]`;
       // Some services take the token as a subprotocol (Kubernetes:
       // `base64url.bearer.authorization.k8s.io.<token>`): such entries are masked, plain names kept.
-      if (name.toLowerCase() === 'sec-websocket-protocol') {
+      if (lower === 'sec-websocket-protocol') {
         const items = line.slice(colon + 1).split(',').map((p) => p.trim());
         return `${name}: ${items.map((p) => (CREDENTIAL_PROTOCOL.test(p) ? '[redacted]' : p)).join(', ')}`;
       }
+      // Any other header the user set is judged by its value too: names are not a closed list.
+      if (lower !== 'origin' && looksSecret(line.slice(colon + 1))) return `${name}: [redacted]`;
       return line;
     })
     .join('');

@@ -4,7 +4,7 @@ import { DEFAULT_MAX_HEADER_BYTES, MAX_REDIRECTS } from './constants.js';
 import { deflateOffer, type PerMessageDeflateOptions } from './deflate.js';
 import { WsConnectError, WsHandshakeError } from './errors.js';
 import { buildRequest, makeKey, ResponseParser, type ResponseHead } from './handshake.js';
-import { isSecretHeader, redactHeaders } from './headers.js';
+import { checkRedirectHeaders, redactHeaders } from './headers.js';
 import type { ConnectFn, ConnectTarget } from './transport.js';
 import { parseWsUrl, redactUrl, unparsedUrlShown, type WsTarget } from './url.js';
 
@@ -21,7 +21,7 @@ export interface OpeningSettings {
   headers: Array<[string, string]>;
   connect: ConnectFn;
   /** The client's options object itself: read at each hop, as the options are. */
-  limits: { maxHeaderBytes?: number; followRedirects?: boolean; maxRedirects?: number };
+  limits: { maxHeaderBytes?: number; followRedirects?: boolean; maxRedirects?: number; redirectHeaders?: readonly string[] };
   log: createDebug.Debugger;
 }
 
@@ -44,8 +44,9 @@ type Hop = { redirect: string } | Upgraded;
 export async function openConnection(s: OpeningSettings, first: WsTarget, signal: AbortSignal): Promise<Upgraded> {
   let target = first;
   let redirects = 0;
-  // Once a redirect left the first origin (or went from wss to ws), credentials stay behind for
-  // the rest of the chain, even if it comes back: like the ws package (and curl), only stricter.
+  // Once a redirect left the first origin (or went from wss to ws), the URL's credentials and the
+  // user's headers (all of them, but those in redirectHeaders) stay behind for the rest of the
+  // chain, even if it comes back: like the ws package (and curl), only stricter.
   let withCredentials = true;
   for (;;) {
     const r = await handshakeOnce(s, target, signal, withCredentials);
@@ -55,7 +56,8 @@ export async function openConnection(s: OpeningSettings, first: WsTarget, signal
     const next = redirectTarget(r.redirect, target);
     if (withCredentials && !sameOrigin(first, next)) {
       withCredentials = false;
-      s.log('redirect to another origin (%s): Authorization, Cookie and other credential headers are not sent', redactUrl(next.display));
+      const kept = [...checkRedirectHeaders(s.limits.redirectHeaders)];
+      s.log('redirect to another origin (%s): URL credentials and the headers set by the user are not sent%s', redactUrl(next.display), kept.length ? ` (except ${kept.join(', ')}: redirectHeaders)` : '');
     }
     if (!withCredentials) next.authorization = undefined;
     else if (!next.authorization) next.authorization = target.authorization;
@@ -130,7 +132,9 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
     origin: s.origin,
     protocols: s.protocols,
     extensions: s.deflateOptions ? deflateOffer(s.deflateOptions) : undefined,
-    headers: withCredentials ? s.headers : s.headers.filter(([name]) => !isSecretHeader(name)),
+    // Any header may hold a credential (names are not a closed list): past another origin only
+    // the ones the user listed in redirectHeaders go on.
+    headers: withCredentials ? s.headers : s.headers.filter(([name]) => checkRedirectHeaders(s.limits.redirectHeaders).has(name.toLowerCase())),
   });
   const stream = await connectOrAbort(s.connect, { host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
   s.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));

@@ -36,6 +36,12 @@ export interface WebSocketClientOptions {
   followRedirects?: boolean;
   /** At most this many redirects (default and maximum 10). */
   maxRedirects?: number;
+  /**
+   * Names of `headers` still sent after a redirect to another origin (host, port, or wss → ws).
+   * Default none: any header may carry a credential, so the user's headers stay with the first
+   * origin unless listed here.
+   */
+  redirectHeaders?: readonly string[];
   /** How to get a connected stream; default host `net`/`tls`. */
   connect?: ConnectFn;
   /** TLS options of the default transport. */

@@ -1,6 +1,6 @@
 /**
- * followRedirects: credentials (URL userinfo, Authorization, Cookie and the other credential
- * headers) go only to the first origin. A redirect to another host or port, or from wss to ws,
+ * followRedirects: credentials (URL userinfo, and every header the user set unless listed in
+ * redirectHeaders) go only to the first origin. A redirect to another host or port, or from wss to ws,
  * drops them for the rest of the chain, as the ws package does (curl 7.77 rules), and stricter:
  * they do not come back when the chain returns to the first origin.
  */
@@ -122,7 +122,7 @@ function credentialsIn(h: http.IncomingHttpHeaders): string[] {
 }
 
 describe('redirects and credentials', () => {
-  it('to another port: Authorization, Cookie, X-Api-Key, … and URL userinfo are dropped; other headers kept', async () => {
+  it('to another port: Authorization, Cookie, X-Api-Key, … and URL userinfo are dropped; others only when listed in redirectHeaders', async () => {
     const a = await startHop();
     const b = await startHop();
     a.redirects.set('/start', `ws://127.0.0.1:${b.port}/final`);
@@ -130,7 +130,10 @@ describe('redirects and credentials', () => {
     expect(credentialsIn(a.requests[0]!.headers)).toEqual(CREDENTIAL_NAMES);
     expect(b.requests).toHaveLength(1);
     expect(credentialsIn(b.requests[0]!.headers)).toEqual([]);
-    expect(b.requests[0]!.headers['x-keep']).toBe('kept');
+    expect(b.requests[0]!.headers['x-keep']).toBeUndefined();
+    await open(`ws://user:pw@127.0.0.1:${a.port}/start`, { redirectHeaders: ['X-Keep'] });
+    expect(credentialsIn(b.requests[1]!.headers)).toEqual([]);
+    expect(b.requests[1]!.headers['x-keep']).toBe('kept');
   });
 
   it('URL userinfo alone (no Authorization header) is not forwarded either', async () => {
@@ -170,7 +173,7 @@ describe('redirects and credentials', () => {
     expect(a.requests.map((r) => r.url)).toEqual(['/start', '/back']);
     expect(credentialsIn(b.requests[0]!.headers)).toEqual([]);
     expect(credentialsIn(a.requests[1]!.headers)).toEqual([]);
-    expect(a.requests[1]!.headers['x-keep']).toBe('kept');
+    expect(a.requests[1]!.headers['x-keep']).toBeUndefined();
   });
 
   it('wss → ws on the same host and port (a downgrade): dropped; ws → wss there: kept', async () => {

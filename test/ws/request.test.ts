@@ -112,9 +112,9 @@ describe('what a real HTTP parser reads from our request', () => {
 describe('redactHeaders (what a trace shows of a request head)', () => {
   it('replaces the value of every secret header, any case, and leaves the other lines byte for byte', () => {
     const head =
-      'GET /a:b HTTP/1.1\r\nHost: h:80\r\nAuthorization: Basic dTpw\r\nproxy-AUTHORIZATION : x\r\nCookie: s=1\r\nSet-Cookie: t=2\r\nX-Token: keep\r\n\r\n';
+      'GET /a:b HTTP/1.1\r\nHost: h:80\r\nAuthorization: Basic dTpw\r\nproxy-AUTHORIZATION : x\r\nCookie: s=1\r\nSet-Cookie: t=2\r\nX-Token: t\r\nX-Note: keep\r\n\r\n';
     expect(redactHeaders(head)).toBe(
-      'GET /a:b HTTP/1.1\r\nHost: h:80\r\nAuthorization: [redacted]\r\nproxy-AUTHORIZATION: [redacted]\r\nCookie: [redacted]\r\nSet-Cookie: [redacted]\r\nX-Token: keep\r\n\r\n',
+      'GET /a:b HTTP/1.1\r\nHost: h:80\r\nAuthorization: [redacted]\r\nproxy-AUTHORIZATION: [redacted]\r\nCookie: [redacted]\r\nSet-Cookie: [redacted]\r\nX-Token: [redacted]\r\nX-Note: keep\r\n\r\n',
     );
   });
 });
