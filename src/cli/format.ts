@@ -24,6 +24,29 @@ export function printable(data: Buffer): string {
 }
 
 /**
+ * Characters a terminal may act on rather than show: C0 controls but TAB and LF (ESC starts
+ * sequences that set the title, write the clipboard (OSC 52), move the cursor; CR and BS overwrite
+ * what is shown), DEL, the C1 controls U+0080–U+009F (8-bit CSI/OSC on some terminals) and the
+ * bidirectional overrides that reorder what is shown (Trojan Source).
+ */
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from the network made safe for a terminal: every character a terminal may act on
+ * ({@link TERMINAL_CONTROL}) written as an escape, `\x1b`, `\r`, `\u009b`, `\u202e`, as
+ * {@link printable} shows binary. TAB and LF stay.
+ */
+export function terminalText(text: string): string {
+  if (!/[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text)) return text;
+  return text.replace(TERMINAL_CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '\r') return '\\r';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
  * The URL for status output: each query value (often a token) replaced by `***`, names and path
  * kept, and any userinfo password hidden. A URL that does not parse is shown up to its query.
  */

@@ -6,7 +6,7 @@ import { formatWithOptions } from 'node:util';
 import createDebug from 'debug';
 import { Air780Error } from '../at/errors.js';
 import { UsageError } from './errors.js';
-import { redactSecrets } from './format.js';
+import { redactSecrets, terminalText } from './format.js';
 
 /** The streams a command writes to (injectable so commands stay testable in-process). */
 export interface Io {
@@ -21,14 +21,16 @@ export interface Io {
 /**
  * Stdout as written; stderr (status, details) with secrets masked ({@link redactSecrets}): library
  * messages quote AT commands and URLs, and an APN password or a token must not reach a terminal,
- * a CI log or a bug report.
+ * a CI log or a bug report. Stderr lines also have control characters escaped
+ * ({@link terminalText}): they quote what servers and modules sent (a close reason, an HTTP status
+ * text), which must not drive the terminal.
  */
 export function processIo(verbose: boolean): Io {
   return {
     out: (text) => void process.stdout.write(text),
-    status: (line) => void process.stderr.write(`${redactSecrets(line)}\n`),
+    status: (line) => void process.stderr.write(`${terminalText(redactSecrets(line))}\n`),
     detail: (line) => {
-      if (verbose) process.stderr.write(`${redactSecrets(line)}\n`);
+      if (verbose) process.stderr.write(`${terminalText(redactSecrets(line))}\n`);
     },
     verbose,
   };
@@ -40,7 +42,10 @@ export function processIo(verbose: boolean): Io {
  */
 export function redactTraces(): void {
   createDebug.log = (...args: unknown[]): void => {
-    process.stderr.write(`${redactSecrets(formatWithOptions({ colors: process.stderr.isTTY === true }, ...args))}\n`);
+    // The first argument is debug's own prefix and format (colour escapes on a terminal); the
+    // values after it may quote a peer, and are made inert.
+    const values = args.map((a, i) => (i > 0 && typeof a === 'string' ? terminalText(a) : a));
+    process.stderr.write(`${redactSecrets(formatWithOptions({ colors: process.stderr.isTTY === true }, ...values))}\n`);
   };
 }
 

@@ -156,6 +156,20 @@ function parseHead(text: string): ResponseHead {
   return { httpVersion: status[1]!, statusCode: Number(status[2]), statusText: status[3] ?? '', headers };
 }
 
+/**
+ * A peer's text (status text, a header value) for an error message or a trace: at most `max`
+ * characters, control characters (C0, DEL, C1) and bidirectional overrides escaped, so a server
+ * cannot put terminal escape sequences into what a program prints.
+ */
+export function peerText(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  // eslint-disable-next-line no-control-regex
+  return cut.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** What the validated 101 answer settled. */
 export interface HandshakeResult {
   protocol: string;
@@ -172,15 +186,15 @@ export function validateUpgrade(head: ResponseHead, key: string, offeredProtocol
   const fail = (what: string) =>
     new WsHandshakeError(`Invalid websocket handshake response: ${what}`, { statusCode: head.statusCode, headers: h });
   if (head.httpVersion !== '1.1') throw fail(`HTTP/${head.httpVersion} instead of HTTP/1.1`);
-  if (!tokens(h['upgrade']).includes('websocket')) throw fail(`"Upgrade: ${h['upgrade'] ?? ''}" instead of "Upgrade: websocket"`);
-  if (!tokens(h['connection']).includes('upgrade')) throw fail(`"Connection: ${h['connection'] ?? ''}" instead of "Connection: Upgrade"`);
+  if (!tokens(h['upgrade']).includes('websocket')) throw fail(`"Upgrade: ${peerText(h['upgrade'] ?? '')}" instead of "Upgrade: websocket"`);
+  if (!tokens(h['connection']).includes('upgrade')) throw fail(`"Connection: ${peerText(h['connection'] ?? '')}" instead of "Connection: Upgrade"`);
   const expected = acceptFor(key);
   if (h['sec-websocket-accept'] !== expected) {
     throw fail(`Sec-WebSocket-Accept is ${JSON.stringify(h['sec-websocket-accept'] ?? null)}, expected ${expected} (a proxy may be answering instead of the server)`);
   }
   const protocol = h['sec-websocket-protocol'];
   if (protocol !== undefined) {
-    if (!offeredProtocols.includes(protocol)) throw fail(`the server chose subprotocol "${protocol}", which we did not offer`);
+    if (!offeredProtocols.includes(protocol)) throw fail(`the server chose subprotocol "${peerText(protocol)}", which we did not offer`);
   }
   // A server may decline every offered subprotocol: the caller then sees protocol === ''.
   return { protocol: protocol ?? '', extensions: h['sec-websocket-extensions'] };

@@ -3,7 +3,7 @@ import type createDebug from 'debug';
 import { DEFAULT_MAX_HEADER_BYTES, MAX_REDIRECTS } from './constants.js';
 import { deflateOffer, type PerMessageDeflateOptions } from './deflate.js';
 import { WsConnectError, WsHandshakeError } from './errors.js';
-import { buildRequest, makeKey, ResponseParser, type ResponseHead } from './handshake.js';
+import { buildRequest, makeKey, peerText, ResponseParser, type ResponseHead } from './handshake.js';
 import { checkRedirectHeaders, redactHeaders } from './headers.js';
 import type { ConnectFn, ConnectTarget } from './transport.js';
 import { parseWsUrl, redactUrl, unparsedUrlShown, type WsTarget } from './url.js';
@@ -162,7 +162,7 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
       const b = Buffer.concat(body).subarray(0, 1024);
       fail(
         new WsHandshakeError(
-          `The server answered HTTP ${h.statusCode} ${h.statusText} instead of 101 Switching Protocols: ${JSON.stringify(b.toString('utf8', 0, 200))}. Check the URL path, credentials and headers.`,
+          `The server answered HTTP ${h.statusCode} ${peerText(h.statusText)} instead of 101 Switching Protocols: ${JSON.stringify(b.toString('utf8', 0, 200))}. Check the URL path, credentials and headers.`,
           { statusCode: h.statusCode, headers: h.headers, body: b },
         ),
       );
@@ -183,7 +183,7 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
       }
       if (!r) return;
       head = r.head;
-      s.log('response %d %s', head.statusCode, head.statusText);
+      s.log('response %d %s', head.statusCode, peerText(head.statusText));
       if (head.statusCode === 101) {
         cleanup();
         stream.pause();

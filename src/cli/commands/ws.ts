@@ -11,7 +11,7 @@ import { bool, list, num, str, type ParsedArgs } from '../args.js';
 import { readByteLines } from '../byte-lines.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
 import { CliError, UsageError } from '../errors.js';
-import { printable, redactUrl, redactUrls } from '../format.js';
+import { printable, redactUrl, redactUrls, terminalText } from '../format.js';
 import { cliWording, type Io } from '../io.js';
 import { openModule } from '../module.js';
 
@@ -30,14 +30,17 @@ export const command: Command = {
       { name: 'ca', type: 'string', valueName: 'FILE', description: 'PEM CA file to verify the server against' },
       { name: 'insecure', type: 'boolean', description: 'do not verify the server certificate' },
       { name: 'no-deflate', type: 'boolean', description: 'do not offer permessage-deflate' },
-      { name: 'binary', type: 'boolean', description: 'send each stdin line (its exact bytes, up to LF) as a binary message; write received binary raw to stdout' },
+      { name: 'binary', type: 'boolean', description: 'send each stdin line (its exact bytes, up to LF) as a binary message; write received binary raw to stdout (escaped on a terminal)' },
       { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'at end of input, close only once the server has been quiet this long (default 1000; 0 can cut off late answers)' },
       { name: 'echo', type: 'boolean', description: 'echo every message back with its type; exit 0 when the server closes' },
+      { name: 'raw', type: 'boolean', description: 'write received text exactly as sent (control characters included) when stdout is not a terminal' },
       ...MODULE_FLAGS,
       ...GLOBAL_FLAGS,
     ],
     details: [
       'Received messages go to stdout (one a line; binary shown as printable text unless --binary),',
+      'control characters escaped (\\x1b, \\r, …) so a server cannot drive the terminal; --raw (and',
+      '--binary for binary) writes them unaltered when stdout is a file or a pipe, never to a terminal.',
       'connection status and errors to stderr. At end of input the connection is closed with 1000',
       'once the server is quiet (--linger); Ctrl-C closes it at once. Exit status 0 after a clean',
       'close, 1 if the connection failed or closed uncleanly. E.g.',
@@ -62,6 +65,10 @@ export const command: Command = {
     const insecure = bool(f, 'insecure');
     const echo = bool(f, 'echo');
     const binary = bool(f, 'binary');
+    // A server's text must not drive the terminal (title, clipboard, a fake prompt): unaltered
+    // bytes only into a file or a pipe, and only when asked for.
+    const tty = process.stdout.isTTY === true;
+    const raw = bool(f, 'raw') && !tty;
 
     // The client is built before the module is opened: a bad header or URL on the command line
     // is a usage error at once, not after a bring-up that can take a minute on a real module.
@@ -88,6 +95,7 @@ export const command: Command = {
       throw err;
     }
 
+    if (bool(f, 'raw') && tty) io.status('warning: --raw ignored: stdout is a terminal, so control characters are shown escaped');
     if (insecure) io.status(`warning: --insecure: the server's certificate is not verified; anyone on the path can read and change this connection`);
     m = await openModule(f, io);
     m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
@@ -107,8 +115,11 @@ export const command: Command = {
         client.send(data, { binary: isBinary }, () => {});
         return;
       }
-      if (isBinary && binary) io.out(data as unknown as string);
-      else io.out(`${typeof data === 'string' ? data : printable(data)}\n`);
+      if (isBinary && binary && !tty) io.out(data as unknown as string);
+      else {
+        const text = typeof data === 'string' ? data : printable(data);
+        io.out(`${raw ? text : terminalText(text)}\n`);
+      }
     });
     client.on('ping', () => io.detail('ping'));
     client.on('pong', () => io.detail('pong'));
