@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import type { AtChannel } from '../at/index.js';
 import { bringUp, syncAt, type BringUpOptions, type ProgressEvent } from './bringup.js';
 import { ModemResetError } from './errors.js';
+import { sleep } from '../at/wait.js';
 
 const debug = createDebug('air780:modem');
 
@@ -170,7 +171,8 @@ export class Supervisor {
           return;
         }
         debug('recovery attempt %d failed: %s', attempt, (err as Error).message);
-        await new Promise((r) => setTimeout(r, backoff));
+        // Cut short by close() (the lifetime signal): a pending timer would keep the process alive.
+        await sleep(backoff, this.signal).catch(() => undefined);
         backoff = Math.min(backoff * 2, this.opts.recoveryMaxBackoffMs);
       }
     }
