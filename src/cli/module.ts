@@ -89,9 +89,9 @@ export async function openModule(flags: FlagValues, io: Io, extra: { mock?: Mock
     if (bool(flags, 'rtscts')) options.rtscts = true;
   }
   io.status(`opening ${describeTarget(flags)}...`);
-  const started = Date.now();
+  const started = performance.now();
   const onProgress = (what: unknown): void => {
-    io.status(`  ${formatProgress(what)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    io.status(`  ${formatProgress(what)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   };
   options.onProgress = onProgress;
   let modem: Modem;
@@ -101,7 +101,7 @@ export async function openModule(flags: FlagValues, io: Io, extra: { mock?: Mock
     await mock?.close().catch(() => {});
     throw err;
   }
-  io.status(`module ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  io.status(`module ready (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   let closed = false;
   return {
     modem,
@@ -178,10 +178,10 @@ export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSessio
     await transport.close().catch(() => {});
     await mock?.close().catch(() => {});
   };
-  const started = Date.now();
+  const started = performance.now();
   try {
     await syncAt(at, { syncAttempts: SYNC_ATTEMPTS, syncIntervalMs: 1000 }, (p) => {
-      if ((p.attempt ?? 1) > 1) io.status(`  ${p.message} (attempt ${p.attempt}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      if ((p.attempt ?? 1) > 1) io.status(`  ${p.message} (attempt ${p.attempt}, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
     });
   } catch (err) {
     await close();
@@ -206,6 +206,6 @@ export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSessio
     await close();
     throw err;
   }
-  io.status(`module answers AT (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  io.status(`module answers AT (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   return { at, stream, target, close, ...(mock ? { mock } : {}) };
 }

@@ -142,7 +142,7 @@ async function bringUpOnce(at: AtChannel, opts: BringUpOptions, progress: (p: Pr
 type Send = (command: string, o?: AtSendOptions) => Promise<AtResponse>;
 
 async function checkSim(send: Send, opts: BringUpOptions, progress: (p: ProgressEvent) => void): Promise<void> {
-  const deadline = Date.now() + opts.simTimeoutMs;
+  const deadline = performance.now() + opts.simTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     progress({ step: 'sim', message: 'checking the SIM (AT+CPIN?)', attempt });
     let status: string | undefined;
@@ -161,7 +161,7 @@ async function checkSim(send: Send, opts: BringUpOptions, progress: (p: Progress
     if (status === 'SIM PIN' || status === 'SIM PIN2') throw new SimLockedError('pin');
     if (status === 'SIM PUK' || status === 'SIM PUK2') throw new SimLockedError('puk');
     if (status === 'SIM REMOVED' || status === 'NOT INSERTED') throw new SimAbsentError();
-    if (Date.now() >= deadline) throw new BringUpError('ERR_SIM_NOT_READY', `the SIM did not become ready (last status ${status ?? 'none'}); reseat the SIM`);
+    if (performance.now() >= deadline) throw new BringUpError('ERR_SIM_NOT_READY', `the SIM did not become ready (last status ${status ?? 'none'}); reseat the SIM`);
     await sleep(opts.pollIntervalMs, opts.signal);
   }
 }
@@ -182,13 +182,13 @@ async function queryRegistration(send: Send): Promise<Registration | undefined> 
 }
 
 async function waitRegistered(send: Send, opts: BringUpOptions, progress: (p: ProgressEvent) => void): Promise<Registration | undefined> {
-  const deadline = Date.now() + opts.registrationTimeoutMs;
+  const deadline = performance.now() + opts.registrationTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     progress({ step: 'register', message: 'waiting for network registration', attempt });
     const reg = await queryRegistration(send);
     if (reg?.registered) return reg;
     if (reg?.text === 'denied') throw new BringUpError('ERR_REGISTRATION_DENIED', 'the network denied registration; check that the SIM is active and has a data plan');
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       throw new BringUpError('ERR_NOT_REGISTERED', `not registered after ${opts.registrationTimeoutMs} ms (last: ${reg?.text ?? 'no answer'}); check the antenna and coverage`);
     }
     await sleep(opts.pollIntervalMs, opts.signal);
@@ -196,12 +196,12 @@ async function waitRegistered(send: Send, opts: BringUpOptions, progress: (p: Pr
 }
 
 async function waitAttached(send: Send, opts: BringUpOptions, progress: (p: ProgressEvent) => void): Promise<void> {
-  const deadline = Date.now() + opts.attachTimeoutMs;
+  const deadline = performance.now() + opts.attachTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     progress({ step: 'attach', message: 'waiting for packet-domain attach (AT+CGATT?)', attempt });
     const r = await send('AT+CGATT?', { timeoutMs: 10_000 });
     if (r.lines.map(parseCgatt).find((x) => x !== undefined)) return;
-    if (Date.now() >= deadline) throw new BringUpError('ERR_NOT_ATTACHED', `not attached after ${opts.attachTimeoutMs} ms; check the SIM's data plan`);
+    if (performance.now() >= deadline) throw new BringUpError('ERR_NOT_ATTACHED', `not attached after ${opts.attachTimeoutMs} ms; check the SIM's data plan`);
     await sleep(opts.pollIntervalMs, opts.signal);
   }
 }
