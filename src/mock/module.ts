@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { TcpIp } from './tcpip.js';
 import type { Transcript } from './transcript.js';
 
-const log = createDebug('air780:mock');
+const log = createDebug('air780:mock:module');
 
 /** A command line longer than this is discarded (bounded input buffer). */
 const MAX_LINE = 4096;

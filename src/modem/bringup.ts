@@ -5,7 +5,7 @@ import { atString } from '../at/args.js';
 import { BringUpError, SimAbsentError, SimLockedError } from './errors.js';
 import { parseCgatt, parseCpin, parseIpv4, parseRegistration, type Registration } from './parse.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:bringup');
 
 /** A step of bring-up, reported as it starts (for a CLI progress display). */
 export interface ProgressEvent {

@@ -9,7 +9,7 @@ import type { ModuleTls } from './module-tls.js';
 import type { ModemSocket } from './socket.js';
 import type { ModemState } from './supervisor.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:link');
 
 /** @internal What opening and closing links needs from the modem. */
 export interface ConnectorHost {

@@ -5,7 +5,7 @@ import { bringUp, syncAt, type BringUpOptions, type ProgressEvent } from './brin
 import { ModemResetError } from './errors.js';
 import { sleep } from '../at/wait.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:supervisor');
 
 /** Supervision states. */
 export type ModemState = 'opening' | 'syncing' | 'registering' | 'attaching' | 'online' | 'recovering' | 'closed';
