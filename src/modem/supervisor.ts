@@ -112,7 +112,7 @@ export class Supervisor {
     const state: ModemState | undefined =
       p.step === 'sync' || p.step === 'echo-off' || p.step === 'errors' || p.step === 'reset'
         ? 'syncing'
-        : p.step === 'sim' || p.step === 'register'
+        : p.step === 'radio' || p.step === 'sim' || p.step === 'register'
           ? 'registering'
           : 'attaching';
     if (this.host.state !== 'closed' && this.host.state !== state) this.host.setState(state);
