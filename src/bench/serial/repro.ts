@@ -2,13 +2,13 @@
  * Full-duplex bulk exchange through a socat pty pair, repeated: with the stock `SerialPort` class
  * (whose native poller drops a pending read wait while a write waits) or with our transport.
  * A diagnostic and benchmark, not a test: run it from the built package with
- *   node dist/modem/serial/diagnostics/repro.js [stock|ours] [runs] [MiB]
+ *   node dist/bench/serial/repro.js [stock|ours] [runs] [MiB]
  * The stock class comes from the `serialport` package, a development dependency: a checkout has it,
  * an installed copy of this package does not need it.
  */
 import { pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
-import { openSerialPort } from '../index.js';
+import { openSerialPort } from '../../modem/serial/index.js';
 import { fullDuplexExchange, type ExchangeResult } from './exchange.js';
 import { openPtyPair } from './pty-pair.js';
 
