@@ -9,7 +9,7 @@
  * (SIM states, registration, bearer) is the modem layer's, in the scripts it declares.
  */
 import type { AtChannel, AtResponse, AtSendOptions } from './channel.js';
-import { Air780Error, AtAbandonedError, AtCommandError, AtTimeoutError } from './errors.js';
+import { Air780Error, AtAbandonedError, AtCommandError, AtTimeoutError, BadArgumentError } from './errors.js';
 import { redactLine } from './trace.js';
 import { abortError, pollUntil } from './wait.js';
 
@@ -138,7 +138,8 @@ async function runStep<P extends object>(at: AtChannel, step: ScriptStep<P>, sig
     if (step.progress) onProgress?.(step.progress);
     const a = await attempt(at, step, signal, false);
     const v = resolve(a);
-    if (v === 'again') throw new Error(`script step ${redactLine(String(step.cmd))} asked to repeat but has no poll`);
+    // A script mistake, not a module fault: 'again' needs a poll to say how often and how long.
+    if (v === 'again') throw new BadArgumentError('script', `step ${redactLine(String(step.cmd))} answered 'again' but has no poll`);
     return;
   }
   let last: LastAnswer = { lines: [] };

@@ -81,6 +81,11 @@ describe('runScript', () => {
     await expect(runScript(at, script([{ cmd: 'AT+CGMM', expect: /^SIM800$/ }]))).rejects.toMatchObject({ code: 'ERR_AT_UNEXPECTED', message: expect.stringContaining('"OK"]') });
   });
 
+  it("a step without poll that answers 'again' is a script mistake (ERR_BAD_ARGUMENT), not a silent pass", async () => {
+    const { at } = open();
+    await expect(runScript(at, script([{ cmd: 'AT+CEREG?', expect: /^never$/, pending: /^\+CEREG:/ }]))).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+  });
+
   it('runs a step with onlyIf only when its query matches', async () => {
     const { at, commands } = open();
     const radioOn: ScriptStep<P> = { onlyIf: { cmd: 'AT+CFUN?', answer: /^\+CFUN:\s*0\b/ }, cmd: 'AT+CFUN=1' };
