@@ -6,7 +6,7 @@
  *     bench/mock-line-rate.ts
  *   node node_modules/.cache/air780-bench/bench/mock-line-rate.js [baud=115200] [seconds=10]
  */
-import { measureLineRate } from '../src/mock/bench-line-rate.js';
+import { measureLineRate } from '../src/bench/mock-line-rate.js';
 
 const baud = Number(process.argv[2] ?? 115_200);
 const seconds = Number(process.argv[3] ?? 10);

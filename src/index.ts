@@ -4,10 +4,13 @@
  *
  * @packageDocumentation
  */
+import { readFileSync } from 'node:fs';
+
 export * from './at/index.js';
 export * from './modem/index.js';
 export * from './ws/index.js';
 export * from './mock/index.js';
 export { openSerialPort, listPorts } from './modem/serial/index.js';
-/** This package's version. */
-export const VERSION = '0.1.0';
+
+/** This package's version, read from its package.json (as `air780 --version` does), so the two never disagree. */
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

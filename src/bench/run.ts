@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Air780Error } from '../at/errors.js';
-import { MockModem, measureLineRate } from '../mock/index.js';
-import { benchThroughput } from '../modem/bench-throughput.js';
+import { MockModem } from '../mock/index.js';
+import { measureLineRate } from './mock-line-rate.js';
+import { benchThroughput } from './modem-throughput.js';
 import { Modem } from '../modem/index.js';
 import { WebSocketClient, openerConnect } from '../ws/index.js';
 import { fractionOf, lineRate, record, summaryLines, writeResults, type BenchRecord } from './report.js';
@@ -279,7 +280,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
       }
     }
     if (want('line-rate')) {
-      // The mock's raw simulated line, in-process (measureLineRate from src/mock).
+      // The mock's raw simulated line, in-process (measureLineRate, src/bench/mock-line-rate.ts).
       for (const baud of [115200, 921600]) {
         const l = await measureLineRate(baud, quick ? 1 : 2);
         for (const [direction, bps, fraction] of [['down', l.bytesPerSec, l.fraction], ['up', l.uplinkBytesPerSec, l.uplinkFraction]] as const) {
@@ -289,7 +290,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
       }
     }
     if (want('socket-throughput')) {
-      // The modem layer's own socket bench (benchThroughput from src/modem), on the in-process mock.
+      // The modem layer's own socket bench (benchThroughput, src/bench/modem-throughput.ts), on the in-process mock.
       const results = await benchThroughput({
         createModule: ({ baudRate, latencyMs }) => {
           const m = new MockModem({ baudRate, latencyMs });

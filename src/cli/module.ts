@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream';
 import { AtChannel } from '../at/index.js';
 import type { MockModem, MockModemOptions } from '../mock/index.js';
 import { Modem, type ModemOpenOptions } from '../modem/index.js';
-import { syncAt } from '../modem/bringup.js';
+import { runScript, type AtScript } from '../at/script.js';
+import { ECHO_OFF, NUMERIC_ERRORS, syncStep, type ProgressEvent } from '../modem/bringup.js';
 import { openTransport, type Transport } from '../modem/transport.js';
 import { bool, num, str, type FlagValues } from './args.js';
 import { CliError, UsageError } from './errors.js';
@@ -89,9 +90,9 @@ export async function openModule(flags: FlagValues, io: Io, extra: { mock?: Mock
     if (bool(flags, 'rtscts')) options.rtscts = true;
   }
   io.status(`opening ${describeTarget(flags)}...`);
-  const started = Date.now();
+  const started = performance.now();
   const onProgress = (what: unknown): void => {
-    io.status(`  ${formatProgress(what)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    io.status(`  ${formatProgress(what)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   };
   options.onProgress = onProgress;
   let modem: Modem;
@@ -101,7 +102,7 @@ export async function openModule(flags: FlagValues, io: Io, extra: { mock?: Mock
     await mock?.close().catch(() => {});
     throw err;
   }
-  io.status(`module ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  io.status(`module ready (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   let closed = false;
   return {
     modem,
@@ -143,6 +144,19 @@ export interface AtSession {
 const SYNC_ATTEMPTS = 6;
 
 /**
+ * Bring-up's first steps: sync, echo off, numeric errors. Older firmware may refuse CMEE, which
+ * only makes the errors the reports explain (+CME ERROR: 10) less specific, so a refusal is fine.
+ */
+function answersAtScript(): AtScript<ProgressEvent> {
+  return {
+    name: 'the AT check',
+    steps: [syncStep({ syncAttempts: SYNC_ATTEMPTS, syncIntervalMs: 1000 }), ECHO_OFF, { ...NUMERIC_ERRORS, refused: { other: 'next' } }],
+    // Each unanswered sync AT may add the channel's 1 s resync: a backstop above both.
+    timeoutMs: SYNC_ATTEMPTS * 2000 + 30_000,
+  };
+}
+
+/**
  * Opens the port (or the mock) and gets the module to answer AT — and nothing more: no SIM,
  * registration or bearer is required, so identity and a console stay reachable on a module with
  * no SIM, a locked SIM or no coverage. A module that does not answer AT is ERR_NO_RESPONSE.
@@ -178,10 +192,12 @@ export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSessio
     await transport.close().catch(() => {});
     await mock?.close().catch(() => {});
   };
-  const started = Date.now();
+  const started = performance.now();
   try {
-    await syncAt(at, { syncAttempts: SYNC_ATTEMPTS, syncIntervalMs: 1000 }, (p) => {
-      if ((p.attempt ?? 1) > 1) io.status(`  ${p.message} (attempt ${p.attempt}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    await runScript(at, answersAtScript(), {
+      onProgress: (p) => {
+        if (p.step === 'sync' && (p.attempt ?? 1) > 1) io.status(`  ${p.message} (attempt ${p.attempt}, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      },
     });
   } catch (err) {
     await close();
@@ -195,17 +211,6 @@ export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSessio
     }
     throw err;
   }
-  try {
-    await at.send('ATE0');
-    // Numeric errors (+CME ERROR: 10) are what the reports below explain; older firmware may
-    // refuse CMEE, which only makes the errors less specific.
-    await at.send('AT+CMEE=1').catch((err: unknown) => {
-      if ((err as { code?: unknown }).code !== 'ERR_CME' && (err as { code?: unknown }).code !== 'ERR_AT_ERROR') throw err;
-    });
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  io.status(`module answers AT (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  io.status(`module answers AT (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   return { at, stream, target, close, ...(mock ? { mock } : {}) };
 }

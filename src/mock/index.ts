@@ -4,4 +4,3 @@ export type { MockModemOptions, MockQuirk, MockSimState, MockResolver } from './
 export type { MockTranscriptEntry } from './transcript.js';
 export { MockError } from './errors.js';
 export { MockBindingPort } from './binding.js';
-export { measureLineRate, type LineRateResult } from './bench-line-rate.js';

@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { TcpIp } from './tcpip.js';
 import type { Transcript } from './transcript.js';
 
-const log = createDebug('air780:mock');
+const log = createDebug('air780:mock:module');
 
 /** A command line longer than this is discarded (bounded input buffer). */
 const MAX_LINE = 4096;
@@ -101,7 +101,7 @@ export class AtModule implements ModuleIo {
     private readonly transcript: Transcript,
   ) {
     this.sim = opts.sim;
-    this.registeredAt = Date.now() + opts.registrationDelayMs;
+    this.registeredAt = performance.now() + opts.registrationDelayMs;
     this.tcpip = new TcpIp(this);
     this.registerBasics();
     for (const [k, v] of this.tcpip.handlers) this.handlers.set(k, v);
@@ -178,7 +178,7 @@ export class AtModule implements ModuleIo {
   }
 
   registered(): boolean {
-    return this.powered && this.cfun === 1 && this.sim === 'ready' && this.attached && Date.now() >= this.registeredAt;
+    return this.powered && this.cfun === 1 && this.sim === 'ready' && this.attached && performance.now() >= this.registeredAt;
   }
 
   // ---------------------------------------------------------------- input
@@ -216,7 +216,7 @@ export class AtModule implements ModuleIo {
         continue;
       }
       if (this.busy || this.input.length === 0) return;
-      if (Date.now() < this.stalledUntil) return;
+      if (performance.now() < this.stalledUntil) return;
       const cr = this.input.indexOf(CR);
       if (cr < 0) {
         if (this.input.length > MAX_LINE) {
@@ -308,7 +308,7 @@ export class AtModule implements ModuleIo {
     log('command %s', text);
     const epoch = this.epoch;
     if (this.opts.latencyMs > 0) await this.sleep(this.opts.latencyMs);
-    while (Date.now() < this.stalledUntil) await this.sleep(this.stalledUntil - Date.now());
+    while (performance.now() < this.stalledUntil) await this.sleep(this.stalledUntil - performance.now());
     if (this.epoch !== epoch) return;
     let cmds: AtCommand[];
     try {
@@ -365,7 +365,7 @@ export class AtModule implements ModuleIo {
 
   /** Answer nothing for `ms`; commands received meanwhile are answered afterwards. */
   stall(ms: number): void {
-    this.stalledUntil = Math.max(this.stalledUntil, Date.now() + ms);
+    this.stalledUntil = Math.max(this.stalledUntil, performance.now() + ms);
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
@@ -418,7 +418,7 @@ export class AtModule implements ModuleIo {
       this.cfun = 1;
       this.attached = true;
       if (this.sim === 'ready' && this.opts.sim !== 'ready') this.sim = this.opts.sim; // PIN asked again
-      this.registeredAt = Date.now() + this.opts.registrationDelayMs;
+      this.registeredAt = performance.now() + this.opts.registrationDelayMs;
       if (this.opts.quirks.has('boot-garbage')) this.raw(Buffer.from("^boot.rom'v'!", 'latin1'));
       this.urc('RDY');
       if (this.sim === 'ready') this.later(this.opts.registrationDelayMs, () => this.networkUp());
@@ -506,7 +506,7 @@ export class AtModule implements ModuleIo {
       if (this.sim !== 'pin') return { final: this.cme(3) };
       if (c.args[0]?.value !== this.opts.pin) return { final: this.cme(16) };
       this.sim = 'ready';
-      this.registeredAt = Date.now() + this.opts.registrationDelayMs;
+      this.registeredAt = performance.now() + this.opts.registrationDelayMs;
       return OK;
     });
     h('+CSQ', (c) => {
@@ -556,7 +556,7 @@ export class AtModule implements ModuleIo {
       }
       this.cfun = Number(v);
       if (this.cfun !== 1 && this.tcpip.bearer !== 'IP INITIAL') this.tcpip.deactivatePdp();
-      if (this.cfun === 1) this.registeredAt = Date.now() + this.opts.registrationDelayMs;
+      if (this.cfun === 1) this.registeredAt = performance.now() + this.opts.registrationDelayMs;
       return OK;
     });
     h('+RESET', () => {
@@ -588,6 +588,6 @@ export class AtModule implements ModuleIo {
 
   private regStat(): number {
     if (this.cfun !== 1 || this.sim === 'absent' || this.sim !== 'ready') return 0;
-    return Date.now() >= this.registeredAt ? 1 : 2;
+    return performance.now() >= this.registeredAt ? 1 : 2;
   }
 }

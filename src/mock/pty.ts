@@ -5,7 +5,7 @@ import type { PortEndpoint, PortOwner } from './endpoint.js';
 import { MockError } from './errors.js';
 import { PTY_HELPER_SOURCE } from './pty-helper.js';
 
-const log = createDebug('air780:mock');
+const log = createDebug('air780:mock:pty');
 const PYTHON = '/usr/bin/python3';
 const START_TIMEOUT_MS = 10_000;
 /** Host bytes in flight towards the module before we stop reading the pty. */

@@ -392,7 +392,7 @@ export class TcpIp implements LinkListener {
     const attempt = ++this.attempts[link.id]!;
     const epoch = this.io.epoch;
     const stale = (): boolean => this.attempts[link.id] !== attempt || this.io.epoch !== epoch;
-    const started = Date.now();
+    const started = performance.now();
     const { opts } = this.io;
     link.pauseFor('connect'); // nothing may be reported before CONNECT OK
     const ip = await resolveHost(host, opts.resolve);
@@ -425,7 +425,7 @@ export class TcpIp implements LinkListener {
     this.pendingConnect.set(link, () => {
       this.pendingFail.delete(link);
       this.pendingConnect.delete(link);
-      const wait = Math.max(0, started + opts.connectDelayMs - Date.now());
+      const wait = Math.max(0, started + opts.connectDelayMs - performance.now());
       this.io.later(wait, () => {
         if (stale() || link.state !== 'CONNECTING') return;
         link.state = 'CONNECTED';

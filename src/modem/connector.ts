@@ -9,7 +9,7 @@ import type { ModuleTls } from './module-tls.js';
 import type { ModemSocket } from './socket.js';
 import type { ModemState } from './supervisor.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:link');
 
 /** @internal What opening and closing links needs from the modem. */
 export interface ConnectorHost {
@@ -51,8 +51,8 @@ export class LinkConnector {
       }
       let n = this.links.free();
       // A link whose CIPCLOSE is still under way is about to be free: wait for it (bounded).
-      const deadline = Date.now() + this.host.commandTimeoutMs;
-      while (n < 0 && this.links.closing.size > 0 && Date.now() < deadline && this.host.state === 'online') {
+      const deadline = performance.now() + this.host.commandTimeoutMs;
+      while (n < 0 && this.links.closing.size > 0 && performance.now() < deadline && this.host.state === 'online') {
         await this.links.closingSettled();
         n = this.links.free();
       }

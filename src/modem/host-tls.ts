@@ -7,7 +7,7 @@ import type { DeliveryTracker } from './delivery.js';
 import { ConnectTimeoutError, LinkClosedError } from './errors.js';
 import type { ModemSocket } from './socket.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:tls');
 
 /** @internal What host TLS reads from the connect options. */
 export interface HostTlsOptions {

@@ -35,4 +35,3 @@ export {
   ModemAbortError,
 } from './errors.js';
 export { Air780Error } from '../at/errors.js';
-export { benchThroughput, type ThroughputBenchOptions, type ThroughputResult, type BenchModule } from './bench-throughput.js';

@@ -19,7 +19,7 @@ import { ModuleTls, sslVersionValue, type ModuleTlsVersion } from './module-tls.
 import { openTransport, type Transport, type TransportOptions } from './transport.js';
 import type { DeliveryTracker } from './delivery.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:state');
 
 /** The error an aborted connect fails with: the signal's reason when it is one. */
 function abortReason(signal: AbortSignal): Error {

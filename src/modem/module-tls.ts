@@ -5,7 +5,7 @@ import type { AtResponse, AtSendOptions } from '../at/index.js';
 import { BadArgumentError } from '../at/errors.js';
 import { atFileName, atHost } from '../at/args.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:tls');
 
 /** Largest `AT+FSWRITE` payload; bigger files are appended in pieces. */
 const FSWRITE_MAX = 10_240;

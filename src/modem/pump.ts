@@ -6,7 +6,7 @@ import type { LinkTable } from './links.js';
 import { parseCipack, parseRxgetHeader } from './parse.js';
 import { MAX_CHUNK, type ModemSocket } from './socket.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:pump');
 
 /** @internal What the pump needs from the modem that owns it. */
 export interface PumpHost {

@@ -4,7 +4,7 @@ import { AcceptTimeoutError, type DeliveryTracker } from './delivery.js';
 import type { ModuleTlsOptions } from './module-tls.js';
 import { DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:socket');
 
 /** Largest payload of one `AT+CIPSEND` (and of one received chunk). */
 export const MAX_CHUNK = 1460;

@@ -3,8 +3,9 @@ import createDebug from 'debug';
 import type { AtChannel } from '../at/index.js';
 import { bringUp, syncAt, type BringUpOptions, type ProgressEvent } from './bringup.js';
 import { ModemResetError } from './errors.js';
+import { sleep } from '../at/wait.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:supervisor');
 
 /** Supervision states. */
 export type ModemState = 'opening' | 'syncing' | 'registering' | 'attaching' | 'online' | 'recovering' | 'closed';
@@ -111,7 +112,7 @@ export class Supervisor {
     const state: ModemState | undefined =
       p.step === 'sync' || p.step === 'echo-off' || p.step === 'errors' || p.step === 'reset'
         ? 'syncing'
-        : p.step === 'sim' || p.step === 'register'
+        : p.step === 'radio' || p.step === 'sim' || p.step === 'register'
           ? 'registering'
           : 'attaching';
     if (this.host.state !== 'closed' && this.host.state !== state) this.host.setState(state);
@@ -170,7 +171,8 @@ export class Supervisor {
           return;
         }
         debug('recovery attempt %d failed: %s', attempt, (err as Error).message);
-        await new Promise((r) => setTimeout(r, backoff));
+        // Cut short by close() (the lifetime signal): a pending timer would keep the process alive.
+        await sleep(backoff, this.signal).catch(() => undefined);
         backoff = Math.min(backoff * 2, this.opts.recoveryMaxBackoffMs);
       }
     }

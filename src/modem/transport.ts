@@ -7,7 +7,7 @@ import { AtChannel } from '../at/index.js';
 import { ModemError, NoModemFoundError } from './errors.js';
 import { atPortCandidates, listPorts, openSerialPort, type SerialPortInfo } from './serial/index.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:transport');
 
 /** Where the module is: a serial path (optionally through a binding), or any Duplex. */
 export interface TransportOptions {

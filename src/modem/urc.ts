@@ -3,7 +3,7 @@ import type { AtChannel } from '../at/index.js';
 import type { LinkTable } from './links.js';
 import { LINK_EVENT_RE, RECEIVE_URC_RE, RXGET_URC_RE } from './parse.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:link');
 
 /**
  * @internal Routes the module's per-link URCs (link events, `+RECEIVE` data, `+CIPRXGET: 1`) to

@@ -103,6 +103,36 @@ describe('bring-up', () => {
     expect(cmds.filter((c) => c === 'ATE0').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('turns the radio on (AT+CFUN=1) when AT+CFUN? finds it off, and leaves it alone when it is on', async () => {
+    const mock = new MockModem();
+    cleanup.push(() => mock.close());
+    const stream = mock.hostStream();
+    // A radio left off, as a payload run as a command (AT+CFUN=0) or a user's console leaves it.
+    await new Promise<void>((resolve) => {
+      let seen = '';
+      const onData = (d: Buffer) => {
+        seen += d.toString('latin1');
+        if (!seen.includes('OK\r\n')) return;
+        stream.off('data', onData);
+        resolve();
+      };
+      stream.on('data', onData);
+      stream.write('AT+CFUN=0\r');
+    });
+    const steps: ProgressEvent['step'][] = [];
+    const modem = await Modem.open({ stream, ...FAST, onProgress: (p) => steps.push(p.step) });
+    cleanup.push(() => modem.close());
+    expect(modem.state).toBe('online');
+    const cmds = mock.transcript.filter((e) => e.kind === 'command').map((e) => e.text);
+    const on = cmds.lastIndexOf('AT+CFUN=1');
+    expect(on).toBeGreaterThan(cmds.indexOf('AT+CFUN?'));
+    expect(on).toBeLessThan(cmds.indexOf('AT+CPIN?'));
+    expect(steps).toContain('radio');
+
+    const { mock: healthy } = await openOn({});
+    expect(healthy.transcript.filter((e) => e.kind === 'command').map((e) => e.text)).not.toContain('AT+CFUN=1');
+  });
+
   it('gives up registration after its timeout with a clear error', async () => {
     const mock = new MockModem({ registrationDelayMs: 60_000 });
     cleanup.push(() => mock.close());

@@ -53,13 +53,13 @@ async function withoutPortEnv<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Captures what the air780:modem debug namespace prints while it is enabled. */
+/** Captures what the air780:modem:* debug namespaces print while it is enabled. */
 function captureModemDebug(): string[] {
   const lines: string[] = [];
   const savedLog = createDebug.log;
   const savedNamespaces = createDebug.disable();
   createDebug.log = (...args: unknown[]) => void lines.push(format(...args));
-  createDebug.enable('air780:modem');
+  createDebug.enable('air780:modem*');
   cleanup.push(async () => {
     createDebug.log = savedLog;
     createDebug.disable();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { SerialPortStream } from '@serialport/stream';
 import { openSerialPort, TtyBinding } from '../../src/modem/serial/index.js';
-import { fullDuplexExchange } from '../../src/modem/serial/diagnostics/exchange.js';
+import { fullDuplexExchange } from '../../src/bench/serial/exchange.js';
 import { usePtyBed } from './pty-bed.js';
 
 // The stock @serialport/bindings-cpp stalled in 6 of 24 such runs here (1/12 and 5/12; see
-// src/modem/serial/diagnostics/repro.ts); our transport must pass every one. A stall is "no byte
+// src/bench/serial/repro.ts); our transport must pass every one. A stall is "no byte
 // moved either way for 10 s", far above the ~1 s a 10 MiB exchange takes even on a loaded machine.
 const MIB = 1024 * 1024;
 const RUNS = 5;

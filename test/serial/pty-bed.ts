@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import type { SerialDuplex } from '../../src/modem/serial/index.js';
-import { openPtyPair, type PtyPair } from '../../src/modem/serial/diagnostics/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../src/bench/serial/pty-pair.js';
 
 /**
  * For a describe block over a pty pair: `pair()` opens one, ports pushed to `open` are closed and

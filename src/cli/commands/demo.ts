@@ -79,8 +79,8 @@ export const command: Command = {
       modem.on('state', (s: string) => io.status(`[modem] state ${s}`));
       modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
 
-      const t0 = Date.now();
-      const stamp = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
+      const t0 = performance.now();
+      const stamp = () => `${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
       let echoes = 0;
       let seq = 0;
       let rebooted = false;

@@ -128,8 +128,8 @@ export const command: Command = {
     client.connect();
 
     let stopInput: (() => void) | undefined;
-    let lastActivity = Date.now();
-    client.on('message', () => (lastActivity = Date.now()));
+    let lastActivity = performance.now();
+    client.on('message', () => (lastActivity = performance.now()));
     if (!echo) {
       await client.opened().catch(() => {});
       if (client.state === 'open') {
@@ -139,7 +139,7 @@ export const command: Command = {
           pending++;
           client.send(line, { binary }, (err) => {
             pending--;
-            lastActivity = Date.now();
+            lastActivity = performance.now();
             if (err) io.status(`send failed: ${err.message}`);
           });
         };
@@ -149,7 +149,7 @@ export const command: Command = {
         const onInputEnd = (): void => {
           const check = setInterval(() => {
             if (client.state !== 'open') return clearInterval(check);
-            if (pending === 0 && Date.now() - lastActivity >= linger) {
+            if (pending === 0 && performance.now() - lastActivity >= linger) {
               clearInterval(check);
               client.close(1000);
             }

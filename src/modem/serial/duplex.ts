@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import type { BindingPortInterface, PortStatus, SetOptions } from '@serialport/bindings-cpp';
 import { SerialClosedError, SerialDisconnectedError } from './errors.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:serial');
 
 /** Reads go into slices of a shared pool, as serialport does, so small reads do not pin 64 KiB each. */
 const POOL_SIZE = 64 * 1024;

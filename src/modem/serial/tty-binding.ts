@@ -43,7 +43,7 @@ import type {
   UpdateOptions,
 } from '@serialport/bindings-cpp';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:serial');
 const fsOpen = promisify(fs.open);
 const fsClose = promisify(fs.close);
 

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Modem } from './modem.js';
+import { Modem } from '../modem/index.js';
 
-/** A simulated module for the bench (the CLI passes the mock; this layer does not import it). */
+/** A simulated module for the bench (the bench passes the mock). */
 export interface BenchModule {
   stream: Duplex;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { MockModem } from './modem.js';
+import { MockModem } from '../mock/index.js';
 
 /** Result of {@link measureLineRate}. */
 export interface LineRateResult {

@@ -40,7 +40,7 @@ export function fullDuplexExchange(a: Duplex, b: Duplex, options: ExchangeOption
   const bytes = options.bytes ?? 10 * 1024 * 1024;
   const chunkSize = options.chunkSize ?? 64 * 1024;
   const stallMs = options.stallMs ?? 5_000;
-  const started = Date.now();
+  const started = performance.now();
   return new Promise((resolve) => {
     const cleanups: Array<() => void> = [];
     let settled = false;
@@ -53,7 +53,7 @@ export function fullDuplexExchange(a: Duplex, b: Duplex, options: ExchangeOption
       const aToB = ab.result();
       const bToA = ba.result();
       const ok = !stalled && !error && aToB.sentSha256 === aToB.receivedSha256 && bToA.sentSha256 === bToA.receivedSha256;
-      resolve({ ok, stalled, aToB, bToA, elapsedMs: Date.now() - started, ...(error ? { error } : {}) });
+      resolve({ ok, stalled, aToB, bToA, elapsedMs: performance.now() - started, ...(error ? { error } : {}) });
     };
     const direction = (from: Duplex, to: Duplex, name: string) => {
       const data = randomBytes(bytes);
@@ -118,13 +118,13 @@ export function fullDuplexExchange(a: Duplex, b: Duplex, options: ExchangeOption
     const ab = direction(a, b, 'a→b');
     const ba = direction(b, a, 'b→a');
     let last = -1;
-    let lastChange = Date.now();
+    let lastChange = performance.now();
     const watchdog = setInterval(() => {
       const now = ab.progress() + ba.progress();
       if (now !== last) {
         last = now;
-        lastChange = Date.now();
-      } else if (Date.now() - lastChange >= stallMs) {
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange >= stallMs) {
         finish(true);
       }
     }, Math.min(250, stallMs));

@@ -2,12 +2,13 @@
  * Full-duplex bulk exchange through a socat pty pair, repeated: with the stock `SerialPort` class
  * (whose native poller drops a pending read wait while a write waits) or with our transport.
  * A diagnostic and benchmark, not a test: run it from the built package with
- *   node dist/modem/serial/diagnostics/repro.js [stock|ours] [runs] [MiB]
+ *   node dist/bench/serial/repro.js [stock|ours] [runs] [MiB]
+ * The stock class comes from the `serialport` package, a development dependency: a checkout has it,
+ * an installed copy of this package does not need it.
  */
 import { pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
-import { openSerialPort } from '../index.js';
+import { openSerialPort } from '../../modem/serial/index.js';
 import { fullDuplexExchange, type ExchangeResult } from './exchange.js';
 import { openPtyPair } from './pty-pair.js';
 
@@ -33,6 +34,12 @@ export interface ReproSummary {
 }
 
 async function openStock(path: string): Promise<Duplex & { close(cb?: (err: Error | null) => void): void; isOpen: boolean }> {
+  let SerialPort: typeof import('serialport').SerialPort;
+  try {
+    ({ SerialPort } = await import('serialport'));
+  } catch (err) {
+    throw new Error("the 'stock' run needs the serialport package (a development dependency): run it from a checkout after npm ci, or use 'ours'", { cause: err });
+  }
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ path, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(port)));
     port.on('error', () => undefined);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Air780Error } from '../../../at/errors.js';
+import { Air780Error } from '../../at/errors.js';
 
 /** Two linked pseudo-terminals made by socat: bytes written to one end are read from the other. */
 export interface PtyPair {
