@@ -158,6 +158,10 @@ export class PerMessageDeflate {
    * can be validated and sizes bounded as it grows) and returns an error to abort.
    */
   decompress(data: Buffer, fin: boolean, onData: (chunk: Buffer) => Error | null, cb: (err: Error | null) => void): void {
+    // A server may end a message with a final deflate block (BFINAL, RFC 7692 §7.2.3.4): zlib then
+    // ends the stream, and an ended inflater takes later input without output or error. Such a
+    // stream has no context to carry over, so the next message starts a new one (as `ws` does).
+    if (this.inflater?.readableEnded) this.dropInflater();
     const inf = (this.inflater ??= zlib.createInflateRaw({ windowBits: 15 }));
     let done = false;
     const finish = (err: Error | null): void => {
@@ -167,7 +171,7 @@ export class PerMessageDeflate {
       inf.removeListener('error', onError);
       // A failed context cannot be trusted for the next message: drop it (this also stops zlib
       // from inflating the rest of a bomb whose output we already refused).
-      if (err || (fin && this.params.serverNoContextTakeover)) this.dropInflater();
+      if (err || (fin && (this.params.serverNoContextTakeover || inf.readableEnded))) this.dropInflater();
       cb(err);
     };
     const onChunk = (chunk: Buffer): void => {
