@@ -1,6 +1,7 @@
 import { CloseCode, isControlOpcode, isValidCloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
 import type { PerMessageDeflate } from './deflate.js';
 import { WsProtocolError, type WsProtocolErrorCode } from './errors.js';
+import { PayloadBuffer } from './payload-buffer.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
 /** What the decoder reports. All callbacks run synchronously from `push` (or an inflate callback). */
@@ -20,12 +21,27 @@ export interface ReceiverHandlers {
 }
 
 export interface ReceiverOptions {
-  /** Largest message (after inflation) in bytes. */
+  /**
+   * Largest message (after inflation) in bytes. Each frame of a message also counts as 64 bytes of
+   * bookkeeping: a message may span at most `max(1024, maxPayload / 64)` frames.
+   */
   maxPayload: number;
   /** Negotiated permessage-deflate, or null. */
   deflate?: PerMessageDeflate | null;
   /** Report data frames one by one instead of reassembled messages. */
   frames?: boolean;
+}
+
+/** What one frame of a held message is counted as (see {@link maxFramesPerMessage}). */
+export const FRAME_COST = 64;
+
+/**
+ * How many frames one message may span. Without a bound, a message sent as millions of 1-byte
+ * frames costs far more to process and track than maxPayload suggests; 64 bytes per frame keeps
+ * Autobahn's smallest fragments (64 bytes, 9.3.1) within any maxPayload that fits the message.
+ */
+export function maxFramesPerMessage(maxPayload: number): number {
+  return Math.max(1024, Math.floor(maxPayload / FRAME_COST));
 }
 
 const enum State {
@@ -48,10 +64,13 @@ export class Receiver {
   private readonly maxPayload: number;
   private readonly deflate: PerMessageDeflate | null;
   private readonly frames: boolean;
+  private readonly maxFrames: number;
 
   private buffers: Buffer[] = [];
   private buffered = 0;
   private state = State.Info;
+  /** Decoding stops at the next frame boundary: the consumer cannot take more yet. */
+  private held = false;
 
   // Current frame.
   private fin = false;
@@ -59,13 +78,18 @@ export class Receiver {
   private compressedFrame = false;
   private payloadLength = 0;
   private remaining = 0;
+  /** A control frame's payload (at most 125 bytes). */
   private framePieces: Buffer[] = [];
+  /** The compressed payload of the current data frame. */
+  private readonly compressed: PayloadBuffer;
 
   // Current message.
   private messageOpcode = 0; // 0 = no message in progress
   private messageCompressed = false;
   private messageLength = 0;
-  private messagePieces: Buffer[] = [];
+  private messageFrames = 0;
+  /** The message's payload (inflated if compressed); with `frames`, the current frame's. */
+  private readonly data: PayloadBuffer;
   private readonly utf8 = new Utf8Validator();
 
   constructor(options: ReceiverOptions, handlers: ReceiverHandlers) {
@@ -73,6 +97,9 @@ export class Receiver {
     this.maxPayload = options.maxPayload;
     this.deflate = options.deflate ?? null;
     this.frames = !!options.frames;
+    this.maxFrames = maxFramesPerMessage(options.maxPayload);
+    this.compressed = new PayloadBuffer(options.maxPayload);
+    this.data = new PayloadBuffer(options.maxPayload);
   }
 
   /** Bytes received but not decoded yet (held while an inflate runs). */
@@ -85,13 +112,35 @@ export class Receiver {
     return this.state === State.Inflating;
   }
 
-  /** Feeds bytes; returns false if the decoder is busy and the caller should pause its source. */
+  /** True while {@link hold} is in force. */
+  get holding(): boolean {
+    return this.held;
+  }
+
+  /** Feeds bytes; returns false if the decoder is busy or held and the caller should pause its source. */
   push(chunk: Buffer): boolean {
-    if (this.state === State.Done || chunk.length === 0) return this.state !== State.Inflating;
+    if (this.state === State.Done || chunk.length === 0) return this.state !== State.Inflating && !this.held;
     this.buffers.push(chunk);
     this.buffered += chunk.length;
     this.loop();
-    return this.state !== State.Inflating;
+    return this.state !== State.Inflating && !this.held;
+  }
+
+  /**
+   * Stops decoding at the next frame boundary; later input is only buffered (the caller pauses
+   * its source when `push` returns false, so that is at most what was already read).
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Decodes what was held back; `drain` fires once the decoder accepts input again. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.state === State.Inflating || this.state === State.Done) return;
+    this.loop();
+    if (!this.held && this.accepting()) this.h.drain?.();
   }
 
   /** Stops decoding for good (the connection is closing). */
@@ -100,7 +149,12 @@ export class Receiver {
     this.buffers = [];
     this.buffered = 0;
     this.framePieces = [];
-    this.messagePieces = [];
+    this.compressed.clear();
+    this.data.clear();
+  }
+
+  private accepting(): boolean {
+    return this.state === State.Info || this.state === State.Data || this.state === State.Len16 || this.state === State.Len64;
   }
 
   private consume(n: number): Buffer {
@@ -137,7 +191,7 @@ export class Receiver {
     for (;;) {
       switch (this.state) {
         case State.Info:
-          if (this.buffered < 2) return;
+          if (this.held || this.buffered < 2) return;
           this.readInfo();
           break;
         case State.Len16:
@@ -187,11 +241,19 @@ export class Receiver {
       this.messageOpcode = op;
       this.messageCompressed = rsv1;
       this.messageLength = 0;
+      this.messageFrames = 0;
       this.utf8.reset();
     } else {
       return this.protocol(`Reserved data opcode 0x${op.toString(16)}`);
     }
     if (b1 & 0x80) return this.protocol('Masked frame from the server');
+    if (!isControlOpcode(op) && !this.frames && ++this.messageFrames > this.maxFrames) {
+      return this.fail(
+        'ERR_WS_MESSAGE_TOO_BIG',
+        CloseCode.MessageTooBig,
+        `Message in more than ${this.maxFrames} frames (each frame counts ${FRAME_COST} bytes against maxPayload ${this.maxPayload}); raise maxPayload if such messages are expected`,
+      );
+    }
     this.compressedFrame = !isControlOpcode(op) && this.messageCompressed;
     const len7 = b1 & 0x7f;
     if (len7 === 126) this.state = State.Len16;
@@ -212,7 +274,6 @@ export class Receiver {
       return this.fail('ERR_WS_MESSAGE_TOO_BIG', CloseCode.MessageTooBig, `Compressed frame larger than maxPayload (${this.maxPayload} bytes)`);
     }
     this.remaining = this.payloadLength;
-    this.framePieces = [];
     this.state = State.Data;
   }
 
@@ -234,18 +295,20 @@ export class Receiver {
             return false;
           }
           this.messageLength += piece.length;
-        }
-        this.framePieces.push(piece);
+          this.data.append(piece);
+        } else this.compressed.append(piece);
         if (this.remaining > 0) return true;
       }
     }
     // The frame is complete.
-    const payload = this.framePieces.length === 1 ? this.framePieces[0]! : Buffer.concat(this.framePieces);
-    this.framePieces = [];
     this.state = State.Info;
-    if (control) return this.controlFrame(payload);
-    if (this.compressedFrame) return this.inflateFrame(payload);
-    this.dataFrameDone(payload);
+    if (control) {
+      const payload = this.framePieces.length === 1 ? this.framePieces[0]! : Buffer.concat(this.framePieces);
+      this.framePieces = [];
+      return this.controlFrame(payload);
+    }
+    if (this.compressedFrame) return this.inflateFrame(this.compressed.take());
+    this.dataFrameDone();
     return (this.state as State) !== State.Done;
   }
 
@@ -283,7 +346,6 @@ export class Receiver {
     this.state = State.Inflating;
     const fin = this.fin;
     const opcode = this.opcode;
-    const out: Buffer[] = [];
     this.deflate!.decompress(
       payload,
       fin,
@@ -295,7 +357,7 @@ export class Receiver {
         if (this.messageOpcode === Opcode.Text && !this.utf8.write(chunk)) {
           return new WsProtocolError('ERR_WS_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in a compressed text message (connection failed with 1007)');
         }
-        out.push(chunk);
+        this.data.append(chunk);
         return null;
       },
       (err) => {
@@ -312,16 +374,16 @@ export class Receiver {
         this.state = State.Info;
         this.fin = fin;
         this.opcode = opcode;
-        this.dataFrameDone(out.length === 1 ? out[0]! : Buffer.concat(out));
+        this.dataFrameDone();
         if (this.state !== State.Info) return;
         this.loop();
-        if (this.state === State.Info || this.state === State.Data || this.state === State.Len16 || this.state === State.Len64) this.h.drain?.();
+        if (!this.held && this.accepting()) this.h.drain?.();
       },
     );
     return false;
   }
 
-  private dataFrameDone(payload: Buffer): void {
+  private dataFrameDone(): void {
     const isText = this.messageOpcode === Opcode.Text;
     if (this.fin && isText && !this.utf8.complete) {
       this.fail('ERR_WS_INVALID_UTF8', CloseCode.InvalidPayload, 'Text message ends inside a UTF-8 sequence (connection failed with 1007)');
@@ -330,15 +392,11 @@ export class Receiver {
     if (this.frames) {
       const op = this.opcode;
       if (this.fin) this.messageOpcode = 0;
-      this.h.fragment?.(payload, this.fin, op);
+      this.h.fragment?.(this.data.take(), this.fin, op);
       return;
     }
-    if (payload.length > 0) this.messagePieces.push(payload);
     if (!this.fin) return;
-    const pieces = this.messagePieces;
-    this.messagePieces = [];
-    const data = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
     this.messageOpcode = 0;
-    this.h.message?.(data, !isText);
+    this.h.message?.(this.data.take(), !isText);
   }
 }

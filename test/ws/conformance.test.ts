@@ -329,3 +329,26 @@ describe('9. limits', () => {
     await expectFailed(s, 1009);
   });
 });
+
+describe('9.3/9.4. a 4 MiB message in many fragments (the frame bound must leave room for these)', () => {
+  /** Autobahn 9.3.x (text) and 9.4.x (binary): one 4 MiB message in fragments of `size` bytes. */
+  const SIZES = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
+  async function fragmented(opcode: 1 | 2, size: number): Promise<void> {
+    const s = await session();
+    const total = 4 * 1024 * 1024;
+    const payload = opcode === 1 ? Buffer.from('*'.repeat(total)) : randomBytes(total);
+    const frames: Buffer[] = [];
+    for (let off = 0; off < total; off += size) {
+      frames.push(serverFrame(off === 0 ? opcode : 0, payload.subarray(off, off + size), { fin: off + size >= total }));
+    }
+    await s.conn.send(Buffer.concat(frames));
+    const echo = await s.conn.frame(0, 30_000);
+    expect(echo.opcode).toBe(opcode);
+    expect(echo.fin).toBe(true);
+    expect(echo.payload.equals(payload)).toBe(true);
+    expect(s.errors).toEqual([]);
+    s.client.terminate();
+  }
+  it.each(SIZES)('text in fragments of %d bytes is echoed whole', (size) => fragmented(1, size), 60_000);
+  it.each(SIZES)('binary in fragments of %d bytes is echoed whole', (size) => fragmented(2, size), 60_000);
+});
