@@ -14,8 +14,8 @@ import { acceptDeflate, checkDeflateOptions, PerMessageDeflate } from './deflate
 import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
 import { checkHeaderValue, checkHeaders, checkProtocols, checkRedirectHeaders, type HeaderInput } from './headers.js';
-import { startKeepalive } from './keepalive.js';
-import { MessageQueues } from './message-queue.js';
+import { now, startKeepalive } from './keepalive.js';
+import { DEFAULT_MAX_QUEUED_BYTES, MessageQueues } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
 import { Receiver } from './receiver.js';
 import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
@@ -27,6 +27,10 @@ import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
+
+// Pings folded into one waiting pong while the stream is backed up, before reading stops until it
+// drains. A server pings every few seconds at most; this many within one backlog is a flood.
+const PING_FLOOD = 16;
 
 // Kept importable from here: index.ts and luatos.ts take them from client.js.
 export type { WebSocketClientOptions, SendOptions, SendWaitFor, WsState, WsMessage, WebSocketClientEvents } from './types.js';
@@ -55,10 +59,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private readonly reconnect = new ReconnectSchedule();
   private stopped = false;
   private _protocol = '';
-  private readonly iterators = new MessageQueues(
-    () => this.pauseInput(),
-    () => this.resumeInput(),
-  );
+  private readonly iterators: MessageQueues;
+  /** A `for await` queue is full: reading stops (on this and any next connection) until it drains. */
   private inputPaused = false;
 
   constructor(url: string | URL, options: WebSocketClientOptions = {}) {
@@ -69,6 +71,17 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const connect = options.connect ?? hostConnect(options.tls);
     this.log = createDebug(`air780:ws:${++clientSeq}`);
     if (options.trace) this.log.enabled = true;
+    this.iterators = new MessageQueues({
+      limitBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+      pause: () => this.setInputPaused(true),
+      resume: () => this.setInputPaused(false),
+      delivered: () => this.listenerCount('message') > 0,
+      log: this.log,
+    });
+    // 'newListener' is not in the typed event map; it is an EventEmitter event all the same.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'message') this.iterators.listenerAdded();
+    });
     // Everything that ends up in the request head is checked here, before any connection, so a
     // mistake (or hostile input passed through) throws at once instead of injecting header lines.
     const protocols = checkProtocols(options.protocols);
@@ -157,6 +170,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   connect(): boolean {
     if (this._state === 'connecting' || this._state === 'open' || this._state === 'closing') return false;
     this.reconnect.cancel();
+    if (this.closedForGood) this.iterators.restart();
     this.stopped = false;
     this._state = 'connecting';
     void this.attempt();
@@ -220,7 +234,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         // it sent before its own close frame is delivered; the receiver stops at that close frame.
         fragment: (data, fin, opcode) => this.emit('fragment', data, fin, opcode),
         ping: (data) => {
-          if (!c.closeSent && canWrite(c)) c.sender.pong(data);
+          if (!c.closeSent && canWrite(c)) this.answerPing(c, data);
           this.emit('ping', data);
         },
         pong: (data) => this.emit('pong', data),
@@ -228,7 +242,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         error: (err) => failConnection(this.closing, c, err),
         drain: () => {
           if (c.streamClosed) settleClosed(this.closing, c);
-          else if (!this.inputPaused) stream.resume();
+          else if (!this.holdInput(c)) stream.resume();
         },
       },
     );
@@ -245,7 +259,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       closeTimer: null,
       keepTimer: null,
       pongTimer: null,
-      lastRx: Date.now(),
+      lastRx: now(),
+      coalescedPings: 0,
+      transportHold: false,
       ended: false,
       streamClosed: false,
       done: false,
@@ -253,8 +269,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this.conn = c;
     this.reconnect.reset();
     this._state = 'open';
+    if (this.inputPaused) receiver.hold();
     const receive = (chunk: Buffer): boolean => {
-      c.lastRx = Date.now();
+      c.lastRx = now();
       return c.receiver.push(chunk);
     };
     stream.on('data', (chunk: Buffer) => {
@@ -278,14 +295,56 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         return;
       }
     }
-    if (!this.inputPaused && !c.done && !c.receiver.busy) stream.resume();
+    if (!c.done && !this.holdInput(c) && !c.receiver.busy && !c.receiver.holding) stream.resume();
   }
 
   private onMessage(c: Connection, data: Buffer, isBinary: boolean): void {
     if (c.done || c.closeReceived) return;
     const value = isBinary ? data : data.toString('utf8');
-    this.iterators.push({ data: value, isBinary });
+    this.iterators.push({ data: value, isBinary }, data.length);
     this.emit('message', value, isBinary);
+  }
+
+  /**
+   * Pongs wait (one, with the latest payload) while the stream is backed up; if pings keep coming
+   * meanwhile, reading stops until the stream drains, so a server that floods pings without
+   * reading its socket meets backpressure instead of growing our memory.
+   */
+  private answerPing(c: Connection, data: Buffer): void {
+    if (!c.sender.pong(data)) {
+      c.coalescedPings = 0;
+      return;
+    }
+    if (++c.coalescedPings < PING_FLOOD || c.transportHold || !c.stream.writableNeedDrain) return;
+    this.log('%d pings while the stream is backed up: reading stops until it drains', c.coalescedPings);
+    c.transportHold = true;
+    this.updateInput(c);
+    c.stream.once('drain', () => {
+      c.transportHold = false;
+      c.coalescedPings = 0;
+      this.updateInput(c);
+    });
+  }
+
+  /** True while reading should stop: a `for await` queue is full, or the transport is backed up. */
+  private holdInput(c: Connection): boolean {
+    return this.inputPaused || c.transportHold;
+  }
+
+  /**
+   * Applies {@link holdInput} to a connection: pause the stream and stop decoding at the next frame,
+   * or decode what was held back and read again. Once the stream has closed nothing is held: what
+   * it delivered is decoded (closing.ts).
+   */
+  private updateInput(c: Connection): void {
+    if (c.done) return;
+    if (this.holdInput(c) && !c.streamClosed) {
+      c.stream.pause();
+      c.receiver.hold();
+      return;
+    }
+    c.receiver.release();
+    if (!c.done && !c.streamClosed && !this.holdInput(c) && !c.receiver.busy && !c.receiver.holding) c.stream.resume();
   }
 
   /** Ends the current connection (if any) and decides about reconnecting. */
@@ -303,17 +362,21 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     this._state = 'closed';
     this.log('closed %d %s (clean %s)', code, reason, wasClean);
     const delay = this.stopped ? null : this.reconnect.nextDelay(this.opts.reconnect);
+    // Scheduled before 'close' is emitted so that a listener sees the reconnect coming (opened()
+    // waits for it); a listener's close() or connect() cancels it.
+    if (delay !== null) {
+      this.reconnect.schedule(delay, () => {
+        if (!this.stopped && this._state === 'closed') this.connect();
+      });
+    }
     this.emit('close', code, reason, wasClean);
     if (delay === null || this.stopped || this._state !== 'closed') {
-      if (this._state === 'closed') this.iterators.end();
+      if (this.closedForGood) this.iterators.end();
       return;
     }
     const attempt = this.reconnect.attempt;
     this.log('reconnect %d in %d ms', attempt, delay);
     this.emit('reconnecting', { attempt, delayMs: delay });
-    this.reconnect.schedule(delay, () => {
-      if (!this.stopped && this._state === 'closed') this.connect();
-    });
   }
 
   private emitError(err: Error): void {
@@ -432,8 +495,20 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
   }
 
-  /** Resolves at the next 'open'; rejects if the attempt ends with 'close' first. */
+  /**
+   * Resolves at the next 'open' (at once when open); rejects with the attempt's error if it ends
+   * with 'close' first. Rejects at once with {@link WsClosedError} (`ERR_WS_CLOSED`) when the client
+   * is closed for good: after `close()`/`terminate()`, or a close with no reconnect scheduled.
+   * While idle (`autoConnect: false`) it waits for {@link connect}.
+   */
   opened(): Promise<void> {
+    if (this.stopped || this.closedForGood) {
+      return Promise.reject(
+        new WsClosedError(
+          `The websocket to ${this.opening.url} is closed${this.stopped ? ' (close() or terminate() was called)' : ' and no reconnect is scheduled'}, so it will not open: call connect() to open it again`,
+        ),
+      );
+    }
     if (this._state === 'open') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onOpen = () => {
@@ -454,27 +529,40 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     });
   }
 
-  /** Resolves with the next 'close' event's arguments. */
+  /**
+   * Resolves with the next 'close' event's arguments (code, reason, wasClean). With `reconnect`,
+   * that is the close of the current connection, not the end of the client.
+   */
   closed(): Promise<{ code: number; reason: string; wasClean: boolean }> {
     return new Promise((resolve) => this.once('close', (code, reason, wasClean) => resolve({ code, reason, wasClean })));
   }
 
   /**
-   * Iterates over incoming messages until the client is closed for good. The socket is paused
-   * while more than 64 messages wait to be consumed.
+   * Iterates over incoming messages until the client is closed for good. Messages wait in a queue
+   * while the loop body runs; once it holds more than `maxQueuedBytes` (default 4 MiB, each message
+   * counted as its bytes + 128) reading stops until it is half empty, so a slow loop pushes back on
+   * the server instead of growing memory (at most the bound plus one message of up to maxPayload).
+   * The first loop also gets the messages that arrived since 'open' (kept in the same bound; see
+   * the README).
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<WsMessage> {
-    return this.iterators.open(this.stopped && this._state === 'closed');
+    return this.iterators.open(this.closedForGood);
   }
 
-  private pauseInput(): void {
-    this.inputPaused = true;
-    this.conn?.stream.pause();
+  /** Closed, and no connection will follow without a call to {@link connect}. */
+  private get closedForGood(): boolean {
+    return this._state === 'closed' && (this.stopped || !this.reconnect.pending);
   }
 
-  private resumeInput(): void {
-    this.inputPaused = false;
-    const c = this.conn;
-    if (c && !c.receiver.busy) c.stream.resume();
+  private setInputPaused(paused: boolean): void {
+    this.inputPaused = paused;
+    if (paused) {
+      if (this.conn) this.updateInput(this.conn);
+      return;
+    }
+    // Resuming runs the decoder, which delivers messages: not inside the loop's next() call.
+    queueMicrotask(() => {
+      if (this.conn && !this.inputPaused) this.updateInput(this.conn);
+    });
   }
 }

@@ -91,6 +91,9 @@ export function failConnection(h: ClosingHost, c: Connection, err: WsProtocolErr
 export function onStreamClosed(h: ClosingHost, c: Connection): void {
   if (c.done) return;
   c.streamClosed = true;
+  // Input held back (a full `for await` queue, a backed-up transport) is finite now: decode it.
+  if (!c.failure) c.receiver.release();
+  if (c.done) return;
   if (!c.failure && c.receiver.busy) {
     // RFC 6455 §7.1.4/§7.1.5: what arrived before the FIN still counts. The receiver holds input
     // while it inflates, so the server's last messages and its close frame may be waiting there.

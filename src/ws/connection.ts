@@ -23,7 +23,12 @@ export interface Connection {
   closeTimer: NodeJS.Timeout | null;
   keepTimer: NodeJS.Timeout | null;
   pongTimer: NodeJS.Timeout | null;
+  /** When bytes last arrived, on the monotonic clock of keepalive.ts `now()` (ms). */
   lastRx: number;
+  /** Pings folded into the waiting pong since the last pong went out (client.ts answerPing). */
+  coalescedPings: number;
+  /** Reading stopped until the stream drains: pings kept coming while it was backed up. */
+  transportHold: boolean;
   /** The peer ended its side (FIN): nothing can be written any more, but received bytes still count. */
   ended: boolean;
   /** The stream closed; the connection ends once the receiver has decoded everything it holds. */

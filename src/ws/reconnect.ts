@@ -49,6 +49,11 @@ export class ReconnectSchedule {
     return this.retries;
   }
 
+  /** True while a reconnect is scheduled. */
+  get pending(): boolean {
+    return this.timer !== null;
+  }
+
   /** A connection opened. */
   reset(): void {
     this.retries = 0;

@@ -34,6 +34,8 @@ export class Sender {
   private closed = false;
   /** UTF-8 state of the text message being sent: a fragment may end inside a character. */
   private text = new Utf8Validator();
+  /** Payload of the pong not yet handed to the stream; a later ping replaces it. */
+  private pendingPong: Buffer | null = null;
 
   constructor(out: Writable, deflate: PerMessageDeflate | null) {
     this.out = out;
@@ -108,12 +110,33 @@ export class Sender {
     this.enqueue(data.length, () => this.write(encodeFrame({ fin: true, opcode: Opcode.Ping, payload: data }), cb), cb);
   }
 
-  pong(data: Buffer, cb?: WriteCallback): void {
-    this.enqueue(data.length, () => this.write(encodeFrame({ fin: true, opcode: Opcode.Pong, payload: data }), cb), cb);
+  /**
+   * Answers a ping. Only the latest ping needs an answer (RFC 6455 §5.5.3), so while a pong waits
+   * (behind a compression, or for 'drain' when the stream is backed up) a new one replaces its
+   * payload: a server flooding pings without reading gets one pong, not a heap of them.
+   * Returns true when this pong was folded into one already waiting.
+   */
+  pong(data: Buffer): boolean {
+    if (this.pendingPong) {
+      this.pendingPong = data;
+      return true;
+    }
+    this.pendingPong = data;
+    const send = (): void =>
+      this.enqueue(data.length, () => {
+        const payload = this.pendingPong;
+        this.pendingPong = null;
+        if (payload) this.write(encodeFrame({ fin: true, opcode: Opcode.Pong, payload }));
+      }, undefined);
+    if (this.out.writableNeedDrain) this.out.once('drain', send);
+    else send();
+    return false;
   }
 
   /** Sends a close frame; `code` undefined sends an empty body. */
   close(code: number | undefined, reason: string, cb?: WriteCallback): void {
+    // Nothing may follow a close frame; a pong still waiting is not owed any more.
+    this.pendingPong = null;
     let body: Buffer;
     if (code === undefined) body = Buffer.alloc(0);
     else {
@@ -128,6 +151,7 @@ export class Sender {
   /** Drops everything queued (the connection is gone); their callbacks get `err`. */
   abort(err: Error): void {
     this.closed = true;
+    this.pendingPong = null;
     const pending = this.queue.splice(0);
     this.queued = 0;
     for (const item of pending) item.cb?.(err);

@@ -18,8 +18,17 @@ export interface WebSocketClientOptions {
    * Out-of-range settings throw `ERR_WS_BAD_OPTION`.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Largest incoming message in bytes, after inflation (default 64 MiB). Larger → close 1009. */
+  /**
+   * Largest incoming message in bytes, after inflation (default 64 MiB). Larger → close 1009. A
+   * message may also span at most `max(1024, maxPayload / 64)` frames (else 1009).
+   */
   maxPayload?: number;
+  /**
+   * Bytes of received messages a `for await` loop may have waiting (default 4 MiB; each message
+   * counts its bytes + 128). Past it, reading stops until the loop has taken half of them. The first
+   * loop also gets the messages received since 'open', kept within the same bound.
+   */
+  maxQueuedBytes?: number;
   /** Largest handshake response head (default 16 KiB). */
   maxHeaderBytes?: number;
   /** Connect + TLS + handshake deadline in ms (default 30000). */

@@ -157,6 +157,53 @@ describe('frame decoder fuzz: valid streams', () => {
     );
   });
 
+  it('holding and releasing the decoder at random events and chunks changes no event [seed 78405]', () => {
+    fc.assert(
+      fc.property(fc.array(msgArb, { minLength: 1, maxLength: 5 }), chunkingArb, fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), fc.boolean(), (msgs, c, holds, frames) => {
+        const enc = msgs.map(encodeMsg);
+        const expected = enc.flatMap((e) => (frames ? e.fragEvents : e.events));
+        const events: Ev[] = [];
+        let k = 0;
+        // After some events the consumer is "full": the decoder is held until the next chunk.
+        const maybeHold = () => {
+          if (holds[k++ % holds.length]) r.hold();
+        };
+        const r: Receiver = new Receiver(
+          { maxPayload: MAX, frames },
+          {
+            message: (d, bin) => {
+              events.push(['message', bin ? 'bin' : 'text', d.toString('hex')]);
+              maybeHold();
+            },
+            fragment: (d, fin, op) => {
+              events.push(['fragment', op, fin, d.toString('hex')]);
+              maybeHold();
+            },
+            ping: (d) => {
+              events.push(['ping', d.toString('hex')]);
+              maybeHold();
+            },
+            pong: (d) => events.push(['pong', d.toString('hex')]),
+            close: (code, reason) => events.push(['close', code, reason]),
+            error: (e) => events.push(['error', e.code, e.closeCode]),
+          },
+        );
+        for (const piece of chunk(Buffer.concat(enc.map((e) => e.bytes)), c)) {
+          const wasHeld = r.holding;
+          const before = events.length;
+          const accepted = r.push(piece);
+          expect(accepted).toBe(!r.holding);
+          // A held decoder only buffers.
+          if (wasHeld) expect(events.length).toBe(before);
+          if (holds[k % holds.length]) r.release();
+        }
+        for (let i = 0; i < 10_000 && r.holding; i++) r.release();
+        expect(events).toEqual(expected);
+      }),
+      params(78405, 80),
+    );
+  });
+
   it('encodeFrame (client side) is byte-identical to ws Sender.frame with the same mask key [seed 78402]', () => {
     fc.assert(
       fc.property(
