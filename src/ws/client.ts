@@ -301,7 +301,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private onMessage(c: Connection, data: Buffer, isBinary: boolean): void {
     if (c.done || c.closeReceived) return;
     const value = isBinary ? data : data.toString('utf8');
-    this.iterators.push({ data: value, isBinary }, data.length);
+    // A binary message may be a view of a larger input chunk: count what it keeps alive.
+    this.iterators.push({ data: value, isBinary }, isBinary ? Math.max(data.length, data.buffer.byteLength) : data.length);
     this.emit('message', value, isBinary);
   }
 
@@ -539,8 +540,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
 
   /**
    * Iterates over incoming messages until the client is closed for good. Messages wait in a queue
-   * while the loop body runs; once it holds more than `maxQueuedBytes` (default 4 MiB, each message
-   * counted as its bytes + 128) reading stops until it is half empty, so a slow loop pushes back on
+   * while the loop body runs; once it holds more than `maxQueuedBytes` (default 4 MiB; a message
+   * counts its bytes, or for binary the memory its Buffer keeps alive, + 128) reading stops until it is half empty, so a slow loop pushes back on
    * the server instead of growing memory (at most the bound plus one message of up to maxPayload).
    * The first loop also gets the messages that arrived since 'open' (kept in the same bound; see
    * the README).

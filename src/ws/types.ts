@@ -24,8 +24,8 @@ export interface WebSocketClientOptions {
    */
   maxPayload?: number;
   /**
-   * Bytes of received messages a `for await` loop may have waiting (default 4 MiB; each message
-   * counts its bytes + 128). Past it, reading stops until the loop has taken half of them. The first
+   * Bytes of received messages a `for await` loop may have waiting (default 4 MiB; a message
+   * counts its bytes, or for binary the memory its Buffer keeps alive, + 128). Past it, reading stops until the loop has taken half of them. The first
    * loop also gets the messages received since 'open', kept within the same bound.
    */
   maxQueuedBytes?: number;

@@ -96,6 +96,35 @@ describe('a for-await loop slower than the server', () => {
     client.terminate();
   });
 
+  it('counts what a binary message keeps alive: a 1-byte message that is a view of a 60 KB chunk counts 60 KB', async () => {
+    const client = new WebSocketClient(`ws://127.0.0.1:${plainServer.port}/`, { perMessageDeflate: false, keepaliveMs: 0, maxQueuedBytes: 1024 * 1024 });
+    client.on('error', () => {});
+    let emitted = 0;
+    client.on('message', () => emitted++);
+    const conn = await plainServer.next();
+    await client.opened();
+    const it = client[Symbol.asyncIterator]();
+    const padding = Buffer.alloc(30_000 * 2);
+    for (let i = 0; i < padding.length; i += 2) padding[i] = 0x8a; // empty unsolicited pongs (ignored)
+    const n = 100;
+    const sending = (async () => {
+      // One message per read: the message, then 60 KB of pongs the client decodes and drops.
+      for (let i = 0; i < n && !conn.clientEnded; i++) {
+        conn.socket.write(Buffer.concat([serverFrame(2, Buffer.from([i])), padding]));
+        await sleep(5);
+      }
+    })();
+    const first = await it.next();
+    expect((first.value!.data as Buffer)[0]).toBe(0);
+    await sending;
+    await sleep(300);
+    // 1 MiB holds about 17 such messages; counted by their bytes it would have taken all 100.
+    expect(emitted).toBeLessThan(40);
+    for (let i = 1; i < n; i++) expect(((await it.next()).value!.data as Buffer)[0]).toBe(i);
+    await it.return!();
+    client.terminate();
+  });
+
   it('a paused client still closes cleanly when the server closes, and the loop gets what was sent before', async () => {
     const client = new WebSocketClient(`ws://127.0.0.1:${plainServer.port}/`, { perMessageDeflate: false, keepaliveMs: 0, maxQueuedBytes: 8 * 1024, closeTimeoutMs: 2000 });
     client.on('error', () => {});
