@@ -230,10 +230,13 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
     if (this.replugTimer) clearTimeout(this.replugTimer);
     const ep = this.endpoint;
     this.endpoint = undefined;
+    // The host hangs up first: writes still on the line then complete quietly (the bytes went
+    // nowhere, as on a port whose device is gone) instead of failing the stream with 'error' after
+    // its owner stopped listening.
+    ep?.hangUp('closed');
     this.module.destroy();
     this.up.destroy();
     this.down.destroy();
-    ep?.hangUp('closed');
     await Promise.all([...this.ptys].map((p) => p.close()));
     this.ptys.clear();
   }
