@@ -40,7 +40,7 @@ export interface BenchRecord {
   /** Pure wire time of the bytes of one round trip at this baud (echo records). */
   wireMs?: number | null;
   /** Free-form remark (target, workload). */
-  note?: string;
+  note?: string | undefined;
 }
 
 /** A record with every optional measurement null. */

@@ -58,7 +58,7 @@ function apnOptions(flags: FlagValues): Pick<ModemOpenOptions, 'apn' | 'user' | 
 export interface OpenedModule {
   modem: Modem;
   /** Present with --mock. */
-  mock?: MockModem;
+  mock?: MockModem | undefined;
   /** Closes the modem, then the mock. Safe to call twice. */
   close(): Promise<void>;
 }

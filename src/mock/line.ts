@@ -32,7 +32,7 @@ export interface SerialLineOptions {
 interface Pending {
   buf: Buffer;
   offset: number;
-  cb?: (err?: Error) => void;
+  cb?: ((err?: Error) => void) | undefined;
 }
 
 /**

@@ -18,7 +18,7 @@ export interface LinkTarget {
   ip: string;
   port: number;
   /** TLS options when the link is TLS (CIPSSL=1). */
-  tls?: tls.ConnectionOptions;
+  tls?: tls.ConnectionOptions | undefined;
   timeoutMs: number;
 }
 

@@ -90,7 +90,7 @@ export function activeMs(f: Fault): number {
 export function inject(mock: MockModem, f: Fault): string {
   switch (f.kind) {
     case 'reboot':
-      mock.reboot({ delayMs: f.ms });
+      mock.reboot(f.ms === undefined ? {} : { delayMs: f.ms });
       return `reboot ${f.ms}`;
     case 'pdp':
       mock.deactivatePdp();
@@ -113,7 +113,7 @@ export function inject(mock: MockModem, f: Fault): string {
       return `stall ${f.ms}`;
     case 'unplug':
       if (!mock.plugged) return 'unplug (already unplugged)';
-      mock.unplug({ replugAfterMs: f.ms });
+      mock.unplug(f.ms === undefined ? {} : { replugAfterMs: f.ms });
       return `unplug ${f.ms}`;
   }
 }

@@ -9,7 +9,7 @@ import { runSoak, type SoakOptions } from './run.js';
 
 const USAGE = 'usage: npm run soak -- [--duration seconds (120)] [--seed N] [--baud 115200|0] [--rx-mode push|pull] [--bound seconds (30)] [--rss-limit MB (100)] [--ci] [--json file]\n  --ci: the CI test\'s short gaps and faults (replays a CI failure with its seed)';
 
-function parse(argv: string[]): { opts: SoakOptions; json?: string } {
+function parse(argv: string[]): { opts: SoakOptions; json: string | undefined } {
   const opts: SoakOptions = {};
   let json: string | undefined;
   for (let i = 0; i < argv.length; i++) {

@@ -19,7 +19,7 @@ async function echoThrough(mode: 'push' | 'pull', baudRate: number, size: number
   cleanups.push(() => mock.close());
   const stream = mock.hostStream();
   const c = new RawClient(stream);
-  await bringUpMulti(c, { rxget: mode === 'pull' ? 5 : undefined });
+  await bringUpMulti(c, mode === 'pull' ? { rxget: 5 } : {});
   await c.cmd(`AT+CIPSTART=0,"TCP","127.0.0.1",${echo.port}\r`, '\r\nOK\r\n\r\n0, CONNECT OK\r\n');
   const payload = randomBytes(size);
   const got: Buffer[] = [];

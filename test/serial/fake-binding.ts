@@ -99,7 +99,7 @@ export class FakePort implements BindingPortInterface {
 }
 
 /** A binding over {@link FakePort}s; `ports` holds every port it opened, `listed` what list() returns. */
-export function fakeBinding(listed: PortInfo[] = []): BindingInterface & { ports: FakePort[]; failOpen?: Error } {
+export function fakeBinding(listed: PortInfo[] = []): BindingInterface & { ports: FakePort[]; failOpen: Error | undefined } {
   const binding = {
     ports: [] as FakePort[],
     failOpen: undefined as Error | undefined,

@@ -38,7 +38,7 @@ describe('soak grades', () => {
     const made = input({ server: { received: new Map([['a', new Map([[0, 1], [1, 1], [9, 1]])]]) } });
     expect(grade(made)[1]).toMatchObject({ pass: false, detail: expect.stringContaining('never sent') });
     const bad = input({ server: { corrupt: [{ where: 'ws a conn 1', reason: 'SHA-256 mismatch' }] } });
-    expect(grade(bad)[1].pass).toBe(false);
+    expect(grade(bad)[1]!.pass).toBe(false);
   });
 
   it('fail when a client got a corrupt, duplicated or out-of-order message, or had no traffic', () => {

@@ -31,9 +31,10 @@ const open = (server: RawServer, deflate: boolean) => openCollecting(server, { p
 async function sendThenFin(conn: RawConn, bytes: Buffer, pieces: Buffer[] = [bytes]): Promise<void> {
   expect(Buffer.concat(pieces).equals(bytes)).toBe(true);
   for (let i = 0; i < pieces.length; i++) {
-    if (i === pieces.length - 1) conn.socket.end(pieces[i]);
+    const piece = pieces[i]!;
+    if (i === pieces.length - 1) conn.socket.end(piece);
     else {
-      conn.socket.write(pieces[i]);
+      conn.socket.write(piece);
       await new Promise((r) => setImmediate(r));
     }
   }

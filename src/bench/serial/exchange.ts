@@ -25,11 +25,11 @@ export interface ExchangeResult {
 
 export interface ExchangeOptions {
   /** Bytes each way (default 10 MiB). */
-  bytes?: number;
+  bytes?: number | undefined;
   /** Write size (default 64 KiB). */
   chunkSize?: number;
   /** Declare a stall after this long without a byte received either way (default 5000 ms). */
-  stallMs?: number;
+  stallMs?: number | undefined;
 }
 
 /**

@@ -14,7 +14,7 @@ export interface SerialDuplexOptions {
   /** Shown in errors and traces. */
   path: string;
   /** Readable and writable buffer bound in bytes (default 64 KiB). */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
 }
 
 /**
