@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import createDebug from 'debug';
 import { BadArgumentError } from '../at/errors.js';
-import { ConnectTimeoutError, type DeliveryTracker, type Modem, type ModemConnectOptions, type ModemSocket } from '../modem/index.js';
+import { ConnectTimeoutError, ModemNotReadyError, type DeliveryTracker, type Modem, type ModemConnectOptions, type ModemSocket } from '../modem/index.js';
 import { withNetErrors } from './net-errors.js';
 
 const debug = createDebug('air780:adapters');
@@ -78,7 +78,10 @@ export function createConnection(modem: Modem, options: ModemConnectionOptions, 
   const host = options.host ?? 'localhost';
   const port = parsePort(options.port);
   const mode = options.tls === true ? 'host' : (options.tls ?? false);
-  const { connectTimeoutMs, signal } = options;
+  const { connectTimeoutMs } = options;
+  // A recovering module makes a new connection fail at once (ERR_MODEM_NOT_READY) rather than
+  // wait for it: pools and reconnecting clients retry on their own schedule.
+  const signal = modem.state === 'online' || modem.state === 'closed' ? options.signal : AbortSignal.abort(new ModemNotReadyError(modem.state));
   const base = { ...(connectTimeoutMs !== undefined ? { timeoutMs: connectTimeoutMs } : {}), ...(signal ? { signal } : {}) };
   if (mode !== 'host') {
     const socket = withNetErrors(
