@@ -32,12 +32,15 @@ interface UndiciConnectOptions {
 
 const require = createRequire(import.meta.url);
 
-/** undici, loaded on first use: it is an optional peer dependency, not needed by the core. */
-function loadUndici(): typeof import('undici') {
+/**
+ * @internal An optional peer dependency, loaded on first use (synchronously: undici is CommonJS),
+ * or `ERR_PEER_MISSING` naming it.
+ */
+export function loadPeer<T>(pkg: string, what: string): T {
   try {
-    return require('undici') as typeof import('undici');
+    return require(pkg) as T;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') throw new PeerDependencyMissingError('undici', 'dispatcher()', { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') throw new PeerDependencyMissingError(pkg, what, { cause: err });
     throw err;
   }
 }
@@ -51,7 +54,7 @@ function loadUndici(): typeof import('undici') {
  * `cause`.
  */
 export function dispatcher(modem: Modem, options: ModemDispatcherOptions = {}): UndiciAgent {
-  const { Agent } = loadUndici();
+  const { Agent } = loadPeer<typeof import('undici')>('undici', 'dispatcher()');
   const wait: LinkWaitOptions = {
     ...(options.linkWaitMs !== undefined ? { linkWaitMs: options.linkWaitMs } : {}),
     ...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
