@@ -75,6 +75,30 @@ describe('modem.httpAgent', () => {
     expect((await pending).body.toString()).toBe('hello');
   });
 
+  it('beyond maxQueued waiters a request fails at once with ERR_LINK_QUEUE_FULL', async () => {
+    const { modem } = await openModem();
+    const server = await startHttpServer();
+    defer(() => server.close());
+    const held: ModemSocket[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = modem.connect('127.0.0.1', server.port);
+      await new Promise((r) => s.once('connect', r));
+      held.push(s);
+    }
+    defer(() => held.forEach((s) => s.destroy()));
+    const agent = modem.httpAgent({ linkWaitMs: 20_000, maxQueued: 1 });
+    defer(() => agent.destroy());
+    const first = request(http, `${server.url}/hello`, { agent });
+    await new Promise((r) => setTimeout(r, 100)); // the first is waiting now
+    const second = await request(http, `${server.url}/hello?2`, { agent }).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(second?.code).toBe('ERR_LINK_QUEUE_FULL');
+    held.pop()!.destroy();
+    expect((await first).body.toString()).toBe('hello');
+  });
+
   it('caps maxSockets at the 6 links', () => {
     return openModem().then(({ modem }) => {
       const agent = modem.httpAgent({ maxSockets: 50 });
