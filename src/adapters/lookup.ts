@@ -30,9 +30,10 @@ export function resolveOnModule(modem: Modem, hostname: string, options: { timeo
     if (modem.state !== 'online') throw new ModemNotReadyError(modem.state);
     const at = modem.at;
     let unsubscribe = (): void => {};
+    let timer: NodeJS.Timeout | undefined;
     // Subscribed before the command: the answer may follow OK in the same read.
     const answer = new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ModemLookupError(hostname, `no +CDNSGIP within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new ModemLookupError(hostname, `no +CDNSGIP within ${timeoutMs} ms`)), timeoutMs);
       unsubscribe = at.onUrc(CDNSGIP_RE, (urc: AtUrc) => {
         const m = CDNSGIP_RE.exec(urc.line)!;
         if (m[1] !== undefined && m[1] !== hostname) return; // an answer to someone else's query
@@ -49,6 +50,7 @@ export function resolveOnModule(modem: Modem, hostname: string, options: { timeo
       if (ips.length === 0) throw new ModemLookupError(hostname, 'the module returned no address');
       return ips;
     } finally {
+      clearTimeout(timer);
       unsubscribe();
     }
   };

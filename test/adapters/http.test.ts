@@ -99,6 +99,18 @@ describe('modem.httpAgent', () => {
     expect((await first).body.toString()).toBe('hello');
   });
 
+  it('an idle pooled link is closed on the module after the agent timeout', async () => {
+    const { modem, mock } = await openModem();
+    const server = await startHttpServer();
+    defer(() => server.close());
+    const agent = modem.httpAgent({ timeout: 300 });
+    defer(() => agent.destroy());
+    expect((await request(http, `${server.url}/hello`, { agent })).body.toString()).toBe('hello');
+    expect(mock.linkState(0)).toBe('CONNECTED');
+    await until(() => mock.linkState(0) !== 'CONNECTED', 10_000, 'the idle link to close');
+    expect(mock.commands()).toContain('AT+CIPCLOSE=0');
+  });
+
   it('caps maxSockets at the 6 links', () => {
     return openModem().then(({ modem }) => {
       const agent = modem.httpAgent({ maxSockets: 50 });
@@ -157,6 +169,18 @@ describe('modem.httpsAgent', () => {
     expect(JSON.parse(posted.body.toString())).toEqual({ sha256: sha256(up), length: up.length });
     expect(posted.reused).toBe(true);
     expect(server.connections).toBe(1);
+  });
+
+  it("tlsMode 'modem': the module's TLS with the CA uploaded to it", async () => {
+    const pki = makeTestPki();
+    const { modem, mock } = await openModem();
+    const server = await startHttpServer({ cert: pki.serverCert, key: pki.serverKey });
+    defer(() => server.close());
+    const agent = modem.httpsAgent({ ca: pki.caCert, tlsMode: 'modem' });
+    defer(() => agent.destroy());
+    const got = await request(https, `${server.url}/blob?bytes=100000`, { agent });
+    expect(sha256(got.body)).toBe(sha256(server.blob.subarray(0, 100_000)));
+    expect(mock.commands().some((c) => /^AT\+CIPSSL=1$/.test(c))).toBe(true);
   });
 
   it('refuses a server signed by an unrelated CA', async () => {
