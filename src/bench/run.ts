@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Air780Error } from '../at/errors.js';
 import { MockModem } from '../mock/index.js';
+import { benchLibraries } from './libraries.js';
 import { measureLineRate } from './mock-line-rate.js';
 import { benchThroughput } from './modem-throughput.js';
 import { Modem } from '../modem/index.js';
@@ -141,7 +142,7 @@ function wireMs(size: number, baud: number): number {
 }
 
 /** What `--only` can select (a name matches when it contains the `--only` text). */
-export const MEASUREMENTS = ['ws-throughput', 'ws-over-modem', 'cpu', 'echo-rtt', 'deflate', 'line-rate', 'socket-throughput'] as const;
+export const MEASUREMENTS = ['ws-throughput', 'ws-over-modem', 'cpu', 'echo-rtt', 'deflate', 'line-rate', 'socket-throughput', 'libraries'] as const;
 
 /** `--only` that selects nothing: refused before anything runs or is written (`ERR_BENCH_ONLY`). */
 export class BenchSelectionError extends Air780Error {
@@ -305,6 +306,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
           ceilingFraction: ceilingFractionOf(r.bytesPerSecond, { baud: r.baudRate, latencyMs: LATENCY_MS, direction: r.direction, rxMode: r.rxMode }),
           note: 'raw TCP socket through the modem layer, in-process mock' }));
         log(`  socket ${r.baudRate} ${r.rxMode} ${r.direction}: ${r.fraction.toFixed(3)} of line`);
+      }
+    }
+    if (want('libraries')) {
+      // fetch and MQTT through the adapters, against the raw module socket on the same modem.
+      log('libraries (fetch, MQTT) at 115200 over the pty mock');
+      const mock = await startMock(115200, log);
+      try {
+        const modem = await Modem.open({ path: mock.path, baudRate: 115200, rxMode: 'push' });
+        try {
+          const bytes = quick ? 128 * 1024 : 1024 * 1024;
+          records.push(...(await benchLibraries(modem, { baud: 115200, bytes, messages: quick ? 64 : 256, log, timeoutMs: timeoutMs(bytes, 115200) })));
+        } finally {
+          await modem.close();
+        }
+      } finally {
+        await mock.stop();
       }
     }
     const rssMB = process.resourceUsage().maxRSS / 1024;
