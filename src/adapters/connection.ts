@@ -1,8 +1,8 @@
-import { isIP } from 'node:net';
 import tls from 'node:tls';
 import createDebug from 'debug';
 import { BadArgumentError } from '../at/errors.js';
 import { ConnectTimeoutError, ModemNotReadyError, type DeliveryTracker, type Modem, type ModemConnectOptions, type ModemSocket } from '../modem/index.js';
+import { tlsIdentity } from '../modem/host-tls.js';
 import { withNetErrors } from './net-errors.js';
 
 const debug = createDebug('air780:adapters');
@@ -32,17 +32,6 @@ export interface ModemConnectionOptions extends Omit<ModemConnectOptions, 'timeo
 
 /** What {@link createConnection} returns: a `net.Socket`-like stream with the link's delivery tracker. */
 export type ModemConnection = (ModemSocket | tls.TLSSocket) & { delivery: DeliveryTracker };
-
-/**
- * The certificate name and SNI for a host-TLS target: an IP literal is checked against the
- * certificate's IP entries and sent as no SNI. Same rule as the modem layer's `openStream`; passing
- * `host` matters, since without it Node checks a socket-based TLS connection against `localhost`.
- */
-function tlsIdentity(host: string, servername: string | undefined): { host: string; servername?: string } {
-  const name = servername || host;
-  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
-  return isIP(bare) ? { host: bare } : { host: name, servername: name };
-}
 
 function parsePort(port: number | string): number {
   const n = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port;
@@ -95,7 +84,7 @@ export function createConnection(modem: Modem, options: ModemConnectionOptions, 
   if (options.rejectUnauthorized === false) debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
   const secure = tls.connect({
     socket: raw,
-    ...tlsIdentity(host, options.servername),
+    ...tlsIdentity(host, options.servername), // an IP target is checked against the IP, not localhost
     rejectUnauthorized: options.rejectUnauthorized !== false,
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.ALPNProtocols ? { ALPNProtocols: options.ALPNProtocols } : {}),
