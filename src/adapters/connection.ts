@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { BadArgumentError } from '../at/errors.js';
 import { ConnectTimeoutError, ModemNotReadyError, type DeliveryTracker, type Modem, type ModemConnectOptions, type ModemSocket } from '../modem/index.js';
 import { tlsIdentity } from '../modem/host-tls.js';
-import { withNetErrors } from './net-errors.js';
+import { asNetError, withNetErrors } from './net-errors.js';
 
 const debug = createDebug('air780:adapters');
 
@@ -17,7 +17,10 @@ export interface ModemConnectionOptions extends Omit<ModemConnectOptions, 'timeo
   port: number | string;
   /** Idle timeout as `socket.setTimeout(timeout)`: 'timeout' after that many ms without traffic. */
   timeout?: number;
-  /** Wait for the module's `CONNECT OK` (and a host-TLS handshake). Default: the modem's `connectTimeoutMs`; 60 s for the handshake. */
+  /**
+   * Wait for the module's `CONNECT OK` (default: the modem's `connectTimeoutMs`). Host TLS: the
+   * whole connect, link and handshake, is bounded by it (default 60 s), then `ETIMEDOUT`.
+   */
   connectTimeoutMs?: number;
   /** Host TLS: ALPN protocols to offer (`socket.alpnProtocol` tells the one chosen). */
   ALPNProtocols?: string[];
@@ -97,7 +100,7 @@ export function createConnection(modem: Modem, options: ModemConnectionOptions, 
   raw.once('error', (err) => secure.destroy(err));
   secure.once('close', () => raw.destroy());
   const handshakeMs = connectTimeoutMs ?? 60_000;
-  const timer = setTimeout(() => secure.destroy(new ConnectTimeoutError(host, port, handshakeMs)), handshakeMs);
+  const timer = setTimeout(() => secure.destroy(asNetError(new ConnectTimeoutError(host, port, handshakeMs), false)), handshakeMs);
   const settle = () => clearTimeout(timer);
   secure.once('secureConnect', settle);
   secure.once('close', settle);

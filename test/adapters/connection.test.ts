@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import '../../src/index.js';
@@ -110,6 +111,25 @@ describe('modem.createConnection', () => {
       const socket = modem.createConnection({ host: 'localhost', port: server.port, tls: true, ca: pki.otherCaCert });
       const err = await errorOf(socket);
       expect(err.code).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
+      await until(() => mock.linkState(0) !== 'CONNECTED', 10_000, 'link 0 closed');
+    });
+
+    it('a server that never answers the handshake: ETIMEDOUT after connectTimeoutMs, the link freed', async () => {
+      const { mock, modem } = await openModem();
+      const accepted: net.Socket[] = [];
+      const silent = net.createServer((s) => {
+        s.on('error', () => {});
+        accepted.push(s);
+      });
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      defer(() => {
+        accepted.forEach((s) => s.destroy());
+        return new Promise<void>((r) => silent.close(() => r()));
+      });
+      const socket = modem.createConnection({ host: 'localhost', port: (silent.address() as net.AddressInfo).port, tls: true, connectTimeoutMs: 800 });
+      const err = await errorOf(socket);
+      expect(err.code).toBe('ETIMEDOUT');
+      expect(err.cause?.code).toBe('ERR_CONNECT_TIMEOUT');
       await until(() => mock.linkState(0) !== 'CONNECTED', 10_000, 'link 0 closed');
     });
 
