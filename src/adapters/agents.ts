@@ -31,7 +31,7 @@ function agentOptions<T extends http.AgentOptions>(options: T): T {
   return { keepAlive: true, timeout: 15_000, ...options, maxSockets: cap(options.maxSockets), maxTotalSockets: cap(options.maxTotalSockets) };
 }
 
-function connector(modem: Modem, wait: LinkWaitOptions & { connectTimeoutMs?: number }, tls: ModemConnectionOptions['tls']) {
+function connector(modem: Modem, wait: LinkWaitOptions & { connectTimeoutMs?: number | undefined }, tls: false | 'host' | 'modem') {
   return (req: AgentConnectOptions, cb: ConnectCallback): undefined => {
     const options: ModemConnectionOptions = {
       host: req.hostname ?? req.host ?? 'localhost',
@@ -42,10 +42,10 @@ function connector(modem: Modem, wait: LinkWaitOptions & { connectTimeoutMs?: nu
       ...(tls
         ? {
             ...(req.servername ? { servername: req.servername } : {}),
-            ...(req.ca ? { ca: req.ca as ModemConnectionOptions['ca'] } : {}),
+            ...(req.ca ? { ca: req.ca as NonNullable<ModemConnectionOptions['ca']> } : {}),
             ...(req.rejectUnauthorized !== undefined ? { rejectUnauthorized: req.rejectUnauthorized } : {}),
-            ...(req.cert ? { cert: req.cert as ModemConnectionOptions['cert'] } : {}),
-            ...(req.key ? { key: req.key as ModemConnectionOptions['key'] } : {}),
+            ...(req.cert ? { cert: req.cert as NonNullable<ModemConnectionOptions['cert']> } : {}),
+            ...(req.key ? { key: req.key as NonNullable<ModemConnectionOptions['key']> } : {}),
             ...(req.ALPNProtocols ? { ALPNProtocols: req.ALPNProtocols } : {}),
           }
         : {}),

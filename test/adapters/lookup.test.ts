@@ -9,7 +9,7 @@ import { startHttpServer } from './http-server.js';
 const NAMES: Record<string, string> = { 'api.example.test': '127.0.0.1', 'other.example.test': '127.0.0.2' };
 const resolve = (host: string) => NAMES[host];
 
-function lookup(modem: Modem, host: string, options: object | number = {}): Promise<{ address: string | LookupAddress[]; family?: number }> {
+function lookup(modem: Modem, host: string, options: object | number = {}): Promise<{ address: string | LookupAddress[]; family?: number | undefined }> {
   return new Promise((res, rej) => {
     modem.lookup(host, options as never, (err: Error | null, address: string | LookupAddress[], family?: number) => (err ? rej(err) : res({ address, family })));
   });
