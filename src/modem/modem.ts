@@ -375,9 +375,9 @@ export class Modem extends EventEmitter {
    */
   private async endLinks(): Promise<void> {
     for (const s of this.links.sockets) s?.destroy();
-    const deadline = Date.now() + Math.min(LINK_CLOSE_BUDGET_MS, this.opts.commandTimeoutMs);
+    const deadline = performance.now() + Math.min(LINK_CLOSE_BUDGET_MS, this.opts.commandTimeoutMs);
     while (this.links.closing.size > 0 && this._state === 'online') {
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) {
         debug('close: %d link(s) still closing on the module; closing the port anyway', this.links.closing.size);
         return;

@@ -30,6 +30,12 @@ describe('require("air780-bridge")', () => {
     expect(r.stderr).toContain("await import('air780-bridge')");
   });
 
+  it("the same for the 'air780-bridge/mock' subpath", () => {
+    const r = node("require('air780-bridge/mock')");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('air780-bridge is an ES module and cannot be require()d');
+  });
+
   it('caught, it carries code ERR_REQUIRE_ESM', () => {
     const r = node("try { require('air780-bridge') } catch (e) { console.log(e.code) }");
     expect(r.stdout.trim()).toBe('ERR_REQUIRE_ESM');
