@@ -181,10 +181,10 @@ export class LuatWebSocket {
 
   /** Starts connecting; true if the attempt started (check `ready()` / wait for `conack`). */
   connect(): boolean {
-    if (this.released) return this.refuse(releasedError());
+    if (this.released) return this.refuse('connect', releasedError());
     if (this.reconnectOn) this.core.setReconnect({ strategy: 'fixed', intervalMs: this.reconnectMs });
     if (this.core.connect()) return this.accept();
-    return this.refuse(new WsNotOpenError(`connect() refused: the client is already ${this.core.state}; call disconnect() first, or wait for 'disconnect'.`));
+    return this.refuse('connect', new WsNotOpenError(`The client is already ${this.core.state}: call disconnect() first, or wait for 'disconnect'.`));
   }
 
   /**
@@ -197,9 +197,9 @@ export class LuatWebSocket {
     return this.refusal;
   }
 
-  private refuse(err: Error): false {
+  private refuse(what: 'connect' | 'send' | 'headers', err: Error): false {
     this.refusal = err;
-    this.log('%s', err.message);
+    this.log('%s refused: %s', what, err.message);
     return false;
   }
 
@@ -233,12 +233,12 @@ export class LuatWebSocket {
    * `disconnect`; a stall alone (`ERR_DELIVERY_TIMEOUT`) does not disconnect.
    */
   send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
-    if (this.released) return this.refuse(releasedError());
+    if (this.released) return this.refuse('send', releasedError());
     if (!this.isReady || this.core.state !== 'open') {
-      return this.refuse(new WsNotOpenError("send() before 'conack': nothing was sent. Send from the 'conack' event on (ready() is true between 'conack' and 'disconnect')."));
+      return this.refuse('send', new WsNotOpenError("send() before 'conack': nothing was sent. Send from the 'conack' event on (ready() is true between 'conack' and 'disconnect')."));
     }
     if (typeof data !== 'string' && typeof data !== 'number' && !(data instanceof Uint8Array)) {
-      return this.refuse(new BadArgumentError('data', 'send() takes a string, a Buffer/Uint8Array or a number.'));
+      return this.refuse('send', new BadArgumentError('data', 'send() takes a string, a Buffer/Uint8Array or a number.'));
     }
     const payload = typeof data === 'number' ? String(data) : data;
     try {
@@ -259,7 +259,7 @@ export class LuatWebSocket {
     } catch (err) {
       // Refused before framing, like the firmware's type check: a false return, not error+disconnect.
       if (!(err instanceof WsInvalidTextError)) throw err;
-      return this.refuse(err);
+      return this.refuse('send', err);
     }
     return this.accept();
   }
@@ -294,14 +294,14 @@ export class LuatWebSocket {
    * a value holds CR/LF/NUL, or a handshake header would be overridden.
    */
   headers(h: Record<string, string | number> | string): boolean {
-    if (this.released) return this.refuse(releasedError());
+    if (this.released) return this.refuse('headers', releasedError());
     try {
       const pairs = typeof h === 'string' ? parseHeaderString(h) : typeof h === 'object' && h !== null ? checkHeaders(h) : null;
-      if (!pairs) return this.refuse(new BadArgumentError('headers', "headers() takes { Name: 'value' } or a string of 'Name: value\\r\\n' lines."));
+      if (!pairs) return this.refuse('headers', new BadArgumentError('headers', "headers() takes { Name: 'value' } or a string of 'Name: value\\r\\n' lines."));
       this.core.setHeaders(pairs);
       return this.accept();
     } catch (err) {
-      return this.refuse(err as Error);
+      return this.refuse('headers', err as Error);
     }
   }
 
