@@ -18,6 +18,7 @@
 import type { Duplex } from 'node:stream';
 import { AtScanner, type AtToken } from '../at/scanner.js';
 import { defaultFinalMatcher, defaultTimeoutFor, isKnownUrc, type FinalMatcher } from '../at/finals.js';
+import { plural } from './plural.js';
 
 /** What the console shows: the module's lines sorted by whom they belong to, and its own notes. */
 export type ConsoleOutput =
@@ -27,6 +28,11 @@ export type ConsoleOutput =
   | { kind: 'data'; data: Buffer }
   /** The module opened a prompt: the next typed line is payload (`remaining` bytes, or up to Ctrl-Z). */
   | { kind: 'prompt'; remaining: number | undefined }
+  /**
+   * Bytes the module sent with no line end yet (raw socket data in single-link mode, say), shown
+   * once the port has been quiet for {@link PARTIAL_QUIET_MS} or the console closes.
+   */
+  | { kind: 'partial'; data: Buffer }
   | { kind: 'note'; text: string };
 
 export interface AtConsoleOptions {
@@ -39,6 +45,10 @@ export interface AtConsoleOptions {
 }
 
 const CTRL_Z = 0x1a;
+/** Quiet time after which bytes without a line end are shown as they are. */
+export const PARTIAL_QUIET_MS = 200;
+/** Received bytes kept to recover the scanner's pending ones (more than its longest line). */
+const TAIL_BYTES = 8192;
 const ESC = '\x1b';
 /** Commands that answer with a `> ` prompt and then take a payload. */
 const PROMPT_COMMAND = /^AT\+(?:CIPSEND|FSWRITE|CMGS|CMGW)(?:=|$)/i;
@@ -67,7 +77,19 @@ export class AtConsole {
   private resolveEnded!: () => void;
   /** Resolves once the port closed or failed, or {@link close} was called. */
   readonly ended: Promise<void> = new Promise((resolve) => (this.resolveEnded = resolve));
-  private readonly onData = (chunk: Buffer): void => this.scanner.push(chunk);
+  /** The last bytes received: the scanner's pending partial line is their end. */
+  private tail: Buffer = Buffer.alloc(0);
+  private partialTimer: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer): void => {
+    this.tail = this.tail.length + chunk.length <= TAIL_BYTES ? Buffer.concat([this.tail, chunk]) : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
+    this.scanner.push(chunk);
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+    if (this.scanner.pendingBytes > 0 && !this.scanner.inBlock) {
+      this.partialTimer = setTimeout(() => this.flushPartial(), PARTIAL_QUIET_MS);
+      this.partialTimer.unref();
+    }
+  };
   private readonly onEnd = (): void => this.end('the port closed');
 
   constructor(
@@ -137,8 +159,24 @@ export class AtConsole {
     this.end(undefined);
   }
 
+  /**
+   * Shows the bytes the scanner holds for want of a line end, and lets it start afresh: what
+   * follows them is shown on its own (a later line end only ends the line after them).
+   */
+  private flushPartial(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+    const n = this.scanner.pendingBytes;
+    if (n === 0 || this.scanner.inBlock || n > this.tail.length) return;
+    const data = Buffer.from(this.tail.subarray(this.tail.length - n));
+    this.scanner.reset();
+    this.tail = Buffer.alloc(0);
+    this.options.output({ kind: 'partial', data });
+  }
+
   private end(why: string | undefined): void {
     if (this.closed) return;
+    this.flushPartial();
     this.closed = true;
     this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
@@ -244,7 +282,7 @@ export class AtConsole {
     const take = bytes.subarray(0, r.remaining);
     this.write(take);
     r.remaining -= take.length;
-    if (bytes.length > take.length) this.note(`${bytes.length - take.length} bytes beyond the announced ${r.length} were not sent`);
+    if (bytes.length > take.length) this.note(`${plural(bytes.length - take.length, 'byte')} beyond the announced ${r.length} were not sent`);
     if (r.remaining > 0) {
       this.options.output({ kind: 'prompt', remaining: r.remaining });
       return;

@@ -70,8 +70,25 @@ export function describeTarget(flags: FlagValues): string {
   return port ? port : 'the first Air780 found (USB 19d1:0001)';
 }
 
+/** `--mock` and `--port` name two different modules: refused rather than one silently ignored. */
+function checkTarget(flags: FlagValues): void {
+  if (bool(flags, 'mock') && str(flags, 'port') !== undefined) {
+    throw new UsageError('--mock and --port name two different modules', 'give one: --mock for the embedded mock, or --port PATH for a module');
+  }
+}
+
+/**
+ * No module found and none named: say how to try without one, as well as how to name one.
+ * Other errors pass unchanged.
+ */
+function withMockHint(err: unknown): unknown {
+  if ((err as { code?: unknown } | null)?.code !== 'ERR_NO_MODEM') return err;
+  return new CliError('ERR_NO_MODEM', (err as Error).message, 'no module at hand? add --mock to run on the embedded mock', { cause: err });
+}
+
 /** Opens and brings up the module selected by the common flags, reporting progress on `io`. */
 export async function openModule(flags: FlagValues, io: Io, extra: { mock?: MockModemOptions; modem?: Partial<ModemOpenOptions> } = {}): Promise<OpenedModule> {
+  checkTarget(flags);
   const options: ModemOpenOptions = { ...extra.modem };
   const rx = str(flags, 'rx');
   if (rx === 'push' || rx === 'pull') options.rxMode = rx;
@@ -100,7 +117,7 @@ export async function openModule(flags: FlagValues, io: Io, extra: { mock?: Mock
     modem = await Modem.open(options);
   } catch (err) {
     await mock?.close().catch(() => {});
-    throw err;
+    throw withMockHint(err);
   }
   io.status(`module ready (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   let closed = false;
@@ -164,6 +181,7 @@ function answersAtScript(): AtScript<ProgressEvent> {
 export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSession> {
   let mock: MockModem | undefined;
   let transport: Transport;
+  checkTarget(flags);
   const target = describeTarget(flags);
   io.status(`opening ${target}...`);
   if (bool(flags, 'mock')) {
@@ -177,6 +195,8 @@ export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSessio
       ...(port !== undefined ? { path: port } : {}),
       ...(baud !== undefined ? { baudRate: baud } : {}),
       ...(bool(flags, 'rtscts') ? { rtscts: true } : {}),
+    }).catch((err: unknown) => {
+      throw withMockHint(err);
     });
   }
   const stream = transport.stream;

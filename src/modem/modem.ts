@@ -21,6 +21,12 @@ import type { DeliveryTracker } from './delivery.js';
 
 const debug = createDebug('air780:modem:state');
 
+/**
+ * How long `close()` waits for the module to confirm the `AT+CIPCLOSE` of the links still open: a
+ * close is a user waiting, and a module that does not answer within it drops the links itself later.
+ */
+const LINK_CLOSE_BUDGET_MS = 1500;
+
 /** The error an aborted connect fails with: the signal's reason when it is one. */
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new ModemAbortError('The connect');
@@ -168,6 +174,7 @@ export class Modem extends EventEmitter {
   private readonly moduleTls: ModuleTls;
   private ip: string | undefined;
   private readonly driver: LinkDriver;
+  private closing: Promise<void> | undefined;
 
   private constructor(transport: Transport, options: ModemOpenOptions) {
     super();
@@ -335,9 +342,21 @@ export class Modem extends EventEmitter {
     }
   }
 
-  /** Close every socket, the AT channel and the port. */
-  async close(): Promise<void> {
+  /**
+   * Close every socket, end the module links they held (`AT+CIPCLOSE` each, within 1.5 s
+   * in all), then close the AT channel and the port.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this._state === 'closed') return;
+    // A module keeps links nobody closed until they time out on their own (and the mock keeps the
+    // real TCP socket behind each, which holds a Node process open): end them while the module
+    // still answers.
+    if (this._state === 'online') await this.endLinks();
     this.setState('closed');
     this.lifetime.abort(new ModemNotReadyError('closed'));
     // A deliberate close: sockets just close (no 'error' nobody may be listening for).
@@ -347,6 +366,26 @@ export class Modem extends EventEmitter {
     await this.transport.close();
     if (Modem.default === this) Modem.default = undefined;
     this.emit('close');
+  }
+
+  /**
+   * Destroys every socket, which sends `AT+CIPCLOSE` for each link open on the module (the
+   * connector's release), and waits for those closes to finish, at most LINK_CLOSE_BUDGET_MS: a
+   * module that stops answering must not keep `close()` from closing the port.
+   */
+  private async endLinks(): Promise<void> {
+    for (const s of this.links.sockets) s?.destroy();
+    const deadline = performance.now() + Math.min(LINK_CLOSE_BUDGET_MS, this.opts.commandTimeoutMs);
+    while (this.links.closing.size > 0 && this._state === 'online') {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        debug('close: %d link(s) still closing on the module; closing the port anyway', this.links.closing.size);
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.links.closingSettled(), new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
   }
 
   // ---- state (bring-up and recovery: supervisor.ts) --------------------------------------------

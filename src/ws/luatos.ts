@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketClient, type WebSocketClientOptions } from './client.js';
-import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError, WsClosedError, WsInvalidTextError } from './errors.js';
+import { BadArgumentError } from '../at/errors.js';
+import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError, WsClosedError, WsInvalidTextError, WsNotOpenError } from './errors.js';
 import { parseHeaderString, checkHeaders } from './headers.js';
 import { DEFAULT_RECONNECT_MS, MIN_RECONNECT_MS } from './reconnect.js';
 import { hostConnect, openerConnect, type ConnectFn, type StreamOpener, type WsTlsOptions } from './transport.js';
@@ -108,6 +109,8 @@ export class LuatWebSocket {
   private readonly events: Array<() => void> = [];
   private flushing = false;
   private readonly log: createDebug.Debugger;
+  /** Why the last `connect`, `send` or `headers` returned false (null after one that returned true). */
+  private refusal: Error | null = null;
 
   /** @internal use `websocket.create`. */
   constructor(url: string, connect: ConnectFn, keepaliveMs: number, options: LuatCreateOptions) {
@@ -178,9 +181,31 @@ export class LuatWebSocket {
 
   /** Starts connecting; true if the attempt started (check `ready()` / wait for `conack`). */
   connect(): boolean {
-    if (this.released) return false;
+    if (this.released) return this.refuse('connect', releasedError());
     if (this.reconnectOn) this.core.setReconnect({ strategy: 'fixed', intervalMs: this.reconnectMs });
-    return this.core.connect();
+    if (this.core.connect()) return this.accept();
+    return this.refuse('connect', new WsNotOpenError(`The client is already ${this.core.state}: call disconnect() first, or wait for 'disconnect'.`));
+  }
+
+  /**
+   * Why this client's most recent `connect()`, `send()` or `headers()` returned false, as an Error
+   * with a stable `code` (`ERR_WS_NOT_OPEN` before `conack`, `ERR_WS_INVALID_UTF8`,
+   * `ERR_WS_BAD_HEADER`, `ERR_WS_CLOSED` after `close()`, `ERR_BAD_ARGUMENT`); null when that call
+   * returned true. The LuatOS return values stay as they are; this is where their reason lives.
+   */
+  lastError(): Error | null {
+    return this.refusal;
+  }
+
+  private refuse(what: 'connect' | 'send' | 'headers', err: Error): false {
+    this.refusal = err;
+    this.log('%s refused: %s', what, err.message);
+    return false;
+  }
+
+  private accept(): true {
+    this.refusal = null;
+    return true;
   }
 
   /** Automatic reconnect at a fixed interval (default 3000 ms, minimum 1000 ms). */
@@ -197,8 +222,9 @@ export class LuatWebSocket {
    * Sends `data`. `fin` 1 (default) ends the message, 0 leaves it open for more frames; `opt` 0
    * (default) text, 1 binary (taken from the message's first frame). False when not ready, and
    * false for text given as bytes that are not UTF-8 (`opt` 0 with a Buffer): nothing is sent, no
-   * event is posted and the connection stays up (the server would have failed it); the reason
-   * (`ERR_WS_INVALID_UTF8`) is traced. Send such bytes with `opt` 1.
+   * event is posted and the connection stays up (the server would have failed it). The reason of a
+   * false is {@link LuatWebSocket.lastError} (`ERR_WS_NOT_OPEN`, `ERR_WS_INVALID_UTF8`, ...). Send
+   * such bytes with `opt` 1.
    *
    * Over a module, the first message it never accepts gets `error` 'tx' with the Error
    * (`ERR_LINK_CLOSED`, `ERR_MODEM_RESET`, `ERR_DELIVERY_TIMEOUT`): one per connection, as the
@@ -207,11 +233,13 @@ export class LuatWebSocket {
    * `disconnect`; a stall alone (`ERR_DELIVERY_TIMEOUT`) does not disconnect.
    */
   send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
-    if (this.released || !this.isReady || this.core.state !== 'open') {
-      this.log('send: not ready yet');
-      return false;
+    if (this.released) return this.refuse('send', releasedError());
+    if (!this.isReady || this.core.state !== 'open') {
+      return this.refuse('send', new WsNotOpenError("send() before 'conack': nothing was sent. Send from the 'conack' event on (ready() is true between 'conack' and 'disconnect')."));
     }
-    if (typeof data !== 'string' && typeof data !== 'number' && !(data instanceof Uint8Array)) return false;
+    if (typeof data !== 'string' && typeof data !== 'number' && !(data instanceof Uint8Array)) {
+      return this.refuse('send', new BadArgumentError('data', 'send() takes a string, a Buffer/Uint8Array or a number.'));
+    }
     const payload = typeof data === 'number' ? String(data) : data;
     try {
       this.core.send(payload, {
@@ -231,10 +259,9 @@ export class LuatWebSocket {
     } catch (err) {
       // Refused before framing, like the firmware's type check: a false return, not error+disconnect.
       if (!(err instanceof WsInvalidTextError)) throw err;
-      this.log('send refused: %s', err.message);
-      return false;
+      return this.refuse('send', err);
     }
-    return true;
+    return this.accept();
   }
 
   /** Sends a close frame and releases the client: no event is delivered after this call. */
@@ -267,15 +294,14 @@ export class LuatWebSocket {
    * a value holds CR/LF/NUL, or a handshake header would be overridden.
    */
   headers(h: Record<string, string | number> | string): boolean {
-    if (this.released) return false;
+    if (this.released) return this.refuse('headers', releasedError());
     try {
       const pairs = typeof h === 'string' ? parseHeaderString(h) : typeof h === 'object' && h !== null ? checkHeaders(h) : null;
-      if (!pairs) return false;
+      if (!pairs) return this.refuse('headers', new BadArgumentError('headers', "headers() takes { Name: 'value' } or a string of 'Name: value\\r\\n' lines."));
       this.core.setHeaders(pairs);
-      return true;
+      return this.accept();
     } catch (err) {
-      this.log('headers refused: %s', (err as Error).message);
-      return false;
+      return this.refuse('headers', err as Error);
     }
   }
 
@@ -290,6 +316,10 @@ export class LuatWebSocket {
   get client(): WebSocketClient {
     return this.core;
   }
+}
+
+function releasedError(): WsClosedError {
+  return new WsClosedError('This client was released with close(): create a new one with websocket.create().');
 }
 
 function errorKind(err: Error): LuatErrorKind {
@@ -311,29 +341,29 @@ function errorKind(err: Error): LuatErrorKind {
  *   a program that forgot `Modem.open()` never silently uses the host's network;
  * - `'host'` ({@link hostAdapter}): this computer's own `net`/`tls` sockets (tests, PC use).
  *
- * Returns null, like the firmware's nil, when the URL is unusable or the adapter is not one (the
- * reason is traced on air780:ws). In TypeScript, check it before use:
+ * Returns null, like the firmware's nil, when the URL is unusable or the adapter is not one; the
+ * reason is `websocket.lastError()` (and traced on air780:ws). In TypeScript, check it before use:
  * `const wsc = websocket.create(modem, url, 60); if (!wsc) throw new Error('bad URL or adapter');`
  */
 function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCreateOptions, use_ipv6?: boolean, options?: LuatCreateOptions): LuatWebSocket | null {
+  createError = null;
   const opts: LuatCreateOptions = typeof keepalive === 'object' && keepalive !== null ? { ...keepalive } : { ...options };
   if (typeof keepalive === 'number') opts.keepalive = keepalive;
   if (typeof use_ipv6 === 'boolean') opts.use_ipv6 = use_ipv6;
-  if (typeof url !== 'string') return null;
+  if (typeof url !== 'string') return createRefused(new WsUrlError('websocket.create: the URL must be a string such as "wss://example.com/path".'));
   try {
     parseWsUrl(url);
   } catch (err) {
-    if (err instanceof WsUrlError) {
-      trace('websocket.create: %s', err.message);
-      return null;
-    }
+    if (err instanceof WsUrlError) return createRefused(err);
     throw err;
   }
   let connect: ConnectFn;
   if (opts.connect) connect = opts.connect;
   else if (adapter === hostAdapter) connect = hostConnect(opts);
   else if (adapter !== null && adapter !== undefined && typeof adapter !== 'number') {
-    if (typeof adapter !== 'object' || typeof (adapter as StreamOpener).openStream !== 'function') return null;
+    if (typeof adapter !== 'object' || typeof (adapter as StreamOpener).openStream !== 'function') {
+      return createRefused(new BadArgumentError('adapter', "websocket.create: the adapter must be a Modem (from Modem.open()), null for the most recently opened one, or 'host'."));
+    }
     connect = openerConnect(adapter, opts);
   } else {
     connect = async (t): Promise<Duplex> => openerConnect(await defaultOpener(), opts)(t);
@@ -343,5 +373,23 @@ function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCrea
   return new LuatWebSocket(url, connect, keepaliveMs, opts);
 }
 
-/** The LuatOS `websocket` library. */
-export const websocket = { create };
+/** Why the most recent `websocket.create` returned null. */
+let createError: Error | null = null;
+
+function createRefused(err: Error): null {
+  createError = err;
+  trace('websocket.create: %s', err.message);
+  return null;
+}
+
+/**
+ * Why the most recent `websocket.create()` returned null (`ERR_WS_URL`, `ERR_BAD_ARGUMENT`), as an
+ * Error whose message says what to change; null when it returned a client. A client's own refusals
+ * (`send`, `connect`, `headers` returning false) are on its `lastError()`.
+ */
+function lastError(): Error | null {
+  return createError;
+}
+
+/** The LuatOS `websocket` library, plus `lastError()` for the reason behind a null `create`. */
+export const websocket = { create, lastError };

@@ -13,7 +13,7 @@ describe('air780 demo with AIR780_PORT', () => {
   it('set, no --port, no --url: exit 2 with a hint, nothing opened', async () => {
     const r = await runCli(['demo', '--count', '1'], { env: { AIR780_PORT: '/dev/ttyACM-nonexistent' } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^air780: air780 demo: AIR780_PORT is set \(\/dev\/ttyACM-nonexistent\), so the demo runs on that module and needs a server it can reach: give --url$/m);
+    expect(r.stderr).toMatch(/^air780: AIR780_PORT is set \(\/dev\/ttyACM-nonexistent\), so the demo runs on that module and needs a server it can reach: give --url$/m);
     expect(r.stderr).toMatch(/hint: e\.g\. --url ws:\/\/.*--mock \(or unsetting AIR780_PORT\) runs it on the embedded mock/);
     expect(r.stderr).not.toContain('opening');
   });

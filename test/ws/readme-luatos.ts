@@ -1,34 +1,40 @@
 /**
- * Type-level test (compiled by `tsc -p tsconfig.test.json`, never run): the README's LuatOS example
- * must type-check under strict settings. The block between the README markers is the README's
- * "LuatOS style" code block, indented; readme-example.test.ts checks that they stay the same.
+ * Type-level test (compiled by `tsc -p tsconfig.test.json`): the README's LuatOS example must
+ * type-check under strict settings. The block between the README markers is the README's "LuatOS
+ * style" code block (importing from the source instead of the package name); readme-example.test.ts
+ * checks that they stay the same and runs the README's block itself. Never imported: its top level
+ * is the example's.
  */
-import { Modem, websocket, type LuatWebSocket } from '../../src/index.js';
+// README:BEGIN
+import { Modem, MockModem, websocket } from '../../src/index.js';
 
-export async function readmeLuatosExample(): Promise<void> {
-  // README:BEGIN
-  const modem = await Modem.open({ path: '/dev/ttyACM2', baudRate: 115200 });
-  // or Modem.open() with AIR780_PORT set or a module found by USB id, or
-  // Modem.open({ stream: new MockModem().hostStream() }) for the mock
+// On the mock module, so that it runs as it is. On hardware:
+//   const modem = await Modem.open({ path: '/dev/ttyACM2', baudRate: 115200 });
+// or Modem.open() with AIR780_PORT set or a module found by USB id.
+const mock = new MockModem();
+const modem = await Modem.open({ stream: mock.hostStream() });
 
-  const wsc = websocket.create(modem, 'wss://example.com/ws/echo', 60);  // adapter, url, keepalive (s)
-  if (!wsc) throw new Error('bad URL or adapter');                       // null, like the firmware's nil
-  wsc.autoreconn(true, 3000);
-  wsc.on((client, event, data, payload) => {
-    if (event === 'conack') client.send(JSON.stringify({ action: 'echo' }));
-    if (event === 'recv') console.log('got', data, payload.opcode);
-    if (event === 'sent') console.log('the server has it');      // the peer's TCP acknowledged it
-    if (event === 'disconnect' || event === 'error') console.log(event, data);
-  });
-  wsc.connect();
-  wsc.send('12', 0); wsc.send('34', 0); wsc.send('56', 1);       // one text message "123456"
-  wsc.send(Buffer.from([1, 2, 3]), 1, 1);                         // binary
-  wsc.headers({ Authorization: 'Bearer …' });                     // or 'Name: value\r\n' strings
-  wsc.ready();                                                     // true between conack and disconnect
-  wsc.disconnect();                                                // close, keep the client
-  wsc.close();                                                     // close and release: no more events
-  // README:END
-}
+const url = process.env.WS_URL ?? 'wss://echo.websocket.org';          // any echo server
+const wsc = websocket.create(modem, url, 60);                          // adapter, url, keepalive (s)
+if (!wsc) throw websocket.lastError();                                 // null, like the firmware's nil
+wsc.headers({ Authorization: 'Bearer my-token' });                     // or 'Name: value\r\n' strings
+wsc.autoreconn(true, 3000);
+wsc.on((client, event, data, payload) => {
+  if (event === 'conack') {                                            // ready() is true from here on
+    client.send('12', 0); client.send('34', 0); client.send('56', 1);  // one text message "123456"
+    client.send(Buffer.from([1, 2, 3]), 1, 1);                         // binary
+  }
+  if (event === 'recv') console.log('got', data, payload.opcode);
+  if (event === 'sent') console.log('the server has it');              // the peer's TCP acknowledged it
+  if (event === 'disconnect' || event === 'error') console.log(event, data);
+  if (event === 'recv' && payload.opcode === 2) {                      // the binary echo: done
+    client.close();                                                    // close and release: no more events
+    void modem.close().then(() => mock.close());                       // ends the module's links, then the port
+  }
+});
+if (!wsc.connect()) throw wsc.lastError();
+// README:END
+import type { LuatWebSocket } from '../../src/index.js';
 
 /** The per-event narrowing is real: wrong uses of data/payload do not type-check. */
 export function narrowing(wsc: LuatWebSocket): void {

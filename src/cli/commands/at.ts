@@ -38,7 +38,8 @@ export const command: Command = {
       'from a pipe, status 1).',
       '',
       'From a pipe: one command a line, run in order, the next one once the previous has its final',
-      'result; every line the module sends is printed on stdout as it arrives; exits 0 after the last',
+      'result; every line the module sends is printed on stdout as it arrives (bytes with no line end',
+      'after 0.2 s of quiet, marked "<- partial line"); exits 0 after the last',
       'response (--linger MS to wait for URCs after it), e.g.',
       '  printf "AT+CSQ\\nATI\\n" | air780 at --mock',
       'Exit status 1 if the module does not answer AT, the port closes (the console then exits at',
@@ -75,6 +76,9 @@ export const command: Command = {
           return aside(() => io.out(`${interactive ? 'URC: ' : ''}${o.line}\n`));
         case 'data':
           return aside(() => io.out(`${printable(o.data)}\n`));
+        case 'partial':
+          // Marked, so that it is not taken for a line the module ended.
+          return aside(() => io.out(`${printable(o.data)}  <- partial line (no CR/LF yet)\n`));
         case 'prompt':
           if (interactive) {
             rl?.setPrompt(o.remaining === undefined ? '> ' : `> (${o.remaining} bytes) `);

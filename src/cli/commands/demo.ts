@@ -11,6 +11,7 @@ import { CliError, UsageError } from '../errors.js';
 import { printable, redactUrl } from '../format.js';
 import type { Io } from '../io.js';
 import { openModule, type OpenedModule } from '../module.js';
+import { plural } from '../plural.js';
 
 export const command: Command = {
   spec: {
@@ -54,11 +55,11 @@ export const command: Command = {
       // The local echo server listens on 127.0.0.1, which a real module on the cellular network cannot reach.
       if (str(f, 'port') === undefined && envPort !== undefined) {
         throw new UsageError(
-          `air780 demo: AIR780_PORT is set (${envPort}), so the demo runs on that module and needs a server it can reach: give --url`,
+          `AIR780_PORT is set (${envPort}), so the demo runs on that module and needs a server it can reach: give --url`,
           'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py); --mock (or unsetting AIR780_PORT) runs it on the embedded mock',
         );
       }
-      throw new UsageError('air780 demo: with --port, give --url too', 'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py), or use --mock');
+      throw new UsageError('with --port, give --url too', 'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py), or use --mock');
     }
     if (!url) {
       echo = await startEchoServer();
@@ -99,7 +100,7 @@ export const command: Command = {
         };
         if (count !== undefined) {
           const seconds = num(f, 'timeout', 120);
-          deadline = setTimeout(() => reject(new CliError('ERR_DEMO_TIMEOUT', `only ${echoes} of ${count} echoes within ${seconds} s`, 'raise --timeout, or run with --verbose to see where it stalls')), seconds * 1000);
+          deadline = setTimeout(() => reject(new CliError('ERR_DEMO_TIMEOUT', `only ${echoes} of ${plural(count, 'echo', 'echoes')} within ${seconds} s`, 'raise --timeout, or run with --verbose to see where it stalls')), seconds * 1000);
         }
         process.once('SIGINT', () => {
           io.status('stopping (Ctrl-C)');
@@ -133,7 +134,7 @@ export const command: Command = {
               }
               io.out(`${stamp()} recv    #${echoes} ${text}${rtt}${frame && frame.fin === 0 ? ` [fin=0 opcode=${frame.opcode}]` : ''}\n`);
               if (count !== undefined && echoes >= count) {
-                io.status(`${stamp()} done    ${echoes} echoes`);
+                io.status(`${stamp()} done    ${plural(echoes, 'echo', 'echoes')}`);
                 finish(0);
                 return;
               }

@@ -1,9 +1,11 @@
 /**
  * `air780 mock --link PATH`: the mock module on a pty, so any program can open PATH as a serial
  * port. Stdin lines are fault commands (MockModem.applyFault). Runs until SIGINT/SIGTERM or stdin
- * says `quit`, and removes PATH on exit.
+ * says `quit`, and removes PATH on exit if it is still the link it made. An existing PATH is
+ * refused (another mock may be serving it) unless `--force` replaces a stale link.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import readline from 'node:readline';
 import { MockModem, type MockQuirk, type MockTranscriptEntry } from '../../mock/index.js';
 import { bool, list, num, str, type ParsedArgs } from '../args.js';
@@ -30,7 +32,7 @@ void everyQuirkListed;
 function quirks(names: string[]): MockQuirk[] {
   for (const n of names) {
     if (!Object.hasOwn(QUIRKS, n)) {
-      throw new UsageError(`air780 mock: unknown quirk '${n}'`, `valid quirks: ${Object.keys(QUIRKS).join(', ')} (see 'air780 mock --help')`);
+      throw new UsageError(`unknown quirk '${n}'`, `valid quirks: ${Object.keys(QUIRKS).join(', ')} (see 'air780 mock --help')`);
     }
   }
   return names as MockQuirk[];
@@ -39,13 +41,14 @@ function quirks(names: string[]): MockQuirk[] {
 export const command: Command = {
   spec: {
     name: 'mock',
-    summary: 'Run the mock Air780E on a pty at PATH until stopped (Ctrl-C or SIGTERM); PATH is removed on exit.',
+    summary: 'Run the mock Air780E on a pty at PATH until stopped (Ctrl-C or SIGTERM); PATH is removed on exit. Needs python3 (or $AIR780_PYTHON) for the pty.',
     flags: [
       { name: 'link', type: 'string', valueName: 'PATH', description: 'where to create the pty symlink (required)' },
       { name: 'baud', type: 'number', valueName: 'N', min: 0, max: 4_000_000, description: 'simulated line rate both ways; 0 = unthrottled (default 0)' },
       { name: 'latency', type: 'number', valueName: 'MS', min: 0, max: 60_000, description: 'module latency before each response (default 0)' },
       { name: 'quirk', type: 'list', valueName: 'NAME', description: 'firmware quirk to model (listed below)' },
       { name: 'verbose-traffic', short: 'v', type: 'boolean', description: 'show the AT traffic on stderr' },
+      { name: 'force', type: 'boolean', description: 'replace a stale link at PATH (left by a mock that did not exit cleanly)' },
       ...GLOBAL_FLAGS,
     ],
     details: [
@@ -61,14 +64,23 @@ export const command: Command = {
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const chosen = quirks(list(args.flags, 'quirk'));
     const link = str(args.flags, 'link');
-    if (!link) throw new UsageError('air780 mock: --link PATH is required', "e.g. 'air780 mock --link /tmp/air780'");
+    if (!link) throw new UsageError('--link PATH is required', "e.g. 'air780 mock --link /tmp/air780'");
+    claimLinkPath(link, bool(args.flags, 'force'));
     const mock = new MockModem({
       baudRate: num(args.flags, 'baud', 0),
       latencyMs: num(args.flags, 'latency', 0),
       quirks: chosen,
     });
     if (bool(args.flags, 'verbose-traffic')) showTraffic(mock, io);
-    const pty = await mock.servePty(link);
+    let pty: Awaited<ReturnType<MockModem['servePty']>>;
+    try {
+      pty = await mock.servePty(link);
+    } catch (err) {
+      await mock.close().catch(() => {});
+      // Taken between our check and the link (another mock starting at the same moment).
+      if ((err as { code?: unknown }).code === 'ERR_MOCK_LINK_EXISTS') throw linkExists(link);
+      throw err;
+    }
     io.status(`mock: ready on ${pty.path}`);
 
     let stopping: Promise<number> | undefined;
@@ -77,7 +89,6 @@ export const command: Command = {
         io.status(`mock: stopping (${why})`);
         await pty.close().catch(() => {});
         await mock.close().catch(() => {});
-        rmSync(link, { force: true });
         return 0;
       })());
 
@@ -100,6 +111,28 @@ export const command: Command = {
     });
   },
 };
+
+function linkExists(link: string): UsageError {
+  return new UsageError(`${link} already exists`, 'another mock may be running on it: choose another --link PATH, or add --force to replace a stale link');
+}
+
+/**
+ * Refuses a PATH that exists (a live mock's link must not be taken over), unless `force` and it is
+ * a symlink (a stale one); refuses a PATH whose directory does not exist, naming it.
+ */
+function claimLinkPath(link: string, force: boolean): void {
+  const dir = dirname(link);
+  if (!existsSync(dir)) throw new UsageError(`cannot create ${link}: the directory ${dir} does not exist`, `create it first (mkdir -p ${dir}), or choose another --link PATH`);
+  let isLink: boolean;
+  try {
+    isLink = lstatSync(link).isSymbolicLink();
+  } catch {
+    return; // nothing there
+  }
+  if (!force) throw linkExists(link);
+  if (!isLink) throw new UsageError(`${link} exists and is not a symlink`, 'choose another --link PATH (--force replaces only a stale link)');
+  unlinkSync(link);
+}
 
 /**
  * Prints the mock's transcript as it grows (commands in, bytes out). The mock has no traffic

@@ -5,7 +5,6 @@
  * when the server closes the connection. Status and events go to stderr.
  */
 import { readFileSync } from 'node:fs';
-import readline from 'node:readline';
 import { WebSocketClient, openerConnect } from '../../ws/index.js';
 import { bool, list, num, str, type ParsedArgs } from '../args.js';
 import { readByteLines } from '../byte-lines.js';
@@ -15,8 +14,11 @@ import { printable, redactUrl, redactUrls, terminalText } from '../format.js';
 import { cliWording, type Io } from '../io.js';
 import { openModule } from '../module.js';
 
-/** Bound on one --binary stdin line (it is held whole before it is sent as one message). */
+/** Bound on one stdin line (it is held whole before it is sent as one message). */
 const MAX_BINARY_LINE = 16 * 1024 * 1024;
+
+/** Decodes a text line; bytes that are not UTF-8 are refused, never replaced by U+FFFD. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export const command: Command = {
   spec: {
@@ -42,15 +44,16 @@ export const command: Command = {
       'control characters escaped (\\x1b, \\r, …) so a server cannot drive the terminal; --raw (and',
       '--binary for binary) writes them unaltered when stdout is a file or a pipe, never to a terminal.',
       'connection status and errors to stderr. At end of input the connection is closed with 1000',
-      'once the server is quiet (--linger); Ctrl-C closes it at once. Exit status 0 after a clean',
-      'close, 1 if the connection failed or closed uncleanly. E.g.',
+      'once the server is quiet (--linger); Ctrl-C closes it at once. Text lines that are not UTF-8',
+      'are refused (one line on stderr; --binary sends bytes as they are). Exit status 0 after a',
+      'clean close, 1 if the connection failed or closed uncleanly, 130 after Ctrl-C. E.g.',
       '  printf "hello\\n" | air780 ws --mock ws://127.0.0.1:9001/ws/echo2',
     ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const f = args.flags;
     const url = args.positionals[0]!;
-    if (!/^wss?:\/\//i.test(url)) throw new UsageError(`air780 ws: '${url}' is not a ws:// or wss:// URL`, 'e.g. air780 ws ws://echo.example.com/ws');
+    if (!/^wss?:\/\//i.test(url)) throw new UsageError(`'${url}' is not a ws:// or wss:// URL`, 'e.g. air780 ws ws://echo.example.com/ws');
     const headers = list(f, 'header').map(parseHeader);
     const caFile = str(f, 'ca');
     let ca: Buffer | undefined;
@@ -86,11 +89,11 @@ export const command: Command = {
       });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (code === 'ERR_WS_BAD_HEADER') throw new UsageError(`air780 ws: ${(err as Error).message}`, "e.g. -H 'Authorization: Bearer x'");
+      if (code === 'ERR_WS_BAD_HEADER') throw new UsageError((err as Error).message, "e.g. -H 'Authorization: Bearer x'");
       if (code === 'ERR_WS_URL') {
         // The message quotes the URL as typed; one with a space is not found whole by redactUrls.
         const message = (err as Error).message.split(url).join(redactUrl(url));
-        throw new UsageError(`air780 ws: ${redactUrls(message)}`, 'e.g. air780 ws ws://echo.example.com/ws');
+        throw new UsageError(redactUrls(message), 'e.g. air780 ws ws://echo.example.com/ws');
       }
       throw err;
     }
@@ -155,22 +158,32 @@ export const command: Command = {
             }
           }, Math.min(50, linger || 50));
         };
-        if (binary) {
-          // The exact bytes of each line: readline would decode them as UTF-8 and split at a lone CR.
-          stopInput = readByteLines(process.stdin, MAX_BINARY_LINE, {
-            line: sendLine,
-            overflow: (n) => io.status(`input line of ${n} bytes not sent: --binary lines are at most ${MAX_BINARY_LINE} bytes`),
-            end: onInputEnd,
-          });
-        } else {
-          const rl = readline.createInterface({ input: process.stdin, terminal: false });
-          rl.on('line', sendLine);
-          rl.on('close', onInputEnd);
-          stopInput = () => rl.close();
-        }
+        // The exact bytes of each line: readline would decode them as UTF-8 (invalid bytes becoming
+        // U+FFFD, silently sent as text) and split at a lone CR.
+        let lineNo = 0;
+        const textLine = (bytes: Buffer): void => {
+          lineNo++;
+          const body = bytes.at(-1) === 0x0d ? bytes.subarray(0, -1) : bytes; // CRLF input
+          let text: string;
+          try {
+            text = strictUtf8.decode(body);
+          } catch {
+            return io.status(`input line ${lineNo} not sent: it is not UTF-8 text (--binary sends bytes as they are)`);
+          }
+          sendLine(text);
+        };
+        stopInput = readByteLines(process.stdin, MAX_BINARY_LINE, {
+          line: binary ? sendLine : textLine,
+          overflow: (n) => io.status(`input line of ${n} bytes not sent: lines are at most ${MAX_BINARY_LINE} bytes`),
+          end: onInputEnd,
+        });
       }
     }
+    // Ctrl-C closes cleanly, then exits 130 like any interrupted command (and as `npx` reports it
+    // whatever we return), so a script can tell an interruption from a finished exchange.
+    let interrupted = false;
     const onSigint = () => {
+      interrupted = true;
       io.status('closing (Ctrl-C)');
       if (client.state === 'open') client.close(1000);
       else client.terminate();
@@ -181,6 +194,7 @@ export const command: Command = {
     stopInput?.();
     io.status(`closed: ${code}${reason ? ` ${reason}` : ''}${wasClean ? '' : ' (not clean)'}`);
     await m.close();
+    if (interrupted) return 130;
     if (!opened) {
       if (lastError) {
         // The error's own message may quote the URL with its query (a token): redacted like the status lines.
@@ -204,7 +218,7 @@ function parseHeader(text: string): [string, string] {
     const first = text.trim().split(/\s/, 1)[0]!;
     const shown = first.length > 40 ? `${first.slice(0, 40)}…` : first;
     const rest = shown.length < text.trim().length ? ' …' : '';
-    throw new UsageError(`air780 ws: header '${JSON.stringify(shown).slice(1, -1)}${rest}' is not 'Name: value' (one word, then a colon)`, "e.g. -H 'Authorization: Bearer x'");
+    throw new UsageError(`header '${JSON.stringify(shown).slice(1, -1)}${rest}' is not 'Name: value' (one word, then a colon)`, "e.g. -H 'Authorization: Bearer x'");
   }
   return [name, text.slice(i + 1).trim()];
 }

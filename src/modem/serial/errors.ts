@@ -23,6 +23,16 @@ const ADVICE: Record<SerialOpenFailure, string> = {
   other: 'check the device and the path, then retry',
 };
 
+/**
+ * The operating system's words from an open failure, as they read inside our message: the
+ * binding's `Error: No such file or directory, cannot open /dev/ttyACM9` loses its nested `Error:`
+ * prefix and the repeated path.
+ */
+export function osDetail(err: unknown, path: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^(?:\w*Error: )+/, '').replace(`, cannot open ${path}`, '');
+}
+
 /** Classify an error from `open(2)`/`flock(2)` as reported by Node or @serialport/bindings-cpp. */
 export function classifyOpenFailure(err: unknown): SerialOpenFailure {
   const code = (err as { code?: unknown } | null)?.code;

@@ -10,7 +10,7 @@ import bindingsCpp from '@serialport/bindings-cpp';
 import type { BindingInterface, BindingPortInterface, PortInfo } from '@serialport/bindings-cpp';
 import { Air780Error } from '../../at/errors.js';
 import { SerialDuplex } from './duplex.js';
-import { SerialOpenError, classifyOpenFailure } from './errors.js';
+import { osDetail, SerialOpenError, classifyOpenFailure } from './errors.js';
 import { describePort, interfaceFromSysfs, type SerialPortInfo } from './ports.js';
 import { TtyBinding } from './tty-binding.js';
 
@@ -85,8 +85,7 @@ export async function openSerialPort(options: SerialOpenOptions): Promise<Serial
     port = await Promise.race([opening, timeout]);
   } catch (err) {
     if (err instanceof SerialOpenError) throw err;
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new SerialOpenError(path, classifyOpenFailure(err), detail, { cause: err });
+    throw new SerialOpenError(path, classifyOpenFailure(err), osDetail(err, path), { cause: err });
   } finally {
     clearTimeout(timer);
   }
