@@ -87,6 +87,19 @@ export interface AtUrc {
 /** How {@link AtChannel.onUrc} selects lines: a prefix, a regular expression or a predicate. */
 export type UrcMatch = string | RegExp | ((line: string) => boolean);
 
+/**
+ * A timed-out command whose final may still arrive. `filled`: it timed out waiting for its `> `
+ * prompt and the filler went out in place of its payload, so a late prompt is expected (and gets
+ * nothing more). The payload itself is never kept: once its command timed out, no prompt can
+ * legitimately ask for it.
+ */
+interface Dirty {
+  orphan: FinalMatcher;
+  orphanOpen: boolean;
+  filled: boolean;
+  command: string;
+}
+
 interface Entry {
   command: string;
   payload: Buffer | undefined;
@@ -113,6 +126,8 @@ const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
 /** The orphan of a resync restarted by {@link AtChannel.abandonInflight}: see there. */
 const LATE_OK: FinalMatcher = (line) => (line === 'OK' ? 'final' : undefined);
 
+const CR = Buffer.from('\r');
+
 /** Invalid on purpose: its `ERROR` tells the resync's answers apart from a late `OK`. */
 const SYNC_PROBE = 'AT+A780SYNC';
 
@@ -137,7 +152,7 @@ export class AtChannel extends EventEmitter {
   private closed = false;
   /** Set when a command timed out: its final may still arrive. */
   private readonly payloadTrace = new PayloadTrace();
-  private dirty: { orphan: FinalMatcher; orphanOpen: boolean; payload: Buffer | undefined; command: string } | undefined;
+  private dirty: Dirty | undefined;
   private resync: { phase: 1 | 2; timer: NodeJS.Timeout } | undefined;
   private readonly streamListeners: Array<[string, (...args: never[]) => void]> = [];
 
@@ -278,7 +293,7 @@ export class AtChannel extends EventEmitter {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync', command = ''): void {
+  private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync' | 'filler', command = ''): void {
     if (log.enabled) {
       // Payloads are traced per destination (the command less its length: a link's CIPSEND), so
       // a request head split over several sends stays hidden.
@@ -310,8 +325,8 @@ export class AtChannel extends EventEmitter {
 
   private onTimeout(entry: Entry): void {
     if (this.inflight !== entry) return;
-    const phase = entry.phase;
-    this.giveUp(entry, new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, phase === 'prompt' ? 'no "> " prompt' : undefined));
+    const prompt = entry.phase === 'prompt';
+    this.giveUp(entry, new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, prompt ? 'no "> " prompt' : undefined), prompt);
   }
 
   /**
@@ -331,7 +346,7 @@ export class AtChannel extends EventEmitter {
       // The lost probe, or an earlier orphan, may be answered after all. Phase 1 absorbs any
       // error line; an orphan that takes only `OK` makes the first OK ambiguous, so phase 2 (which
       // absorbs every OK until its probe's ERROR) always runs: any number of late finals is safe.
-      this.dirty = { orphan: LATE_OK, orphanOpen: true, payload: undefined, command: 'AT' };
+      this.dirty = { orphan: LATE_OK, orphanOpen: true, filled: false, command: 'AT' };
       this.pump();
       return false;
     }
@@ -342,12 +357,28 @@ export class AtChannel extends EventEmitter {
     return true;
   }
 
-  private giveUp(entry: Entry, error: Error): void {
+  /**
+   * Stop waiting for `entry`. `fill`: it timed out before its `> ` prompt. The module may still
+   * show the prompt and then takes the next bytes on the line as the payload, whatever they are:
+   * the application's payload written then could hold `AT` commands (remote data run as commands),
+   * and our own resync `AT` would vanish into it. So exactly one thing goes into that prompt, now:
+   * as many spaces as the payload's length, then CR. With a late prompt the spaces are the payload
+   * (the link is being recovered anyway) and the CR an empty line; without one, the whole is a
+   * blank line the module ignores, and the resync `AT` after it still starts a line (firmware
+   * before V1122 ignores an `AT` that does not). A command that timed out after its payload went
+   * out needs nothing: the module has its bytes.
+   */
+  private giveUp(entry: Entry, error: Error, fill = false): void {
     const afterFinal = entry.phase === 'after-final';
     this.release(entry);
+    const filled = fill && entry.payload !== undefined;
+    if (filled) {
+      log('[%s] %s timed out before its prompt: %d bytes of filler in place of its payload', this.name, entry.command, entry.payload!.length);
+      this.write(Buffer.concat([Buffer.alloc(entry.payload!.length, 0x20), CR]), 'filler');
+    }
     if (!afterFinal) {
       // Its final result may still come: make sure it never reaches the next command.
-      this.dirty = { orphan: entry.matcher, orphanOpen: true, payload: entry.payload, command: entry.command };
+      this.dirty = { orphan: entry.matcher, orphanOpen: true, filled, command: entry.command };
     }
     if (!entry.settled) {
       entry.settled = true;
@@ -442,7 +473,7 @@ export class AtChannel extends EventEmitter {
   private onResyncTimeout(): void {
     this.resync = undefined;
     // The unanswered probe is the one outstanding final now.
-    this.dirty = { orphan: standardFinal, orphanOpen: true, payload: undefined, command: 'AT' };
+    this.dirty = { orphan: standardFinal, orphanOpen: true, filled: false, command: 'AT' };
     const head = this.queue.shift();
     if (head) {
       this.release(head);
@@ -593,12 +624,11 @@ export class AtChannel extends EventEmitter {
       return;
     }
     const d = this.dirty;
-    if (d && d.orphanOpen && d.payload) {
-      // The timed-out prompt command got its prompt late; the module now takes the next bytes
-      // as payload. Completing the exchange keeps the channel in step.
-      log('[%s] late prompt for timed-out %s: writing its payload', this.name, d.command);
-      this.write(d.payload, 'payload', d.command);
-      d.payload = undefined;
+    if (d && d.orphanOpen && d.filled) {
+      // The timed-out prompt command got its prompt late: the filler written at the timeout is
+      // on the line already and becomes its payload. Nothing else may go in.
+      log('[%s] late prompt for timed-out %s: the filler already written completes it', this.name, d.command);
+      d.filled = false;
       return;
     }
     log('[%s] unexpected prompt', this.name);

@@ -1,5 +1,8 @@
+import createDebug from 'debug';
 import type { ModemSocket } from './socket.js';
 import { ModemNotReadyError } from './errors.js';
+
+const debug = createDebug('air780:modem');
 
 /** @internal Settles a `AT+CIPSTART` with the link event that answered it. */
 export interface ConnectWaiter {
@@ -13,19 +16,30 @@ export const LINK_COUNT = 6;
 /**
  * @internal Which socket holds each module link id, and which ids are not reusable yet.
  * Shared by allocation, the data pump and URC dispatch so they agree on who owns a link.
+ *
+ * The id reuse rule: an id is free again only once the module confirmed its link closed
+ * (`CLOSE OK` to our `AT+CIPCLOSE`, `+CME ERROR: 3` to it, a `<n>, CLOSED` report, a
+ * `CONNECT FAIL`, or a bearer reset). Until then it is `closing` (a CIPCLOSE under way) or
+ * `unconfirmed` (the module refused the CIPCLOSE, or reported the link as still held): data the
+ * module reports for it meanwhile belongs to the old peer and is dropped (traced), never given to
+ * a new socket.
  */
 export class LinkTable {
   readonly sockets: Array<ModemSocket | undefined> = new Array(LINK_COUNT).fill(undefined);
   /** Links whose CIPCLOSE is under way (their `CLOSE OK` is not a peer close). */
   readonly closing = new Set<number>();
+  /** Links the host let go of that the module has not confirmed closed, with no CIPCLOSE under way. */
+  readonly unconfirmed = new Set<number>();
   readonly connectWaiters = new Map<number, ConnectWaiter>();
   /** Pull mode: `+CIPRXGET: 1` URCs seen per link, so a read can tell that more arrived meanwhile. */
   readonly rxSeq = new Array<number>(LINK_COUNT).fill(0);
+  /** Bumped by {@link failAll}: a close begun before it no longer decides about its id. */
+  generation = 0;
   private readonly closingDone: Array<() => void> = [];
 
-  /** A link id neither held nor still closing on the module, or -1. */
+  /** A link id neither held, nor closing, nor waiting for the module's confirmation, or -1. */
   free(): number {
-    return this.sockets.findIndex((s, i) => s === undefined && !this.closing.has(i));
+    return this.sockets.findIndex((s, i) => s === undefined && !this.closing.has(i) && !this.unconfirmed.has(i));
   }
 
   /** Free link `n` if `socket` still holds it (a later connect may have taken the id meanwhile). */
@@ -33,19 +47,41 @@ export class LinkTable {
     if (this.sockets[n] === socket) this.sockets[n] = undefined;
   }
 
+  /** The host lets go of link `n` and sends `AT+CIPCLOSE`: the id stays reserved until it is answered. */
+  beginClose(n: number): void {
+    this.sockets[n] = undefined;
+    this.unconfirmed.delete(n);
+    this.closing.add(n);
+  }
+
+  /** The host lets go of link `n`, which the module still holds (no CIPCLOSE can be sent or it was refused). */
+  holdUnconfirmed(n: number): void {
+    this.sockets[n] = undefined;
+    this.closing.delete(n);
+    this.unconfirmed.add(n);
+    debug('link %d: not reusable until the module reports it closed', n);
+    this.settleClosing();
+  }
+
+  /** The module confirmed link `n` closed: the id may be reused. */
+  confirmClosed(n: number): void {
+    this.closing.delete(n);
+    this.unconfirmed.delete(n);
+    this.settleClosing();
+  }
+
   /** Resolves at the next finished CIPCLOSE (or when all links are failed). */
   closingSettled(): Promise<void> {
     return new Promise<void>((r) => this.closingDone.push(r));
   }
 
-  /** The CIPCLOSE of link `n` is over: the id may be reused. */
-  closed(n: number): void {
-    this.closing.delete(n);
+  private settleClosing(): void {
     for (const r of this.closingDone.splice(0)) r();
   }
 
   /** Reject pending connects and destroy every socket (`null`: a deliberate close, no error). */
   failAll(err: Error | null): void {
+    this.generation++;
     for (const [n, w] of this.connectWaiters) {
       this.connectWaiters.delete(n);
       w.reject(err ?? new ModemNotReadyError('closed'));
@@ -58,7 +94,9 @@ export class LinkTable {
         s.destroy(err ?? undefined);
       }
     }
+    // The bearer is reset (CIPSHUT) before anything connects again: every id is free.
     this.closing.clear();
-    for (const r of this.closingDone.splice(0)) r();
+    this.unconfirmed.clear();
+    this.settleClosing();
   }
 }

@@ -226,10 +226,6 @@ export class Modem extends EventEmitter {
         isOnline: () => this._state === 'online',
         channel: () => this._at,
         cmd: (c, o) => this.cmd(c, o),
-        sendTimedOut: (len) => {
-          this.supervisor.sendStranded(len);
-          this.supervisor.recover('unresponsive');
-        },
       }),
       this.links,
     );

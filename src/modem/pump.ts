@@ -3,7 +3,7 @@ import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
 import { AtAbandonedError, AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
 import { LinkClosedError } from './errors.js';
 import type { LinkTable } from './links.js';
-import { parseCipack, parseRxgetHeader } from './parse.js';
+import { parseCipack, parseDataAccept, parseRxgetHeader } from './parse.js';
 import { MAX_CHUNK, type ModemSocket } from './socket.js';
 
 const debug = createDebug('air780:modem:pump');
@@ -16,13 +16,11 @@ export interface PumpHost {
   isOnline(): boolean;
   /** The current AT channel (replaced after a port reopen). */
   channel(): AtChannel;
-  /** A command from the online modem; a timeout starts recovery. */
-  cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
   /**
-   * A CIPSEND of `len` bytes timed out on the current channel: the module may still wait for its
-   * payload. Called before recovery starts, so recovery can complete it.
+   * A command from the online modem; a timeout starts recovery. (A CIPSEND that timed out before
+   * its prompt is completed by the AT channel itself: it writes filler, never the payload.)
    */
-  sendTimedOut(len: number): void;
+  cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
 }
 
 /**
@@ -114,15 +112,12 @@ export class DataPump {
       return;
     }
     try {
-      const at = this.host.channel();
-      try {
-        await at.send(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
-      } catch (err) {
-        if (err instanceof AtTimeoutError && at === this.host.channel()) this.host.sendTimedOut(chunk.length);
-        throw err;
-      }
+      const r = await this.host.cmd(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
       s.sendInFlight = false;
-      s.onSent(chunk.length);
+      // `DATA ACCEPT:<n>,<count>` says how much the module took; `SEND OK` means all of it.
+      const accepted = parseDataAccept(r.final) ?? chunk.length;
+      if (accepted < chunk.length) s.onPartlySent(accepted, chunk.subarray(accepted));
+      else s.onSent(chunk.length);
     } catch (err) {
       s.sendInFlight = false;
       this.sendFailed(s, n, chunk.length, err as Error);
@@ -164,6 +159,8 @@ export class DataPump {
       s.readInFlight = false;
       if (err instanceof AtCommandError && this.links.sockets[n] === s) s.onReadRefused(err);
       else this.linkCommandFailed(s, n, err as Error, 'read');
+    } finally {
+      s.readSettled();
     }
   }
 
@@ -171,7 +168,8 @@ export class DataPump {
     if (recoveryFails(err)) return;
     if (this.links.sockets[n] !== s) return;
     debug('link %d %s failed: %s', n, what, err.message);
-    s.linkOpen = false;
+    // The link is still open on the module: destroying the socket CIPCLOSEs it, and its id stays
+    // reserved until the module confirms the close.
     s.destroy(new LinkClosedError(n, `the module refused a ${what}`, { cause: err }));
   }
 }

@@ -2,12 +2,22 @@ import { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { AcceptTimeoutError, type DeliveryTracker } from './delivery.js';
 import type { ModuleTlsOptions } from './module-tls.js';
-import { DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
+import { DataLossError, DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
 
 const debug = createDebug('air780:modem:socket');
 
 /** Largest payload of one `AT+CIPSEND` (and of one received chunk). */
 export const MAX_CHUNK = 1460;
+
+/**
+ * How long a peer close waits before the readable side ends. Some firmware reports a bearer loss
+ * link by link (`<n>, CLOSED`) just before `+PDP: DEACT`: within this window the socket still
+ * holds its link, so the bearer loss fails it with `ERR_MODEM_RESET` instead of a clean 'end'.
+ */
+export const PEER_CLOSE_GRACE_MS = 100;
+
+/** Sends in a row of which the module accepted nothing before the socket fails with ERR_DATA_LOSS. */
+const MAX_EMPTY_ACCEPTS = 3;
 
 /** What a socket needs from the modem that owns its link. Internal. */
 export interface LinkDriver {
@@ -84,6 +94,14 @@ export class ModemSocket extends Duplex {
    */
   private writeError: Error | undefined;
   private readonly txHighWater: number;
+  /** EOF was pushed to the readable side. */
+  private eofPushed = false;
+  /** Pull mode: `end()` finished while a read was under way; EOF follows its data. */
+  private eofAfterRead = false;
+  /** A peer close waiting out {@link PEER_CLOSE_GRACE_MS}. */
+  private peerCloseTimer: NodeJS.Timeout | undefined;
+  /** Sends in a row the module accepted nothing of. */
+  private emptyAccepts = 0;
 
   /** @internal created by `Modem.connect` */
   constructor(driver: LinkDriver, options: ModemSocketOptions) {
@@ -238,8 +256,27 @@ export class ModemSocket extends Duplex {
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
   }
 
+  /**
+   * @internal The module accepted only `accepted` bytes of a send (`DATA ACCEPT:<n>,<count>`
+   * short of its length): those are credited, `rest` goes back to the head of the queue and is
+   * sent next. A module that keeps accepting nothing fails the socket with `ERR_DATA_LOSS`.
+   */
+  onPartlySent(accepted: number, rest: Buffer): void {
+    if (this.destroyed || this.writeError) return;
+    debug('link %d: the module accepted %d bytes, %d more to send again', this.link, accepted, rest.length);
+    this.emptyAccepts = accepted === 0 ? this.emptyAccepts + 1 : 0;
+    if (this.emptyAccepts >= MAX_EMPTY_ACCEPTS) {
+      this.destroy(new DataLossError(this.link, `the module accepted none of ${rest.length} bytes in ${MAX_EMPTY_ACCEPTS} sends in a row`));
+      return;
+    }
+    this.txQueue.unshift(rest);
+    this.txBytes += rest.length;
+    if (accepted > 0) this.onSent(accepted);
+  }
+
   /** @internal The module accepted `len` bytes. */
   onSent(len: number): void {
+    if (len > 0) this.emptyAccepts = 0;
     this.bytesWritten += len;
     this.tracker.onAccepted(this.bytesWritten);
     this.touch();
@@ -293,7 +330,11 @@ export class ModemSocket extends Duplex {
     this.txQueue = [];
     this.txBytes = 0;
     this.tracker.fail(err);
-    if (this.readableEnded) this.destroy(err);
+    // Nobody has ever read this socket (a write-only user, `pipeline(source, socket)`) and nothing
+    // is there to read: 'end' would never come, and the writer would wait for ever. As on
+    // `net.Socket` the socket fails now. Unread data is still delivered first to whoever reads it.
+    const nothingToRead = this.readableLength === 0 && !this.rxAvailable && !this.readInFlight;
+    if (this.readableEnded || (this.readableFlowing === null && nothingToRead)) this.destroy(err);
     else this.once('end', () => this.destroy(err));
   }
 
@@ -306,8 +347,25 @@ export class ModemSocket extends Duplex {
       this.driver.release(this, !this.peerClosed);
     }
     cb();
-    // The module closes both directions at once: nothing more will arrive.
-    if (!this.readableEnded) this.push(null);
+    // The module closes both directions at once: nothing more will arrive, except the answer to
+    // a read already under way (its CIPRXGET goes out before the CIPCLOSE): EOF waits for it.
+    if (this.readInFlight) this.eofAfterRead = true;
+    else this.pushEof();
+  }
+
+  /** End the readable side, once. */
+  private pushEof(): void {
+    if (this.eofPushed) return;
+    this.eofPushed = true;
+    this.push(null);
+  }
+
+  /** @internal Pull mode: a read (CIPRXGET) finished, its data delivered. */
+  readSettled(): void {
+    if (this.eofAfterRead && !this.readInFlight) {
+      this.eofAfterRead = false;
+      this.pushEof();
+    }
   }
 
   // ---- readable side -------------------------------------------------------------------------
@@ -329,7 +387,7 @@ export class ModemSocket extends Duplex {
 
   /** @internal Bytes received from the module. */
   deliver(data: Buffer): void {
-    if (this.destroyed || this.readableEnded) {
+    if (this.destroyed || this.eofPushed) {
       debug('link %d: %d bytes after close dropped', this.link, data.length);
       return;
     }
@@ -343,12 +401,16 @@ export class ModemSocket extends Duplex {
 
   /** @internal The peer closed the link (`<n>, CLOSED` or an unrequested `<n>, CLOSE OK`). */
   onPeerClose(): void {
-    if (this.destroyed) return;
+    if (this.destroyed || this.peerClosed) return;
     this.peerClosed = true;
     this.linkOpen = false;
     debug('link %d closed by peer', this.link);
-    if (this.driver.rxMode === 'push') this.endReadable();
-    else this.maybeEndPull();
+    // Sends stop now; the end waits out the rest of a possible bearer-loss burst (see PEER_CLOSE_GRACE_MS).
+    this.peerCloseTimer = setTimeout(() => {
+      this.peerCloseTimer = undefined;
+      if (this.driver.rxMode === 'push') this.endReadable();
+      else this.maybeEndPull();
+    }, PEER_CLOSE_GRACE_MS);
   }
 
   /**
@@ -357,7 +419,7 @@ export class ModemSocket extends Duplex {
    * still ends the link here, the bytes read so far delivered).
    */
   maybeEndPull(): void {
-    if (!(this.peerClosed || this.writeError) || this.rxAvailable || this.readInFlight || this.destroyed) return;
+    if (!(this.peerClosed || this.writeError) || this.rxAvailable || this.readInFlight || this.destroyed || this.peerCloseTimer) return;
     this.endReadable();
   }
 
@@ -377,7 +439,7 @@ export class ModemSocket extends Duplex {
     const closeOnModule = this.linkOpen && !this.peerClosed;
     this.linkOpen = false;
     this.driver.release(this, closeOnModule);
-    if (!this.readableEnded) this.push(null);
+    this.pushEof();
     // The writable side is not ended here: a write-after-end would destroy the stream before its
     // buffered bytes were read. Writes from now on fail with ERR_LINK_CLOSED after 'end' instead
     // (`_write`), and Node ends the writable side itself once 'end' was emitted (allowHalfOpen false).
@@ -388,6 +450,8 @@ export class ModemSocket extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.hadError = err != null;
     this.clearIdle();
+    if (this.peerCloseTimer) clearTimeout(this.peerCloseTimer);
+    this.peerCloseTimer = undefined;
     const closeOnModule = this.linkOpen || this.connecting;
     this.linkOpen = false;
     this.connecting = false;
