@@ -330,12 +330,27 @@ export class ModemSocket extends Duplex {
     this.txQueue = [];
     this.txBytes = 0;
     this.tracker.fail(err);
-    // Nobody has ever read this socket (a write-only user, `pipeline(source, socket)`) and nothing
-    // is there to read: 'end' would never come, and the writer would wait for ever. As on
-    // `net.Socket` the socket fails now. Unread data is still delivered first to whoever reads it.
+    this.once('end', () => this.destroy(err));
+    this.destroyWhenDelivered();
+  }
+
+  /**
+   * After {@link failWritable}: destroy with its error as soon as the reader has had everything.
+   * That is at 'end' (armed there), but 'end' never comes to a reader that is not reading (paused,
+   * or a write-only user that never read: `pipeline(source, socket)` would wait for ever), so the
+   * socket also fails once nothing is left to read: at once when nobody ever read it (as
+   * `net.Socket` does), else a turn after EOF, when a flowing reader has had its 'end'.
+   */
+  private destroyWhenDelivered(): void {
+    const err = this.writeError;
+    if (!err || this.destroyed) return;
     const nothingToRead = this.readableLength === 0 && !this.rxAvailable && !this.readInFlight;
     if (this.readableEnded || (this.readableFlowing === null && nothingToRead)) this.destroy(err);
-    else this.once('end', () => this.destroy(err));
+    else if (this.eofPushed && this.readableLength === 0) {
+      setImmediate(() => {
+        if (!this.destroyed) this.destroy(err);
+      });
+    }
   }
 
   private maybeFinish(): void {
@@ -358,6 +373,10 @@ export class ModemSocket extends Duplex {
     if (this.eofPushed) return;
     this.eofPushed = true;
     this.push(null);
+    // Nothing left to read: 'end' now, even for a reader that paused (a websocket client stops
+    // reading after the close frame and waits for the end of the stream). Every byte was delivered.
+    if (this.readableLength === 0 && !this.destroyed) this.read(0);
+    this.destroyWhenDelivered();
   }
 
   /** @internal Pull mode: a read (CIPRXGET) finished, its data delivered. */
