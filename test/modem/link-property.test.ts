@@ -63,7 +63,7 @@ function appStream(k: number, bytes: number): Buffer {
   return Buffer.from(line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes), 'latin1');
 }
 
-async function run(seed: number, steps: number): Promise<void> {
+async function run(seed: number, steps: number, rxMode: 'push' | 'pull'): Promise<void> {
   const r = rng(seed);
   const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[Math.floor(r() * xs.length)] : undefined);
   const mock = new MockModem();
@@ -71,6 +71,7 @@ async function run(seed: number, steps: number): Promise<void> {
   const modem = await Modem.open({
     stream: mock.hostStream(),
     reopen: () => mock.hostStream(),
+    rxMode,
     syncIntervalMs: 300,
     pollIntervalMs: 50,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
@@ -176,9 +177,9 @@ async function run(seed: number, steps: number): Promise<void> {
 }
 
 describe('links under randomized faults', () => {
-  for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: no injection, no cross delivery, honest acceptance, every socket closes`, async () => {
-      await run(seed, 40);
+  for (const [seed, rxMode] of [[1, 'push'], [2, 'push'], [3, 'push'], [4, 'pull'], [5, 'pull']] as const) {
+    it(`seed ${seed}, ${rxMode} mode: no injection, no cross delivery, honest acceptance, every socket closes`, async () => {
+      await run(seed, 60, rxMode);
     }, 180_000);
   }
 });
