@@ -10,6 +10,96 @@ export interface ConnectWaiter {
   reject: (err: Error) => void;
 }
 
+/**
+ * @internal What the host knows of one socket's module link. Every change goes through a named
+ * transition below, so this class is the whole life of a link: the pump starts and ends sends and
+ * reads, URC dispatch reports announced data and peer closes, the socket connects and lets go.
+ */
+export class LinkState {
+  private isOpen = false;
+  private closedByPeer = false;
+  private sending = false;
+  private reading = false;
+  private unread = false;
+
+  /** The module link is connected (`CONNECT OK` seen, not closed since). */
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  /** The peer closed the link (`<n>, CLOSED` or an unrequested `CLOSE OK`). */
+  get peerClosed(): boolean {
+    return this.closedByPeer;
+  }
+
+  /** A CIPSEND of this link is queued or in flight. */
+  get sendInFlight(): boolean {
+    return this.sending;
+  }
+
+  /** Pull mode: a CIPRXGET of this link is queued or in flight. */
+  get readInFlight(): boolean {
+    return this.reading;
+  }
+
+  /** Pull mode: the module holds unread bytes of this link. */
+  get rxAvailable(): boolean {
+    return this.unread;
+  }
+
+  /** `CONNECT OK`. */
+  connected(): void {
+    this.isOpen = true;
+  }
+
+  /** The pump took a chunk for a CIPSEND. */
+  sendStarted(): void {
+    this.sending = true;
+  }
+
+  /** That CIPSEND was answered (or failed, or had nothing to send). */
+  sendEnded(): void {
+    this.sending = false;
+  }
+
+  /** Pull mode: `+CIPRXGET: 1,<n>`. */
+  dataAnnounced(): void {
+    this.unread = true;
+  }
+
+  /** The pump queued a CIPRXGET. */
+  readStarted(): void {
+    this.reading = true;
+  }
+
+  /** The CIPRXGET was answered; `moreLeft`: the module holds more (or announced more meanwhile). */
+  readFinished(moreLeft: boolean): void {
+    this.reading = false;
+    this.unread = moreLeft;
+  }
+
+  /** The CIPRXGET failed. */
+  readFailed(): void {
+    this.reading = false;
+  }
+
+  /** The module refused a read: whatever it announced is gone. */
+  unreadDiscarded(): void {
+    this.unread = false;
+  }
+
+  /** The peer closed the link: no more sends; pull mode still drains what the module holds. */
+  peerClose(): void {
+    this.closedByPeer = true;
+    this.isOpen = false;
+  }
+
+  /** The host let go of the link (CIPCLOSE sent, or not needed), or the module lost it (recovery). */
+  released(): void {
+    this.isOpen = false;
+  }
+}
+
 /** Link ids the module offers with `AT+CIPMUX=1` (0–5). */
 export const LINK_COUNT = 6;
 
@@ -90,7 +180,7 @@ export class LinkTable {
       const s = this.sockets[n];
       this.sockets[n] = undefined;
       if (s) {
-        s.linkOpen = false;
+        s.state.released();
         s.destroy(err ?? undefined);
       }
     }

@@ -91,14 +91,14 @@ export class DataPump {
       const s = links[n];
       if (!s || s.destroyed) continue;
       if ((slot & 1) === 0) {
-        if (s.linkOpen && !s.sendInFlight && s.txBytes > 0) {
+        if (s.state.open && !s.state.sendInFlight && s.txBytes > 0) {
           this.rr = slot + 1;
-          s.sendInFlight = true;
+          s.state.sendStarted();
           return () => this.doSend(s, n);
         }
-      } else if (pull && s.rxAvailable && !s.readInFlight && s.wantsData()) {
+      } else if (pull && s.state.rxAvailable && !s.state.readInFlight && s.wantsData()) {
         this.rr = slot + 1;
-        s.readInFlight = true;
+        s.state.readStarted();
         return () => this.doRead(s, n);
       }
     }
@@ -108,18 +108,18 @@ export class DataPump {
   private async doSend(s: ModemSocket, n: number): Promise<void> {
     const chunk = s.takeChunk(MAX_CHUNK);
     if (!chunk) {
-      s.sendInFlight = false;
+      s.state.sendEnded();
       return;
     }
     try {
       const r = await this.host.cmd(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
-      s.sendInFlight = false;
+      s.state.sendEnded();
       // `DATA ACCEPT:<n>,<count>` says how much the module took; `SEND OK` means all of it.
       const accepted = parseDataAccept(r.final) ?? chunk.length;
       if (accepted < chunk.length) s.onPartlySent(accepted, chunk.subarray(accepted));
       else s.onSent(chunk.length);
     } catch (err) {
-      s.sendInFlight = false;
+      s.state.sendEnded();
       this.sendFailed(s, n, chunk.length, err as Error);
     }
   }
@@ -136,7 +136,7 @@ export class DataPump {
   private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
     const held = this.links.sockets[n] === s;
     if (held && recoveryFails(err)) return;
-    if (held && !s.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
+    if (held && !s.state.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
       this.linkCommandFailed(s, n, err, 'send');
       return;
     }
@@ -148,15 +148,14 @@ export class DataPump {
     const seq = this.links.rxSeq[n];
     try {
       const r = await this.host.cmd(`AT+CIPRXGET=2,${n},${MAX_CHUNK}`, { timeoutMs: this.host.commandTimeoutMs });
-      s.readInFlight = false;
       const hdr = [...r.lines, r.final].map(parseRxgetHeader).find((x) => x !== undefined);
+      // A URC during the read means more arrived: read again even if `left` said 0.
+      s.state.readFinished((hdr?.left ?? 0) > 0 || this.links.rxSeq[n] !== seq);
       const data = r.data ?? Buffer.alloc(0);
       if (data.length > 0) s.deliver(data);
-      // A URC during the read means more arrived: read again even if `left` said 0.
-      s.rxAvailable = (hdr?.left ?? 0) > 0 || this.links.rxSeq[n] !== seq;
-      if (!s.rxAvailable) s.maybeEndPull();
+      if (!s.state.rxAvailable) s.maybeEndPull();
     } catch (err) {
-      s.readInFlight = false;
+      s.state.readFailed();
       if (err instanceof AtCommandError && this.links.sockets[n] === s) s.onReadRefused(err);
       else this.linkCommandFailed(s, n, err as Error, 'read');
     } finally {

@@ -1,8 +1,9 @@
 import { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { AcceptTimeoutError, type DeliveryTracker } from './delivery.js';
+import { LinkDelivery, type DeliveryTracker } from './delivery.js';
+import { LinkState } from './links.js';
 import type { ModuleTlsOptions } from './module-tls.js';
-import { DataLossError, DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
+import { DataLossError, LinkClosedError, ReceiveOverflowError } from './errors.js';
 
 const debug = createDebug('air780:modem:socket');
 
@@ -72,15 +73,13 @@ export class ModemSocket extends Duplex {
   readonly delivery: DeliveryTracker;
 
   /** @internal */ readonly options: ModemSocketOptions;
-  /** @internal bytes waiting to be sent */ txBytes = 0;
-  /** @internal a CIPSEND for this link is queued or in flight */ sendInFlight = false;
-  /** @internal pull mode: the module holds unread bytes */ rxAvailable = false;
-  /** @internal pull mode: a CIPRXGET for this link is queued or in flight */ readInFlight = false;
-  /** @internal the module link is connected (CONNECT OK seen, not closed) */ linkOpen = false;
-  /** @internal the peer closed; pull mode drains before 'end' */ peerClosed = false;
+  /** @internal The module link's state; changed only through its transitions (links.ts). */
+  readonly state = new LinkState();
 
   private readonly driver: LinkDriver;
   private txQueue: Buffer[] = [];
+  /** Bytes in {@link txQueue}. */
+  private queuedBytes = 0;
   private heldWriteCb: ((err?: Error | null) => void) | undefined;
   private finalCb: ((err?: Error | null) => void) | undefined;
   private started = false;
@@ -123,6 +122,11 @@ export class ModemSocket extends Duplex {
     this.delivery = this.tracker;
   }
 
+  /** @internal Bytes written and not yet taken for a CIPSEND. */
+  get txBytes(): number {
+    return this.queuedBytes;
+  }
+
   /** `'opening'` while connecting, `'open'`, `'readOnly'`/`'writeOnly'` after one side ended, `'closed'`. */
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';
@@ -135,7 +139,7 @@ export class ModemSocket extends Duplex {
 
   /** Like `net.Socket.pending`: true before 'connect'. */
   get pending(): boolean {
-    return !this.linkOpen && !this.destroyed;
+    return !this.state.open && !this.destroyed;
   }
 
   /**
@@ -151,7 +155,7 @@ export class ModemSocket extends Duplex {
       () => {
         if (this.destroyed) return;
         this.connecting = false;
-        this.linkOpen = true;
+        this.state.connected();
         this.touch();
         debug('link %d connected to %s:%d', this.link, this.remoteAddress, this.remotePort);
         this.emit('connect');
@@ -215,16 +219,16 @@ export class ModemSocket extends Duplex {
       return;
     }
     if (chunk.length === 0) return cb();
-    if (this.peerClosed) {
+    if (this.state.peerClosed) {
       this.heldWriteCb = cb;
       this.failWritable(new LinkClosedError(this.link, `the peer closed the link; ${chunk.length} bytes written after that were not sent`));
       return;
     }
     this.txQueue.push(chunk);
-    this.txBytes += chunk.length;
+    this.queuedBytes += chunk.length;
     this.tracker.queued += chunk.length;
     this.touch();
-    if (this.linkOpen) this.driver.kick(this);
+    if (this.state.open) this.driver.kick(this);
     if (this.txBytes < this.txHighWater) cb();
     else this.heldWriteCb = cb;
   }
@@ -252,7 +256,7 @@ export class ModemSocket extends Duplex {
         n += room;
       }
     }
-    this.txBytes -= n;
+    this.queuedBytes -= n;
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
   }
 
@@ -270,7 +274,7 @@ export class ModemSocket extends Duplex {
       return;
     }
     this.txQueue.unshift(rest);
-    this.txBytes += rest.length;
+    this.queuedBytes += rest.length;
     if (accepted > 0) this.onSent(accepted);
   }
 
@@ -293,7 +297,7 @@ export class ModemSocket extends Duplex {
    * refuses then is a peer close it withholds until those bytes are read (REMOTE CLOSING).
    */
   holdsUnread(): boolean {
-    return this.driver.rxMode === 'pull' && (this.rxAvailable || this.readInFlight);
+    return this.driver.rxMode === 'pull' && (this.state.rxAvailable || this.state.readInFlight);
   }
 
   /**
@@ -305,8 +309,8 @@ export class ModemSocket extends Duplex {
   onSendLost(len: number, cause: Error): void {
     if (this.destroyed) return;
     const unsent = len + this.txBytes;
-    if (this.peerClosed || this.holdsUnread()) {
-      const why = this.peerClosed ? 'the peer closed the link' : 'the module refused a send while it still held data from the peer (it closed)';
+    if (this.state.peerClosed || this.holdsUnread()) {
+      const why = this.state.peerClosed ? 'the peer closed the link' : 'the module refused a send while it still held data from the peer (it closed)';
       this.failWritable(new LinkClosedError(this.link, `${why} before ${unsent} written bytes were sent; they were not delivered`, { cause }));
       return;
     }
@@ -328,7 +332,7 @@ export class ModemSocket extends Duplex {
     debug('link %d: %s', this.link, err.message);
     this.writeError = err;
     this.txQueue = [];
-    this.txBytes = 0;
+    this.queuedBytes = 0;
     this.tracker.fail(err);
     this.once('end', () => this.destroy(err));
     this.destroyWhenDelivered();
@@ -344,7 +348,7 @@ export class ModemSocket extends Duplex {
   private destroyWhenDelivered(): void {
     const err = this.writeError;
     if (!err || this.destroyed) return;
-    const nothingToRead = this.readableLength === 0 && !this.rxAvailable && !this.readInFlight;
+    const nothingToRead = this.readableLength === 0 && !this.state.rxAvailable && !this.state.readInFlight;
     if (this.readableEnded || (this.readableFlowing === null && nothingToRead)) this.destroy(err);
     else if (this.eofPushed && this.readableLength === 0) {
       setImmediate(() => {
@@ -354,17 +358,17 @@ export class ModemSocket extends Duplex {
   }
 
   private maybeFinish(): void {
-    if (!this.finalCb || this.writeError || this.sendInFlight || this.txBytes > 0 || this.connecting) return;
+    if (!this.finalCb || this.writeError || this.state.sendInFlight || this.txBytes > 0 || this.connecting) return;
     const cb = this.finalCb;
     this.finalCb = undefined;
-    if (this.linkOpen) {
-      this.linkOpen = false;
-      this.driver.release(this, !this.peerClosed);
+    if (this.state.open) {
+      this.state.released();
+      this.driver.release(this, !this.state.peerClosed);
     }
     cb();
     // The module closes both directions at once: nothing more will arrive, except the answer to
     // a read already under way (its CIPRXGET goes out before the CIPCLOSE): EOF waits for it.
-    if (this.readInFlight) this.eofAfterRead = true;
+    if (this.state.readInFlight) this.eofAfterRead = true;
     else this.pushEof();
   }
 
@@ -381,7 +385,7 @@ export class ModemSocket extends Duplex {
 
   /** @internal Pull mode: a read (CIPRXGET) finished, its data delivered. */
   readSettled(): void {
-    if (this.eofAfterRead && !this.readInFlight) {
+    if (this.eofAfterRead && !this.state.readInFlight) {
       this.eofAfterRead = false;
       this.pushEof();
     }
@@ -395,7 +399,7 @@ export class ModemSocket extends Duplex {
   override _read(): void {
     this.readRequested = true;
     // After a peer close the module may still hold data: keep reading until drained.
-    if (this.driver.rxMode === 'pull' && this.rxAvailable) this.driver.kick(this);
+    if (this.driver.rxMode === 'pull' && this.state.rxAvailable) this.driver.kick(this);
     else if (this.driver.rxMode === 'pull') this.maybeEndPull();
   }
 
@@ -420,9 +424,8 @@ export class ModemSocket extends Duplex {
 
   /** @internal The peer closed the link (`<n>, CLOSED` or an unrequested `<n>, CLOSE OK`). */
   onPeerClose(): void {
-    if (this.destroyed || this.peerClosed) return;
-    this.peerClosed = true;
-    this.linkOpen = false;
+    if (this.destroyed || this.state.peerClosed) return;
+    this.state.peerClose();
     debug('link %d closed by peer', this.link);
     // Sends stop now; the end waits out the rest of a possible bearer-loss burst (see PEER_CLOSE_GRACE_MS).
     this.peerCloseTimer = setTimeout(() => {
@@ -438,14 +441,14 @@ export class ModemSocket extends Duplex {
    * still ends the link here, the bytes read so far delivered).
    */
   maybeEndPull(): void {
-    if (!(this.peerClosed || this.writeError) || this.rxAvailable || this.readInFlight || this.destroyed || this.peerCloseTimer) return;
+    if (!(this.state.peerClosed || this.writeError) || this.state.rxAvailable || this.state.readInFlight || this.destroyed || this.peerCloseTimer) return;
     this.endReadable();
   }
 
   /** @internal Pull mode: the module refused a read after a close: anything still announced is gone. */
   onReadRefused(err: Error): void {
-    this.rxAvailable = false;
-    if (this.peerClosed) this.destroy(new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }));
+    this.state.unreadDiscarded();
+    if (this.state.peerClosed) this.destroy(new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }));
     else this.destroy(new LinkClosedError(this.link, 'the module refused a read', { cause: err }));
   }
 
@@ -455,8 +458,8 @@ export class ModemSocket extends Duplex {
     }
     // A link the module has not reported closed (a refused send in pull mode) is closed on it, so
     // its id stays reserved until the module confirms.
-    const closeOnModule = this.linkOpen && !this.peerClosed;
-    this.linkOpen = false;
+    const closeOnModule = this.state.open && !this.state.peerClosed;
+    this.state.released();
     this.driver.release(this, closeOnModule);
     this.pushEof();
     // The writable side is not ended here: a write-after-end would destroy the stream before its
@@ -471,12 +474,12 @@ export class ModemSocket extends Duplex {
     this.clearIdle();
     if (this.peerCloseTimer) clearTimeout(this.peerCloseTimer);
     this.peerCloseTimer = undefined;
-    const closeOnModule = this.linkOpen || this.connecting;
-    this.linkOpen = false;
+    const closeOnModule = this.state.open || this.connecting;
+    this.state.released();
     this.connecting = false;
     this.driver.release(this, closeOnModule);
     this.txQueue = [];
-    this.txBytes = 0;
+    this.queuedBytes = 0;
     this.tracker.fail(err ?? new LinkClosedError(this.link, 'the socket was destroyed'));
     const held = this.heldWriteCb;
     this.heldWriteCb = undefined;
@@ -499,155 +502,5 @@ export class ModemSocket extends Duplex {
   private clearIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-  }
-}
-
-interface Waiter {
-  offset: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
-/**
- * Acceptance (`DATA ACCEPT`, reported by the socket's `onSent`) and peer acknowledgement of one
- * link. Polls `AT+CIPACK=<n>` only while someone waits for an acknowledgement, backing off, each
- * wait bounded. Settled waiters are removed at once.
- */
-class LinkDelivery implements DeliveryTracker {
-  queued = 0;
-  private acked = 0;
-  private accepted = 0;
-  /** When the module last accepted bytes of this link (monotonic ms): the stall clock of waitAccepted. */
-  private lastAcceptAt = performance.now();
-  private waiters = new Set<Waiter>();
-  private acceptWaiters = new Set<Waiter>();
-  private polling = false;
-  /** The socket failed: nothing more will be accepted or acknowledged. */
-  private failure: Error | undefined;
-  /** The link is gone: nothing more will be acknowledged (bytes in flight may still be accepted). */
-  private ackFailure: Error | undefined;
-
-  constructor(
-    private readonly socket: ModemSocket,
-    private readonly poll: () => Promise<number>,
-  ) {}
-
-  get bytesQueued(): number {
-    return this.queued;
-  }
-
-  get bytesAccepted(): number {
-    return this.accepted;
-  }
-
-  /** The module accepted bytes: `total` is the socket's `bytesWritten`. */
-  onAccepted(total: number): void {
-    this.accepted = total;
-    this.lastAcceptAt = performance.now();
-    // Insertion order is offset order for the websocket layer: callbacks settle in send order.
-    for (const w of [...this.acceptWaiters]) if (w.offset <= total) w.resolve();
-  }
-
-  waitAccepted(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (offset <= this.accepted) return Promise.resolve();
-    if (this.failure) return Promise.reject(this.failure);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const since = performance.now();
-    return this.addWaiter(this.acceptWaiters, offset, options.signal, 'waitAccepted', (w) => {
-      // A stall clock, not a deadline: each accepted byte of this link restarts it.
-      const check = (): void => {
-        const idle = performance.now() - Math.max(since, this.lastAcceptAt);
-        if (idle >= timeoutMs) w.reject(new AcceptTimeoutError(offset, this.accepted, timeoutMs));
-        else timer = setTimeout(check, Math.ceil(timeoutMs - idle));
-      };
-      let timer = setTimeout(check, timeoutMs);
-      return () => clearTimeout(timer);
-    });
-  }
-
-  waitAcked(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (offset <= this.acked) return Promise.resolve();
-    const failure = this.failure ?? this.ackFailure;
-    if (failure) return Promise.reject(failure);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const p = this.addWaiter(this.waiters, offset, options.signal, 'waitAcked', (w) => {
-      const timer = setTimeout(() => w.reject(new DeliveryTimeoutError(offset, this.acked, timeoutMs)), timeoutMs);
-      return () => clearTimeout(timer);
-    });
-    void this.run();
-    return p;
-  }
-
-  /** The socket failed (destroyed, or its writable side): every outstanding wait rejects with `err`. */
-  fail(err: Error): void {
-    this.failure = err;
-    for (const w of [...this.acceptWaiters]) w.reject(err);
-    this.failAcked(err);
-  }
-
-  private failAcked(err: Error): void {
-    this.ackFailure ??= err;
-    for (const w of [...this.waiters]) w.reject(err);
-  }
-
-  /** Registers a waiter in `set`; `arm` starts its timer and returns how to stop it. */
-  private addWaiter(set: Set<Waiter>, offset: number, signal: AbortSignal | undefined, what: string, arm: (w: Waiter) => () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let disarm = (): void => {};
-      const cleanup = () => {
-        disarm();
-        signal?.removeEventListener('abort', onAbort);
-        set.delete(w);
-      };
-      const w: Waiter = {
-        offset,
-        resolve: () => {
-          cleanup();
-          resolve();
-        },
-        reject: (e: Error) => {
-          cleanup();
-          reject(e);
-        },
-      };
-      const onAbort = () => w.reject(new ModemAbortError(what));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      set.add(w);
-      disarm = arm(w);
-    });
-  }
-
-  private async run(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    let delay = 20;
-    try {
-      while (this.waiters.size > 0 && !this.failure && !this.ackFailure) {
-        if (!this.socket.linkOpen && !this.socket.connecting) {
-          // The link is gone and the module forgets its counters with it: what was not acknowledged
-          // by now never will be, so say so at once instead of letting each waiter time out.
-          this.failAcked(new LinkClosedError(this.socket.link, `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`));
-          break;
-        }
-        if (this.socket.linkOpen) {
-          try {
-            const acked = await this.poll();
-            if (acked > this.acked) {
-              this.acked = acked;
-              delay = 20;
-            }
-          } catch (err) {
-            debug('CIPACK poll failed: %s', (err as Error).message);
-          }
-          for (const w of [...this.waiters]) if (w.offset <= this.acked) w.resolve();
-        }
-        if (this.waiters.size === 0) break;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(500, Math.ceil(delay * 1.5));
-      }
-    } finally {
-      this.polling = false;
-    }
   }
 }

@@ -70,7 +70,7 @@ export class LinkUrcs {
     this.links.rxSeq[n]!++;
     const s = this.links.sockets[n];
     if (s) {
-      s.rxAvailable = true;
+      s.state.dataAnnounced();
       this.pump();
     }
   }

@@ -198,7 +198,7 @@ describe('pull mode: end() while a read is in flight', () => {
     const rxHeader = new RegExp(`^\\+CIPRXGET: 2,${s.link},(\\d+),`);
     mock.stall(300);
     peer.conns[0]!.write(Buffer.alloc(4000, 0x61));
-    await waitFor(() => s.readInFlight, 10_000, 'a read to be under way');
+    await waitFor(() => s.state.readInFlight, 10_000, 'a read to be under way');
     s.end();
     await waitFor(() => seen.events.some((e) => e.startsWith('close:')), 10_000, 'close');
     expect(seen.events.filter((e) => e.startsWith('error'))).toEqual([]);
