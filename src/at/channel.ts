@@ -20,85 +20,19 @@ import {
   defaultFinalMatcher,
   defaultTimeoutFor,
   DEFAULT_TIMEOUT_MS,
-  isErrorFinal,
   isKnownUrc,
   parseCme,
-  standardFinal,
   type FinalMatcher,
 } from './finals.js';
-import { AtScanner, type AtBlockKind, type AtToken } from './scanner.js';
+import { Resync } from './resync.js';
+import type { AtChannelOptions, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
+import { UrcRouter } from './urc-router.js';
+import { AtScanner, type AtToken } from './scanner.js';
 import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 
 const log = createDebug('air780:at');
 
-/** Options of an {@link AtChannel}. */
-export interface AtChannelOptions {
-  /** Timeout for commands the manual gives no maximum response time for. Default 9000 ms. */
-  defaultTimeoutMs?: number;
-  /** Label in trace output (e.g. the port path). */
-  name?: string;
-  /** Per-phase timeout of the resync run after a command timed out. Default 5000 ms. */
-  syncTimeoutMs?: number;
-  /** Longest line kept (see {@link AtScanner}). Default 4096. */
-  maxLineLength?: number;
-  /** Largest binary block accepted. Default 1460. */
-  maxBlockLength?: number;
-}
-
-/** Options of one command ({@link AtChannel.send}). */
-export interface AtSendOptions {
-  /** Overall timeout; default from the manual's table by command (9 s for most). */
-  timeoutMs?: number;
-  /** Rejects the promise with `ERR_ABORTED`. A command already written still runs to its end on the module. */
-  signal?: AbortSignal;
-  /**
-   * Prompt command: after `> `, write exactly these bytes, then wait for the final result. The
-   * command is then terminated with CRLF (so a payload starting with LF is not swallowed).
-   */
-  payload?: Buffer | Uint8Array;
-  /** Override the final-result matcher. */
-  final?: FinalMatcher;
-}
-
-/** A command's complete answer. */
-export interface AtResponse {
-  /** The command as sent, without its terminator. */
-  command: string;
-  /** Information lines, in order. */
-  lines: string[];
-  /** The final result line (`OK`, `SHUT OK`, `10.0.0.2`, `0, CLOSE OK`, `DATA ACCEPT:0,5`, …). */
-  final: string;
-  /** Binary block that belonged to this command (`+CIPRXGET: 2,…`). */
-  data?: Buffer;
-}
-
-/** An unsolicited line, or a block with its announcement line. */
-export interface AtUrc {
-  /** The line as received, without its line end. */
-  line: string;
-  /** Payload of `+RECEIVE` / `+IPD` / unclaimed `+CIPRXGET: 2` blocks. */
-  data?: Buffer;
-  /** Which announcement the block came with. */
-  kind?: AtBlockKind;
-  /** Link id from the announcement, when it has one. */
-  link?: number;
-}
-
-/** How {@link AtChannel.onUrc} selects lines: a prefix, a regular expression or a predicate. */
-export type UrcMatch = string | RegExp | ((line: string) => boolean);
-
-/**
- * A timed-out command whose final may still arrive. `filled`: it timed out waiting for its `> `
- * prompt and the filler went out in place of its payload, so a late prompt is expected (and gets
- * nothing more). The payload itself is never kept: once its command timed out, no prompt can
- * legitimately ask for it.
- */
-interface Dirty {
-  orphan: FinalMatcher;
-  orphanOpen: boolean;
-  filled: boolean;
-  command: string;
-}
+export type { AtChannelOptions, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
 
 interface Entry {
   command: string;
@@ -123,13 +57,6 @@ interface Entry {
 // eslint-disable-next-line no-control-regex
 const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
 
-/** The orphan of a resync restarted by {@link AtChannel.abandonInflight}: see there. */
-const LATE_OK: FinalMatcher = (line) => (line === 'OK' ? 'final' : undefined);
-
-const CR = Buffer.from('\r');
-
-/** Invalid on purpose: its `ERROR` tells the resync's answers apart from a late `OK`. */
-const SYNC_PROBE = 'AT+A780SYNC';
 
 /**
  * The AT channel over a Duplex (serial port, pty, mock stream).
@@ -148,12 +75,11 @@ export class AtChannel extends EventEmitter {
   private readonly syncTimeoutMs: number;
   private readonly queue: Entry[] = [];
   private inflight: Entry | undefined;
-  private readonly urcs: Array<{ test: (line: string) => boolean; handler: (urc: AtUrc) => void }> = [];
+  private readonly urcs: UrcRouter;
   private closed = false;
-  /** Set when a command timed out: its final may still arrive. */
   private readonly payloadTrace = new PayloadTrace();
-  private dirty: Dirty | undefined;
-  private resync: { phase: 1 | 2; timer: NodeJS.Timeout } | undefined;
+  /** In step again after a given-up command (resync.ts). */
+  private readonly resync: Resync;
   private readonly streamListeners: Array<[string, (...args: never[]) => void]> = [];
 
   /** Reads from and writes to `stream` (a serial port, pty or the mock's host stream) from now on. */
@@ -163,6 +89,19 @@ export class AtChannel extends EventEmitter {
     this.name = options.name ?? 'at';
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 5000;
+    this.urcs = new UrcRouter((urc, err) => {
+      log('[%s] URC handler threw on %s: %s', this.name, redactLine(urc.line), err.message);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+    this.resync = new Resync(
+      {
+        name: this.name,
+        write: (buf, what) => this.write(buf, what),
+        pump: () => this.pump(),
+        probeUnanswered: (ms) => this.onResyncTimeout(ms),
+      },
+      this.syncTimeoutMs,
+    );
     const scannerOptions: { maxLineLength?: number; maxBlockLength?: number } = {};
     if (options.maxLineLength !== undefined) scannerOptions.maxLineLength = options.maxLineLength;
     if (options.maxBlockLength !== undefined) scannerOptions.maxBlockLength = options.maxBlockLength;
@@ -262,21 +201,7 @@ export class AtChannel extends EventEmitter {
    * function.
    */
   onUrc(match: UrcMatch, handler: (urc: AtUrc) => void): () => void {
-    const test =
-      typeof match === 'string'
-        ? (line: string) => line.startsWith(match)
-        : match instanceof RegExp
-          ? (line: string) => {
-              match.lastIndex = 0;
-              return match.test(line);
-            }
-          : match;
-    const rec = { test, handler };
-    this.urcs.push(rec);
-    return () => {
-      const i = this.urcs.indexOf(rec);
-      if (i >= 0) this.urcs.splice(i, 1);
-    };
+    return this.urcs.add(match, handler);
   }
 
   /** Write raw bytes, bypassing the queue (interactive console, `+++`). */
@@ -308,11 +233,11 @@ export class AtChannel extends EventEmitter {
   }
 
   private pump(): void {
-    if (this.closed || this.inflight || this.resync) return;
+    if (this.closed || this.inflight || this.resync.running) return;
     const entry = this.queue[0];
     if (!entry) return;
-    if (this.dirty) {
-      this.startResync();
+    if (this.resync.needed) {
+      this.resync.start();
       return;
     }
     this.queue.shift();
@@ -339,17 +264,7 @@ export class AtChannel extends EventEmitter {
    * Returns whether a command was in flight.
    */
   abandonInflight(reason: string): boolean {
-    if (this.resync) {
-      log('[%s] resync restarted: %s', this.name, reason);
-      clearTimeout(this.resync.timer);
-      this.resync = undefined;
-      // The lost probe, or an earlier orphan, may be answered after all. Phase 1 absorbs any
-      // error line; an orphan that takes only `OK` makes the first OK ambiguous, so phase 2 (which
-      // absorbs every OK until its probe's ERROR) always runs: any number of late finals is safe.
-      this.dirty = { orphan: LATE_OK, orphanOpen: true, filled: false, command: 'AT' };
-      this.pump();
-      return false;
-    }
+    if (this.resync.restart(reason)) return false;
     const entry = this.inflight;
     if (!entry) return false;
     log('[%s] %s abandoned: %s', this.name, entry.command, reason);
@@ -358,28 +273,15 @@ export class AtChannel extends EventEmitter {
   }
 
   /**
-   * Stop waiting for `entry`. `fill`: it timed out before its `> ` prompt. The module may still
-   * show the prompt and then takes the next bytes on the line as the payload, whatever they are:
-   * the application's payload written then could hold `AT` commands (remote data run as commands),
-   * and our own resync `AT` would vanish into it. So exactly one thing goes into that prompt, now:
-   * as many spaces as the payload's length, then CR. With a late prompt the spaces are the payload
-   * (the link is being recovered anyway) and the CR an empty line; without one, the whole is a
-   * blank line the module ignores, and the resync `AT` after it still starts a line (firmware
-   * before V1122 ignores an `AT` that does not). A command that timed out after its payload went
-   * out needs nothing: the module has its bytes.
+   * Stop waiting for `entry`. `fill`: it timed out before its `> ` prompt; the resync puts filler,
+   * never the payload, into a prompt that may still open (see {@link Resync.gaveUp}).
    */
   private giveUp(entry: Entry, error: Error, fill = false): void {
-    const afterFinal = entry.phase === 'after-final';
     this.release(entry);
-    const filled = fill && entry.payload !== undefined;
-    if (filled) {
-      log('[%s] %s timed out before its prompt: %d bytes of filler in place of its payload', this.name, entry.command, entry.payload!.length);
-      this.write(Buffer.concat([Buffer.alloc(entry.payload!.length, 0x20), CR]), 'filler');
-    }
-    if (!afterFinal) {
-      // Its final result may still come: make sure it never reaches the next command.
-      this.dirty = { orphan: entry.matcher, orphanOpen: true, filled, command: entry.command };
-    }
+    this.resync.gaveUp(entry.command, entry.matcher, {
+      ...(fill && entry.payload ? { promptBytes: entry.payload.length } : {}),
+      finalSeen: entry.phase === 'after-final',
+    });
     if (!entry.settled) {
       entry.settled = true;
       entry.reject(error);
@@ -442,8 +344,7 @@ export class AtChannel extends EventEmitter {
     this.streamListeners.length = 0;
     // Nobody reads any more; paused, the bytes wait for whoever takes the stream next.
     if (typeof this.stream.pause === 'function' && !this.stream.destroyed) this.stream.pause();
-    if (this.resync) clearTimeout(this.resync.timer);
-    this.resync = undefined;
+    this.resync.stop();
     const all = [...(this.inflight ? [this.inflight] : []), ...this.queue];
     this.queue.length = 0;
     for (const e of all) {
@@ -457,80 +358,17 @@ export class AtChannel extends EventEmitter {
     this.emit('close', error);
   }
 
-  // ---- resync ----------------------------------------------------------------------------
-  //
-  // After a timeout the module may still send the timed-out command's final result (at most one,
-  // and before the answer to anything written later, as the module answers in order). `AT` is
-  // sent; an error-class line before its OK can only be that late final. If the late final could
-  // itself be `OK`, the first OK is ambiguous, so an invalid probe follows: its ERROR can only be
-  // the probe's, and every OK before it belongs to earlier commands. Then the channel is clean.
-
-  private startResync(): void {
-    this.resync = { phase: 1, timer: setTimeout(() => this.onResyncTimeout(), this.syncTimeoutMs) };
-    this.write(Buffer.from('AT\r'), 'sync');
-  }
-
-  private onResyncTimeout(): void {
-    this.resync = undefined;
-    // The unanswered probe is the one outstanding final now.
-    this.dirty = { orphan: standardFinal, orphanOpen: true, filled: false, command: 'AT' };
+  /** The resync's probe went unanswered: the command waiting behind it fails, unsent. */
+  private onResyncTimeout(ms: number): void {
     const head = this.queue.shift();
     if (head) {
       this.release(head);
       if (!head.settled) {
         head.settled = true;
-        head.reject(
-          new AtTimeoutError(head.command, this.syncTimeoutMs, [], 'the module did not answer the resync after an earlier timeout; it was not sent'),
-        );
+        head.reject(new AtTimeoutError(head.command, ms, [], 'the module did not answer the resync after an earlier timeout; it was not sent'));
       }
     }
     this.pump();
-  }
-
-  private finishResync(): void {
-    if (this.resync) clearTimeout(this.resync.timer);
-    this.resync = undefined;
-    this.dirty = undefined;
-    log('[%s] resync complete', this.name);
-    this.pump();
-  }
-
-  private orphanAccepts(line: string): boolean {
-    const d = this.dirty;
-    if (!d || !d.orphanOpen) return false;
-    const v = d.orphan(line);
-    return v === 'final' || v === 'error' || v === 'await';
-  }
-
-  /** Returns true when the line was consumed by the resync. */
-  private resyncLine(line: string): boolean {
-    const r = this.resync!;
-    const d = this.dirty!;
-    if (r.phase === 1) {
-      if (line === 'OK') {
-        if (this.orphanAccepts(line)) {
-          d.orphanOpen = false;
-          r.phase = 2;
-          this.write(Buffer.from(SYNC_PROBE + '\r'), 'sync');
-        } else {
-          this.finishResync();
-        }
-        return true;
-      }
-      if (this.orphanAccepts(line)) {
-        log('[%s] late final of timed-out %s discarded: %s', this.name, d.command, line);
-        d.orphanOpen = false;
-        return true;
-      }
-      if (isErrorFinal(line)) return true; // `AT` cannot fail: a stray late result
-      return false;
-    }
-    if (line === 'OK') return true;
-    if (isErrorFinal(line)) {
-      this.finishResync();
-      return true;
-    }
-    return false;
   }
 
   // ---- input -----------------------------------------------------------------------------
@@ -567,7 +405,8 @@ export class AtChannel extends EventEmitter {
       this.emit('unknown', line);
       return;
     }
-    if (this.resync && this.resyncLine(line)) return;
+    // No command is in flight while a given-up command's final may still come.
+    if (this.resync.line(line)) return;
     const e = this.inflight;
     if (e) {
       const v = e.matcher(line);
@@ -607,30 +446,18 @@ export class AtChannel extends EventEmitter {
       e.lines.push(line);
       return;
     }
-    if (this.dirty && !this.resync && this.orphanAccepts(line)) {
-      log('[%s] late final of timed-out %s discarded: %s', this.name, this.dirty.command, line);
-      this.dirty.orphanOpen = false;
-      return;
-    }
     if (this.dispatch({ line })) return;
     this.emit('unknown', line);
   }
 
   private onPrompt(): void {
     const e = this.inflight;
-    if (e && e.phase === 'prompt' && !this.resync) {
+    if (e && e.phase === 'prompt' && !this.resync.running) {
       e.phase = 'response';
       this.write(e.payload!, 'payload', e.command);
       return;
     }
-    const d = this.dirty;
-    if (d && d.orphanOpen && d.filled) {
-      // The timed-out prompt command got its prompt late: the filler written at the timeout is
-      // on the line already and becomes its payload. Nothing else may go in.
-      log('[%s] late prompt for timed-out %s: the filler already written completes it', this.name, d.command);
-      d.filled = false;
-      return;
-    }
+    if (this.resync.prompt()) return;
     log('[%s] unexpected prompt', this.name);
     this.emit('unknown', '> ');
   }
@@ -640,7 +467,7 @@ export class AtChannel extends EventEmitter {
     if (
       token.kind === 'ciprxget' &&
       e &&
-      !this.resync &&
+      !this.resync.running &&
       e.phase === 'response' &&
       e.data === undefined &&
       /^AT\+CIPRXGET=2\b/i.test(e.command)
@@ -656,18 +483,6 @@ export class AtChannel extends EventEmitter {
   }
 
   private dispatch(urc: AtUrc): boolean {
-    let claimed = false;
-    for (const rec of [...this.urcs]) {
-      let hit = false;
-      try {
-        hit = rec.test(urc.line);
-        if (hit) rec.handler(urc);
-      } catch (err) {
-        log('[%s] URC handler threw on %s: %s', this.name, redactLine(urc.line), (err as Error).message);
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-      }
-      claimed ||= hit;
-    }
-    return claimed;
+    return this.urcs.dispatch(urc);
   }
 }
