@@ -154,6 +154,35 @@ describe('a link id is reused only after the module confirms its close', () => {
   });
 });
 
+describe('ALREADY CONNECT', () => {
+  it('an id the module still holds and will not close is not freed: the next socket never gets the old peer\'s bytes', async () => {
+    const { mock, modem } = await openModem();
+    const old = await startPeer();
+    const a = await connected(modem.connect('127.0.0.1', old.port));
+    await waitFor(() => old.conns.length === 1, 5000, 'the old peer to accept');
+    const n = a.link;
+    // Line noise that reads as a peer close: the host lets the id go while the module keeps the link.
+    a.on('error', () => undefined);
+    mock.injectNoise(Buffer.from(`\r\n${n}, CLOSED\r\n`, 'latin1'));
+    await waitFor(() => a.destroyed, 5000, 'the socket to end');
+    // The next connect on that id gets ALREADY CONNECT, and the module refuses to close it.
+    mock.refuseNext(`AT+CIPCLOSE=${n}`, '+CME ERROR: 50');
+    const b = modem.connect('127.0.0.1', bed.echo.port);
+    const [err] = (await once(b, 'error')) as [CodedError];
+    expect(err.code).toBe('ERR_CONNECT_FAILED');
+    expect(b.link).toBe(n);
+    const c = await connected(modem.connect('127.0.0.1', bed.echo.port));
+    const cSeen = collect(c);
+    expect(c.link).not.toBe(n);
+    old.conns[0]!.write('OLD-PEER-DATA;');
+    c.write('mine;');
+    await waitFor(() => cSeen.data().length >= 5, 10_000, 'the echo');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cSeen.data().toString()).toBe('mine;');
+    c.destroy();
+  });
+});
+
 describe('DATA ACCEPT counts', () => {
   it('a send the module accepts only in part: the rest is sent again, bytesWritten counts what was accepted', async () => {
     const { mock, modem } = await openModem();
