@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { DeliveryTimeoutError, LinkClosedError, ModemAbortError } from './errors.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:socket');
 
 /**
  * Delivery tracking of one link, in byte offsets of what was written into it: how many bytes the

@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import type { ModemSocket } from './socket.js';
 import { ModemNotReadyError } from './errors.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:link');
 
 /** @internal Settles a `AT+CIPSTART` with the link event that answered it. */
 export interface ConnectWaiter {
