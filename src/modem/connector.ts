@@ -85,7 +85,10 @@ export class LinkConnector {
         // the old peer's bytes.
         const confirmed = attempt === 0 && (await this.closeOnModule(n, moduleTls).then(() => true, (err: unknown) => closeConfirmed(err)));
         if (confirmed) continue;
-        if (this.links.sockets[n] === socket) this.links.holdUnconfirmed(n);
+        if (this.links.sockets[n] === socket) {
+          debug('link %d still held by the module: not reusable until it reports the link closed', n);
+          this.links.holdUnconfirmed(n);
+        }
         if (moduleTls) this.moduleTls.forgetCa(n);
         throw new ConnectFailedError(host, port, 'the module reports the link as already connected and did not close it');
       }

@@ -1,8 +1,5 @@
-import createDebug from 'debug';
 import type { ModemSocket } from './socket.js';
 import { ModemNotReadyError } from './errors.js';
-
-const debug = createDebug('air780:modem:link');
 
 /** @internal Settles a `AT+CIPSTART` with the link event that answered it. */
 export interface ConnectWaiter {
@@ -149,7 +146,6 @@ export class LinkTable {
     this.sockets[n] = undefined;
     this.closing.delete(n);
     this.unconfirmed.add(n);
-    debug('link %d: not reusable until the module reports it closed', n);
     this.settleClosing();
   }
 
