@@ -6,14 +6,12 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { assertCommand } from './args.js';
 import {
   AbortedError,
   AtClosedError,
   AtCommandError,
   AtAbandonedError,
   AtTimeoutError,
-  BadArgumentError,
   cmeMeaning,
 } from './errors.js';
 import {
@@ -22,8 +20,8 @@ import {
   DEFAULT_TIMEOUT_MS,
   isKnownUrc,
   parseCme,
-  type FinalMatcher,
 } from './finals.js';
+import { checkSend, newEntry, type Entry } from './entry.js';
 import { Resync } from './resync.js';
 import type { AtChannelOptions, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
 import { UrcRouter } from './urc-router.js';
@@ -33,25 +31,6 @@ import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 const log = createDebug('air780:at');
 
 export type { AtChannelOptions, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
-
-interface Entry {
-  command: string;
-  payload: Buffer | undefined;
-  matcher: FinalMatcher;
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  resolve: (r: AtResponse) => void;
-  reject: (e: Error) => void;
-  lines: string[];
-  data: Buffer | undefined;
-  final: string | undefined;
-  phase: 'queued' | 'prompt' | 'response' | 'after-final';
-  /** The caller got its answer (or error); the entry may still be in flight as a zombie. */
-  settled: boolean;
-  timer: NodeJS.Timeout | undefined;
-  settleTimer: NodeJS.Timeout | undefined;
-}
 
 /** U+FFFD marks invalid UTF-8; control bytes never appear in module text. */
 // eslint-disable-next-line no-control-regex
@@ -146,14 +125,9 @@ export class AtChannel extends EventEmitter {
    * `ERR_ABORTED`, or `ERR_BAD_ARGUMENT` (nothing written).
    */
   send(command: string, options: AtSendOptions = {}): Promise<AtResponse> {
+    let checked: { payload: Buffer | undefined };
     try {
-      assertCommand(command);
-      if (options.payload !== undefined && !(options.payload instanceof Uint8Array)) {
-        throw new BadArgumentError('payload', 'payload must be a Buffer or Uint8Array.');
-      }
-      if (options.timeoutMs !== undefined && !(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))) {
-        throw new BadArgumentError('timeoutMs', `timeoutMs must be a positive number, got ${options.timeoutMs}.`);
-      }
+      checked = checkSend(command, options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -162,29 +136,15 @@ export class AtChannel extends EventEmitter {
     if (signal?.aborted) return Promise.reject(new AbortedError(command, signal.reason));
 
     return new Promise<AtResponse>((resolve, reject) => {
-      const payload =
-        options.payload === undefined
-          ? undefined
-          : Buffer.isBuffer(options.payload)
-            ? options.payload
-            : Buffer.from(options.payload.buffer, options.payload.byteOffset, options.payload.byteLength);
-      const entry: Entry = {
-        command,
+      const { payload } = checked;
+      const entry = newEntry(command, {
         payload,
         matcher: options.final ?? defaultFinalMatcher(command, payload !== undefined),
         timeoutMs: options.timeoutMs ?? defaultTimeoutFor(command, this.defaultTimeoutMs),
         signal,
-        onAbort: undefined,
         resolve,
         reject,
-        lines: [],
-        data: undefined,
-        final: undefined,
-        phase: 'queued',
-        settled: false,
-        timer: undefined,
-        settleTimer: undefined,
-      };
+      });
       if (signal) {
         entry.onAbort = () => this.abort(entry);
         signal.addEventListener('abort', entry.onAbort, { once: true });
