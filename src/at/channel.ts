@@ -6,115 +6,36 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { assertCommand } from './args.js';
 import {
   AbortedError,
   AtClosedError,
   AtCommandError,
   AtAbandonedError,
   AtTimeoutError,
-  BadArgumentError,
   cmeMeaning,
 } from './errors.js';
 import {
   defaultFinalMatcher,
   defaultTimeoutFor,
   DEFAULT_TIMEOUT_MS,
-  isErrorFinal,
   isKnownUrc,
   parseCme,
-  standardFinal,
-  type FinalMatcher,
 } from './finals.js';
-import { AtScanner, type AtBlockKind, type AtToken } from './scanner.js';
+import { checkSend, newEntry, type Entry } from './entry.js';
+import { Resync } from './resync.js';
+import type { AtChannelOptions, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
+import { UrcRouter } from './urc-router.js';
+import { AtScanner, type AtToken } from './scanner.js';
 import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 
 const log = createDebug('air780:at');
 
-/** Options of an {@link AtChannel}. */
-export interface AtChannelOptions {
-  /** Timeout for commands the manual gives no maximum response time for. Default 9000 ms. */
-  defaultTimeoutMs?: number;
-  /** Label in trace output (e.g. the port path). */
-  name?: string;
-  /** Per-phase timeout of the resync run after a command timed out. Default 5000 ms. */
-  syncTimeoutMs?: number;
-  /** Longest line kept (see {@link AtScanner}). Default 4096. */
-  maxLineLength?: number;
-  /** Largest binary block accepted. Default 1460. */
-  maxBlockLength?: number;
-}
-
-/** Options of one command ({@link AtChannel.send}). */
-export interface AtSendOptions {
-  /** Overall timeout; default from the manual's table by command (9 s for most). */
-  timeoutMs?: number;
-  /** Rejects the promise with `ERR_ABORTED`. A command already written still runs to its end on the module. */
-  signal?: AbortSignal;
-  /**
-   * Prompt command: after `> `, write exactly these bytes, then wait for the final result. The
-   * command is then terminated with CRLF (so a payload starting with LF is not swallowed).
-   */
-  payload?: Buffer | Uint8Array;
-  /** Override the final-result matcher. */
-  final?: FinalMatcher;
-}
-
-/** A command's complete answer. */
-export interface AtResponse {
-  /** The command as sent, without its terminator. */
-  command: string;
-  /** Information lines, in order. */
-  lines: string[];
-  /** The final result line (`OK`, `SHUT OK`, `10.0.0.2`, `0, CLOSE OK`, `DATA ACCEPT:0,5`, …). */
-  final: string;
-  /** Binary block that belonged to this command (`+CIPRXGET: 2,…`). */
-  data?: Buffer;
-}
-
-/** An unsolicited line, or a block with its announcement line. */
-export interface AtUrc {
-  /** The line as received, without its line end. */
-  line: string;
-  /** Payload of `+RECEIVE` / `+IPD` / unclaimed `+CIPRXGET: 2` blocks. */
-  data?: Buffer;
-  /** Which announcement the block came with. */
-  kind?: AtBlockKind;
-  /** Link id from the announcement, when it has one. */
-  link?: number;
-}
-
-/** How {@link AtChannel.onUrc} selects lines: a prefix, a regular expression or a predicate. */
-export type UrcMatch = string | RegExp | ((line: string) => boolean);
-
-interface Entry {
-  command: string;
-  payload: Buffer | undefined;
-  matcher: FinalMatcher;
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  resolve: (r: AtResponse) => void;
-  reject: (e: Error) => void;
-  lines: string[];
-  data: Buffer | undefined;
-  final: string | undefined;
-  phase: 'queued' | 'prompt' | 'response' | 'after-final';
-  /** The caller got its answer (or error); the entry may still be in flight as a zombie. */
-  settled: boolean;
-  timer: NodeJS.Timeout | undefined;
-  settleTimer: NodeJS.Timeout | undefined;
-}
+export type { AtChannelOptions, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
 
 /** U+FFFD marks invalid UTF-8; control bytes never appear in module text. */
 // eslint-disable-next-line no-control-regex
 const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
 
-/** The orphan of a resync restarted by {@link AtChannel.abandonInflight}: see there. */
-const LATE_OK: FinalMatcher = (line) => (line === 'OK' ? 'final' : undefined);
-
-/** Invalid on purpose: its `ERROR` tells the resync's answers apart from a late `OK`. */
-const SYNC_PROBE = 'AT+A780SYNC';
 
 /**
  * The AT channel over a Duplex (serial port, pty, mock stream).
@@ -133,12 +54,11 @@ export class AtChannel extends EventEmitter {
   private readonly syncTimeoutMs: number;
   private readonly queue: Entry[] = [];
   private inflight: Entry | undefined;
-  private readonly urcs: Array<{ test: (line: string) => boolean; handler: (urc: AtUrc) => void }> = [];
+  private readonly urcs: UrcRouter;
   private closed = false;
-  /** Set when a command timed out: its final may still arrive. */
   private readonly payloadTrace = new PayloadTrace();
-  private dirty: { orphan: FinalMatcher; orphanOpen: boolean; payload: Buffer | undefined; command: string } | undefined;
-  private resync: { phase: 1 | 2; timer: NodeJS.Timeout } | undefined;
+  /** In step again after a given-up command (resync.ts). */
+  private readonly resync: Resync;
   private readonly streamListeners: Array<[string, (...args: never[]) => void]> = [];
 
   /** Reads from and writes to `stream` (a serial port, pty or the mock's host stream) from now on. */
@@ -148,6 +68,19 @@ export class AtChannel extends EventEmitter {
     this.name = options.name ?? 'at';
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 5000;
+    this.urcs = new UrcRouter((urc, err) => {
+      log('[%s] URC handler threw on %s: %s', this.name, redactLine(urc.line), err.message);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+    this.resync = new Resync(
+      {
+        name: this.name,
+        write: (buf, what) => this.write(buf, what),
+        pump: () => this.pump(),
+        probeUnanswered: (ms) => this.onResyncTimeout(ms),
+      },
+      this.syncTimeoutMs,
+    );
     const scannerOptions: { maxLineLength?: number; maxBlockLength?: number } = {};
     if (options.maxLineLength !== undefined) scannerOptions.maxLineLength = options.maxLineLength;
     if (options.maxBlockLength !== undefined) scannerOptions.maxBlockLength = options.maxBlockLength;
@@ -192,14 +125,9 @@ export class AtChannel extends EventEmitter {
    * `ERR_ABORTED`, or `ERR_BAD_ARGUMENT` (nothing written).
    */
   send(command: string, options: AtSendOptions = {}): Promise<AtResponse> {
+    let checked: { payload: Buffer | undefined };
     try {
-      assertCommand(command);
-      if (options.payload !== undefined && !(options.payload instanceof Uint8Array)) {
-        throw new BadArgumentError('payload', 'payload must be a Buffer or Uint8Array.');
-      }
-      if (options.timeoutMs !== undefined && !(options.timeoutMs > 0 && Number.isFinite(options.timeoutMs))) {
-        throw new BadArgumentError('timeoutMs', `timeoutMs must be a positive number, got ${options.timeoutMs}.`);
-      }
+      checked = checkSend(command, options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -208,29 +136,15 @@ export class AtChannel extends EventEmitter {
     if (signal?.aborted) return Promise.reject(new AbortedError(command, signal.reason));
 
     return new Promise<AtResponse>((resolve, reject) => {
-      const payload =
-        options.payload === undefined
-          ? undefined
-          : Buffer.isBuffer(options.payload)
-            ? options.payload
-            : Buffer.from(options.payload.buffer, options.payload.byteOffset, options.payload.byteLength);
-      const entry: Entry = {
-        command,
+      const { payload } = checked;
+      const entry = newEntry(command, {
         payload,
         matcher: options.final ?? defaultFinalMatcher(command, payload !== undefined),
         timeoutMs: options.timeoutMs ?? defaultTimeoutFor(command, this.defaultTimeoutMs),
         signal,
-        onAbort: undefined,
         resolve,
         reject,
-        lines: [],
-        data: undefined,
-        final: undefined,
-        phase: 'queued',
-        settled: false,
-        timer: undefined,
-        settleTimer: undefined,
-      };
+      });
       if (signal) {
         entry.onAbort = () => this.abort(entry);
         signal.addEventListener('abort', entry.onAbort, { once: true });
@@ -247,21 +161,7 @@ export class AtChannel extends EventEmitter {
    * function.
    */
   onUrc(match: UrcMatch, handler: (urc: AtUrc) => void): () => void {
-    const test =
-      typeof match === 'string'
-        ? (line: string) => line.startsWith(match)
-        : match instanceof RegExp
-          ? (line: string) => {
-              match.lastIndex = 0;
-              return match.test(line);
-            }
-          : match;
-    const rec = { test, handler };
-    this.urcs.push(rec);
-    return () => {
-      const i = this.urcs.indexOf(rec);
-      if (i >= 0) this.urcs.splice(i, 1);
-    };
+    return this.urcs.add(match, handler);
   }
 
   /** Write raw bytes, bypassing the queue (interactive console, `+++`). */
@@ -278,7 +178,7 @@ export class AtChannel extends EventEmitter {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync', command = ''): void {
+  private write(buf: Buffer, what: 'command' | 'payload' | 'raw' | 'sync' | 'filler', command = ''): void {
     if (log.enabled) {
       // Payloads are traced per destination (the command less its length: a link's CIPSEND), so
       // a request head split over several sends stays hidden.
@@ -293,11 +193,11 @@ export class AtChannel extends EventEmitter {
   }
 
   private pump(): void {
-    if (this.closed || this.inflight || this.resync) return;
+    if (this.closed || this.inflight || this.resync.running) return;
     const entry = this.queue[0];
     if (!entry) return;
-    if (this.dirty) {
-      this.startResync();
+    if (this.resync.needed) {
+      this.resync.start();
       return;
     }
     this.queue.shift();
@@ -310,8 +210,8 @@ export class AtChannel extends EventEmitter {
 
   private onTimeout(entry: Entry): void {
     if (this.inflight !== entry) return;
-    const phase = entry.phase;
-    this.giveUp(entry, new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, phase === 'prompt' ? 'no "> " prompt' : undefined));
+    const prompt = entry.phase === 'prompt';
+    this.giveUp(entry, new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, prompt ? 'no "> " prompt' : undefined), prompt);
   }
 
   /**
@@ -324,17 +224,7 @@ export class AtChannel extends EventEmitter {
    * Returns whether a command was in flight.
    */
   abandonInflight(reason: string): boolean {
-    if (this.resync) {
-      log('[%s] resync restarted: %s', this.name, reason);
-      clearTimeout(this.resync.timer);
-      this.resync = undefined;
-      // The lost probe, or an earlier orphan, may be answered after all. Phase 1 absorbs any
-      // error line; an orphan that takes only `OK` makes the first OK ambiguous, so phase 2 (which
-      // absorbs every OK until its probe's ERROR) always runs: any number of late finals is safe.
-      this.dirty = { orphan: LATE_OK, orphanOpen: true, payload: undefined, command: 'AT' };
-      this.pump();
-      return false;
-    }
+    if (this.resync.restart(reason)) return false;
     const entry = this.inflight;
     if (!entry) return false;
     log('[%s] %s abandoned: %s', this.name, entry.command, reason);
@@ -342,13 +232,16 @@ export class AtChannel extends EventEmitter {
     return true;
   }
 
-  private giveUp(entry: Entry, error: Error): void {
-    const afterFinal = entry.phase === 'after-final';
+  /**
+   * Stop waiting for `entry`. `fill`: it timed out before its `> ` prompt; the resync puts filler,
+   * never the payload, into a prompt that may still open (see {@link Resync.gaveUp}).
+   */
+  private giveUp(entry: Entry, error: Error, fill = false): void {
     this.release(entry);
-    if (!afterFinal) {
-      // Its final result may still come: make sure it never reaches the next command.
-      this.dirty = { orphan: entry.matcher, orphanOpen: true, payload: entry.payload, command: entry.command };
-    }
+    this.resync.gaveUp(entry.command, entry.matcher, {
+      ...(fill && entry.payload ? { promptBytes: entry.payload.length } : {}),
+      finalSeen: entry.phase === 'after-final',
+    });
     if (!entry.settled) {
       entry.settled = true;
       entry.reject(error);
@@ -411,8 +304,7 @@ export class AtChannel extends EventEmitter {
     this.streamListeners.length = 0;
     // Nobody reads any more; paused, the bytes wait for whoever takes the stream next.
     if (typeof this.stream.pause === 'function' && !this.stream.destroyed) this.stream.pause();
-    if (this.resync) clearTimeout(this.resync.timer);
-    this.resync = undefined;
+    this.resync.stop();
     const all = [...(this.inflight ? [this.inflight] : []), ...this.queue];
     this.queue.length = 0;
     for (const e of all) {
@@ -426,80 +318,17 @@ export class AtChannel extends EventEmitter {
     this.emit('close', error);
   }
 
-  // ---- resync ----------------------------------------------------------------------------
-  //
-  // After a timeout the module may still send the timed-out command's final result (at most one,
-  // and before the answer to anything written later, as the module answers in order). `AT` is
-  // sent; an error-class line before its OK can only be that late final. If the late final could
-  // itself be `OK`, the first OK is ambiguous, so an invalid probe follows: its ERROR can only be
-  // the probe's, and every OK before it belongs to earlier commands. Then the channel is clean.
-
-  private startResync(): void {
-    this.resync = { phase: 1, timer: setTimeout(() => this.onResyncTimeout(), this.syncTimeoutMs) };
-    this.write(Buffer.from('AT\r'), 'sync');
-  }
-
-  private onResyncTimeout(): void {
-    this.resync = undefined;
-    // The unanswered probe is the one outstanding final now.
-    this.dirty = { orphan: standardFinal, orphanOpen: true, payload: undefined, command: 'AT' };
+  /** The resync's probe went unanswered: the command waiting behind it fails, unsent. */
+  private onResyncTimeout(ms: number): void {
     const head = this.queue.shift();
     if (head) {
       this.release(head);
       if (!head.settled) {
         head.settled = true;
-        head.reject(
-          new AtTimeoutError(head.command, this.syncTimeoutMs, [], 'the module did not answer the resync after an earlier timeout; it was not sent'),
-        );
+        head.reject(new AtTimeoutError(head.command, ms, [], 'the module did not answer the resync after an earlier timeout; it was not sent'));
       }
     }
     this.pump();
-  }
-
-  private finishResync(): void {
-    if (this.resync) clearTimeout(this.resync.timer);
-    this.resync = undefined;
-    this.dirty = undefined;
-    log('[%s] resync complete', this.name);
-    this.pump();
-  }
-
-  private orphanAccepts(line: string): boolean {
-    const d = this.dirty;
-    if (!d || !d.orphanOpen) return false;
-    const v = d.orphan(line);
-    return v === 'final' || v === 'error' || v === 'await';
-  }
-
-  /** Returns true when the line was consumed by the resync. */
-  private resyncLine(line: string): boolean {
-    const r = this.resync!;
-    const d = this.dirty!;
-    if (r.phase === 1) {
-      if (line === 'OK') {
-        if (this.orphanAccepts(line)) {
-          d.orphanOpen = false;
-          r.phase = 2;
-          this.write(Buffer.from(SYNC_PROBE + '\r'), 'sync');
-        } else {
-          this.finishResync();
-        }
-        return true;
-      }
-      if (this.orphanAccepts(line)) {
-        log('[%s] late final of timed-out %s discarded: %s', this.name, d.command, line);
-        d.orphanOpen = false;
-        return true;
-      }
-      if (isErrorFinal(line)) return true; // `AT` cannot fail: a stray late result
-      return false;
-    }
-    if (line === 'OK') return true;
-    if (isErrorFinal(line)) {
-      this.finishResync();
-      return true;
-    }
-    return false;
   }
 
   // ---- input -----------------------------------------------------------------------------
@@ -536,7 +365,8 @@ export class AtChannel extends EventEmitter {
       this.emit('unknown', line);
       return;
     }
-    if (this.resync && this.resyncLine(line)) return;
+    // No command is in flight while a given-up command's final may still come.
+    if (this.resync.line(line)) return;
     const e = this.inflight;
     if (e) {
       const v = e.matcher(line);
@@ -576,31 +406,18 @@ export class AtChannel extends EventEmitter {
       e.lines.push(line);
       return;
     }
-    if (this.dirty && !this.resync && this.orphanAccepts(line)) {
-      log('[%s] late final of timed-out %s discarded: %s', this.name, this.dirty.command, line);
-      this.dirty.orphanOpen = false;
-      return;
-    }
     if (this.dispatch({ line })) return;
     this.emit('unknown', line);
   }
 
   private onPrompt(): void {
     const e = this.inflight;
-    if (e && e.phase === 'prompt' && !this.resync) {
+    if (e && e.phase === 'prompt' && !this.resync.running) {
       e.phase = 'response';
       this.write(e.payload!, 'payload', e.command);
       return;
     }
-    const d = this.dirty;
-    if (d && d.orphanOpen && d.payload) {
-      // The timed-out prompt command got its prompt late; the module now takes the next bytes
-      // as payload. Completing the exchange keeps the channel in step.
-      log('[%s] late prompt for timed-out %s: writing its payload', this.name, d.command);
-      this.write(d.payload, 'payload', d.command);
-      d.payload = undefined;
-      return;
-    }
+    if (this.resync.prompt()) return;
     log('[%s] unexpected prompt', this.name);
     this.emit('unknown', '> ');
   }
@@ -610,7 +427,7 @@ export class AtChannel extends EventEmitter {
     if (
       token.kind === 'ciprxget' &&
       e &&
-      !this.resync &&
+      !this.resync.running &&
       e.phase === 'response' &&
       e.data === undefined &&
       /^AT\+CIPRXGET=2\b/i.test(e.command)
@@ -626,18 +443,6 @@ export class AtChannel extends EventEmitter {
   }
 
   private dispatch(urc: AtUrc): boolean {
-    let claimed = false;
-    for (const rec of [...this.urcs]) {
-      let hit = false;
-      try {
-        hit = rec.test(urc.line);
-        if (hit) rec.handler(urc);
-      } catch (err) {
-        log('[%s] URC handler threw on %s: %s', this.name, redactLine(urc.line), (err as Error).message);
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-      }
-      claimed ||= hit;
-    }
-    return claimed;
+    return this.urcs.dispatch(urc);
   }
 }

@@ -98,10 +98,16 @@ function buildFinalMatcher(command: string, prompt: boolean): FinalMatcher {
   if (prompt) {
     const m = /^AT\+CIPSEND=(\d+),(\d+)$/i.exec(command);
     const link = m ? Number(m[1]) : undefined;
-    const sendOk = link === undefined ? /^(?:SEND OK|DATA ACCEPT:\d+)$/ : new RegExp(`^(?:${link}, ?SEND OK|DATA ACCEPT: ?${link},\\d+)$`);
+    const len = m ? Number(m[2]) : undefined;
+    const sendOk = link === undefined ? /^SEND OK$/ : new RegExp(`^${link}, ?SEND OK$`);
+    // `DATA ACCEPT:<n>,<count>`: the count is what the module took, which the caller credits. A
+    // count above the length asked for cannot be true of this send: a failure, not a success.
+    const accept = link === undefined ? /^DATA ACCEPT: ?(\d+)$/ : new RegExp(`^DATA ACCEPT: ?${link}, ?(\\d+)$`);
     const sendFail = link === undefined ? /^SEND FAIL$/ : new RegExp(`^${link}, ?SEND FAIL$`);
     return (line) => {
       if (line === 'OK' || sendOk.test(line)) return 'final';
+      const a = accept.exec(line);
+      if (a) return len === undefined || Number(a[1]) <= len ? 'final' : 'error';
       if (sendFail.test(line) || isErrorFinal(line) || /^TimeOut$/i.test(line)) return 'error';
       return undefined;
     };

@@ -1,5 +1,6 @@
 import type createDebug from 'debug';
 import type { AtCommand } from './command.js';
+import type { CommandFaults } from './command-faults.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A command's answer: information lines, then one final result code. */
@@ -42,6 +43,8 @@ export interface ModuleIo {
   registered(): boolean;
   /** Increments on every reboot/power loss; async work compares it to know it is stale. */
   readonly epoch: number;
+  /** One-shot command faults armed by tests. */
+  readonly faults: CommandFaults;
 }
 
 /** A set of commands the module core dispatches to. */

@@ -152,10 +152,28 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
     this.module.reboot(options.delayMs ?? this.opts.rebootDelayMs);
   }
 
-  /** Bearer lost: `+PDP: DEACT`; links unusable until `AT+CIPSHUT`. */
-  deactivatePdp(): void {
+  /**
+   * Bearer lost: `+PDP: DEACT`; links unusable until `AT+CIPSHUT`. `reportLinksFirst`: connected
+   * links are reported `<n>, CLOSED` just before the `+PDP: DEACT` (as some firmware does).
+   */
+  deactivatePdp(options: { reportLinksFirst?: boolean } = {}): void {
     log('fault: pdp deact');
-    this.module.deactivatePdp();
+    this.module.deactivatePdp(options.reportLinksFirst ?? false);
+  }
+
+  /** The next command line starting with `prefix` (e.g. `AT+CIPSEND=0`) is answered `final` and not run. */
+  refuseNext(prefix: string, final: string): void {
+    this.module.faults.refuse(prefix, final);
+  }
+
+  /** The next `AT+CIPSEND` shows its `> ` prompt `ms` late; bytes the host writes meanwhile become its payload. */
+  delayNextPrompt(ms: number): void {
+    this.module.faults.delayPrompt(ms);
+  }
+
+  /** The next `AT+CIPSEND` takes its whole payload off the line but accepts and sends only its first `bytes`. */
+  acceptNextPartially(bytes: number): void {
+    this.module.faults.acceptPartially(bytes);
   }
 
   /** The server side of `link` closes (after any data it already sent). */

@@ -1,5 +1,6 @@
 import createDebug from 'debug';
 import { AtSyntaxError, intArg, splitCommands, type AtCommand } from './command.js';
+import { CommandFaults } from './command-faults.js';
 import type { Handler, ModuleIo, Reply } from './io.js';
 import type { ResolvedOptions } from './options.js';
 import { TcpIp } from './tcpip.js';
@@ -66,6 +67,7 @@ interface PayloadWait {
  */
 export class AtModule implements ModuleIo {
   readonly log = log;
+  readonly faults = new CommandFaults();
   epoch = 0;
   private readonly tcpip: TcpIp;
   private readonly handlers = new Map<string, Handler>();
@@ -310,6 +312,12 @@ export class AtModule implements ModuleIo {
     if (this.opts.latencyMs > 0) await this.sleep(this.opts.latencyMs);
     while (performance.now() < this.stalledUntil) await this.sleep(this.stalledUntil - performance.now());
     if (this.epoch !== epoch) return;
+    const refused = this.faults.takeRefusal(text);
+    if (refused !== undefined) {
+      log('fault: %s refused with %s', text, refused);
+      this.final(refused);
+      return;
+    }
     let cmds: AtCommand[];
     try {
       cmds = splitCommands(text.slice(2));
@@ -373,8 +381,8 @@ export class AtModule implements ModuleIo {
     }, ms + 1);
   }
 
-  deactivatePdp(): void {
-    this.tcpip.deactivatePdp();
+  deactivatePdp(reportLinksFirst = false): void {
+    this.tcpip.deactivatePdp(reportLinksFirst);
   }
 
   closePeer(link: number): boolean {

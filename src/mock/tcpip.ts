@@ -88,10 +88,14 @@ export class TcpIp implements LinkListener {
     this.ssl.clear();
   }
 
-  /** Fault: bearer lost (`+PDP: DEACT`); links become unusable until `AT+CIPSHUT`. */
-  deactivatePdp(): void {
+  /**
+   * Fault: bearer lost (`+PDP: DEACT`); links become unusable until `AT+CIPSHUT`. With
+   * `reportLinksFirst`, connected links are reported `<n>, CLOSED` just before (some firmware does).
+   */
+  deactivatePdp(reportLinksFirst = false): void {
     for (const l of this.links) {
       if (l.state === 'INITIAL') continue;
+      if (reportLinksFirst && l.state === 'CONNECTED') this.io.urc(this.s.mux ? this.linkUrc(l.id, 'CLOSED') : 'CLOSED');
       this.attempts[l.id]!++;
       l.drop();
       l.state = 'CLOSED';
@@ -499,9 +503,18 @@ export class TcpIp implements LinkListener {
       len = intArg(lenArg, 1, MAX_SEND);
       if (len === undefined) return { final: this.io.cme(3) };
     }
-    const data = await this.io.prompt(len, this.s.sprt === 1);
-    if (data === undefined || data === 'timeout') return null; // rebooted meanwhile
-    if (data === 'aborted') return OK;
+    const promptDelay = this.io.faults.takePromptDelay();
+    if (promptDelay > 0) {
+      const epoch = this.io.epoch;
+      await new Promise<void>((r) => this.io.later(promptDelay, r));
+      if (this.io.epoch !== epoch) return null;
+    }
+    const got = await this.io.prompt(len, this.s.sprt === 1);
+    if (got === undefined || got === 'timeout') return null; // rebooted meanwhile
+    if (got === 'aborted') return OK;
+    // Fault: the module took the whole payload off the line but accepts only part of it.
+    const partial = this.io.faults.takePartialAccept();
+    const data = partial === undefined ? got : got.subarray(0, Math.min(partial, got.length));
     const size = data.length;
     if (link.state !== 'CONNECTED') {
       return { final: multi ? this.linkUrc(n, 'SEND FAIL') : 'SEND FAIL' };

@@ -79,14 +79,23 @@ export class LinkConnector {
       }
       const result = await this.startLink(n, host, port, timeoutMs, socket);
       if (result === 'CONNECT OK') return;
-      if (result === 'ALREADY CONNECT' && attempt === 0) {
-        // The module still holds this id (a close we never saw): close it and try once more.
-        await this.closeOnModule(n, moduleTls).catch(() => undefined);
-        continue;
+      if (result === 'ALREADY CONNECT') {
+        // The module still holds this id (a close we never saw): close it and try once more. An
+        // id the module will not confirm closed is never reused: a new socket on it would get
+        // the old peer's bytes.
+        const confirmed = attempt === 0 && (await this.closeOnModule(n, moduleTls).then(() => true, (err: unknown) => closeConfirmed(err)));
+        if (confirmed) continue;
+        if (this.links.sockets[n] === socket) {
+          debug('link %d still held by the module: not reusable until it reports the link closed', n);
+          this.links.holdUnconfirmed(n);
+        }
+        if (moduleTls) this.moduleTls.forgetCa(n);
+        throw new ConnectFailedError(host, port, 'the module reports the link as already connected and did not close it');
       }
+      // CONNECT FAIL: the module has no link on this id (it accepts a new CIPSTART at once).
       this.links.vacate(n, socket);
       if (moduleTls) this.moduleTls.forgetCa(n);
-      throw new ConnectFailedError(host, port, result === 'ALREADY CONNECT' ? 'the module reports the link as already connected' : 'CONNECT FAIL');
+      throw new ConnectFailedError(host, port, 'CONNECT FAIL');
     }
   }
 
@@ -97,14 +106,16 @@ export class LinkConnector {
       await this.host.cmd(`AT+CIPSTART=${n},"TCP",${atHost(host)},${port}`, { timeoutMs: this.host.commandTimeoutMs });
     } catch (err) {
       if (err instanceof AtCommandError && err.cme === 65535) {
-        // Field behaviour: `+CME ERROR: 65535` then `<n>, ALREADY CONNECT`.
-        const r = await withTimeout(result, 2000).catch(() => 'ALREADY CONNECT');
+        // Field behaviour: `+CME ERROR: 65535` then `<n>, ALREADY CONNECT`. But 65535 is the
+        // module's "other error" too: it means ALREADY CONNECT only when that line follows.
+        const r = await withTimeout(result, ALREADY_CONNECT_WAIT_MS).catch(() => undefined);
         this.links.connectWaiters.delete(n);
-        return r;
+        if (r === 'ALREADY CONNECT') return r;
+        if (r !== undefined) debug('link %d: %s after +CME ERROR: 65535 to CIPSTART', n, r);
       }
       this.links.connectWaiters.delete(n);
       this.links.vacate(n, socket);
-      throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message) : err;
+      throw err instanceof AtCommandError ? new ConnectFailedError(host, port, err.message, { cause: err }) : err;
     }
     try {
       return await withTimeout(result, timeoutMs);
@@ -112,13 +123,7 @@ export class LinkConnector {
       this.links.connectWaiters.delete(n);
       if (err === TIMEOUT) {
         // Black-holed address: the module never answers. Free the id on the module.
-        if (this.links.sockets[n] === socket) {
-          this.links.closing.add(n);
-          this.links.sockets[n] = undefined;
-          void this.closeOnModule(n, socket.options.moduleTls)
-            .catch(() => undefined)
-            .finally(() => this.links.closed(n));
-        }
+        if (this.links.sockets[n] === socket) this.closeAndFree(n, socket.options.moduleTls);
         throw new ConnectTimeoutError(host, port, timeoutMs);
       }
       throw err;
@@ -134,20 +139,43 @@ export class LinkConnector {
       this.links.connectWaiters.delete(n);
       w.reject(new LinkClosedError(n, 'destroyed while connecting'));
     }
-    if (!closeOnModule || this.host.state !== 'online') {
+    if (!closeOnModule) {
       this.links.sockets[n] = undefined;
       this.host.pump();
       return;
     }
-    // Keep the id reserved until the module confirms, so it is not reused too early.
-    this.links.sockets[n] = undefined;
-    this.links.closing.add(n);
-    this.closeOnModule(n, socket.options.moduleTls)
-      .catch((err: Error) => debug('CIPCLOSE %d: %s', n, err.message))
-      .finally(() => {
-        this.links.closed(n);
+    if (this.host.state !== 'online') {
+      // Recovery resets the bearer (CIPSHUT) before any connect: the id is freed then.
+      this.links.holdUnconfirmed(n);
+      return;
+    }
+    this.closeAndFree(n, socket.options.moduleTls);
+  }
+
+  /**
+   * `AT+CIPCLOSE` link `n`, keeping its id reserved until the module confirms the close (`CLOSE
+   * OK`, or `+CME ERROR: 3`: already closed). Any other answer leaves the id unusable until the
+   * module reports the link closed or the bearer is reset: reused now, it would hand the old
+   * peer's data to a new socket.
+   */
+  private closeAndFree(n: number, tlsLink: boolean): void {
+    const generation = this.links.generation;
+    this.links.beginClose(n);
+    this.closeOnModule(n, tlsLink).then(
+      () => {
+        if (this.links.generation === generation) this.links.confirmClosed(n);
         this.host.pump();
-      });
+      },
+      (err: Error) => {
+        if (this.links.generation !== generation) return;
+        if (closeConfirmed(err)) this.links.confirmClosed(n);
+        else {
+          debug('CIPCLOSE %d not confirmed: %s', n, err.message);
+          this.links.holdUnconfirmed(n);
+        }
+        this.host.pump();
+      },
+    );
   }
 
   /**
@@ -169,6 +197,14 @@ export class LinkConnector {
       return c.value;
     });
   }
+}
+
+/** How long a `+CME ERROR: 65535` to CIPSTART waits for the `<n>, ALREADY CONNECT` that may follow it. */
+const ALREADY_CONNECT_WAIT_MS = 2000;
+
+/** A failed CIPCLOSE that still tells the link is closed: `+CME ERROR: 3`, the link is not open. */
+function closeConfirmed(err: unknown): boolean {
+  return err instanceof AtCommandError && err.cme === 3;
 }
 
 /** The fence's matcher: its `OK` ends it; an error line before that is a crossed close's answer. */

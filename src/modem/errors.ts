@@ -10,8 +10,8 @@ export class ModemError extends Air780Error {
 
 /** The module answered `<n>, CONNECT FAIL` (refused, unreachable, DNS failure or TLS handshake failure). */
 export class ConnectFailedError extends ModemError {
-  constructor(host: string, port: number, detail: string) {
-    super('ERR_CONNECT_FAILED', `connection to ${host}:${port} failed (${detail}); check the host, port and, for module TLS, the server's TLS versions and CA`);
+  constructor(host: string, port: number, detail: string, options?: { cause?: unknown }) {
+    super('ERR_CONNECT_FAILED', `connection to ${host}:${port} failed (${detail}); check the host, port and, for module TLS, the server's TLS versions and CA`, options);
     this.name = 'ConnectFailedError';
   }
 }
@@ -127,5 +127,16 @@ export class ModemAbortError extends ModemError {
   constructor(what: string) {
     super('ERR_ABORTED', `${what} was aborted`);
     this.name = 'ModemAbortError';
+  }
+}
+
+/**
+ * The module kept accepting less than it was given (`DATA ACCEPT:<n>,<len>` short of the send):
+ * the socket fails rather than report bytes as accepted that the module never took.
+ */
+export class DataLossError extends ModemError {
+  constructor(link: number, detail: string) {
+    super('ERR_DATA_LOSS', `link ${link}: ${detail}; the unsent bytes were dropped, open a new connection and send again`);
+    this.name = 'DataLossError';
   }
 }

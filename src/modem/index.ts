@@ -31,6 +31,7 @@ export {
   ModemNotReadyError,
   DeliveryTimeoutError,
   ReceiveOverflowError,
+  DataLossError,
   NoModemFoundError,
   ModemAbortError,
 } from './errors.js';

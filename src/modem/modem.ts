@@ -118,21 +118,6 @@ export interface ModemConnectOptions {
   signal?: AbortSignal;
 }
 
-/** The modem's live state and settings that its parts (supervisor, pump, connector, sockets) read. */
-interface ModemLive {
-  readonly state: ModemState;
-  readonly rxMode: 'push' | 'pull';
-  readonly commandTimeoutMs: number;
-}
-
-/**
- * `host` completed with `live`'s getters themselves (a spread would copy their current values).
- * `live` must fit `H`'s own view of those fields, so the result honestly is an `H`.
- */
-function withLive<H extends Partial<ModemLive>>(live: ModemLive & Pick<H, keyof H & keyof ModemLive>, host: Omit<H, keyof ModemLive>): H {
-  return Object.defineProperties(host, Object.getOwnPropertyDescriptors(live)) as H;
-}
-
 /**
  * An Air780E-series module: bring-up, supervision and sockets.
  *
@@ -197,20 +182,14 @@ export class Modem extends EventEmitter {
       resyncTimeoutMs: options.resyncTimeoutMs ?? 5000,
       pushBufferLimit: options.pushBufferLimit ?? 8 * 1024 * 1024,
     };
-    // Getters, not values: the parts must see state change at runtime.
-    const live: ModemLive = {
-      get state() {
-        return self._state;
-      },
-      get rxMode() {
-        return self.opts.rxMode;
-      },
-      get commandTimeoutMs() {
-        return self.opts.commandTimeoutMs;
-      },
-    };
+    // Each part gets a plain object: settings fixed at open as values, the state as a getter (the
+    // parts must see it change).
+    const { rxMode, commandTimeoutMs } = this.opts;
     this.supervisor = new Supervisor(
-      withLive(live, {
+      {
+        get state() {
+          return self._state;
+        },
         setState: (s) => this.setState(s),
         emit: (event: string, arg: unknown) => this.emit(event, arg),
         channel: () => this._at,
@@ -221,7 +200,7 @@ export class Modem extends EventEmitter {
         failAll: (err) => this.failAll(err),
         online: (ip) => this.online(ip),
         close: () => this.close(),
-      }),
+      },
       this.opts,
       this.lifetime.signal,
     );
@@ -229,32 +208,35 @@ export class Modem extends EventEmitter {
     this._at = this.attach(transport.stream);
     this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
     this.dataPump = new DataPump(
-      withLive(live, {
+      {
+        rxMode,
+        commandTimeoutMs,
         isOnline: () => this._state === 'online',
         channel: () => this._at,
         cmd: (c, o) => this.cmd(c, o),
-        sendTimedOut: (len) => {
-          this.supervisor.sendStranded(len);
-          this.supervisor.recover('unresponsive');
-        },
-      }),
+      },
       this.links,
     );
     this.connector = new LinkConnector(
-      withLive(live, {
+      {
+        get state() {
+          return self._state;
+        },
+        commandTimeoutMs,
         whenOnline: (t) => this.whenOnline(t),
         cmd: (c, o) => this.cmd(c, o),
         pump: () => this.dataPump.pump(),
-      }),
+      },
       this.links,
       this.moduleTls,
     );
-    this.driver = withLive(live, {
+    this.driver = {
+      rxMode,
       open: (s) => this.connector.open(s),
       kick: () => this.dataPump.kickSoon(),
       release: (s, closeOnModule) => this.connector.release(s, closeOnModule),
       pollAcked: (s) => this.dataPump.pollAcked(s),
-    });
+    };
   }
 
   /** The AT channel (for status commands; sockets share it fairly). Replaced after a port reopen. */

@@ -107,14 +107,37 @@ export function parseRxgetHeader(line: string): { link: number; read: number; le
   return m ? { link: Number(m[1]), read: Number(m[2]), left: Number(m[3]) } : undefined;
 }
 
-/** The link-id URCs: `<n>, CONNECT OK`, `<n>,CLOSED`, ... (space after the comma optional). */
-export const LINK_EVENT_RE = /^\s*([0-9]),\s*(CONNECT OK|CONNECT FAIL|ALREADY CONNECT|CLOSED|CLOSE OK|SEND OK|SEND FAIL)\s*$/;
+/**
+ * The link-id URCs: `<n>, CONNECT OK`, `<n>,CLOSED`, ... (space after the comma optional). Any
+ * number of digits is matched so that a garbled id is seen and refused by {@link linkId}, not
+ * passed on as another URC.
+ */
+export const LINK_EVENT_RE = /^\s*(\d+),\s*(CONNECT OK|CONNECT FAIL|ALREADY CONNECT|CLOSED|CLOSE OK|SEND OK|SEND FAIL)\s*$/;
 
 /** `+CIPRXGET: 1,<n>` (data waiting on link n, pull mode). */
-export const RXGET_URC_RE = /^\+CIPRXGET:\s*1\s*,\s*([0-9])(?:\s*,.*)?$/;
+export const RXGET_URC_RE = /^\+CIPRXGET:\s*1\s*,\s*(\d+)(?:\s*,.*)?$/;
 
 /** `+RECEIVE,<n>,<len>:` push-mode data header. */
-export const RECEIVE_URC_RE = /^\+RECEIVE,\s*([0-9])\s*,\s*(\d+)\s*:?\s*$/;
+export const RECEIVE_URC_RE = /^\+RECEIVE,\s*(\d+)\s*,\s*(\d+)\s*:?\s*$/;
+
+/** Link ids the module has in multi-link mode: 0–5 (`AT+CIPSTART`, `AT+CIPSTATUS`). */
+export const MAX_LINK_ID = 5;
+
+/** The link id in a URC field, or undefined when it is not one of the module's links (0–5). */
+export function linkId(field: string | undefined): number | undefined {
+  if (field === undefined || !/^\d{1,3}$/.test(field)) return undefined;
+  const n = Number(field);
+  return n <= MAX_LINK_ID ? n : undefined;
+}
+
+/**
+ * The byte count of `DATA ACCEPT:<n>,<count>` (or single-link `DATA ACCEPT:<count>`): what the
+ * module took of a send. Undefined for other finals (`SEND OK`, `OK`: the whole send).
+ */
+export function parseDataAccept(line: string): number | undefined {
+  const m = /^DATA ACCEPT:\s*(?:\d+\s*,\s*)?(\d+)$/.exec(line.trim());
+  return m ? Number(m[1]) : undefined;
+}
 
 /** `+PDP: DEACT` in all its spellings. */
 export const PDP_DEACT_RE = /^\+PDP:?\s*DEACT/;

@@ -3,7 +3,7 @@ import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
 import { AtAbandonedError, AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
 import { LinkClosedError } from './errors.js';
 import type { LinkTable } from './links.js';
-import { parseCipack, parseRxgetHeader } from './parse.js';
+import { parseCipack, parseDataAccept, parseRxgetHeader } from './parse.js';
 import { MAX_CHUNK, type ModemSocket } from './socket.js';
 
 const debug = createDebug('air780:modem:pump');
@@ -16,13 +16,11 @@ export interface PumpHost {
   isOnline(): boolean;
   /** The current AT channel (replaced after a port reopen). */
   channel(): AtChannel;
-  /** A command from the online modem; a timeout starts recovery. */
-  cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
   /**
-   * A CIPSEND of `len` bytes timed out on the current channel: the module may still wait for its
-   * payload. Called before recovery starts, so recovery can complete it.
+   * A command from the online modem; a timeout starts recovery. (A CIPSEND that timed out before
+   * its prompt is completed by the AT channel itself: it writes filler, never the payload.)
    */
-  sendTimedOut(len: number): void;
+  cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
 }
 
 /**
@@ -93,14 +91,14 @@ export class DataPump {
       const s = links[n];
       if (!s || s.destroyed) continue;
       if ((slot & 1) === 0) {
-        if (s.linkOpen && !s.sendInFlight && s.txBytes > 0) {
+        if (s.state.open && !s.state.sendInFlight && s.txBytes > 0) {
           this.rr = slot + 1;
-          s.sendInFlight = true;
+          s.state.sendStarted();
           return () => this.doSend(s, n);
         }
-      } else if (pull && s.rxAvailable && !s.readInFlight && s.wantsData()) {
+      } else if (pull && s.state.rxAvailable && !s.state.readInFlight && s.wantsData()) {
         this.rr = slot + 1;
-        s.readInFlight = true;
+        s.state.readStarted();
         return () => this.doRead(s, n);
       }
     }
@@ -110,21 +108,18 @@ export class DataPump {
   private async doSend(s: ModemSocket, n: number): Promise<void> {
     const chunk = s.takeChunk(MAX_CHUNK);
     if (!chunk) {
-      s.sendInFlight = false;
+      s.state.sendEnded();
       return;
     }
     try {
-      const at = this.host.channel();
-      try {
-        await at.send(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
-      } catch (err) {
-        if (err instanceof AtTimeoutError && at === this.host.channel()) this.host.sendTimedOut(chunk.length);
-        throw err;
-      }
-      s.sendInFlight = false;
-      s.onSent(chunk.length);
+      const r = await this.host.cmd(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
+      s.state.sendEnded();
+      // `DATA ACCEPT:<n>,<count>` says how much the module took; `SEND OK` means all of it.
+      const accepted = parseDataAccept(r.final) ?? chunk.length;
+      if (accepted < chunk.length) s.onPartlySent(accepted, chunk.subarray(accepted));
+      else s.onSent(chunk.length);
     } catch (err) {
-      s.sendInFlight = false;
+      s.state.sendEnded();
       this.sendFailed(s, n, chunk.length, err as Error);
     }
   }
@@ -141,7 +136,7 @@ export class DataPump {
   private sendFailed(s: ModemSocket, n: number, len: number, err: Error): void {
     const held = this.links.sockets[n] === s;
     if (held && recoveryFails(err)) return;
-    if (held && !s.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
+    if (held && !s.state.peerClosed && !(err instanceof AtCommandError && s.holdsUnread())) {
       this.linkCommandFailed(s, n, err, 'send');
       return;
     }
@@ -153,17 +148,18 @@ export class DataPump {
     const seq = this.links.rxSeq[n];
     try {
       const r = await this.host.cmd(`AT+CIPRXGET=2,${n},${MAX_CHUNK}`, { timeoutMs: this.host.commandTimeoutMs });
-      s.readInFlight = false;
       const hdr = [...r.lines, r.final].map(parseRxgetHeader).find((x) => x !== undefined);
+      // A URC during the read means more arrived: read again even if `left` said 0.
+      s.state.readFinished((hdr?.left ?? 0) > 0 || this.links.rxSeq[n] !== seq);
       const data = r.data ?? Buffer.alloc(0);
       if (data.length > 0) s.deliver(data);
-      // A URC during the read means more arrived: read again even if `left` said 0.
-      s.rxAvailable = (hdr?.left ?? 0) > 0 || this.links.rxSeq[n] !== seq;
-      if (!s.rxAvailable) s.maybeEndPull();
+      if (!s.state.rxAvailable) s.maybeEndPull();
     } catch (err) {
-      s.readInFlight = false;
+      s.state.readFailed();
       if (err instanceof AtCommandError && this.links.sockets[n] === s) s.onReadRefused(err);
       else this.linkCommandFailed(s, n, err as Error, 'read');
+    } finally {
+      s.readSettled();
     }
   }
 
@@ -171,7 +167,8 @@ export class DataPump {
     if (recoveryFails(err)) return;
     if (this.links.sockets[n] !== s) return;
     debug('link %d %s failed: %s', n, what, err.message);
-    s.linkOpen = false;
+    // The link is still open on the module: destroying the socket CIPCLOSEs it, and its id stays
+    // reserved until the module confirms the close.
     s.destroy(new LinkClosedError(n, `the module refused a ${what}`, { cause: err }));
   }
 }

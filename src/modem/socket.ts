@@ -1,13 +1,24 @@
 import { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { AcceptTimeoutError, type DeliveryTracker } from './delivery.js';
+import { LinkDelivery, type DeliveryTracker } from './delivery.js';
+import { LinkState } from './links.js';
 import type { ModuleTlsOptions } from './module-tls.js';
-import { DeliveryTimeoutError, LinkClosedError, ModemAbortError, ReceiveOverflowError } from './errors.js';
+import { DataLossError, LinkClosedError, ReceiveOverflowError } from './errors.js';
 
 const debug = createDebug('air780:modem:socket');
 
 /** Largest payload of one `AT+CIPSEND` (and of one received chunk). */
 export const MAX_CHUNK = 1460;
+
+/**
+ * How long a peer close waits before the readable side ends. Some firmware reports a bearer loss
+ * link by link (`<n>, CLOSED`) just before `+PDP: DEACT`: within this window the socket still
+ * holds its link, so the bearer loss fails it with `ERR_MODEM_RESET` instead of a clean 'end'.
+ */
+export const PEER_CLOSE_GRACE_MS = 100;
+
+/** Sends in a row of which the module accepted nothing before the socket fails with ERR_DATA_LOSS. */
+const MAX_EMPTY_ACCEPTS = 3;
 
 /** What a socket needs from the modem that owns its link. Internal. */
 export interface LinkDriver {
@@ -62,15 +73,13 @@ export class ModemSocket extends Duplex {
   readonly delivery: DeliveryTracker;
 
   /** @internal */ readonly options: ModemSocketOptions;
-  /** @internal bytes waiting to be sent */ txBytes = 0;
-  /** @internal a CIPSEND for this link is queued or in flight */ sendInFlight = false;
-  /** @internal pull mode: the module holds unread bytes */ rxAvailable = false;
-  /** @internal pull mode: a CIPRXGET for this link is queued or in flight */ readInFlight = false;
-  /** @internal the module link is connected (CONNECT OK seen, not closed) */ linkOpen = false;
-  /** @internal the peer closed; pull mode drains before 'end' */ peerClosed = false;
+  /** @internal The module link's state; changed only through its transitions (links.ts). */
+  readonly state = new LinkState();
 
   private readonly driver: LinkDriver;
   private txQueue: Buffer[] = [];
+  /** Bytes in {@link txQueue}. */
+  private queuedBytes = 0;
   private heldWriteCb: ((err?: Error | null) => void) | undefined;
   private finalCb: ((err?: Error | null) => void) | undefined;
   private started = false;
@@ -84,6 +93,14 @@ export class ModemSocket extends Duplex {
    */
   private writeError: Error | undefined;
   private readonly txHighWater: number;
+  /** EOF was pushed to the readable side. */
+  private eofPushed = false;
+  /** Pull mode: `end()` finished while a read was under way; EOF follows its data. */
+  private eofAfterRead = false;
+  /** A peer close waiting out {@link PEER_CLOSE_GRACE_MS}. */
+  private peerCloseTimer: NodeJS.Timeout | undefined;
+  /** Sends in a row the module accepted nothing of. */
+  private emptyAccepts = 0;
 
   /** @internal created by `Modem.connect` */
   constructor(driver: LinkDriver, options: ModemSocketOptions) {
@@ -105,6 +122,11 @@ export class ModemSocket extends Duplex {
     this.delivery = this.tracker;
   }
 
+  /** @internal Bytes written and not yet taken for a CIPSEND. */
+  get txBytes(): number {
+    return this.queuedBytes;
+  }
+
   /** `'opening'` while connecting, `'open'`, `'readOnly'`/`'writeOnly'` after one side ended, `'closed'`. */
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.connecting) return 'opening';
@@ -117,7 +139,7 @@ export class ModemSocket extends Duplex {
 
   /** Like `net.Socket.pending`: true before 'connect'. */
   get pending(): boolean {
-    return !this.linkOpen && !this.destroyed;
+    return !this.state.open && !this.destroyed;
   }
 
   /**
@@ -133,7 +155,7 @@ export class ModemSocket extends Duplex {
       () => {
         if (this.destroyed) return;
         this.connecting = false;
-        this.linkOpen = true;
+        this.state.connected();
         this.touch();
         debug('link %d connected to %s:%d', this.link, this.remoteAddress, this.remotePort);
         this.emit('connect');
@@ -197,16 +219,16 @@ export class ModemSocket extends Duplex {
       return;
     }
     if (chunk.length === 0) return cb();
-    if (this.peerClosed) {
+    if (this.state.peerClosed) {
       this.heldWriteCb = cb;
       this.failWritable(new LinkClosedError(this.link, `the peer closed the link; ${chunk.length} bytes written after that were not sent`));
       return;
     }
     this.txQueue.push(chunk);
-    this.txBytes += chunk.length;
+    this.queuedBytes += chunk.length;
     this.tracker.queued += chunk.length;
     this.touch();
-    if (this.linkOpen) this.driver.kick(this);
+    if (this.state.open) this.driver.kick(this);
     if (this.txBytes < this.txHighWater) cb();
     else this.heldWriteCb = cb;
   }
@@ -234,12 +256,31 @@ export class ModemSocket extends Duplex {
         n += room;
       }
     }
-    this.txBytes -= n;
+    this.queuedBytes -= n;
     return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  }
+
+  /**
+   * @internal The module accepted only `accepted` bytes of a send (`DATA ACCEPT:<n>,<count>`
+   * short of its length): those are credited, `rest` goes back to the head of the queue and is
+   * sent next. A module that keeps accepting nothing fails the socket with `ERR_DATA_LOSS`.
+   */
+  onPartlySent(accepted: number, rest: Buffer): void {
+    if (this.destroyed || this.writeError) return;
+    debug('link %d: the module accepted %d bytes, %d more to send again', this.link, accepted, rest.length);
+    this.emptyAccepts = accepted === 0 ? this.emptyAccepts + 1 : 0;
+    if (this.emptyAccepts >= MAX_EMPTY_ACCEPTS) {
+      this.destroy(new DataLossError(this.link, `the module accepted none of ${rest.length} bytes in ${MAX_EMPTY_ACCEPTS} sends in a row`));
+      return;
+    }
+    this.txQueue.unshift(rest);
+    this.queuedBytes += rest.length;
+    if (accepted > 0) this.onSent(accepted);
   }
 
   /** @internal The module accepted `len` bytes. */
   onSent(len: number): void {
+    if (len > 0) this.emptyAccepts = 0;
     this.bytesWritten += len;
     this.tracker.onAccepted(this.bytesWritten);
     this.touch();
@@ -256,7 +297,7 @@ export class ModemSocket extends Duplex {
    * refuses then is a peer close it withholds until those bytes are read (REMOTE CLOSING).
    */
   holdsUnread(): boolean {
-    return this.driver.rxMode === 'pull' && (this.rxAvailable || this.readInFlight);
+    return this.driver.rxMode === 'pull' && (this.state.rxAvailable || this.state.readInFlight);
   }
 
   /**
@@ -268,8 +309,8 @@ export class ModemSocket extends Duplex {
   onSendLost(len: number, cause: Error): void {
     if (this.destroyed) return;
     const unsent = len + this.txBytes;
-    if (this.peerClosed || this.holdsUnread()) {
-      const why = this.peerClosed ? 'the peer closed the link' : 'the module refused a send while it still held data from the peer (it closed)';
+    if (this.state.peerClosed || this.holdsUnread()) {
+      const why = this.state.peerClosed ? 'the peer closed the link' : 'the module refused a send while it still held data from the peer (it closed)';
       this.failWritable(new LinkClosedError(this.link, `${why} before ${unsent} written bytes were sent; they were not delivered`, { cause }));
       return;
     }
@@ -291,23 +332,63 @@ export class ModemSocket extends Duplex {
     debug('link %d: %s', this.link, err.message);
     this.writeError = err;
     this.txQueue = [];
-    this.txBytes = 0;
+    this.queuedBytes = 0;
     this.tracker.fail(err);
-    if (this.readableEnded) this.destroy(err);
-    else this.once('end', () => this.destroy(err));
+    this.once('end', () => this.destroy(err));
+    this.destroyWhenDelivered();
+  }
+
+  /**
+   * After {@link failWritable}: destroy with its error as soon as the reader has had everything.
+   * That is at 'end' (armed there), but 'end' never comes to a reader that is not reading (paused,
+   * or a write-only user that never read: `pipeline(source, socket)` would wait for ever), so the
+   * socket also fails once nothing is left to read: at once when nobody ever read it (as
+   * `net.Socket` does), else a turn after EOF, when a flowing reader has had its 'end'.
+   */
+  private destroyWhenDelivered(): void {
+    const err = this.writeError;
+    if (!err || this.destroyed) return;
+    const nothingToRead = this.readableLength === 0 && !this.state.rxAvailable && !this.state.readInFlight;
+    if (this.readableEnded || (this.readableFlowing === null && nothingToRead)) this.destroy(err);
+    else if (this.eofPushed && this.readableLength === 0) {
+      setImmediate(() => {
+        if (!this.destroyed) this.destroy(err);
+      });
+    }
   }
 
   private maybeFinish(): void {
-    if (!this.finalCb || this.writeError || this.sendInFlight || this.txBytes > 0 || this.connecting) return;
+    if (!this.finalCb || this.writeError || this.state.sendInFlight || this.txBytes > 0 || this.connecting) return;
     const cb = this.finalCb;
     this.finalCb = undefined;
-    if (this.linkOpen) {
-      this.linkOpen = false;
-      this.driver.release(this, !this.peerClosed);
+    if (this.state.open) {
+      this.state.released();
+      this.driver.release(this, !this.state.peerClosed);
     }
     cb();
-    // The module closes both directions at once: nothing more will arrive.
-    if (!this.readableEnded) this.push(null);
+    // The module closes both directions at once: nothing more will arrive, except the answer to
+    // a read already under way (its CIPRXGET goes out before the CIPCLOSE): EOF waits for it.
+    if (this.state.readInFlight) this.eofAfterRead = true;
+    else this.pushEof();
+  }
+
+  /** End the readable side, once. */
+  private pushEof(): void {
+    if (this.eofPushed) return;
+    this.eofPushed = true;
+    this.push(null);
+    // Nothing left to read: 'end' now, even for a reader that paused (a websocket client stops
+    // reading after the close frame and waits for the end of the stream). Every byte was delivered.
+    if (this.readableLength === 0 && !this.destroyed) this.read(0);
+    this.destroyWhenDelivered();
+  }
+
+  /** @internal Pull mode: a read (CIPRXGET) finished, its data delivered. */
+  readSettled(): void {
+    if (this.eofAfterRead && !this.state.readInFlight) {
+      this.eofAfterRead = false;
+      this.pushEof();
+    }
   }
 
   // ---- readable side -------------------------------------------------------------------------
@@ -318,7 +399,7 @@ export class ModemSocket extends Duplex {
   override _read(): void {
     this.readRequested = true;
     // After a peer close the module may still hold data: keep reading until drained.
-    if (this.driver.rxMode === 'pull' && this.rxAvailable) this.driver.kick(this);
+    if (this.driver.rxMode === 'pull' && this.state.rxAvailable) this.driver.kick(this);
     else if (this.driver.rxMode === 'pull') this.maybeEndPull();
   }
 
@@ -329,7 +410,7 @@ export class ModemSocket extends Duplex {
 
   /** @internal Bytes received from the module. */
   deliver(data: Buffer): void {
-    if (this.destroyed || this.readableEnded) {
+    if (this.destroyed || this.eofPushed) {
       debug('link %d: %d bytes after close dropped', this.link, data.length);
       return;
     }
@@ -343,12 +424,15 @@ export class ModemSocket extends Duplex {
 
   /** @internal The peer closed the link (`<n>, CLOSED` or an unrequested `<n>, CLOSE OK`). */
   onPeerClose(): void {
-    if (this.destroyed) return;
-    this.peerClosed = true;
-    this.linkOpen = false;
+    if (this.destroyed || this.state.peerClosed) return;
+    this.state.peerClose();
     debug('link %d closed by peer', this.link);
-    if (this.driver.rxMode === 'push') this.endReadable();
-    else this.maybeEndPull();
+    // Sends stop now; the end waits out the rest of a possible bearer-loss burst (see PEER_CLOSE_GRACE_MS).
+    this.peerCloseTimer = setTimeout(() => {
+      this.peerCloseTimer = undefined;
+      if (this.driver.rxMode === 'push') this.endReadable();
+      else this.maybeEndPull();
+    }, PEER_CLOSE_GRACE_MS);
   }
 
   /**
@@ -357,14 +441,14 @@ export class ModemSocket extends Duplex {
    * still ends the link here, the bytes read so far delivered).
    */
   maybeEndPull(): void {
-    if (!(this.peerClosed || this.writeError) || this.rxAvailable || this.readInFlight || this.destroyed) return;
+    if (!(this.state.peerClosed || this.writeError) || this.state.rxAvailable || this.state.readInFlight || this.destroyed || this.peerCloseTimer) return;
     this.endReadable();
   }
 
   /** @internal Pull mode: the module refused a read after a close: anything still announced is gone. */
   onReadRefused(err: Error): void {
-    this.rxAvailable = false;
-    if (this.peerClosed) this.destroy(new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }));
+    this.state.unreadDiscarded();
+    if (this.state.peerClosed) this.destroy(new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }));
     else this.destroy(new LinkClosedError(this.link, 'the module refused a read', { cause: err }));
   }
 
@@ -374,10 +458,10 @@ export class ModemSocket extends Duplex {
     }
     // A link the module has not reported closed (a refused send in pull mode) is closed on it, so
     // its id stays reserved until the module confirms.
-    const closeOnModule = this.linkOpen && !this.peerClosed;
-    this.linkOpen = false;
+    const closeOnModule = this.state.open && !this.state.peerClosed;
+    this.state.released();
     this.driver.release(this, closeOnModule);
-    if (!this.readableEnded) this.push(null);
+    this.pushEof();
     // The writable side is not ended here: a write-after-end would destroy the stream before its
     // buffered bytes were read. Writes from now on fail with ERR_LINK_CLOSED after 'end' instead
     // (`_write`), and Node ends the writable side itself once 'end' was emitted (allowHalfOpen false).
@@ -388,12 +472,14 @@ export class ModemSocket extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.hadError = err != null;
     this.clearIdle();
-    const closeOnModule = this.linkOpen || this.connecting;
-    this.linkOpen = false;
+    if (this.peerCloseTimer) clearTimeout(this.peerCloseTimer);
+    this.peerCloseTimer = undefined;
+    const closeOnModule = this.state.open || this.connecting;
+    this.state.released();
     this.connecting = false;
     this.driver.release(this, closeOnModule);
     this.txQueue = [];
-    this.txBytes = 0;
+    this.queuedBytes = 0;
     this.tracker.fail(err ?? new LinkClosedError(this.link, 'the socket was destroyed'));
     const held = this.heldWriteCb;
     this.heldWriteCb = undefined;
@@ -416,155 +502,5 @@ export class ModemSocket extends Duplex {
   private clearIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-  }
-}
-
-interface Waiter {
-  offset: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
-/**
- * Acceptance (`DATA ACCEPT`, reported by the socket's `onSent`) and peer acknowledgement of one
- * link. Polls `AT+CIPACK=<n>` only while someone waits for an acknowledgement, backing off, each
- * wait bounded. Settled waiters are removed at once.
- */
-class LinkDelivery implements DeliveryTracker {
-  queued = 0;
-  private acked = 0;
-  private accepted = 0;
-  /** When the module last accepted bytes of this link (monotonic ms): the stall clock of waitAccepted. */
-  private lastAcceptAt = performance.now();
-  private waiters = new Set<Waiter>();
-  private acceptWaiters = new Set<Waiter>();
-  private polling = false;
-  /** The socket failed: nothing more will be accepted or acknowledged. */
-  private failure: Error | undefined;
-  /** The link is gone: nothing more will be acknowledged (bytes in flight may still be accepted). */
-  private ackFailure: Error | undefined;
-
-  constructor(
-    private readonly socket: ModemSocket,
-    private readonly poll: () => Promise<number>,
-  ) {}
-
-  get bytesQueued(): number {
-    return this.queued;
-  }
-
-  get bytesAccepted(): number {
-    return this.accepted;
-  }
-
-  /** The module accepted bytes: `total` is the socket's `bytesWritten`. */
-  onAccepted(total: number): void {
-    this.accepted = total;
-    this.lastAcceptAt = performance.now();
-    // Insertion order is offset order for the websocket layer: callbacks settle in send order.
-    for (const w of [...this.acceptWaiters]) if (w.offset <= total) w.resolve();
-  }
-
-  waitAccepted(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (offset <= this.accepted) return Promise.resolve();
-    if (this.failure) return Promise.reject(this.failure);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const since = performance.now();
-    return this.addWaiter(this.acceptWaiters, offset, options.signal, 'waitAccepted', (w) => {
-      // A stall clock, not a deadline: each accepted byte of this link restarts it.
-      const check = (): void => {
-        const idle = performance.now() - Math.max(since, this.lastAcceptAt);
-        if (idle >= timeoutMs) w.reject(new AcceptTimeoutError(offset, this.accepted, timeoutMs));
-        else timer = setTimeout(check, Math.ceil(timeoutMs - idle));
-      };
-      let timer = setTimeout(check, timeoutMs);
-      return () => clearTimeout(timer);
-    });
-  }
-
-  waitAcked(offset: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    if (offset <= this.acked) return Promise.resolve();
-    const failure = this.failure ?? this.ackFailure;
-    if (failure) return Promise.reject(failure);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const p = this.addWaiter(this.waiters, offset, options.signal, 'waitAcked', (w) => {
-      const timer = setTimeout(() => w.reject(new DeliveryTimeoutError(offset, this.acked, timeoutMs)), timeoutMs);
-      return () => clearTimeout(timer);
-    });
-    void this.run();
-    return p;
-  }
-
-  /** The socket failed (destroyed, or its writable side): every outstanding wait rejects with `err`. */
-  fail(err: Error): void {
-    this.failure = err;
-    for (const w of [...this.acceptWaiters]) w.reject(err);
-    this.failAcked(err);
-  }
-
-  private failAcked(err: Error): void {
-    this.ackFailure ??= err;
-    for (const w of [...this.waiters]) w.reject(err);
-  }
-
-  /** Registers a waiter in `set`; `arm` starts its timer and returns how to stop it. */
-  private addWaiter(set: Set<Waiter>, offset: number, signal: AbortSignal | undefined, what: string, arm: (w: Waiter) => () => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let disarm = (): void => {};
-      const cleanup = () => {
-        disarm();
-        signal?.removeEventListener('abort', onAbort);
-        set.delete(w);
-      };
-      const w: Waiter = {
-        offset,
-        resolve: () => {
-          cleanup();
-          resolve();
-        },
-        reject: (e: Error) => {
-          cleanup();
-          reject(e);
-        },
-      };
-      const onAbort = () => w.reject(new ModemAbortError(what));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      set.add(w);
-      disarm = arm(w);
-    });
-  }
-
-  private async run(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    let delay = 20;
-    try {
-      while (this.waiters.size > 0 && !this.failure && !this.ackFailure) {
-        if (!this.socket.linkOpen && !this.socket.connecting) {
-          // The link is gone and the module forgets its counters with it: what was not acknowledged
-          // by now never will be, so say so at once instead of letting each waiter time out.
-          this.failAcked(new LinkClosedError(this.socket.link, `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`));
-          break;
-        }
-        if (this.socket.linkOpen) {
-          try {
-            const acked = await this.poll();
-            if (acked > this.acked) {
-              this.acked = acked;
-              delay = 20;
-            }
-          } catch (err) {
-            debug('CIPACK poll failed: %s', (err as Error).message);
-          }
-          for (const w of [...this.waiters]) if (w.offset <= this.acked) w.resolve();
-        }
-        if (this.waiters.size === 0) break;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(500, Math.ceil(delay * 1.5));
-      }
-    } finally {
-      this.polling = false;
-    }
   }
 }

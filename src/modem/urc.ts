@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import type { AtChannel } from '../at/index.js';
 import type { LinkTable } from './links.js';
-import { LINK_EVENT_RE, RECEIVE_URC_RE, RXGET_URC_RE } from './parse.js';
+import { LINK_EVENT_RE, RECEIVE_URC_RE, RXGET_URC_RE, linkId } from './parse.js';
 
 const debug = createDebug('air780:modem:link');
 
@@ -29,7 +29,8 @@ export class LinkUrcs {
   private onLinkEvent(line: string): void {
     const m = LINK_EVENT_RE.exec(line);
     if (!m) return;
-    const n = Number(m[1]);
+    const n = linkId(m[1]);
+    if (n === undefined) return void debug('link event for no link of the module ignored: %s', line);
     const what = m[2]!;
     if (what === 'CONNECT OK' || what === 'CONNECT FAIL' || what === 'ALREADY CONNECT') {
       const w = this.links.connectWaiters.get(n);
@@ -42,7 +43,10 @@ export class LinkUrcs {
     if (what === 'CLOSED' || (what === 'CLOSE OK' && !this.links.closing.has(n))) {
       const s = this.links.sockets[n];
       if (s) s.onPeerClose();
-      else debug('%s on a free link', line);
+      else if (this.links.unconfirmed.has(n)) {
+        debug('%s: the module confirms the close; the id is free again', line);
+        this.links.confirmClosed(n);
+      } else debug('%s on a free link', line);
       this.pump();
       return;
     }
@@ -52,19 +56,21 @@ export class LinkUrcs {
   private onReceive(line: string, data: Buffer | undefined): void {
     const m = RECEIVE_URC_RE.exec(line);
     if (!m || !data) return;
-    const s = this.links.sockets[Number(m[1])];
+    const n = linkId(m[1]);
+    const s = n === undefined ? undefined : this.links.sockets[n];
     if (s) s.deliver(data);
-    else debug('%d bytes for free link %s dropped', data.length, m[1]);
+    else debug('%d bytes for %s link %s dropped', data.length, n === undefined ? 'no' : 'free', m[1]);
   }
 
   private onRxAvailable(line: string): void {
     const m = RXGET_URC_RE.exec(line);
     if (!m) return;
-    const n = Number(m[1]);
+    const n = linkId(m[1]);
+    if (n === undefined) return void debug('data announced for no link of the module ignored: %s', line);
     this.links.rxSeq[n]!++;
     const s = this.links.sockets[n];
     if (s) {
-      s.rxAvailable = true;
+      s.state.dataAnnounced();
       this.pump();
     }
   }

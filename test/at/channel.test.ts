@@ -260,21 +260,42 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     expect(fake.written.toString()).toBe('AT+CIPCLOSE=0\rAT\rAT+CSQ\r');
   });
 
-  it('a prompt that comes after its CIPSEND timed out gets the payload, and its late final is absorbed', async () => {
+  it('a CIPSEND that timed out before its prompt puts filler, never its payload, into a late prompt; its late final is absorbed', async () => {
     const fake = new FakeModule(whole);
     const ch = open(fake);
     fake.on('AT+CIPSEND=0,3\r\n', ''); // silent at first
-    await expect(ch.send('AT+CIPSEND=0,3', { payload: b('xyz'), timeoutMs: 30 })).rejects.toMatchObject({
+    // The payload is an AT command: written into a late prompt's aftermath it would run.
+    const payload = b('AT+CFUN=0\r');
+    fake.on(' '.repeat(payload.length) + '\r', '');
+    await expect(ch.send('AT+CIPSEND=0,3', { payload, timeoutMs: 30 })).rejects.toMatchObject({
       code: 'ERR_AT_TIMEOUT',
       message: expect.stringMatching(/prompt/),
     });
-    fake.on('xyz', '\r\nDATA ACCEPT:0,3\r\n');
     fake.send('\r\n> ');
+    await fake.idle();
+    fake.send('\r\nDATA ACCEPT:0,3\r\n');
     await fake.idle();
     fake.on('AT\r', '\r\nOK\r\n');
     fake.on('AT+CSQ\r', '\r\n+CSQ: 9,0\r\n\r\nOK\r\n');
     expect(await ch.send('AT+CSQ')).toMatchObject({ lines: ['+CSQ: 9,0'], final: 'OK' });
-    expect(fake.written.toString()).toBe('AT+CIPSEND=0,3\r\nxyzAT\rAT+CSQ\r');
+    expect(fake.written.toString()).toBe(`AT+CIPSEND=0,3\r\n${' '.repeat(payload.length)}\rAT\rAT+CSQ\r`);
+    expect(fake.written.includes(payload)).toBe(false);
+  });
+
+  it('a CIPSEND that timed out after its payload went out writes no filler, and a stray "> " later gets nothing', async () => {
+    const fake = new FakeModule(whole);
+    const ch = open(fake);
+    fake.on('AT+CIPSEND=0,5\r\n', '\r\n> ');
+    fake.on('hello', ''); // the module never answers the send
+    await expect(ch.send('AT+CIPSEND=0,5', { payload: b('hello'), timeoutMs: 50 })).rejects.toMatchObject({ code: 'ERR_AT_TIMEOUT' });
+    // Line noise that looks like a prompt: the timed-out send's payload must not go out again.
+    fake.send('\r\n> ');
+    await fake.idle();
+    fake.on('AT\r', '\r\nOK\r\n');
+    fake.on('AT+A780SYNC\r', '\r\nERROR\r\n');
+    fake.on('AT+CSQ\r', '\r\n+CSQ: 9,0\r\n\r\nOK\r\n');
+    expect(await ch.send('AT+CSQ')).toMatchObject({ final: 'OK' });
+    expect(fake.written.toString()).toBe('AT+CIPSEND=0,5\r\nhelloAT\rAT+A780SYNC\rAT+CSQ\r');
   });
 
   it('abandonInflight (the module restarted): the command in flight rejects ERR_AT_ABANDONED at once, a late answer never reaches the next one', async () => {

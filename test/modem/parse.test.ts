@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   LINK_EVENT_RE,
+  linkId,
+  parseDataAccept,
   PDP_DEACT_RE,
   RXGET_URC_RE,
   parseCesq,
@@ -53,7 +55,16 @@ describe('modem answer parsers', () => {
     expect(LINK_EVENT_RE.exec('0, CONNECT OK')?.slice(1)).toEqual(['0', 'CONNECT OK']);
     expect(LINK_EVENT_RE.exec('5,CLOSED')?.slice(1)).toEqual(['5', 'CLOSED']);
     expect(LINK_EVENT_RE.exec('3, CLOSE OK')?.slice(1)).toEqual(['3', 'CLOSE OK']);
-    expect(LINK_EVENT_RE.test('12, CLOSED')).toBe(false);
+    // A garbled id is matched (so it is claimed and traced) but is no link of the module.
+    expect(LINK_EVENT_RE.exec('12, CLOSED')?.slice(1)).toEqual(['12', 'CLOSED']);
+    expect(linkId('12')).toBeUndefined();
+    expect(linkId('7')).toBeUndefined();
+    expect(linkId('5')).toBe(5);
+    expect(linkId('0')).toBe(0);
+    expect(parseDataAccept('DATA ACCEPT:0,1460')).toBe(1460);
+    expect(parseDataAccept('DATA ACCEPT: 3, 12')).toBe(12);
+    expect(parseDataAccept('DATA ACCEPT:12')).toBe(12);
+    expect(parseDataAccept('0, SEND OK')).toBeUndefined();
     expect(LINK_EVENT_RE.test('0, CONNECT OKAY')).toBe(false);
     expect(RXGET_URC_RE.test('+CIPRXGET: 1,2')).toBe(true);
     expect(RXGET_URC_RE.test('+CIPRXGET:1,2,"1.2.3.4:53"')).toBe(true);

@@ -236,11 +236,11 @@ describe('pull mode: CLOSED reported while the module still holds data, then the
     const first = writeCb(s, Buffer.from('pong'));
     // The modem's pump: the chunk goes into a CIPSEND; the module announced unread data.
     const chunk = s.takeChunk(1460)!;
-    s.sendInFlight = true;
-    s.rxAvailable = true;
+    s.state.sendStarted();
+    s.state.dataAnnounced();
     s.onPeerClose();
     expect(events).toEqual([]);
-    s.sendInFlight = false;
+    s.state.sendEnded();
     s.onSendLost(chunk.length, new Error('+CME ERROR: 3'));
     expect(s.destroyed).toBe(false);
     later.push(writeCb(s, Buffer.from('later')));
@@ -250,12 +250,11 @@ describe('pull mode: CLOSED reported while the module still holds data, then the
     s.on('data', (b: Buffer) => got.push(b));
     // The reads after CLOSED: 1460 at a time until left is 0.
     for (let off = 0; off < data.length; off += 1460) {
-      s.readInFlight = true;
+      s.state.readStarted();
       await new Promise((r) => setImmediate(r));
-      s.readInFlight = false;
+      s.state.readFinished(off + 1460 < data.length);
       s.deliver(data.subarray(off, off + 1460));
-      s.rxAvailable = off + 1460 < data.length;
-      if (!s.rxAvailable) s.maybeEndPull();
+      if (!s.state.rxAvailable) s.maybeEndPull();
       expect(events.filter((e) => e !== 'end')).toEqual([]);
     }
     await waitFor(() => events.some((e) => e.startsWith('close')), 5000, "the socket's close");
