@@ -9,6 +9,7 @@ import createDebug from 'debug';
 import { assertCommand } from './args.js';
 import {
   AbortedError,
+  AtBlockCutError,
   AtClosedError,
   AtCommandError,
   AtAbandonedError,
@@ -26,7 +27,7 @@ import {
   standardFinal,
   type FinalMatcher,
 } from './finals.js';
-import { AtScanner, type AtBlockKind, type AtToken } from './scanner.js';
+import { AtScanner, type AtBlockKind, type AtCutReason, type AtScannerOptions, type AtToken } from './scanner.js';
 import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 
 const log = createDebug('air780:at');
@@ -43,6 +44,25 @@ export interface AtChannelOptions {
   maxLineLength?: number;
   /** Largest binary block accepted. Default 1460. */
   maxBlockLength?: number;
+  /** Line rate, for the default mid-block silence bound (see {@link AtScannerOptions}). Default 115200. */
+  baudRate?: number;
+  /** Mid-block silence that cuts a block (see {@link AtScannerOptions}). */
+  blockSilenceMs?: number;
+}
+
+/**
+ * A received block the scanner could not trust (event `'cut'`): none of its data is delivered.
+ * `command` is set when it was the data of the command in flight, which then failed with
+ * `ERR_AT_BLOCK_CUT`.
+ */
+export interface AtCut {
+  line: string;
+  kind: AtBlockKind;
+  link?: number;
+  reason: AtCutReason;
+  /** Bytes received for it before the cut (discarded). */
+  received: number;
+  command?: string;
 }
 
 /** Options of one command ({@link AtChannel.send}). */
@@ -121,8 +141,9 @@ const SYNC_PROBE = 'AT+A780SYNC';
  *
  * Events: `'unknown'` (line, data?) for unsolicited input nobody claimed (incl. garbage
  * previews), `'line'` (line) for every line, echo and prompt (`'> '`) as received — for consoles,
- * `'token'` (AtToken), `'close'` (error?), `'error'` (error) for stream errors and throwing URC
- * handlers (only emitted when someone listens).
+ * `'token'` (AtToken), `'cut'` ({@link AtCut}) for a received block given up part-way,
+ * `'close'` (error?), `'error'` (error) for stream errors and throwing URC handlers (only emitted
+ * when someone listens).
  */
 export class AtChannel extends EventEmitter {
   /** Label in trace output (the port path, or `air780`). */
@@ -148,9 +169,11 @@ export class AtChannel extends EventEmitter {
     this.name = options.name ?? 'at';
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 5000;
-    const scannerOptions: { maxLineLength?: number; maxBlockLength?: number } = {};
+    const scannerOptions: AtScannerOptions = {};
     if (options.maxLineLength !== undefined) scannerOptions.maxLineLength = options.maxLineLength;
     if (options.maxBlockLength !== undefined) scannerOptions.maxBlockLength = options.maxBlockLength;
+    if (options.baudRate !== undefined) scannerOptions.baudRate = options.baudRate;
+    if (options.blockSilenceMs !== undefined) scannerOptions.blockSilenceMs = options.blockSilenceMs;
     this.scanner = new AtScanner((t) => this.onToken(t), scannerOptions);
 
     const onData = (chunk: Buffer | string): void => {
@@ -377,6 +400,9 @@ export class AtChannel extends EventEmitter {
 
   private complete(entry: Entry, final: string): void {
     this.release(entry);
+    // The module follows received data with CRLF exactly when CIPRXF is 0: the scanner checks it then.
+    const rxf = /^AT\+CIPRXF=([01])$/i.exec(entry.command);
+    if (rxf && final === 'OK') this.scanner.setReceiveTrailer(rxf[1] === '0');
     if (!entry.settled) {
       entry.settled = true;
       const r: AtResponse = { command: entry.command, lines: entry.lines, final };
@@ -411,6 +437,7 @@ export class AtChannel extends EventEmitter {
     this.streamListeners.length = 0;
     // Nobody reads any more; paused, the bytes wait for whoever takes the stream next.
     if (typeof this.stream.pause === 'function' && !this.stream.destroyed) this.stream.pause();
+    this.scanner.reset();
     if (this.resync) clearTimeout(this.resync.timer);
     this.resync = undefined;
     const all = [...(this.inflight ? [this.inflight] : []), ...this.queue];
@@ -526,6 +553,9 @@ export class AtChannel extends EventEmitter {
         log('[%s] garbage dropped (%s): %s', this.name, token.reason, token.preview);
         this.emit('unknown', token.preview);
         return;
+      case 'cut':
+        this.onCut(token);
+        return;
     }
   }
 
@@ -605,16 +635,28 @@ export class AtChannel extends EventEmitter {
     this.emit('unknown', '> ');
   }
 
+  /** Does a `+CIPRXGET: 2` block arriving now belong to the command in flight? */
+  private readsBlock(e: Entry | undefined, kind: AtBlockKind): e is Entry {
+    return kind === 'ciprxget' && !!e && !this.resync && e.phase === 'response' && e.data === undefined && /^AT\+CIPRXGET=2\b/i.test(e.command);
+  }
+
+  private onCut(token: Extract<AtToken, { type: 'cut' }>): void {
+    log('[%s] block cut (%s) after %d bytes: %s', this.name, token.reason, token.received, token.line);
+    const cut: AtCut = { line: token.line, kind: token.kind, reason: token.reason, received: token.received };
+    if (token.link !== undefined) cut.link = token.link;
+    const e = this.inflight;
+    if (this.readsBlock(e, token.kind)) {
+      cut.command = e.command;
+      // Like a timeout: its final may still come (misaligned) or never (reset); a resync keeps it
+      // away from the next command.
+      this.giveUp(e, new AtBlockCutError(e.command, token.reason));
+    }
+    this.emit('cut', cut);
+  }
+
   private onBlock(token: Extract<AtToken, { type: 'block' }>): void {
     const e = this.inflight;
-    if (
-      token.kind === 'ciprxget' &&
-      e &&
-      !this.resync &&
-      e.phase === 'response' &&
-      e.data === undefined &&
-      /^AT\+CIPRXGET=2\b/i.test(e.command)
-    ) {
+    if (this.readsBlock(e, token.kind)) {
       e.lines.push(token.line);
       e.data = token.data;
       return;

@@ -114,6 +114,24 @@ export class ReceiveOverflowError extends ModemError {
   }
 }
 
+/**
+ * Received data of the link was lost on the serial line (`ERR_DATA_LOST`): a block stopped
+ * arriving part-way while the module stayed up, or did not end where announced (bytes dropped or
+ * added by line noise). The byte stream has a gap, so the socket fails rather than go on.
+ */
+export class DataLostError extends ModemError {
+  constructor(link: number, reason: 'silence' | 'misaligned', options?: { cause?: unknown }) {
+    super(
+      'ERR_DATA_LOST',
+      reason === 'silence'
+        ? `link ${link}: received data stopped arriving part-way through a block and the module is still up, so bytes were lost on the serial line; reconnect. Check the wiring and the module's power supply`
+        : `link ${link}: received data did not end where the module announced (bytes dropped or added on the serial line); reconnect. Check the wiring, cable length and baud rate`,
+      options,
+    );
+    this.name = 'DataLostError';
+  }
+}
+
 /** Discovery found no port that answers AT. */
 export class NoModemFoundError extends ModemError {
   constructor(detail: string) {

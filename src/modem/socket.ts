@@ -327,8 +327,18 @@ export class ModemSocket extends Duplex {
     return !this.destroyed && (this.readRequested || this.readableLength < this.readableHighWaterMark);
   }
 
+  /**
+   * @internal A received block of this link was cut (see cuts.ts): the stream has a gap, so later
+   * bytes are dropped until the link fails.
+   */
+  dataLost = false;
+
   /** @internal Bytes received from the module. */
   deliver(data: Buffer): void {
+    if (this.dataLost) {
+      debug('link %d: %d bytes after a cut block dropped', this.link, data.length);
+      return;
+    }
     if (this.destroyed || this.readableEnded) {
       debug('link %d: %d bytes after close dropped', this.link, data.length);
       return;
