@@ -25,8 +25,11 @@ export type AtToken =
    * `+IPD,4:`), `data` exactly the announced bytes.
    */
   | { type: 'block'; kind: AtBlockKind; line: string; link?: number; data: Buffer }
-  /** Input that was dropped: a line over the length bound, or a block announcing too many bytes. */
-  | { type: 'garbage'; reason: 'line-too-long' | 'block-too-large'; preview: string }
+  /**
+   * Input that was dropped: a line over the length bound, a block announcing too many bytes, or
+   * the start of a block header that went silent part-way (`header-cut`).
+   */
+  | { type: 'garbage'; reason: 'line-too-long' | 'block-too-large' | 'header-cut'; preview: string }
   /**
    * A block that could not be trusted, delivered as nothing: `silence` (its bytes stopped arriving
    * part-way: the module reset or the line died) or `misaligned` (it was not followed by the
@@ -79,6 +82,9 @@ const COLON = 0x3a;
 /** Headers whose data follows the colon (possibly after CRLF): matched before a line end is seen. */
 const MARK_RECEIVE = Buffer.from('+RECEIVE,');
 const MARK_IPD = Buffer.from('+IPD,');
+/** Pull-read headers end with a line end, but are watched for silence like the others. */
+const MARK_RXGET2 = Buffer.from('+CIPRXGET: 2,');
+const MARK_RXGET2_NOSP = Buffer.from('+CIPRXGET:2,');
 /** Longest header of the colon kind we look for before giving up and treating it as a line. */
 const HEADER_WINDOW = 40;
 
@@ -159,8 +165,31 @@ export class AtScanner {
     if (chunk.length === 0) return;
     this.watch?.heard();
     this.scan(chunk);
-    if (this.block && this.silenceMs > 0) this.watch ??= new SilenceWatch(this.silenceMs, () => this.cut('silence'));
-    else if (!this.block) this.stopWatch();
+    if ((this.block || this.headerPending()) && this.silenceMs > 0) this.watch ??= new SilenceWatch(this.silenceMs, () => this.onSilence());
+    else this.stopWatch();
+  }
+
+  /**
+   * Is the pending text the start of a block header? The module writes a header in one go, so one
+   * that goes silent part-way was cut too: were its line ended by the `\r\n` before a later `RDY`,
+   * it would announce a block and take the boot output as data.
+   */
+  private headerPending(): boolean {
+    const r = this.rest;
+    if (!r || r[0] !== PLUS) return false;
+    return startsWith(r, 0, r.length, MARK_RECEIVE) || startsWith(r, 0, r.length, MARK_IPD) || startsWith(r, 0, r.length, MARK_RXGET2) || startsWith(r, 0, r.length, MARK_RXGET2_NOSP);
+  }
+
+  private onSilence(): void {
+    if (this.block) {
+      this.cut('silence');
+      return;
+    }
+    const r = this.rest;
+    this.stopWatch();
+    if (!r || !this.headerPending()) return;
+    this.rest = undefined;
+    this.onToken({ type: 'garbage', reason: 'header-cut', preview: r.toString('latin1', 0, Math.min(r.length, PREVIEW)) });
   }
 
   private stopWatch(): void {
