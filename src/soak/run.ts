@@ -23,6 +23,8 @@ export interface SoakOptions {
   durationMs?: number;
   /** Simulated serial line in baud; 0 = unthrottled (default 0). */
   baud?: number;
+  /** The mock module's delay before each response (ms, default 0). */
+  latencyMs?: number;
   /** Module receive mode (default 'push'). */
   rxMode?: 'push' | 'pull';
   /** Each client must be back within this long after a fault (default 30 000 ms). */
@@ -61,6 +63,7 @@ export interface SoakReport {
   preset: 'default' | 'ci';
   durationMs: number;
   baud: number;
+  latencyMs: number;
   rxMode: 'push' | 'pull';
   elapsedMs: number;
   faults: FaultRecord[];
@@ -104,6 +107,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const seed = options.seed ?? freshSeed();
   const durationMs = options.durationMs ?? 120_000;
   const baud = options.baud ?? 0;
+  const latencyMs = options.latencyMs ?? 0;
   const rxMode = options.rxMode ?? 'push';
   const bound = options.recoveryBoundMs ?? 30_000;
   const rssLimit = (options.rssLimitMb ?? 100) * 1024 * 1024;
@@ -124,7 +128,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   process.on('unhandledRejection', onRejection);
 
   const server = await startSoakServer({ seed, traffic });
-  const mock = new MockModem({ baudRate: baud, quirks: ['boot-garbage', 'echo-after-reboot'] });
+  const mock = new MockModem({ baudRate: baud, latencyMs, quirks: ['boot-garbage', 'echo-after-reboot'] });
   let modem: Modem | undefined;
   let clients: SoakClient[] = [];
   const faults: FaultRecord[] = [];
@@ -133,7 +137,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const start = Date.now();
   const since = () => Date.now() - start;
   try {
-    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...modemOptions });
+    // The line rate sets the scanner's mid-block silence bound, as it would on a real port.
+    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...(baud ? { baudRate: baud } : {}), ...modemOptions });
     modem.on('recovering', (reason: string) => log(`  modem recovering (${reason}) at ${(since() / 1000).toFixed(1)} s`));
     clients = createClients({ modem, wsPort: server.wsPort, rawPort: server.rawPort, seed, traffic, reconnectMs: 1000, keepalive: 10 });
     for (const c of clients) c.start();
@@ -142,7 +147,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     if (!(await until(allBack, Date.now() + bound))) {
       throw new SoakError('ERR_SOAK_START', `Not every client connected within ${bound} ms: ${clients.filter((c) => !c.ready()).map((c) => c.name).join(', ')}`);
     }
-    log(`seed ${seed}: ${clients.length} clients up after ${since()} ms (${rxMode} mode, ${baud ? `${baud} baud` : 'unthrottled'})`);
+    log(`seed ${seed}: ${clients.length} clients up after ${since()} ms (${rxMode} mode, ${baud ? `${baud} baud` : 'unthrottled'}${latencyMs ? `, ${latencyMs} ms latency` : ''})`);
 
     sampler = setInterval(() => rssSamples.push({ t: since(), rss: process.memoryUsage().rss }), 500);
     const faultStart = Date.now();
@@ -218,6 +223,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     preset,
     durationMs,
     baud,
+    latencyMs,
     rxMode,
     elapsedMs: since(),
     faults,
