@@ -10,15 +10,18 @@ export interface CutsHost {
   /** A command from the online modem (a timeout starts recovery). */
   cmd(command: string, options?: AtSendOptions): Promise<AtResponse>;
   readonly commandTimeoutMs: number;
+  /** The module restarted without a `RDY` we could read (it was inside the cut block): recover as for one. */
+  rebooted(): void;
 }
 
 /**
  * @internal Fails the link whose received block the AT scanner cut (`'cut'` event). The link's
- * stream has a gap from then on, so it delivers nothing more. A misaligned block means line noise:
- * the link fails with `ERR_DATA_LOST` at once. A block that went silent is most likely a module
- * that lost power: an `AT` probe tells the two apart. If the module answers, bytes were lost on
- * the line (`ERR_DATA_LOST`); if it restarts (`RDY`) or stays silent, recovery fails every link
- * with `ERR_MODEM_RESET` as for any reboot.
+ * stream has a gap from then on, so it delivers nothing more. Was it line noise, or did the module
+ * restart? A probe decides: `AT+CIPMUX?` still `1` (bring-up's setting) means the module kept its
+ * state and bytes were lost on the line: `ERR_DATA_LOST`. A module that restarts (`RDY`) or stays
+ * silent is left to recovery, which fails every link with `ERR_MODEM_RESET`; one that answers
+ * `0` restarted with its `RDY` inside the cut block (a reset faster than the silence bound), so
+ * recovery is started here.
  */
 export class BlockCuts {
   constructor(
@@ -34,27 +37,24 @@ export class BlockCuts {
   }
 
   private onCut(cut: AtCut): void {
-    const n = cut.link;
-    const s = n === undefined ? undefined : this.links.sockets[n];
-    if (n === undefined || !s || s.destroyed) {
-      debug('cut block %s (%s) for no open link', cut.line, cut.reason);
-      return;
-    }
-    s.dataLost = true;
-    if (cut.reason === 'misaligned') {
-      debug('link %d: block %s misaligned', n, cut.line);
-      s.destroy(new DataLostError(n, 'misaligned'));
-      return;
-    }
-    debug('link %d: block %s went silent after %d bytes: probing the module', n, cut.line, cut.received);
-    this.host.cmd('AT', { timeoutMs: this.host.commandTimeoutMs }).then(
-      () => {
-        if (!s.destroyed) s.destroy(new DataLostError(n, 'silence'));
+    const n = cut.link ?? -1;
+    // Even with no socket to fail, the probe runs: the cut block may have swallowed a RDY.
+    const s = this.links.sockets[n];
+    if (s) s.dataLost = true;
+    debug('link %d: block %s cut (%s) after %d bytes: probing the module', n, cut.line, cut.reason, cut.received);
+    this.host.cmd('AT+CIPMUX?', { timeoutMs: this.host.commandTimeoutMs }).then(
+      (r) => {
+        const mux = r.lines.map((l) => /^\+CIPMUX: ?(\d)$/.exec(l)?.[1]).find((x) => x !== undefined);
+        if (mux === '0') {
+          debug('link %d: the module lost its settings: it restarted', n);
+          this.host.rebooted();
+        }
+        if (s && !s.destroyed) s.destroy(new DataLostError(n, cut.reason));
       },
       (err: Error) => {
         // RDY, no answer or a lost port: recovery fails the link with ERR_MODEM_RESET.
         if (err instanceof AtAbandonedError || err instanceof AtTimeoutError || err instanceof AtClosedError) return;
-        if (!s.destroyed) s.destroy(new DataLostError(n, 'silence', { cause: err }));
+        if (s && !s.destroyed) s.destroy(new DataLostError(n, cut.reason, { cause: err }));
       },
     );
   }

@@ -226,7 +226,13 @@ export class Modem extends EventEmitter {
       this.lifetime.signal,
     );
     this.urcs = new LinkUrcs(this.links, () => this.dataPump.pump());
-    this.cuts = new BlockCuts(this.links, withLive(live, { cmd: (c, o) => this.cmd(c, o) }));
+    this.cuts = new BlockCuts(
+      this.links,
+      withLive(live, {
+        cmd: (c, o) => this.cmd(c, o),
+        rebooted: () => this.supervisor.onReboot(),
+      }),
+    );
     this._at = this.attach(transport.stream);
     this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
     this.dataPump = new DataPump(

@@ -162,6 +162,22 @@ describe.each([
   });
 });
 
+describe.each(['push', 'pull'] as const)('a reset faster than the silence bound (%s)', (rxMode) => {
+  it('RDY and the boot output land inside the cut block: the restart is still noticed, ERR_MODEM_RESET, online again', async () => {
+    const { mock, modem, wire } = await open(rxMode, 'off', { rebootDelayMs: 30 });
+    const rx = await receiving(modem);
+    await waitFor(() => rx.got().length >= 3000, 20_000, 'data flowing');
+    const recovering = new Promise<string>((resolve) => modem.once('recovering', resolve));
+    await midBlock(wire, HEADER[rxMode], () => mock.reboot({ cut: true }));
+    const end = await rx.ended;
+    expect(end.name).toBe('error');
+    expect(end.args[0]).toMatchObject({ code: 'ERR_MODEM_RESET' });
+    expectPatternPrefix(rx.got());
+    expect(await recovering).toBe('reboot');
+    await worksAgain(modem);
+  });
+});
+
 describe.each(['push', 'pull'] as const)('a block whose bytes disagree with its length (%s)', (rxMode) => {
   it.each([
     ['3 bytes dropped', { drop: 3 }],
