@@ -67,8 +67,12 @@ export class FaultPlan {
     const kind = this.bag.shift()!;
     switch (kind) {
       case 'reboot':
-      case 'cut-reboot':
         return { kind, ms: r.int(0, this.opts.maxRebootDelayMs), offsetMs };
+      case 'cut-reboot':
+        // A module that lost power boots again after seconds, never within the scanner's mid-block
+        // silence bound (300 ms at 115200): faster, its RDY would land inside the cut block, and the
+        // restart would only be noticed by a command timeout (test/modem/block-cuts.test.ts covers it).
+        return { kind, ms: r.int(Math.min(500, this.opts.maxRebootDelayMs), this.opts.maxRebootDelayMs), offsetMs };
       case 'stall':
         return { kind, ms: r.int(300, this.opts.maxStallMs), offsetMs };
       case 'unplug':
