@@ -20,6 +20,7 @@ export function formatReport(r: SoakReport): string {
       out.push(`  ${(f.atMs / 1000).toFixed(1).padStart(6)} s  ${f.specs.join(' + ').padEnd(28)} ${f.recoveryMs === null ? 'NOT BACK' : `${f.recoveryMs} ms`}`);
     }
   }
+  out.push(`received blocks cut: ${r.blockCuts.silence} went silent mid-block, ${r.blockCuts.misaligned} misaligned`);
   out.push('clients:');
   for (const c of r.clients) {
     const errs = Object.entries(c.errors).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none';

@@ -72,6 +72,8 @@ export interface SoakReport {
   rss: { baseline: number; peak: number; end: number; samples: number };
   heapUsedEnd: number;
   unhandled: string[];
+  /** Received blocks the AT scanner cut (a reboot mid-block: silence; line noise: misaligned). */
+  blockCuts: { silence: number; misaligned: number };
   grades: Grade[];
   pass: boolean;
 }
@@ -132,6 +134,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   let modem: Modem | undefined;
   let clients: SoakClient[] = [];
   const faults: FaultRecord[] = [];
+  const blockCuts = { silence: 0, misaligned: 0 };
   const rssSamples: Array<{ t: number; rss: number }> = [];
   let sampler: NodeJS.Timeout | undefined;
   const start = Date.now();
@@ -140,6 +143,19 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     // The line rate sets the scanner's mid-block silence bound, as it would on a real port.
     modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...(baud ? { baudRate: baud } : {}), ...modemOptions });
     modem.on('recovering', (reason: string) => log(`  modem recovering (${reason}) at ${(since() / 1000).toFixed(1)} s`));
+    // Count the scanner's cuts on every AT channel the modem uses (a new one after a port reopen).
+    const watched = new WeakSet<object>();
+    const watchCuts = (m: Modem): void => {
+      if (watched.has(m.at)) return;
+      watched.add(m.at);
+      m.at.on('cut', (c: { reason: 'silence' | 'misaligned'; line: string }) => {
+        blockCuts[c.reason]++;
+        log(`  block cut (${c.reason}): ${c.line} at ${(since() / 1000).toFixed(1)} s`);
+      });
+    };
+    watchCuts(modem);
+    const cutsModem = modem;
+    modem.on('online', () => watchCuts(cutsModem));
     clients = createClients({ modem, wsPort: server.wsPort, rawPort: server.rawPort, seed, traffic, reconnectMs: 1000, keepalive: 10 });
     for (const c of clients) c.start();
     const m = modem;
@@ -232,6 +248,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     rss,
     heapUsedEnd: process.memoryUsage().heapUsed,
     unhandled,
+    blockCuts,
     grades,
     pass: grades.every((g) => g.pass),
   };
