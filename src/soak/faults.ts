@@ -104,7 +104,7 @@ export function inject(mock: MockModem, f: Fault): string {
       mock.reboot(f.ms === undefined ? {} : { delayMs: f.ms });
       return `reboot ${f.ms}`;
     case 'cut-reboot':
-      mock.reboot({ delayMs: f.ms, cut: true });
+      mock.reboot(f.ms === undefined ? { cut: true } : { delayMs: f.ms, cut: true });
       return `reboot cut ${f.ms}`;
     case 'pdp':
       mock.deactivatePdp();
