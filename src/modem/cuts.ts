@@ -3,7 +3,7 @@ import { AtAbandonedError, AtClosedError, AtTimeoutError, type AtChannel, type A
 import { DataLostError } from './errors.js';
 import type { LinkTable } from './links.js';
 
-const debug = createDebug('air780:modem');
+const debug = createDebug('air780:modem:cuts');
 
 /** @internal What {@link BlockCuts} needs from the modem. */
 export interface CutsHost {
