@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import {
   AbortedError,
+  AtBlockCutError,
   AtClosedError,
   AtCommandError,
   AtAbandonedError,
@@ -23,14 +24,14 @@ import {
 } from './finals.js';
 import { checkSend, newEntry, type Entry } from './entry.js';
 import { Resync } from './resync.js';
-import type { AtChannelOptions, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
+import type { AtChannelOptions, AtCut, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
 import { UrcRouter } from './urc-router.js';
-import { AtScanner, type AtToken } from './scanner.js';
+import { AtScanner, type AtBlockKind, type AtScannerOptions, type AtToken } from './scanner.js';
 import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 
 const log = createDebug('air780:at');
 
-export type { AtChannelOptions, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
+export type { AtChannelOptions, AtCut, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
 
 /** U+FFFD marks invalid UTF-8; control bytes never appear in module text. */
 // eslint-disable-next-line no-control-regex
@@ -42,8 +43,9 @@ const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
  *
  * Events: `'unknown'` (line, data?) for unsolicited input nobody claimed (incl. garbage
  * previews), `'line'` (line) for every line, echo and prompt (`'> '`) as received — for consoles,
- * `'token'` (AtToken), `'close'` (error?), `'error'` (error) for stream errors and throwing URC
- * handlers (only emitted when someone listens).
+ * `'token'` (AtToken), `'cut'` ({@link AtCut}) for a received block given up part-way,
+ * `'close'` (error?), `'error'` (error) for stream errors and throwing URC handlers (only emitted
+ * when someone listens).
  */
 export class AtChannel extends EventEmitter {
   /** Label in trace output (the port path, or `air780`). */
@@ -81,9 +83,11 @@ export class AtChannel extends EventEmitter {
       },
       this.syncTimeoutMs,
     );
-    const scannerOptions: { maxLineLength?: number; maxBlockLength?: number } = {};
+    const scannerOptions: AtScannerOptions = {};
     if (options.maxLineLength !== undefined) scannerOptions.maxLineLength = options.maxLineLength;
     if (options.maxBlockLength !== undefined) scannerOptions.maxBlockLength = options.maxBlockLength;
+    if (options.baudRate !== undefined) scannerOptions.baudRate = options.baudRate;
+    if (options.blockSilenceMs !== undefined) scannerOptions.blockSilenceMs = options.blockSilenceMs;
     this.scanner = new AtScanner((t) => this.onToken(t), scannerOptions);
 
     const onData = (chunk: Buffer | string): void => {
@@ -270,6 +274,9 @@ export class AtChannel extends EventEmitter {
 
   private complete(entry: Entry, final: string): void {
     this.release(entry);
+    // The module follows received data with CRLF exactly when CIPRXF is 0: the scanner checks it then.
+    const rxf = /^AT\+CIPRXF=([01])$/i.exec(entry.command);
+    if (rxf && final === 'OK') this.scanner.setReceiveTrailer(rxf[1] === '0');
     if (!entry.settled) {
       entry.settled = true;
       const r: AtResponse = { command: entry.command, lines: entry.lines, final };
@@ -304,6 +311,7 @@ export class AtChannel extends EventEmitter {
     this.streamListeners.length = 0;
     // Nobody reads any more; paused, the bytes wait for whoever takes the stream next.
     if (typeof this.stream.pause === 'function' && !this.stream.destroyed) this.stream.pause();
+    this.scanner.reset();
     this.resync.stop();
     const all = [...(this.inflight ? [this.inflight] : []), ...this.queue];
     this.queue.length = 0;
@@ -354,6 +362,9 @@ export class AtChannel extends EventEmitter {
       case 'garbage':
         log('[%s] garbage dropped (%s): %s', this.name, token.reason, token.preview);
         this.emit('unknown', token.preview);
+        return;
+      case 'cut':
+        this.onCut(token);
         return;
     }
   }
@@ -422,16 +433,28 @@ export class AtChannel extends EventEmitter {
     this.emit('unknown', '> ');
   }
 
+  /** Does a `+CIPRXGET: 2` block arriving now belong to the command in flight? */
+  private readsBlock(e: Entry | undefined, kind: AtBlockKind): e is Entry {
+    return kind === 'ciprxget' && !!e && !this.resync.running && e.phase === 'response' && e.data === undefined && /^AT\+CIPRXGET=2\b/i.test(e.command);
+  }
+
+  private onCut(token: Extract<AtToken, { type: 'cut' }>): void {
+    log('[%s] block cut (%s) after %d bytes: %s', this.name, token.reason, token.received, token.line);
+    const cut: AtCut = { line: token.line, kind: token.kind, reason: token.reason, received: token.received };
+    if (token.link !== undefined) cut.link = token.link;
+    const e = this.inflight;
+    if (this.readsBlock(e, token.kind)) {
+      cut.command = e.command;
+      // Like a timeout: its final may still come (misaligned) or never (reset); a resync keeps it
+      // away from the next command.
+      this.giveUp(e, new AtBlockCutError(e.command, token.reason));
+    }
+    this.emit('cut', cut);
+  }
+
   private onBlock(token: Extract<AtToken, { type: 'block' }>): void {
     const e = this.inflight;
-    if (
-      token.kind === 'ciprxget' &&
-      e &&
-      !this.resync.running &&
-      e.phase === 'response' &&
-      e.data === undefined &&
-      /^AT\+CIPRXGET=2\b/i.test(e.command)
-    ) {
+    if (this.readsBlock(e, token.kind)) {
       e.lines.push(token.line);
       e.data = token.data;
       return;

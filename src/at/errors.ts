@@ -92,6 +92,29 @@ export class AtAbandonedError extends Air780Error {
   }
 }
 
+/**
+ * The binary block of the command in flight (`+CIPRXGET: 2,…` data) was cut: its bytes stopped
+ * arriving part-way, or did not end where announced (`ERR_AT_BLOCK_CUT`). None of it is returned;
+ * the command's late final, should it come, is discarded.
+ */
+export class AtBlockCutError extends Air780Error {
+  readonly command: string;
+  /** `silence`: the module stopped writing mid-block (reset?); `misaligned`: bytes lost or added on the line. */
+  readonly reason: 'silence' | 'misaligned';
+
+  constructor(command: string, reason: 'silence' | 'misaligned') {
+    command = redactLine(command);
+    super(
+      'ERR_AT_BLOCK_CUT',
+      reason === 'silence'
+        ? `${command}: its data stopped arriving part-way (the module reset, or the line went dead); nothing of it was kept. Check the module's power supply and wiring.`
+        : `${command}: its data did not end where announced (bytes were lost or added on the serial line); nothing of it was kept. Check the wiring, cable length and baud rate.`,
+    );
+    this.command = command;
+    this.reason = reason;
+  }
+}
+
 /** The channel was closed, or its stream ended or failed, before the command finished (`ERR_AT_CLOSED`). */
 export class AtClosedError extends Air780Error {
   constructor(message = 'The AT channel is closed. Open a new channel (or Modem) to continue.', cause?: unknown) {

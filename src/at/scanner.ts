@@ -2,6 +2,11 @@
  * Incremental tokenizer for the module's output: lines, the `> ` prompt and length-announced
  * binary blocks. It is byte-driven and keeps no per-byte state outside the current token, so any
  * chunking of the same input yields the same tokens.
+ *
+ * A block is only trusted while its bytes keep coming and, where the module frames it, while it
+ * ends where its announcement says: a block that goes silent part-way (the module lost power) or
+ * is not followed by its `\r\n` (bytes dropped or added on the line) is reported as a `cut`
+ * token with none of its data, and scanning resumes as lines. See docs/layers.md.
  */
 
 /** Which announcement a binary block came with. */
@@ -20,8 +25,21 @@ export type AtToken =
    * `+IPD,4:`), `data` exactly the announced bytes.
    */
   | { type: 'block'; kind: AtBlockKind; line: string; link?: number; data: Buffer }
-  /** Input that was dropped: a line over the length bound, or a block announcing too many bytes. */
-  | { type: 'garbage'; reason: 'line-too-long' | 'block-too-large'; preview: string };
+  /**
+   * Input that was dropped: a line over the length bound, a block announcing too many bytes, or
+   * the start of a block header that went silent part-way (`header-cut`).
+   */
+  | { type: 'garbage'; reason: 'line-too-long' | 'block-too-large' | 'header-cut'; preview: string }
+  /**
+   * A block that could not be trusted, delivered as nothing: `silence` (its bytes stopped arriving
+   * part-way: the module reset or the line died) or `misaligned` (it was not followed by the
+   * `\r\n` the module writes after it: bytes were dropped or inserted on the line). `received`
+   * counts the bytes taken for it before the cut (they are not delivered).
+   */
+  | { type: 'cut'; kind: AtBlockKind; line: string; link?: number; reason: AtCutReason; received: number };
+
+/** Why a block was cut (see the `cut` token). */
+export type AtCutReason = 'silence' | 'misaligned';
 
 /** Bounds of an {@link AtScanner}: what it holds before calling input garbage. */
 export interface AtScannerOptions {
@@ -29,6 +47,28 @@ export interface AtScannerOptions {
   maxLineLength?: number;
   /** Largest block accepted; a larger announcement is garbage. Default 1460 (the module's chunk limit). */
   maxBlockLength?: number;
+  /** Line rate, used for the default {@link blockSilenceMs}. Default 115200. */
+  baudRate?: number;
+  /**
+   * Silence mid-block after which the block counts as cut. Default {@link blockSilenceBound} of
+   * `baudRate` (400 byte-times, at least 300 ms). 0 turns the rule off.
+   */
+  blockSilenceMs?: number;
+  /**
+   * Whether `+RECEIVE` / `+IPD` data is followed by `\r\n` (`AT+CIPRXF=0`); then a block not
+   * followed by it is cut as misaligned. Default false (unknown: not checked). `+CIPRXGET: 2` data
+   * is always checked: the module follows it with `\r\n` and its `OK`.
+   */
+  receiveTrailer?: boolean;
+}
+
+/**
+ * The default mid-block silence bound for a line rate: 400 byte-times (8N1), never below 300 ms.
+ * A module writes a block back to back, so a healthy line never pauses that long inside one; the
+ * floor keeps USB and host scheduling hiccups (tens of ms) far below it.
+ */
+export function blockSilenceBound(baudRate: number): number {
+  return Math.max(300, Math.ceil((400 * 10 * 1000) / baudRate));
 }
 
 const CR = 0x0d;
@@ -42,6 +82,9 @@ const COLON = 0x3a;
 /** Headers whose data follows the colon (possibly after CRLF): matched before a line end is seen. */
 const MARK_RECEIVE = Buffer.from('+RECEIVE,');
 const MARK_IPD = Buffer.from('+IPD,');
+/** Pull-read headers end with a line end, but are watched for silence like the others. */
+const MARK_RXGET2 = Buffer.from('+CIPRXGET: 2,');
+const MARK_RXGET2_NOSP = Buffer.from('+CIPRXGET:2,');
 /** Longest header of the colon kind we look for before giving up and treating it as a line. */
 const HEADER_WINDOW = 40;
 
@@ -57,6 +100,9 @@ const enum Mode {
   /** After a CR that may be followed by LF. */
   SepLf,
   Block,
+  /** After a block's data: expecting its trailing CR, then its LF. */
+  TrailCr,
+  TrailLf,
   /** Skipping the rest of an over-long line. */
   Discard,
 }
@@ -74,11 +120,26 @@ export class AtScanner {
   private mode: Mode = Mode.Line;
   private rest: Buffer | undefined;
   private block: { kind: AtBlockKind; line: string; link?: number; data: Buffer; filled: number } | undefined;
+  private readonly silenceMs: number;
+  private receiveTrailer: boolean;
+  private watch: SilenceWatch | undefined;
 
   constructor(onToken: (token: AtToken) => void, options: AtScannerOptions = {}) {
     this.onToken = onToken;
     this.maxLine = options.maxLineLength ?? 4096;
     this.maxBlock = options.maxBlockLength ?? 1460;
+    this.silenceMs = options.blockSilenceMs ?? blockSilenceBound(options.baudRate ?? 115200);
+    this.receiveTrailer = options.receiveTrailer ?? false;
+  }
+
+  /** The module now follows (`true`, `AT+CIPRXF=0`) or no longer follows `+RECEIVE` / `+IPD` data with `\r\n`. */
+  setReceiveTrailer(on: boolean): void {
+    this.receiveTrailer = on;
+  }
+
+  /** The mid-block silence bound in force (ms; 0: off). */
+  get blockSilence(): number {
+    return this.silenceMs;
   }
 
   /** Bytes held while waiting for the rest of a token (excludes a block's preallocated data). */
@@ -88,19 +149,55 @@ export class AtScanner {
 
   /** True while a block's data is being collected. */
   get inBlock(): boolean {
-    return this.mode === Mode.Block || this.mode === Mode.Sep || this.mode === Mode.SepLf;
+    return this.block !== undefined;
   }
 
-  /** Forget any partial token (e.g. after the port was reopened). */
+  /** Forget any partial token (e.g. after the port was reopened) and stop the silence watch. */
   reset(): void {
     this.mode = Mode.Line;
     this.rest = undefined;
     this.block = undefined;
+    this.stopWatch();
   }
 
   /** Feed received bytes. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    this.watch?.heard();
+    this.scan(chunk);
+    if ((this.block || this.headerPending()) && this.silenceMs > 0) this.watch ??= new SilenceWatch(this.silenceMs, () => this.onSilence());
+    else this.stopWatch();
+  }
+
+  /**
+   * Is the pending text the start of a block header? The module writes a header in one go, so one
+   * that goes silent part-way was cut too: were its line ended by the `\r\n` before a later `RDY`,
+   * it would announce a block and take the boot output as data.
+   */
+  private headerPending(): boolean {
+    const r = this.rest;
+    if (!r || r[0] !== PLUS) return false;
+    return startsWith(r, 0, r.length, MARK_RECEIVE) || startsWith(r, 0, r.length, MARK_IPD) || startsWith(r, 0, r.length, MARK_RXGET2) || startsWith(r, 0, r.length, MARK_RXGET2_NOSP);
+  }
+
+  private onSilence(): void {
+    if (this.block) {
+      this.cut('silence');
+      return;
+    }
+    const r = this.rest;
+    this.stopWatch();
+    if (!r || !this.headerPending()) return;
+    this.rest = undefined;
+    this.onToken({ type: 'garbage', reason: 'header-cut', preview: r.toString('latin1', 0, Math.min(r.length, PREVIEW)) });
+  }
+
+  private stopWatch(): void {
+    this.watch?.stop();
+    this.watch = undefined;
+  }
+
+  private scan(chunk: Buffer): void {
     const b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = undefined;
     const end = b.length;
@@ -124,7 +221,10 @@ export class AtScanner {
           b.copy(blk.data, blk.filled, pos, pos + take);
           blk.filled += take;
           pos += take;
-          if (blk.filled === blk.data.length) this.finishBlock();
+          if (blk.filled === blk.data.length) {
+            if (blk.kind === 'ciprxget' || this.receiveTrailer) this.mode = Mode.TrailCr;
+            else this.finishBlock();
+          }
           continue;
         }
         case Mode.Sep: {
@@ -143,6 +243,22 @@ export class AtScanner {
         case Mode.SepLf: {
           if (b[pos] === LF) pos++;
           this.mode = Mode.Block;
+          continue;
+        }
+        case Mode.TrailCr:
+        case Mode.TrailLf: {
+          const want = this.mode === Mode.TrailCr ? CR : LF;
+          if (b[pos] !== want) {
+            // The announced length and the bytes disagree. Nothing after the block's end can be
+            // told apart from its data, so the rest of this line is skipped too (a header right
+            // here, as when bytes were dropped, starts after the CR/LF that ends the skip).
+            this.cut('misaligned');
+            this.mode = Mode.Discard;
+            continue;
+          }
+          pos++;
+          if (this.mode === Mode.TrailCr) this.mode = Mode.TrailLf;
+          else this.finishBlock();
           continue;
         }
         case Mode.Discard: {
@@ -275,6 +391,18 @@ export class AtScanner {
     this.mode = Mode.Sep;
   }
 
+  /** Give up the block in progress: report it as cut (none of its data) and go back to lines. */
+  private cut(reason: AtCutReason): void {
+    const blk = this.block;
+    if (!blk) return;
+    this.block = undefined;
+    this.mode = Mode.Line;
+    this.stopWatch();
+    const token: AtToken = { type: 'cut', kind: blk.kind, line: blk.line, reason, received: blk.filled };
+    if (blk.link !== undefined) token.link = blk.link;
+    this.onToken(token);
+  }
+
   private finishBlock(): void {
     const blk = this.block!;
     this.block = undefined;
@@ -286,6 +414,49 @@ export class AtScanner {
 
   private garbage(reason: 'line-too-long', b: Buffer, from: number, to: number): void {
     this.onToken({ type: 'garbage', reason, preview: b.toString('utf8', from, Math.min(to, from + Math.min(PREVIEW, this.maxLine))) });
+  }
+}
+
+/**
+ * Watches for silence in the middle of a block. Silence is only counted while the host is seen
+ * to be running: a tick that comes late means this process was not scheduled (a loaded machine,
+ * a long synchronous task), and bytes that arrived meanwhile are still waiting in the kernel to be
+ * read as one chunk. Such a tick restarts the count instead of ending it, so host delays never cut
+ * a block; only a silence the host watched for the whole bound does.
+ */
+class SilenceWatch {
+  private readonly timer: NodeJS.Timeout;
+  private readonly tickMs: number;
+  private quietSince: number;
+  private lastTick: number;
+
+  constructor(
+    private readonly boundMs: number,
+    private readonly onSilence: () => void,
+  ) {
+    this.tickMs = Math.max(5, Math.floor(boundMs / 6));
+    this.quietSince = this.lastTick = performance.now();
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref?.();
+  }
+
+  heard(): void {
+    this.quietSince = performance.now();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const late = now - this.lastTick > 2 * this.tickMs;
+    this.lastTick = now;
+    if (late) {
+      this.quietSince = Math.max(this.quietSince, now);
+      return;
+    }
+    if (now - this.quietSince >= this.boundMs) this.onSilence();
   }
 }
 

@@ -1,5 +1,5 @@
 /** The AT channel's public shapes: its options, a command's options and answer, a URC. */
-import type { AtBlockKind } from './scanner.js';
+import type { AtBlockKind, AtCutReason } from './scanner.js';
 import type { FinalMatcher } from './finals.js';
 
 /** Options of an {@link AtChannel}. */
@@ -14,6 +14,25 @@ export interface AtChannelOptions {
   maxLineLength?: number;
   /** Largest binary block accepted. Default 1460. */
   maxBlockLength?: number;
+  /** Line rate, for the default mid-block silence bound (see `AtScannerOptions`). Default 115200. */
+  baudRate?: number;
+  /** Mid-block silence that cuts a block (see `AtScannerOptions`). */
+  blockSilenceMs?: number;
+}
+
+/**
+ * A received block the scanner could not trust (event `'cut'`): none of its data is delivered.
+ * `command` is set when it was the data of the command in flight, which then failed with
+ * `ERR_AT_BLOCK_CUT`.
+ */
+export interface AtCut {
+  line: string;
+  kind: AtBlockKind;
+  link?: number;
+  reason: AtCutReason;
+  /** Bytes received for it before the cut (discarded). */
+  received: number;
+  command?: string;
 }
 
 /** Options of one command ({@link AtChannel.send}). */

@@ -299,6 +299,14 @@ export class AtConsole {
       case 'garbage':
         this.note(`dropped input from the module (${t.reason}): ${t.preview}`);
         return;
+      case 'cut':
+        this.onLine(t.line, true);
+        this.note(
+          t.reason === 'silence'
+            ? `the data stopped after ${t.received} bytes (module reset?); not shown`
+            : `the data did not end where announced (bytes lost or added on the line); not shown`,
+        );
+        return;
       case 'prompt':
         return this.onPrompt();
       case 'block':

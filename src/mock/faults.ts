@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { BlockFault } from './block-fault.js';
 import { MockError } from './errors.js';
 
 /** The fault switches {@link applyFaultSpec} drives (a subset of MockModem's API). */
 export interface FaultTarget {
-  reboot(options?: { delayMs?: number }): void;
+  reboot(options?: { delayMs?: number; cut?: boolean }): void;
+  corruptNextBlock(fault: BlockFault): void;
   deactivatePdp(): void;
   closePeer(link: number): void;
   injectNoise(bytes: Buffer): void;
@@ -14,7 +16,7 @@ export interface FaultTarget {
 }
 
 const USAGE =
-  'Fault lines: "reboot [delayMs]", "pdp", "close <link>", "noise <bytes>", "swallow", "stall <ms>", "unplug [replugAfterMs]", "replug".';
+  'Fault lines: "reboot [cut] [delayMs]", "pdp", "drop <bytes>", "insert <bytes>", "close <link>", "noise <bytes>", "swallow", "stall <ms>", "unplug [replugAfterMs]", "replug".';
 
 function num(word: string | undefined, what: string, max: number): number {
   if (word === undefined || !/^\d+$/.test(word) || Number(word) > max) {
@@ -32,13 +34,28 @@ export function applyFaultSpec(target: FaultTarget, spec: string): void {
   for (const raw of spec.split(/[\n;]/)) {
     const words = raw.trim().split(/\s+/).filter((w) => w !== '');
     if (words.length === 0) continue;
+    // "reboot cut [delayMs]": the output stops at once (power loss).
+    const cut = words[0]!.toLowerCase() === 'reboot' && words[1]?.toLowerCase() === 'cut';
+    if (cut) words.splice(1, 1);
     const [cmd, a, ...rest] = words;
     const opt = (what: string, max: number): number | undefined => (a === undefined ? undefined : num(a, what, max));
     if (rest.length > 0) throw new MockError('ERR_MOCK_FAULT_SPEC', `Too many words in fault line ${JSON.stringify(raw.trim())}. ${USAGE}`);
     switch (cmd!.toLowerCase()) {
       case 'reboot': {
         const delayMs = opt('reboot delay', 600_000);
-        actions.push(() => target.reboot(delayMs === undefined ? {} : { delayMs }));
+        const o: { delayMs?: number; cut?: boolean } = delayMs === undefined ? {} : { delayMs };
+        if (cut) o.cut = true;
+        actions.push(() => target.reboot(o));
+        break;
+      }
+      case 'drop': {
+        const n = num(a, 'byte count', 1024);
+        actions.push(() => target.corruptNextBlock({ drop: n }));
+        break;
+      }
+      case 'insert': {
+        const n = num(a, 'byte count', 1024);
+        actions.push(() => target.corruptNextBlock({ insert: randomBytes(n) }));
         break;
       }
       case 'pdp':

@@ -7,6 +7,7 @@ import { createMockBinding, type MockBindingPort } from './binding.js';
 import type { PortEndpoint, PortOwner } from './endpoint.js';
 import { MockError } from './errors.js';
 import { applyFaultSpec, type FaultTarget } from './faults.js';
+import { BlockFaulter, type BlockFault } from './block-fault.js';
 import { HostStream } from './host-stream.js';
 import { SerialLine } from './line.js';
 import { AtModule } from './module.js';
@@ -43,6 +44,7 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
   private readonly ptys = new Set<ServedPty>();
   private bindingInstance: BindingInterface<MockBindingPort> | undefined;
   private readonly t0 = performance.now();
+  private readonly blockFaults = new BlockFaulter();
 
   /** A module with the given options, ready for AT; reach it through `hostStream()`, `binding()` or `servePty()`. */
   constructor(options: MockModemOptions = {}) {
@@ -64,7 +66,7 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
       {
         write: (buf) => {
           this.log.sent(buf);
-          this.down.write(buf);
+          this.down.write(this.blockFaults.apply(buf));
         },
         queued: () => this.down.queuedBytes,
         resumeInput: () => this.up.resume(),
@@ -146,10 +148,28 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
 
   // ------------------------------------------------------------ faults
 
-  /** Reboot: links dropped, state and echo reset; `RDY` and boot URCs after `delayMs`. */
-  reboot(options: { delayMs?: number } = {}): void {
-    log('fault: reboot');
+  /**
+   * Reboot: links dropped, state and echo reset; `RDY` and boot URCs after `delayMs`. By default
+   * what the module had already written still reaches the host in full; with `cut` the output
+   * stops at once, mid-block if need be, as when a real module loses power.
+   */
+  reboot(options: { delayMs?: number; cut?: boolean } = {}): void {
+    log('fault: reboot%s', options.cut ? ' (cut)' : '');
+    if (options.cut) {
+      this.down.clear(new MockError('ERR_MOCK_REBOOT', 'the module lost power'));
+      this.blockFaults.disarm();
+    }
     this.module.reboot(options.delayMs ?? this.opts.rebootDelayMs);
+  }
+
+  /**
+   * Line noise inside the next received-data block (`+RECEIVE`, `+CIPRXGET: 2`, `+IPD`): `drop`
+   * bytes vanish from its middle, or the `insert` bytes appear there. Its announced length then
+   * disagrees with its bytes.
+   */
+  corruptNextBlock(fault: BlockFault): void {
+    log('fault: next block %s', 'drop' in fault ? `drops ${fault.drop} bytes` : `gains ${fault.insert.length} bytes`);
+    this.blockFaults.arm(fault);
   }
 
   /**
@@ -236,7 +256,7 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
     this.emit('replug');
   }
 
-  /** Apply fault lines such as "reboot", "pdp", "close 0", "noise 32", "swallow", "stall 2000", "unplug 1500". */
+  /** Apply fault lines such as "reboot", "reboot cut 2000", "pdp", "close 0", "noise 32", "drop 3", "insert 5", "swallow", "stall 2000", "unplug 1500". */
   applyFault(spec: string): void {
     applyFaultSpec(this, spec);
   }

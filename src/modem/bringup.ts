@@ -130,7 +130,9 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
       otherwise: (lines) => new BringUpError('ERR_BEARER', `AT+CIPMUX=1 did not stick (read back ${JSON.stringify(lines)}); a link may still be open, power-cycle the module`),
     },
     { cmd: 'AT+CIPQSEND=1' },
-    { cmd: 'AT+CIPRXF=1' },
+    // CIPRXF=0: the module follows each received block with CRLF, which lets the AT scanner tell a
+    // block whose length and bytes disagree (line noise) from a good one (docs/layers.md).
+    { cmd: 'AT+CIPRXF=0' },
     { cmd: `AT+CIPRXGET=${rxget}` },
     {
       cmd: 'AT+CIPRXGET?',

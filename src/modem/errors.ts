@@ -114,6 +114,33 @@ export class ReceiveOverflowError extends ModemError {
   }
 }
 
+/** Why a link's byte stream has a gap ({@link DataLostError}). */
+export type DataLossReason = 'silence' | 'misaligned' | 'unaccepted';
+
+const DATA_LOST_TEXT: Record<DataLossReason, string> = {
+  silence:
+    "received data stopped arriving part-way through a block and the module is still up, so bytes were lost on the serial line; reconnect. Check the wiring and the module's power supply",
+  misaligned:
+    'received data did not end where the module announced (bytes dropped or added on the serial line); reconnect. Check the wiring, cable length and baud rate',
+  unaccepted: 'the module kept accepting none of the bytes it was given; the unsent bytes were dropped, open a new connection and send again',
+};
+
+/**
+ * The link's byte stream has a gap (`ERR_DATA_LOST`), so the socket fails rather than go on.
+ * Received: a block stopped arriving part-way while the module stayed up (`silence`), or did not
+ * end where announced, bytes dropped or added by line noise (`misaligned`). Sent: the module kept
+ * accepting less than it was given, `DATA ACCEPT:<n>,<len>` short of the send (`unaccepted`), and
+ * no byte it did not take is reported accepted.
+ */
+export class DataLostError extends ModemError {
+  readonly reason: DataLossReason;
+  constructor(link: number, reason: DataLossReason, options?: { cause?: unknown; detail?: string }) {
+    super('ERR_DATA_LOST', `link ${link}: ${options?.detail ? `${options.detail}: ` : ''}${DATA_LOST_TEXT[reason]}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DataLostError';
+    this.reason = reason;
+  }
+}
+
 /** Discovery found no port that answers AT. */
 export class NoModemFoundError extends ModemError {
   constructor(detail: string) {
@@ -130,13 +157,3 @@ export class ModemAbortError extends ModemError {
   }
 }
 
-/**
- * The module kept accepting less than it was given (`DATA ACCEPT:<n>,<len>` short of the send):
- * the socket fails rather than report bytes as accepted that the module never took.
- */
-export class DataLossError extends ModemError {
-  constructor(link: number, detail: string) {
-    super('ERR_DATA_LOSS', `link ${link}: ${detail}; the unsent bytes were dropped, open a new connection and send again`);
-    this.name = 'DataLossError';
-  }
-}

@@ -31,8 +31,9 @@ export {
   ModemNotReadyError,
   DeliveryTimeoutError,
   ReceiveOverflowError,
-  DataLossError,
+  DataLostError,
   NoModemFoundError,
   ModemAbortError,
 } from './errors.js';
+export type { DataLossReason } from './errors.js';
 export { Air780Error } from '../at/errors.js';

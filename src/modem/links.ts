@@ -18,6 +18,7 @@ export class LinkState {
   private sending = false;
   private reading = false;
   private unread = false;
+  private gap = false;
 
   /** The module link is connected (`CONNECT OK` seen, not closed since). */
   get open(): boolean {
@@ -42,6 +43,19 @@ export class LinkState {
   /** Pull mode: the module holds unread bytes of this link. */
   get rxAvailable(): boolean {
     return this.unread;
+  }
+
+  /**
+   * A received block of this link was cut or misaligned on the serial line (see cuts.ts): its
+   * stream has a gap, so nothing received after it may be delivered.
+   */
+  get dataLost(): boolean {
+    return this.gap;
+  }
+
+  /** The AT scanner gave up a block of this link part-way (`'cut'`). */
+  receiveCut(): void {
+    this.gap = true;
   }
 
   /** `CONNECT OK`. */

@@ -11,6 +11,7 @@ import { PDP_DEACT_RE } from './parse.js';
 import { LinkTable } from './links.js';
 import { DataPump } from './pump.js';
 import { LinkUrcs } from './urc.js';
+import { BlockCuts } from './cuts.js';
 import { LinkConnector } from './connector.js';
 import { hostTls, normaliseTls, onceConnected } from './host-tls.js';
 import { Supervisor, type ModemState, type RecoveryReason } from './supervisor.js';
@@ -91,6 +92,11 @@ export interface ModemOpenOptions extends TransportOptions {
   pushBufferLimit?: number;
   /** Progress callback (also emitted as 'progress'). */
   onProgress?: (p: ProgressEvent) => void;
+  /**
+   * Silence in the middle of a received block after which it counts as cut (the module lost
+   * power, or the line died). Default: 400 byte-times at `baudRate`, at least 300 ms.
+   */
+  blockSilenceMs?: number;
 }
 
 /** Options of {@link Modem.connect} / {@link Modem.openStream}. */
@@ -148,10 +154,11 @@ export class Modem extends EventEmitter {
   private _at: AtChannel;
   private _state: ModemState = 'opening';
   private readonly transport: Transport;
-  private readonly opts: Required<Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress'>> & ModemOpenOptions;
+  private readonly opts: Required<Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress' | 'blockSilenceMs'>> & ModemOpenOptions;
   private readonly links = new LinkTable();
   private readonly dataPump: DataPump;
   private readonly urcs: LinkUrcs;
+  private readonly cuts: BlockCuts;
   private readonly supervisor: Supervisor;
   private readonly connector: LinkConnector;
   private unsubscribe: Array<() => void> = [];
@@ -205,6 +212,11 @@ export class Modem extends EventEmitter {
       this.lifetime.signal,
     );
     this.urcs = new LinkUrcs(this.links, () => this.dataPump.pump());
+    this.cuts = new BlockCuts(this.links, {
+      commandTimeoutMs,
+      cmd: (c, o) => this.cmd(c, o),
+      rebooted: () => this.supervisor.onReboot(),
+    });
     this._at = this.attach(transport.stream);
     this.moduleTls = new ModuleTls((c, o) => this.cmd(c, o));
     this.dataPump = new DataPump(
@@ -389,10 +401,16 @@ export class Modem extends EventEmitter {
   }
 
   private attach(stream: Duplex): AtChannel {
-    const at = new AtChannel(stream, { name: 'air780', syncTimeoutMs: this.opts.resyncTimeoutMs });
+    const at = new AtChannel(stream, {
+      name: 'air780',
+      syncTimeoutMs: this.opts.resyncTimeoutMs,
+      ...(this.opts.baudRate !== undefined ? { baudRate: this.opts.baudRate } : {}),
+      ...(this.opts.blockSilenceMs !== undefined ? { blockSilenceMs: this.opts.blockSilenceMs } : {}),
+    });
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [
       ...this.urcs.subscribe(at),
+      this.cuts.subscribe(at),
       at.onUrc(/^RDY$/, () => {
         // Nothing written before the restart will be answered: do not wait out its timeout.
         at.abandonInflight('the module restarted (RDY)');

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { AtChannel, AtResponse, AtSendOptions } from '../at/index.js';
-import { AtAbandonedError, AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
+import { AtAbandonedError, AtBlockCutError, AtClosedError, AtCommandError, AtTimeoutError } from '../at/errors.js';
 import { LinkClosedError } from './errors.js';
 import type { LinkTable } from './links.js';
 import { parseCipack, parseDataAccept, parseRxgetHeader } from './parse.js';
@@ -165,6 +165,8 @@ export class DataPump {
 
   private linkCommandFailed(s: ModemSocket, n: number, err: Error, what: string): void {
     if (recoveryFails(err)) return;
+    // A cut read block: the channel's 'cut' event fails the link with the right error (cuts.ts).
+    if (err instanceof AtBlockCutError) return;
     if (this.links.sockets[n] !== s) return;
     debug('link %d %s failed: %s', n, what, err.message);
     // The link is still open on the module: destroying the socket CIPCLOSEs it, and its id stays

@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { LinkDelivery, type DeliveryTracker } from './delivery.js';
 import { LinkState } from './links.js';
 import type { ModuleTlsOptions } from './module-tls.js';
-import { DataLossError, LinkClosedError, ReceiveOverflowError } from './errors.js';
+import { DataLostError, LinkClosedError, ReceiveOverflowError } from './errors.js';
 
 const debug = createDebug('air780:modem:socket');
 
@@ -17,7 +17,7 @@ export const MAX_CHUNK = 1460;
  */
 export const PEER_CLOSE_GRACE_MS = 100;
 
-/** Sends in a row of which the module accepted nothing before the socket fails with ERR_DATA_LOSS. */
+/** Sends in a row of which the module accepted nothing before the socket fails with ERR_DATA_LOST. */
 const MAX_EMPTY_ACCEPTS = 3;
 
 /** What a socket needs from the modem that owns its link. Internal. */
@@ -263,14 +263,14 @@ export class ModemSocket extends Duplex {
   /**
    * @internal The module accepted only `accepted` bytes of a send (`DATA ACCEPT:<n>,<count>`
    * short of its length): those are credited, `rest` goes back to the head of the queue and is
-   * sent next. A module that keeps accepting nothing fails the socket with `ERR_DATA_LOSS`.
+   * sent next. A module that keeps accepting nothing fails the socket with `ERR_DATA_LOST`.
    */
   onPartlySent(accepted: number, rest: Buffer): void {
     if (this.destroyed || this.writeError) return;
     debug('link %d: the module accepted %d bytes, %d more to send again', this.link, accepted, rest.length);
     this.emptyAccepts = accepted === 0 ? this.emptyAccepts + 1 : 0;
     if (this.emptyAccepts >= MAX_EMPTY_ACCEPTS) {
-      this.destroy(new DataLossError(this.link, `the module accepted none of ${rest.length} bytes in ${MAX_EMPTY_ACCEPTS} sends in a row`));
+      this.destroy(new DataLostError(this.link, 'unaccepted', { detail: `none of ${rest.length} bytes accepted in ${MAX_EMPTY_ACCEPTS} sends in a row` }));
       return;
     }
     this.txQueue.unshift(rest);
@@ -410,6 +410,10 @@ export class ModemSocket extends Duplex {
 
   /** @internal Bytes received from the module. */
   deliver(data: Buffer): void {
+    if (this.state.dataLost) {
+      debug('link %d: %d bytes after a cut block dropped', this.link, data.length);
+      return;
+    }
     if (this.destroyed || this.eofPushed) {
       debug('link %d: %d bytes after close dropped', this.link, data.length);
       return;

@@ -1,12 +1,18 @@
 /**
- * The seeded fault schedule. Every fault the mock can inject comes up once per round of seven,
+ * The seeded fault schedule. Every fault the mock can inject comes up once per round of eight,
  * in a random order; sometimes a second fault lands while the first is still being recovered.
  */
 import type { MockModem } from '../mock/index.js';
 import { Rng } from './rng.js';
 
-export type FaultKind = 'reboot' | 'pdp' | 'close' | 'noise' | 'swallow' | 'stall' | 'unplug';
-export const FAULT_KINDS: readonly FaultKind[] = ['reboot', 'pdp', 'close', 'noise', 'swallow', 'stall', 'unplug'];
+/** `reboot` lets the module finish what it was writing; `cut-reboot` stops its output at once, mid-block (power loss). */
+export type FaultKind = 'reboot' | 'cut-reboot' | 'pdp' | 'close' | 'noise' | 'swallow' | 'stall' | 'unplug';
+export const FAULT_KINDS: readonly FaultKind[] = ['reboot', 'cut-reboot', 'pdp', 'close', 'noise', 'swallow', 'stall', 'unplug'];
+
+/** Is this a module reboot (either kind)? The report lists their recovery times. */
+export function isReboot(spec: string): boolean {
+  return /^reboot\b/.test(spec);
+}
 
 /** One fault, fully decided by the seed (the link for `close` is picked among those open when it fires). */
 export interface Fault {
@@ -62,6 +68,11 @@ export class FaultPlan {
     switch (kind) {
       case 'reboot':
         return { kind, ms: r.int(0, this.opts.maxRebootDelayMs), offsetMs };
+      case 'cut-reboot':
+        // A module that lost power boots again after seconds, never within the scanner's mid-block
+        // silence bound (300 ms at 115200): faster, its RDY would land inside the cut block, and the
+        // restart would only be noticed by a command timeout (test/modem/block-cuts.test.ts covers it).
+        return { kind, ms: r.int(Math.min(500, this.opts.maxRebootDelayMs), this.opts.maxRebootDelayMs), offsetMs };
       case 'stall':
         return { kind, ms: r.int(300, this.opts.maxStallMs), offsetMs };
       case 'unplug':
@@ -80,11 +91,11 @@ export class FaultPlan {
 
 /** How long the fault itself lasts (a stall, the time unplugged, the reboot delay). */
 export function activeMs(f: Fault): number {
-  return f.kind === 'stall' || f.kind === 'unplug' || f.kind === 'reboot' ? (f.ms ?? 0) : 0;
+  return f.kind === 'stall' || f.kind === 'unplug' || f.kind === 'reboot' || f.kind === 'cut-reboot' ? (f.ms ?? 0) : 0;
 }
 
 /**
- * Applies `f` to `mock`. Returns the fault as an `applyFault` line ("reboot 350", "close 2", ...),
+ * Applies `f` to `mock`. Returns the fault as an `applyFault` line ("reboot 350", "reboot cut 800", "close 2", ...),
  * or a note when there was nothing to apply it to (no open link to close).
  */
 export function inject(mock: MockModem, f: Fault): string {
@@ -92,6 +103,9 @@ export function inject(mock: MockModem, f: Fault): string {
     case 'reboot':
       mock.reboot(f.ms === undefined ? {} : { delayMs: f.ms });
       return `reboot ${f.ms}`;
+    case 'cut-reboot':
+      mock.reboot(f.ms === undefined ? { cut: true } : { delayMs: f.ms, cut: true });
+      return `reboot cut ${f.ms}`;
     case 'pdp':
       mock.deactivatePdp();
       return 'pdp';

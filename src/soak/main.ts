@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run soak -- [--duration S] [--seed N] [--baud B] [--rx-mode push|pull] [--bound S] [--rss-limit MB] [--ci] [--json FILE]`
+ * `npm run soak -- [--duration S] [--seed N] [--baud B] [--latency MS] [--rx-mode push|pull] [--bound S] [--rss-limit MB] [--ci] [--json FILE]`
  * Runs the fault soak, prints every fault, the traffic and the grades; exit code 1 if a grade failed.
  */
 import { writeFileSync } from 'node:fs';
 import { formatReport } from './report.js';
 import { runSoak, type SoakOptions } from './run.js';
 
-const USAGE = 'usage: npm run soak -- [--duration seconds (120)] [--seed N] [--baud 115200|0] [--rx-mode push|pull] [--bound seconds (30)] [--rss-limit MB (100)] [--ci] [--json file]\n  --ci: the CI test\'s short gaps and faults (replays a CI failure with its seed)';
+const USAGE = 'usage: npm run soak -- [--duration seconds (120)] [--seed N] [--baud 115200|0] [--latency ms (0)] [--rx-mode push|pull] [--bound seconds (30)] [--rss-limit MB (100)] [--ci] [--json file]\n  --ci: the CI test\'s short gaps and faults (replays a CI failure with its seed)';
 
 function parse(argv: string[]): { opts: SoakOptions; json: string | undefined } {
   const opts: SoakOptions = {};
@@ -35,6 +35,9 @@ function parse(argv: string[]): { opts: SoakOptions; json: string | undefined } 
         break;
       case '--baud':
         opts.baud = num('baud rate');
+        break;
+      case '--latency':
+        opts.latencyMs = num('latency');
         break;
       case '--rx-mode': {
         const v = value();

@@ -23,6 +23,8 @@ export interface SoakOptions {
   durationMs?: number;
   /** Simulated serial line in baud; 0 = unthrottled (default 0). */
   baud?: number;
+  /** The mock module's delay before each response (ms, default 0). */
+  latencyMs?: number;
   /** Module receive mode (default 'push'). */
   rxMode?: 'push' | 'pull';
   /** Each client must be back within this long after a fault (default 30 000 ms). */
@@ -61,6 +63,7 @@ export interface SoakReport {
   preset: 'default' | 'ci';
   durationMs: number;
   baud: number;
+  latencyMs: number;
   rxMode: 'push' | 'pull';
   elapsedMs: number;
   faults: FaultRecord[];
@@ -69,6 +72,8 @@ export interface SoakReport {
   rss: { baseline: number; peak: number; end: number; samples: number };
   heapUsedEnd: number;
   unhandled: string[];
+  /** Received blocks the AT scanner cut (a reboot mid-block: silence; line noise: misaligned). */
+  blockCuts: { silence: number; misaligned: number };
   grades: Grade[];
   pass: boolean;
 }
@@ -104,6 +109,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const seed = options.seed ?? freshSeed();
   const durationMs = options.durationMs ?? 120_000;
   const baud = options.baud ?? 0;
+  const latencyMs = options.latencyMs ?? 0;
   const rxMode = options.rxMode ?? 'push';
   const bound = options.recoveryBoundMs ?? 30_000;
   const rssLimit = (options.rssLimitMb ?? 100) * 1024 * 1024;
@@ -124,17 +130,32 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   process.on('unhandledRejection', onRejection);
 
   const server = await startSoakServer({ seed, traffic });
-  const mock = new MockModem({ baudRate: baud, quirks: ['boot-garbage', 'echo-after-reboot'] });
+  const mock = new MockModem({ baudRate: baud, latencyMs, quirks: ['boot-garbage', 'echo-after-reboot'] });
   let modem: Modem | undefined;
   let clients: SoakClient[] = [];
   const faults: FaultRecord[] = [];
+  const blockCuts = { silence: 0, misaligned: 0 };
   const rssSamples: Array<{ t: number; rss: number }> = [];
   let sampler: NodeJS.Timeout | undefined;
   const start = Date.now();
   const since = () => Date.now() - start;
   try {
-    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...modemOptions });
+    // The line rate sets the scanner's mid-block silence bound, as it would on a real port.
+    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...(baud ? { baudRate: baud } : {}), ...modemOptions });
     modem.on('recovering', (reason: string) => log(`  modem recovering (${reason}) at ${(since() / 1000).toFixed(1)} s`));
+    // Count the scanner's cuts on every AT channel the modem uses (a new one after a port reopen).
+    const watched = new WeakSet<object>();
+    const watchCuts = (m: Modem): void => {
+      if (watched.has(m.at)) return;
+      watched.add(m.at);
+      m.at.on('cut', (c: { reason: 'silence' | 'misaligned'; line: string }) => {
+        blockCuts[c.reason]++;
+        log(`  block cut (${c.reason}): ${c.line} at ${(since() / 1000).toFixed(1)} s`);
+      });
+    };
+    watchCuts(modem);
+    const cutsModem = modem;
+    modem.on('online', () => watchCuts(cutsModem));
     clients = createClients({ modem, wsPort: server.wsPort, rawPort: server.rawPort, seed, traffic, reconnectMs: 1000, keepalive: 10 });
     for (const c of clients) c.start();
     const m = modem;
@@ -142,7 +163,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     if (!(await until(allBack, Date.now() + bound))) {
       throw new SoakError('ERR_SOAK_START', `Not every client connected within ${bound} ms: ${clients.filter((c) => !c.ready()).map((c) => c.name).join(', ')}`);
     }
-    log(`seed ${seed}: ${clients.length} clients up after ${since()} ms (${rxMode} mode, ${baud ? `${baud} baud` : 'unthrottled'})`);
+    log(`seed ${seed}: ${clients.length} clients up after ${since()} ms (${rxMode} mode, ${baud ? `${baud} baud` : 'unthrottled'}${latencyMs ? `, ${latencyMs} ms latency` : ''})`);
 
     sampler = setInterval(() => rssSamples.push({ t: since(), rss: process.memoryUsage().rss }), 500);
     const faultStart = Date.now();
@@ -218,6 +239,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     preset,
     durationMs,
     baud,
+    latencyMs,
     rxMode,
     elapsedMs: since(),
     faults,
@@ -226,6 +248,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     rss,
     heapUsedEnd: process.memoryUsage().heapUsed,
     unhandled,
+    blockCuts,
     grades,
     pass: grades.every((g) => g.pass),
   };

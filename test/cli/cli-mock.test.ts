@@ -62,6 +62,39 @@ describe('air780 mock --link', () => {
     }
   });
 
+  it('stdin "reboot cut" stops what the module was writing at once; plain "reboot" lets it finish', async () => {
+    const link = join(mkdtempSync(join(tmpdir(), 'air780-cli-mock-')), 'tty');
+    // 9600 baud: 2000 bytes take about 2 s on the line, so a reboot lands while they are going out.
+    const child = spawn(process.execPath, [MAIN, 'mock', '--link', link, '--baud', '9600'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await waitFor(() => stderr, /mock: ready on /, 15_000, 'mock never said ready');
+      const port = new SerialPort({ path: link, baudRate: 9600 });
+      port.on('error', () => {});
+      let rx = Buffer.alloc(0);
+      port.on('data', (d: Buffer) => (rx = Buffer.concat([rx, d])));
+      await new Promise<void>((res, rej) => port.once('open', () => res()).once('error', rej));
+      const text = () => rx.toString('latin1');
+      const beforeRdy = async (fault: string): Promise<number> => {
+        rx = Buffer.alloc(0);
+        child.stdin.write('noise 2000\n');
+        await waitFor(() => String(rx.length), /^[1-9]\d*$/, 10_000, 'no noise on the line');
+        child.stdin.write(`${fault}\n`);
+        await waitFor(text, /\r\nRDY\r\n[^]*\+NITZ: [^\r]*\r\n/, 15_000, `no RDY and boot URCs after ${fault}`);
+        return text().indexOf('\r\nRDY\r\n');
+      };
+      expect(await beforeRdy('reboot cut 200')).toBeLessThan(2000);
+      expect(await beforeRdy('reboot 200')).toBe(2000);
+      await new Promise<void>((r) => port.close(() => r()));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('--link is required (usage error, exit 2)', async () => {
     const child = spawn(process.execPath, [MAIN, 'mock'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

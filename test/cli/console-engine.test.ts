@@ -98,4 +98,18 @@ describe('AtConsole', () => {
     expect(shown).toContainEqual({ kind: 'note', text: 'no final result for AT+CSQ within 0.05 s; what comes later is shown as it arrives' });
     con.close();
   });
+
+  it('a read whose data does not end where announced is not shown as data, and said so', async () => {
+    const m = fakeModule();
+    const shown: ConsoleOutput[] = [];
+    const con = new AtConsole(m.stream, { output: (o) => shown.push(o), mux: true });
+    con.submit('AT+CIPRXGET=2,0,10');
+    await tick();
+    m.send(Buffer.from('\r\n+CIPRXGET: 2,0,10,0\r\n0123789\r\n\r\nOK\r\n')); // 3 bytes lost on the line
+    await con.idle();
+    expect(shown.filter((o) => o.kind === 'data')).toEqual([]);
+    expect(shown).toContainEqual({ kind: 'note', text: 'the data did not end where announced (bytes lost or added on the line); not shown' });
+    expect(shown.at(-1)).toEqual({ kind: 'response', line: 'OK' });
+    con.close();
+  });
 });

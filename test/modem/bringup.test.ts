@@ -33,7 +33,7 @@ describe('bring-up', () => {
     expect(Modem.default).toBe(modem);
     expect(modem.ipAddress).toBe('10.83.172.111');
     const cmds = mock.transcript.filter((e) => e.kind === 'command').map((e) => e.text);
-    const order = ['ATE0', 'AT+CMEE=1', 'AT+CPIN?', 'AT+CGATT?', 'AT+CIPSHUT', 'AT+CIPMUX=1', 'AT+CIPMUX?', 'AT+CIPQSEND=1', 'AT+CIPRXF=1', 'AT+CIPRXGET=0', 'AT+CIPRXGET?', 'AT+CSTT="cmnet"', 'AT+CIICR', 'AT+CIFSR'];
+    const order = ['ATE0', 'AT+CMEE=1', 'AT+CPIN?', 'AT+CGATT?', 'AT+CIPSHUT', 'AT+CIPMUX=1', 'AT+CIPMUX?', 'AT+CIPQSEND=1', 'AT+CIPRXF=0', 'AT+CIPRXGET=0', 'AT+CIPRXGET?', 'AT+CSTT="cmnet"', 'AT+CIICR', 'AT+CIFSR'];
     let last = -1;
     for (const c of order) {
       const i = cmds.indexOf(c, last + 1);

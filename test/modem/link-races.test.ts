@@ -199,7 +199,7 @@ describe('DATA ACCEPT counts', () => {
     s.destroy();
   });
 
-  it('a module that keeps accepting nothing fails the socket with ERR_DATA_LOSS; nothing is reported accepted', async () => {
+  it('a module that keeps accepting nothing fails the socket with ERR_DATA_LOST; nothing is reported accepted', async () => {
     const { mock, modem } = await openModem();
     const s = await connected(modem.connect('127.0.0.1', bed.echo.port));
     const seen = collect(s);
@@ -209,9 +209,9 @@ describe('DATA ACCEPT counts', () => {
       () => 'accepted',
       (e: CodedError) => e.code,
     );
-    expect(await accepted).toBe('ERR_DATA_LOSS');
+    expect(await accepted).toBe('ERR_DATA_LOST');
     await waitFor(() => seen.events.includes('close:true'), 10_000, 'close');
-    expect(seen.events).toContain('error:ERR_DATA_LOSS');
+    expect(seen.events).toContain('error:ERR_DATA_LOST');
     expect(s.bytesWritten).toBe(0);
   });
 });

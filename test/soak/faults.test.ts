@@ -13,10 +13,10 @@ describe('fault plan', () => {
     expect(take(5)).not.toEqual(take(6));
   });
 
-  it('injects every fault kind once in each round of seven', () => {
+  it('injects every fault kind once in each round of eight', () => {
     const p = new FaultPlan(99);
     const kinds = Array.from({ length: 40 }, () => p.next()).flatMap((s) => s.burst.map((f) => f.kind));
-    for (let i = 0; i + 7 <= kinds.length; i += 7) expect(new Set(kinds.slice(i, i + 7))).toEqual(new Set(FAULT_KINDS));
+    for (let i = 0; i + 8 <= kinds.length; i += 8) expect(new Set(kinds.slice(i, i + 8))).toEqual(new Set(FAULT_KINDS));
   });
 
   it('keeps parameters within the configured ranges', () => {
@@ -29,7 +29,7 @@ describe('fault plan', () => {
       for (const f of s.burst) {
         if (f.kind === 'stall') expect(f.ms).toBeLessThanOrEqual(900);
         if (f.kind === 'unplug') expect(f.ms).toBeLessThanOrEqual(800);
-        if (f.kind === 'reboot') expect(f.ms).toBeLessThanOrEqual(700);
+        if (f.kind === 'reboot' || f.kind === 'cut-reboot') expect(f.ms).toBeLessThanOrEqual(700);
         if (f.kind === 'noise') expect(f.noise).toHaveLength(f.ms!);
       }
     }

@@ -13,7 +13,7 @@ it('20 s soak with fixed seed: nothing lost, nothing hung, memory bounded', asyn
   const report = await runSoak({
     seed: SEED,
     durationMs: 20_000,
-    // Short gaps and faults so that one round of all seven kinds fits in 20 s (`npm run soak -- --ci`).
+    // Short gaps and faults so that one round of all eight kinds fits in 20 s (`npm run soak -- --ci`).
     preset: 'ci',
   });
   const text = formatReport(report);

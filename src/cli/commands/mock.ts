@@ -53,7 +53,9 @@ export const command: Command = {
     ],
     details: [
       'Fault commands on stdin, one a line:',
-      '  reboot | pdp | close N | noise N | swallow | stall MS | unplug MS | quit',
+      '  reboot [cut] [MS] | pdp | close N | noise N | drop N | insert N | swallow | stall MS | unplug MS | quit',
+      '  reboot cut: output stops at once, mid-block, as on a power loss;',
+      '  drop N / insert N: N bytes lost or added inside the next received block',
       '',
       'Quirks (--quirk NAME, repeatable):',
       ...Object.entries(QUIRKS).map(([name, what]) => `  ${name.padEnd(20)}${what}`),
