@@ -24,14 +24,14 @@ import {
 } from './finals.js';
 import { checkSend, newEntry, type Entry } from './entry.js';
 import { Resync } from './resync.js';
-import type { AtChannelOptions, AtCut, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
+import type { AtChannelOptions, AtCommandResult, AtCut, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
 import { UrcRouter } from './urc-router.js';
 import { AtScanner, type AtBlockKind, type AtScannerOptions, type AtToken } from './scanner.js';
 import { PayloadTrace, redactEscaped, redactLine, summarize } from './trace.js';
 
 const log = createDebug('air780:at');
 
-export type { AtChannelOptions, AtCut, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
+export type { AtChannelOptions, AtCommandResult, AtCut, AtSendOptions, AtResponse, AtUrc, UrcMatch } from './types.js';
 
 /** U+FFFD marks invalid UTF-8; control bytes never appear in module text. */
 // eslint-disable-next-line no-control-regex
@@ -45,6 +45,7 @@ const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
  * previews), `'line'` (line) for every line, echo and prompt (`'> '`) as received — for consoles,
  * `'token'` (AtToken), `'cut'` ({@link AtCut}) for a received block given up part-way,
  * `'close'` (error?), `'error'` (error) for stream errors and throwing URC handlers (only emitted
+ * when someone listens), `'result'` ({@link AtCommandResult}) as each command ends (only emitted
  * when someone listens).
  */
 export class AtChannel extends EventEmitter {
@@ -62,6 +63,10 @@ export class AtChannel extends EventEmitter {
   /** In step again after a given-up command (resync.ts). */
   private readonly resync: Resync;
   private readonly streamListeners: Array<[string, (...args: never[]) => void]> = [];
+  /** Bytes read from the stream so far (counted for status pages; nothing else reads them). */
+  bytesIn = 0;
+  /** Bytes written to the stream so far (commands, payloads, resync probes, raw writes). */
+  bytesOut = 0;
 
   /** Reads from and writes to `stream` (a serial port, pty or the mock's host stream) from now on. */
   constructor(stream: Duplex, options: AtChannelOptions = {}) {
@@ -92,6 +97,7 @@ export class AtChannel extends EventEmitter {
 
     const onData = (chunk: Buffer | string): void => {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      this.bytesIn += buf.length;
       if (log.enabled) log('[%s] ← %s', this.name, redactEscaped(summarize(buf)));
       this.scanner.push(buf);
     };
@@ -189,6 +195,7 @@ export class AtChannel extends EventEmitter {
       const text = what === 'payload' ? this.payloadTrace.render(command.replace(/[=,]\d+$/, ''), buf) : redactEscaped(summarize(buf, 256));
       log('[%s] → %s%s', this.name, what === 'payload' ? `payload ${buf.length} bytes: ` : '', text);
     }
+    this.bytesOut += buf.length;
     try {
       this.stream.write(buf);
     } catch (err) {
@@ -208,6 +215,7 @@ export class AtChannel extends EventEmitter {
     this.inflight = entry;
     entry.phase = entry.payload ? 'prompt' : 'response';
     entry.timer = setTimeout(() => this.onTimeout(entry), entry.timeoutMs);
+    entry.sentAt = performance.now();
     // CRLF before a payload: with CR alone the module swallows a leading LF of the payload.
     this.write(Buffer.from(entry.command + (entry.payload ? '\r\n' : '\r'), 'utf8'), 'command');
   }
@@ -248,9 +256,16 @@ export class AtChannel extends EventEmitter {
     });
     if (!entry.settled) {
       entry.settled = true;
+      this.report(entry, error instanceof AtAbandonedError ? 'abandoned' : 'timeout');
       entry.reject(error);
     }
     this.pump();
+  }
+
+  private report(entry: Entry, outcome: AtCommandResult['outcome']): void {
+    if (this.listenerCount('result') === 0) return;
+    const result: AtCommandResult = { command: entry.command, outcome, ms: entry.sentAt === undefined ? undefined : performance.now() - entry.sentAt };
+    this.emit('result', result);
   }
 
   private abort(entry: Entry): void {
@@ -258,6 +273,7 @@ export class AtChannel extends EventEmitter {
     const i = this.queue.indexOf(entry);
     if (i >= 0) this.queue.splice(i, 1);
     entry.settled = true;
+    this.report(entry, 'aborted');
     // In flight: the module still answers; the entry stays as a detached zombie that absorbs it.
     entry.reject(new AbortedError(entry.command, entry.signal?.reason));
     if (i >= 0) this.pump();
@@ -281,6 +297,7 @@ export class AtChannel extends EventEmitter {
       entry.settled = true;
       const r: AtResponse = { command: entry.command, lines: entry.lines, final };
       if (entry.data) r.data = entry.data;
+      this.report(entry, 'ok');
       entry.resolve(r);
     }
     this.pump();
@@ -299,6 +316,7 @@ export class AtChannel extends EventEmitter {
       } else if (cme?.text !== undefined) {
         info.meaning = cme.text;
       }
+      this.report(entry, 'error');
       entry.reject(new AtCommandError(entry.command, line, info));
     }
     this.pump();
@@ -319,6 +337,7 @@ export class AtChannel extends EventEmitter {
       this.release(e);
       if (!e.settled) {
         e.settled = true;
+        this.report(e, 'closed');
         e.reject(error);
       }
     }
@@ -333,6 +352,7 @@ export class AtChannel extends EventEmitter {
       this.release(head);
       if (!head.settled) {
         head.settled = true;
+        this.report(head, 'timeout');
         head.reject(new AtTimeoutError(head.command, ms, [], 'the module did not answer the resync after an earlier timeout; it was not sent'));
       }
     }

@@ -22,6 +22,8 @@ export interface Entry {
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   settleTimer: NodeJS.Timeout | undefined;
+  /** `performance.now()` when the command was written (for the 'result' event's `ms`). */
+  sentAt: number | undefined;
 }
 
 /**
@@ -45,5 +47,5 @@ export function newEntry(
   command: string,
   e: Pick<Entry, 'payload' | 'matcher' | 'timeoutMs' | 'signal' | 'resolve' | 'reject'>,
 ): Entry {
-  return { command, ...e, onAbort: undefined, lines: [], data: undefined, final: undefined, phase: 'queued', settled: false, timer: undefined, settleTimer: undefined };
+  return { command, ...e, onAbort: undefined, lines: [], data: undefined, final: undefined, phase: 'queued', settled: false, timer: undefined, settleTimer: undefined, sentAt: undefined };
 }

@@ -76,3 +76,14 @@ export interface AtUrc {
 
 /** How {@link AtChannel.onUrc} selects lines: a prefix, a regular expression or a predicate. */
 export type UrcMatch = string | RegExp | ((line: string) => boolean);
+
+/**
+ * How a command ended, as the channel's `'result'` event reports it (only emitted while someone
+ * listens): for metrics and status pages. `ms` runs from the write to the end (undefined if it was
+ * never written).
+ */
+export interface AtCommandResult {
+  command: string;
+  outcome: 'ok' | 'error' | 'timeout' | 'abandoned' | 'aborted' | 'closed';
+  ms: number | undefined;
+}

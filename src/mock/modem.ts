@@ -214,6 +214,13 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
     this.module.swallowNextFinal();
   }
 
+  /** The signal `AT+CSQ` reports from now on (rssi 0–31, 99 unknown), as a fading or recovering cell would. */
+  setSignal(rssi: number): void {
+    if (!Number.isInteger(rssi) || rssi < 0 || (rssi > 31 && rssi !== 99)) throw new RangeError(`rssi must be 0-31 or 99, got ${rssi}`);
+    log('signal: rssi %d', rssi);
+    this.opts.rssi = rssi;
+  }
+
   /** Answer nothing for `ms`. */
   stall(ms: number): void {
     log('fault: stall %d ms', ms);

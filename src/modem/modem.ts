@@ -124,11 +124,19 @@ export interface ModemConnectOptions {
   signal?: AbortSignal;
 }
 
+/** What the `'socket'` event says about a new link (for status pages; no credentials in it). */
+export interface SocketOpened {
+  host: string;
+  port: number;
+  /** 'none': plain TCP; 'host': Node's TLS over the link; 'modem': the module's TLS. */
+  tls: 'none' | 'host' | 'modem';
+}
+
 /**
  * An Air780E-series module: bring-up, supervision and sockets.
  *
  * Events: 'state' (state, previous), 'progress' (ProgressEvent), 'recovering' (reason),
- * 'online', 'close'.
+ * 'online', 'close', 'socket' (ModemSocket, {@link SocketOpened}) as each link is asked for.
  */
 export class Modem extends EventEmitter {
   /** The most recently opened modem (for `websocket.create(null, ...)`). */
@@ -285,6 +293,11 @@ export class Modem extends EventEmitter {
    * For host TLS use {@link openStream}.
    */
   connect(host: string, port: number, options: ModemConnectOptions = {}): ModemSocket {
+    return this.openSocket(host, port, options);
+  }
+
+  /** {@link connect}; `label` names the TLS the caller puts on top (openStream's host TLS). */
+  private openSocket(host: string, port: number, options: ModemConnectOptions, label?: SocketOpened['tls']): ModemSocket {
     if (this._state === 'closed') throw new ModemNotReadyError('closed');
     atHost(host);
     atInt(port, { name: 'port', min: 1, max: 65535 });
@@ -301,6 +314,7 @@ export class Modem extends EventEmitter {
       timeoutMs: options.timeoutMs ?? this.opts.connectTimeoutMs,
       pushBufferLimit: this.opts.pushBufferLimit,
     });
+    if (this.listenerCount('socket') > 0) this.emit('socket', socket, { host, port, tls: label ?? (mode === 'modem' ? 'modem' : 'none') } satisfies SocketOpened);
     socket.connect();
     if (options.signal) {
       const dispose = abandonOnAbort(socket, options.signal, true);
@@ -318,7 +332,7 @@ export class Modem extends EventEmitter {
     const mode = normaliseTls(options.tls);
     checkSslVersion(mode, options);
     const { sslVersion: _checked, ...linkOptions } = options;
-    const socket = this.connect(host, port, { ...(mode === 'modem' ? options : linkOptions), tls: mode === 'modem' ? 'modem' : false });
+    const socket = this.openSocket(host, port, { ...(mode === 'modem' ? options : linkOptions), tls: mode === 'modem' ? 'modem' : false }, mode === 'modem' ? 'modem' : mode === 'host' ? 'host' : 'none');
     const signal = options.signal;
     try {
       await onceConnected(socket);

@@ -1,0 +1,20 @@
+/**
+ * Observability: {@link observeModem} (statistics of a module, its links and its AT channel),
+ * {@link observeWebSocket}, Prometheus metrics and the status page server. Imports go down only:
+ * observe → ws, modem, at.
+ */
+export {
+  ModemObserver,
+  observeModem,
+  LATENCY_BUCKETS_S,
+  type ObserveModemOptions,
+  type ModemStats,
+  type Transition,
+  type StatusEvent,
+  type SignalSample,
+  type CommandStats,
+  type LinkStats,
+  type IdentityStats,
+} from './modem-stats.js';
+export { maskIdentity } from './mask.js';
+export { COMMAND_LABELS, commandLabel, type CommandLabel } from './commands.js';
