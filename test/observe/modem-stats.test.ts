@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions } from '../../src/modem/index.js';
-import { observeModem, type ModemObserver, type ModemStats } from '../../src/observe/index.js';
+import { observeModem, type ModemObserver, type ModemStats, type ObserveModemOptions } from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 
 const FAST: ModemOpenOptions = {
@@ -20,7 +20,7 @@ const IMEI = '359759002514931';
 const bed = useEchoServer();
 const { cleanup } = bed;
 
-async function open(options: { signalIntervalMs?: number; sampleTimeoutMs?: number } = {}): Promise<{ mock: MockModem; modem: Modem; obs: ModemObserver }> {
+async function open(options: ObserveModemOptions = {}): Promise<{ mock: MockModem; modem: Modem; obs: ModemObserver }> {
   const mock = new MockModem({ quirks: ['echo-after-reboot'], iccid: ICCID, imsi: IMSI, imei: IMEI });
   cleanup.push(() => mock.close());
   const modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), ...FAST, password: 'apn-Secret-9x' });
