@@ -18,3 +18,4 @@ export {
 } from './modem-stats.js';
 export { maskIdentity } from './mask.js';
 export { COMMAND_LABELS, commandLabel, type CommandLabel } from './commands.js';
+export { WebSocketObserver, observeWebSocket, type WebSocketStats } from './websocket-stats.js';
