@@ -132,6 +132,8 @@ export interface ModemStats {
   serial: { bytesIn: number; bytesOut: number };
   links: LinkStats[];
   closedLinks: LinkStats[];
+  /** Bytes each module link (0–5) carried since the observer started, closed links included. */
+  linkTotals: Array<{ link: number; bytesUp: number; bytesDown: number }>;
   at: { commands: Partial<Record<CommandLabel, CommandStats>> };
   events: StatusEvent[];
 }
@@ -166,6 +168,8 @@ export class ModemObserver extends EventEmitter {
   private readonly events: StatusEvent[] = [];
   private readonly links = new Map<ModemSocket, LinkRecord>();
   private readonly closedLinks: LinkStats[] = [];
+  /** Bytes of closed links, by module link id. */
+  private readonly closedTotals = new Map<number, { up: number; down: number }>();
   private linkSeq = 0;
   private channel: AtChannel | undefined;
   /** Serial bytes of the AT channels the modem had before the current one. */
@@ -221,6 +225,7 @@ export class ModemObserver extends EventEmitter {
       serial: { bytesIn: this.bytesBase.in + (ch?.bytesIn ?? 0), bytesOut: this.bytesBase.out + (ch?.bytesOut ?? 0) },
       links: [...this.links.values()].map((r) => this.linkSnapshot(r)),
       closedLinks: this.closedLinks.map((l) => ({ ...l })),
+      linkTotals: this.linkTotals(),
       at: { commands },
       events: this.events.map((e) => ({ ...e })),
     };
@@ -447,6 +452,12 @@ export class ModemObserver extends EventEmitter {
     s.state = 'closed';
     s.closedAt = Date.now();
     this.links.delete(rec.socket);
+    if (s.link >= 0) {
+      const t = this.closedTotals.get(s.link) ?? { up: 0, down: 0 };
+      t.up += s.bytesUp;
+      t.down += s.bytesDown;
+      this.closedTotals.set(s.link, t);
+    }
     this.closedLinks.unshift(s);
     if (this.closedLinks.length > MAX_CLOSED_LINKS) this.closedLinks.pop();
     if (s.error) this.event('link-error', `link to ${s.destination} closed: ${s.error}`);
@@ -456,6 +467,20 @@ export class ModemObserver extends EventEmitter {
   private linkSnapshot(r: LinkRecord): LinkStats {
     const s = r.stats;
     return { ...s, link: r.socket.link >= 0 ? r.socket.link : s.link, bytesUp: r.socket.bytesWritten, bytesDown: r.socket.bytesRead };
+  }
+
+  private linkTotals(): ModemStats['linkTotals'] {
+    const totals = new Map<number, { up: number; down: number }>();
+    for (const [link, t] of this.closedTotals) totals.set(link, { ...t });
+    for (const r of this.links.values()) {
+      const link = r.socket.link >= 0 ? r.socket.link : r.stats.link;
+      if (link < 0) continue;
+      const t = totals.get(link) ?? { up: 0, down: 0 };
+      t.up += r.socket.bytesWritten;
+      t.down += r.socket.bytesRead;
+      totals.set(link, t);
+    }
+    return [...totals].sort((a, b) => a[0] - b[0]).map(([link, t]) => ({ link, bytesUp: t.up, bytesDown: t.down }));
   }
 
   private activity(link: number, send: boolean): void {
