@@ -33,7 +33,8 @@ export interface ModemMetricsOptions {
 /** What {@link registerModemMetrics} returns. */
 export interface ModemMetrics {
   registry: Registry;
-  observer: ModemObserver;
+  /** The observers read (one per module given). */
+  observers: ModemObserver[];
   /** Remove the metrics from the registry and stop feeding them (closes an observer it created). */
   unregister(): void;
 }
@@ -64,23 +65,30 @@ export const METRIC_HELP = {
 } as const;
 
 /**
- * Register a module's metrics (see {@link METRIC_HELP}) on `registry`. Pass a {@link ModemObserver}
- * to share one with a status page, or the Modem (an observer is created).
+ * Register the metrics (see {@link METRIC_HELP}) of one module or several (one family each, told
+ * apart by `imei`) on `registry`. Pass {@link ModemObserver}s to share them with a status page, or
+ * Modems (an observer is created for each and closed by `unregister`).
  */
-export function registerModemMetrics(modem: Modem | ModemObserver, options: ModemMetricsOptions = {}): ModemMetrics {
+export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArray<Modem | ModemObserver>, options: ModemMetricsOptions = {}): ModemMetrics {
   const registry = options.registry ?? new Registry();
   const p = options.prefix ?? 'air780_';
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p)) throw new RangeError(`prefix must be a valid metric name start, got ${JSON.stringify(p)}`);
-  const own = modem instanceof Modem;
-  const obs = modem instanceof Modem ? new ModemObserver(modem, options.observe) : modem;
-  const imei = () => obs.stats().identity.imei ?? 'unknown';
+  const given = Array.isArray(modems) ? [...(modems as ReadonlyArray<Modem | ModemObserver>)] : [modems as Modem | ModemObserver];
+  const owned: ModemObserver[] = [];
+  const observers = given.map((m) => {
+    if (!(m instanceof Modem)) return m;
+    const o = new ModemObserver(m, options.observe);
+    owned.push(o);
+    return o;
+  });
+  const imei = (o: ModemObserver) => o.stats().identity.imei ?? 'unknown';
   const registers = [registry];
   const names: string[] = [];
   const add = <M>(name: string, m: M): M => {
     names.push(name);
     return m;
   };
-  const gauge = (name: keyof typeof METRIC_HELP, labelNames: string[], collect: (g: Gauge<string>, id: string) => void) =>
+  const gauge = (name: keyof typeof METRIC_HELP, labelNames: string[], collect: (g: Gauge<string>, id: string, obs: ModemObserver) => void) =>
     add(
       p + name,
       new Gauge({
@@ -90,11 +98,11 @@ export function registerModemMetrics(modem: Modem | ModemObserver, options: Mode
         registers,
         collect() {
           this.reset();
-          collect(this, imei());
+          for (const o of observers) collect(this, imei(o), o);
         },
       }),
     );
-  const counter = (name: keyof typeof METRIC_HELP, labelNames: string[], collect: (c: Counter<string>, id: string) => void) =>
+  const counter = (name: keyof typeof METRIC_HELP, labelNames: string[], collect: (c: Counter<string>, id: string, obs: ModemObserver) => void) =>
     add(
       p + name,
       new Counter({
@@ -105,25 +113,25 @@ export function registerModemMetrics(modem: Modem | ModemObserver, options: Mode
         collect() {
           // Counters are kept by the observer; a scrape copies them.
           this.reset();
-          collect(this, imei());
+          for (const o of observers) collect(this, imei(o), o);
         },
       }),
     );
 
-  gauge('info', ['model', 'firmware'], (g, id) => {
+  gauge('info', ['model', 'firmware'], (g, id, obs) => {
     const s = obs.stats().identity;
     g.set({ imei: id, model: s.model ?? 'unknown', firmware: s.firmware ?? 'unknown' }, 1);
   });
-  gauge('state', ['state'], (g, id) => {
+  gauge('state', ['state'], (g, id, obs) => {
     const now = obs.modem.state;
     for (const state of MODEM_STATES) g.set({ imei: id, state }, state === now ? 1 : 0);
   });
-  counter('recoveries_total', ['cause'], (c, id) => {
+  counter('recoveries_total', ['cause'], (c, id, obs) => {
     const r = obs.stats().recoveries;
     for (const cause of CAUSES) c.inc({ imei: id, cause }, r[cause]);
   });
   const signal = (name: keyof typeof METRIC_HELP, pick: (s: NonNullable<ReturnType<ModemObserver['stats']>['network']['signal']>) => number | undefined) =>
-    gauge(name, [], (g, id) => {
+    gauge(name, [], (g, id, obs) => {
       const s = obs.stats().network.signal;
       const v = s && pick(s);
       if (v !== undefined) g.set({ imei: id }, v);
@@ -132,27 +140,27 @@ export function registerModemMetrics(modem: Modem | ModemObserver, options: Mode
   signal('signal_bars', (s) => (s.dbm === undefined ? undefined : s.bars));
   signal('signal_rsrp_dbm', (s) => s.rsrpDbm);
   signal('signal_rsrq_db', (s) => s.rsrqDb);
-  gauge('registered', [], (g, id) => {
+  gauge('registered', [], (g, id, obs) => {
     const r = obs.stats().network.registration;
     if (r) g.set({ imei: id }, r.registered ? 1 : 0);
   });
-  counter('serial_bytes_total', ['direction'], (c, id) => {
+  counter('serial_bytes_total', ['direction'], (c, id, obs) => {
     const s = obs.stats().serial;
     c.inc({ imei: id, direction: 'in' }, s.bytesIn);
     c.inc({ imei: id, direction: 'out' }, s.bytesOut);
   });
-  gauge('links_open', [], (g, id) => g.set({ imei: id }, obs.stats().links.length));
-  counter('link_bytes_total', ['link', 'direction'], (c, id) => {
+  gauge('links_open', [], (g, id, obs) => g.set({ imei: id }, obs.stats().links.length));
+  counter('link_bytes_total', ['link', 'direction'], (c, id, obs) => {
     for (const t of obs.stats().linkTotals) {
       if (!(t.link >= 0 && t.link <= 5)) continue;
       c.inc({ imei: id, link: String(t.link), direction: 'up' }, t.bytesUp);
       c.inc({ imei: id, link: String(t.link), direction: 'down' }, t.bytesDown);
     }
   });
-  counter('at_commands_total', ['command'], (c, id) => {
+  counter('at_commands_total', ['command'], (c, id, obs) => {
     for (const [command, s] of Object.entries(obs.stats().at.commands)) c.inc({ imei: id, command }, s.count);
   });
-  counter('at_errors_total', ['command', 'kind'], (c, id) => {
+  counter('at_errors_total', ['command', 'kind'], (c, id, obs) => {
     for (const [command, s] of Object.entries(obs.stats().at.commands)) {
       c.inc({ imei: id, command, kind: 'error' }, s.errors);
       c.inc({ imei: id, command, kind: 'timeout' }, s.timeouts);
@@ -161,7 +169,7 @@ export function registerModemMetrics(modem: Modem | ModemObserver, options: Mode
   });
   add(
     p + 'at_command_duration_seconds',
-    new ObservedHistogram(() => ({ imei: imei(), commands: obs.stats().at.commands }), {
+    new ObservedHistogram(() => observers.map((o) => ({ imei: imei(o), commands: o.stats().at.commands })), {
       name: p + 'at_command_duration_seconds',
       help: METRIC_HELP.at_command_duration_seconds,
       labelNames: ['imei', 'command'],
@@ -173,7 +181,9 @@ export function registerModemMetrics(modem: Modem | ModemObserver, options: Mode
   if (options.websockets) {
     const list = options.websockets;
     const ws = (name: keyof typeof METRIC_HELP, kind: 'gauge' | 'counter', labelNames: string[], each: (m: Gauge<string> | Counter<string>, labels: { imei: string; client: string }, s: ReturnType<WebSocketObserver['stats']>) => void) => {
-      const collect = (m: Gauge<string> | Counter<string>, id: string) => {
+      // Websocket clients belong to the process, not one module: labelled with the first module's IMEI.
+      const collect = (m: Gauge<string> | Counter<string>, id: string, obs: ModemObserver) => {
+        if (obs !== observers[0]) return;
         for (const [client, o] of Object.entries(list())) each(m, { imei: id, client: safeLabel(client) }, o.stats());
       };
       return kind === 'gauge' ? gauge(name, ['client', ...labelNames], collect) : counter(name, ['client', ...labelNames], collect);
@@ -196,10 +206,10 @@ export function registerModemMetrics(modem: Modem | ModemObserver, options: Mode
 
   return {
     registry,
-    observer: obs,
+    observers,
     unregister() {
       for (const n of names) registry.removeSingleMetric(n);
-      if (own) obs.close();
+      for (const o of owned) o.close();
     },
   };
 }
@@ -213,7 +223,7 @@ class ObservedHistogram extends Histogram<string> {
   private readonly metricHelp: string;
 
   constructor(
-    private readonly source: () => { imei: string; commands: ModemStats['at']['commands'] },
+    private readonly source: () => Array<{ imei: string; commands: ModemStats['at']['commands'] }>,
     config: ConstructorParameters<typeof Histogram<string>>[0],
   ) {
     super(config);
@@ -222,10 +232,9 @@ class ObservedHistogram extends Histogram<string> {
   }
 
   override async get(): ReturnType<Histogram<string>['get']> {
-    const { imei, commands } = this.source();
     const name = this.metricName;
     const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-    for (const [command, c] of Object.entries(commands)) {
+    for (const { imei, commands } of this.source()) for (const [command, c] of Object.entries(commands)) {
       const labels = { imei, command };
       let cumulative = 0;
       c.latency.buckets.forEach((le, i) => {
