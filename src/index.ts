@@ -11,6 +11,7 @@ export * from './modem/index.js';
 export * from './ws/index.js';
 export * from './mock/index.js';
 export * from './adapters/index.js';
+export * from './observe/index.js';
 export { openSerialPort, listPorts } from './modem/serial/index.js';
 
 /** This package's version, read from its package.json (as `air780 --version` does), so the two never disagree. */

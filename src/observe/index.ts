@@ -20,3 +20,14 @@ export { maskIdentity } from './mask.js';
 export { COMMAND_LABELS, commandLabel, type CommandLabel } from './commands.js';
 export { WebSocketObserver, observeWebSocket, type WebSocketStats } from './websocket-stats.js';
 export { registerModemMetrics, METRIC_HELP, MODEM_STATES, type ModemMetrics, type ModemMetricsOptions } from './metrics.js';
+export {
+  startStatusServer,
+  parseStatusAddress,
+  isLoopback,
+  StatusServerError,
+  DEFAULT_STATUS_HOST,
+  DEFAULT_STATUS_PORT,
+  type StatusServer,
+  type StatusServerOptions,
+  type StatusDocument,
+} from './status-server.js';
