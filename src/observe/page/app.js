@@ -21,7 +21,7 @@ function clock(ms) {
 function duration(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 3600) return s % 60 && s < 600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 60)} min`;
   const h = Math.floor(s / 3600);
   return h < 48 ? `${h} h ${Math.floor((s % 3600) / 60)} min` : `${Math.floor(h / 24)} d ${h % 24} h`;
 }
@@ -56,7 +56,7 @@ function drawBars(svg, bars, known) {
 /** A line chart: series of [x, y] in data units, drawn into a 320×110 box with labelled axes. */
 function drawChart(svg, series, opts) {
   svg.replaceChildren();
-  const L = 38, R = 316, T = 8, B = 92;
+  const L = 56, R = 314, T = 8, B = 92;
   const { xMin, xMax, yMin, yMax } = opts;
   const sx = (x) => L + ((x - xMin) / (xMax - xMin || 1)) * (R - L);
   const sy = (y) => B - ((y - yMin) / (yMax - yMin || 1)) * (B - T);
@@ -117,10 +117,12 @@ function renderModule(node, m, now, key) {
     ['IP', m.network.ipAddress],
     ['Sampled', sig ? `${clock(sig.at)}` : undefined],
   ]);
-  const hourAgo = now - 3600_000;
-  drawChart(q('.sig-chart'), [{ cls: 'sig', points: m.signalHistory.filter((s) => s.dbm !== undefined && s.dbm !== null).map((s) => [s.at, s.dbm]) }], {
-    xMin: hourAgo, xMax: now, yMin: -113, yMax: -51, yTicks: [-110, -90, -70, -51],
-    yLabel: (t) => `${t}`, xStart: '−1 h', xEnd: 'now', empty: 'no samples yet',
+  // The last hour, or since the first sample when that is shorter (at least 5 minutes shown).
+  const samples = m.signalHistory.filter((s) => s.dbm !== undefined && s.dbm !== null).map((s) => [s.at, s.dbm]);
+  const from = Math.max(now - 3600_000, Math.min(samples.length ? samples[0][0] : now, now - 300_000));
+  drawChart(q('.sig-chart'), [{ cls: 'sig', points: samples }], {
+    xMin: from, xMax: now, yMin: -113, yMax: -51, yTicks: [-110, -90, -70, -51],
+    yLabel: (t) => `${t} dBm`, xStart: `−${duration(now - from)}`, xEnd: 'now', empty: 'no samples yet',
   });
 
   // Rates from the previous document.
@@ -206,6 +208,7 @@ function render(doc) {
   while (main.children.length < doc.modules.length) main.append(tpl.content.firstElementChild.cloneNode(true));
   while (main.children.length > doc.modules.length) main.lastElementChild.remove();
   doc.modules.forEach((m, i) => renderModule(main.children[i], m, doc.takenAt, m.identity.imei || `#${i}`));
+  document.title = `${doc.modules.map((m) => m.state.current).join(', ') || 'no module'} · air780 status`;
 
   const ws = Object.entries(doc.websockets || {});
   const box = document.getElementById('websockets');
