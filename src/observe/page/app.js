@@ -117,23 +117,36 @@ function renderModule(node, m, now, key) {
     ['IP', m.network.ipAddress],
     ['Sampled', sig ? `${clock(sig.at)}` : undefined],
   ]);
-  // The last hour, or since the first sample when that is shorter (at least 5 minutes shown).
+  // The last hour, or since the first sample when that is shorter (at least a minute shown).
   const samples = m.signalHistory.filter((s) => s.dbm !== undefined && s.dbm !== null).map((s) => [s.at, s.dbm]);
-  const from = Math.max(now - 3600_000, Math.min(samples.length ? samples[0][0] : now, now - 300_000));
+  const from = Math.max(now - 3600_000, Math.min(samples.length ? samples[0][0] : now, now - 60_000));
   drawChart(q('.sig-chart'), [{ cls: 'sig', points: samples }], {
     xMin: from, xMax: now, yMin: -113, yMax: -51, yTicks: [-110, -90, -70, -51],
     yLabel: (t) => `${t} dBm`, xStart: `−${duration(now - from)}`, xEnd: 'now', empty: 'no samples yet',
   });
 
-  // Rates from the previous document.
-  const prev = history.get(key);
-  const h = prev || { at: now, serialIn: m.serial.bytesIn, serialOut: m.serial.bytesOut, links: new Map(), up: [], down: [] };
-  const dt = prev ? (now - prev.at) / 1000 : 0;
-  if (prev && dt > 0.2) {
-    h.up.push([now, Math.max(0, (m.serial.bytesOut - prev.serialOut) / dt)]);
-    h.down.push([now, Math.max(0, (m.serial.bytesIn - prev.serialIn) / dt)]);
+  // Rates over at least a second (documents also come closer together, on every change).
+  const linkBytes = (l) => l.bytesUp + l.bytesDown;
+  let h = history.get(key);
+  if (!h) {
+    h = { base: { at: now, serialIn: m.serial.bytesIn, serialOut: m.serial.bytesOut, links: new Map() }, linkRates: new Map(), up: [], down: [] };
+    for (const l of m.links) h.base.links.set(l.id, linkBytes(l));
+    history.set(key, h);
+  }
+  const dt = (now - h.base.at) / 1000;
+  if (dt >= 1) {
+    h.up.push([now, Math.max(0, (m.serial.bytesOut - h.base.serialOut) / dt)]);
+    h.down.push([now, Math.max(0, (m.serial.bytesIn - h.base.serialIn) / dt)]);
     while (h.up.length > TRAFFIC_POINTS) h.up.shift();
     while (h.down.length > TRAFFIC_POINTS) h.down.shift();
+    h.linkRates = new Map();
+    const links = new Map();
+    for (const l of m.links) {
+      const before = h.base.links.get(l.id);
+      if (before !== undefined) h.linkRates.set(l.id, Math.max(0, (linkBytes(l) - before) / dt));
+      links.set(l.id, linkBytes(l));
+    }
+    h.base = { at: now, serialIn: m.serial.bytesIn, serialOut: m.serial.bytesOut, links };
   }
   const lastUp = h.up.length ? h.up[h.up.length - 1][1] : 0;
   const lastDown = h.down.length ? h.down[h.down.length - 1][1] : 0;
@@ -148,12 +161,9 @@ function renderModule(node, m, now, key) {
 
   const tbody = q('.links tbody');
   tbody.replaceChildren();
-  const linkRates = new Map();
   const rows = [...m.links, ...m.closedLinks.slice(0, 3)];
   for (const l of rows) {
-    const before = prev && prev.links.get(l.id);
-    const r = before && dt > 0.2 ? (l.bytesUp + l.bytesDown - before) / dt : 0;
-    linkRates.set(l.id, l.bytesUp + l.bytesDown);
+    const r = h.linkRates.get(l.id);
     const tr = el('tr', { class: l.state, 'data-link': l.id });
     tr.append(
       el('td', {}, l.link >= 0 ? l.link : '–'),
@@ -162,7 +172,7 @@ function renderModule(node, m, now, key) {
       el('td', {}, l.state === 'closed' ? 'closed' : l.state === 'connecting' ? 'connecting' : duration(now - (l.connectedAt || l.openedAt))),
       el('td', {}, bytes(l.bytesUp)),
       el('td', {}, bytes(l.bytesDown)),
-      el('td', {}, l.state === 'open' ? rate(Math.max(0, r)) : ''),
+      el('td', {}, l.state === 'open' && r !== undefined ? rate(r) : ''),
     );
     tbody.append(tr);
   }
@@ -199,7 +209,6 @@ function renderModule(node, m, now, key) {
     ['Firmware', id.firmware],
   ]);
 
-  history.set(key, { at: now, serialIn: m.serial.bytesIn, serialOut: m.serial.bytesOut, links: linkRates, up: h.up, down: h.down });
 }
 
 function render(doc) {
