@@ -22,6 +22,8 @@ export { WebSocketObserver, observeWebSocket, type WebSocketStats } from './webs
 export { registerModemMetrics, METRIC_HELP, MODEM_STATES, type ModemMetrics, type ModemMetricsOptions } from './metrics.js';
 export {
   startStatusServer,
+  startModemStatus,
+  type ModemStatusOptions,
   parseStatusAddress,
   isLoopback,
   StatusServerError,

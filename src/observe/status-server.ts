@@ -13,7 +13,8 @@ import createDebug from 'debug';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Air780Error } from '../at/errors.js';
 import { registerModemMetrics } from './metrics.js';
-import type { ModemObserver, ModemStats } from './modem-stats.js';
+import type { Modem } from '../modem/index.js';
+import { ModemObserver, type ModemStats } from './modem-stats.js';
 import type { WebSocketObserver, WebSocketStats } from './websocket-stats.js';
 
 const debug = createDebug('air780:observe');
@@ -262,4 +263,45 @@ async function findPageDir(): Promise<URL> {
     }
   }
   throw new StatusServerError('ERR_STATUS_NO_PAGE', `The status page files are missing (looked in ${candidates.map((c) => fileURLToPath(c)).join(', ')}); reinstall the package.`);
+}
+
+/** Options of {@link startModemStatus}. */
+export interface ModemStatusOptions {
+  /** `HOST:PORT` as `air780 serve --status` takes it. Default `127.0.0.1:9780`. */
+  address?: string;
+  /** `user:password` (HTTP Basic); required for a non-loopback address. */
+  auth?: string;
+  /** Signal sampling interval of each module's observer (0 = off). Default 30 000. */
+  signalIntervalMs?: number;
+  websockets?: () => Record<string, WebSocketObserver>;
+}
+
+/**
+ * The status server for a set of open modems, as `air780 serve --status HOST:PORT` runs it: an
+ * observer per modem (closed with the server), the address parsed, the loopback/credentials rule
+ * applied. `close()` stops both.
+ */
+export async function startModemStatus(modems: readonly Modem[], options: ModemStatusOptions = {}): Promise<StatusServer & { observers: ModemObserver[] }> {
+  const { host, port } = parseStatusAddress(options.address ?? `${DEFAULT_STATUS_HOST}:${DEFAULT_STATUS_PORT}`);
+  const observers = modems.map((m) => new ModemObserver(m, options.signalIntervalMs === undefined ? {} : { signalIntervalMs: options.signalIntervalMs }));
+  try {
+    const server = await startStatusServer({
+      modules: observers,
+      host,
+      port,
+      ...(options.auth !== undefined ? { auth: options.auth } : {}),
+      ...(options.websockets ? { websockets: options.websockets } : {}),
+    });
+    return {
+      ...server,
+      observers,
+      async close() {
+        await server.close();
+        for (const o of observers) o.close();
+      },
+    };
+  } catch (err) {
+    for (const o of observers) o.close();
+    throw err;
+  }
 }

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
-import { observeModem, parseStatusAddress, startStatusServer, type StatusDocument, type StatusServer } from '../../src/observe/index.js';
+import { observeModem, parseStatusAddress, startModemStatus, startStatusServer, type StatusDocument, type StatusServer } from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 import { parseMetrics, valueOf } from './prom-parse.js';
 
@@ -161,6 +161,24 @@ describe('status server', () => {
     // The request's own Authorization header is in `seen` only as sent, never echoed back.
     seen.length = 0;
     await get(status.port, '/status.json', good);
+    expectNoSecrets();
+  });
+
+  it('startModemStatus (for serve --status): observers for the modems, the address rule, both closed together', async () => {
+    const mock = new MockModem({ iccid: ICCID, imsi: IMSI, imei: IMEI });
+    cleanup.push(() => mock.close());
+    const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50 });
+    cleanup.push(() => modem.close());
+    const base = modem.listenerCount('state');
+    await expect(startModemStatus([modem], { address: '0.0.0.0:0' })).rejects.toMatchObject({ code: 'ERR_STATUS_AUTH_REQUIRED' });
+    expect(modem.listenerCount('state')).toBe(base);
+    const status = await startModemStatus([modem], { address: '127.0.0.1:0', signalIntervalMs: 0 });
+    expect(modem.listenerCount('state')).toBe(base + 1);
+    await waitFor(() => status.observers[0]!.stats().identity.imei === IMEI, 10_000, 'identity');
+    const doc = JSON.parse((await get(status.port, '/status.json')).body) as StatusDocument;
+    expect(doc.modules.map((m) => m.identity.imei)).toEqual([IMEI]);
+    await status.close();
+    expect(modem.listenerCount('state')).toBe(base);
     expectNoSecrets();
   });
 });
