@@ -178,4 +178,21 @@ describe('modem stats', () => {
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(245);
     expect(snaps[snaps.length - 1]!.at.commands.AT!.count).toBe(obs.stats().at.commands.AT!.count);
   });
+
+  it('samples one command at a time: a command queued meanwhile waits behind at most one of them', async () => {
+    const mock = new MockModem({ latencyMs: 40 });
+    cleanup.push(() => mock.close());
+    const modem = await Modem.open({ stream: mock.hostStream(), ...FAST });
+    cleanup.push(() => modem.close());
+    const obs = observeModem(modem, { signalIntervalMs: 0, identity: false });
+    cleanup.push(async () => obs.close());
+    mock.clearTranscript();
+    const sampling = obs.sampleSignal();
+    await new Promise((r) => setImmediate(r));
+    await modem.at.send('AT+CGMM');
+    await sampling;
+    const cmds = mock.commands();
+    expect(cmds.slice(0, 2)).toEqual(['AT+CSQ', 'AT+CGMM']);
+    expect(cmds.slice(2)).toEqual(['AT+CESQ', 'AT+CEREG?', 'AT+COPS?']);
+  });
 });
