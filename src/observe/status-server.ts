@@ -61,6 +61,9 @@ export interface StatusDocument {
   websockets: Record<string, WebSocketStats>;
 }
 
+/** Unsent server-sent-event bytes one page may hold before it is dropped. */
+const MAX_EVENT_BACKLOG = 1024 * 1024;
+
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
@@ -131,7 +134,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     pending = setTimeout(() => {
       pending = undefined;
       const frame = `event: status\ndata: ${JSON.stringify(document())}\n\n`;
-      for (const res of clients) res.write(frame);
+      for (const res of clients) {
+        // A page that stopped reading (a suspended phone, a stalled proxy) is dropped, not buffered for.
+        if (res.writableLength > MAX_EVENT_BACKLOG) res.destroy();
+        else res.write(frame);
+      }
     }, 0);
   };
   const onStats = () => push();
