@@ -1,8 +1,9 @@
 /**
  * Observability: {@link observeModem} (statistics of a module, its links and its AT channel),
  * {@link observeWebSocket}, Prometheus metrics and the status page server. Imports go down only:
- * observe → ws, modem, at.
+ * observe → ws, modem, at. Loading it adds `modem.stats()` and `modem.observer()` (see methods.ts).
  */
+import './methods.js';
 export {
   ModemObserver,
   observeModem,

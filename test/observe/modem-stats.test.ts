@@ -195,4 +195,21 @@ describe('modem stats', () => {
     expect(cmds.slice(0, 2)).toEqual(['AT+CSQ', 'AT+CGMM']);
     expect(cmds.slice(2)).toEqual(['AT+CESQ', 'AT+CEREG?', 'AT+COPS?']);
   });
+
+  it('modem.stats() and modem.observer(): one shared observer per modem, made on the first call', async () => {
+    const mock = new MockModem({ iccid: ICCID, imei: IMEI });
+    cleanup.push(() => mock.close());
+    const modem = await Modem.open({ stream: mock.hostStream(), ...FAST });
+    cleanup.push(() => modem.close());
+    const before = modem.listenerCount('state');
+    const obs = modem.observer({ signalIntervalMs: 0 });
+    expect(modem.listenerCount('state')).toBe(before + 1);
+    expect(modem.observer()).toBe(obs);
+    await waitFor(() => modem.stats().identity.imei === IMEI, 10_000, 'identity');
+    expect(modem.listenerCount('state')).toBe(before + 1);
+    expect(modem.stats()).toMatchObject({ state: { current: 'online' }, identity: { iccid: '8986…4201' } });
+    expect(modem.stats({ unmasked: true }).identity.iccid).toBe(ICCID);
+    mock.deactivatePdp();
+    await waitFor(() => modem.stats().recoveries.pdp === 1, 10_000, 'the PDP loss counted');
+  });
 });
