@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 import type { MockModemOptions } from '../../src/mock/index.js';
 import { startProxies, type PoolModule, type RunningProxies, type ServeOptions } from '../../src/serve/index.js';
-import type { Modem } from '../../src/modem/index.js';
+import type { Modem, ModemOpenOptions } from '../../src/modem/index.js';
 import { defer, openModem } from '../integration/helpers.js';
 import type { MockModem } from '../../src/mock/index.js';
 
@@ -17,14 +17,14 @@ export interface Bed {
 
 /** `n` mock modules (pull mode unless told) and both proxies on ephemeral loopback ports. */
 export async function startBed(
-  options: { modules?: number; rxMode?: 'push' | 'pull'; mock?: MockModemOptions } & Omit<ServeOptions, 'modules' | 'socks' | 'http'> = {},
+  options: { modules?: number; rxMode?: 'push' | 'pull'; mock?: MockModemOptions; modem?: ModemOpenOptions } & Omit<ServeOptions, 'modules' | 'socks' | 'http'> = {},
 ): Promise<Bed> {
-  const { modules = 1, rxMode = 'pull', mock, ...rest } = options;
+  const { modules = 1, rxMode = 'pull', mock, modem, ...rest } = options;
   const mocks: MockModem[] = [];
   const modems: Modem[] = [];
   const pool: PoolModule[] = [];
   for (let i = 0; i < modules; i++) {
-    const m = await openModem({ rxMode, ...(mock ? { mock } : {}) });
+    const m = await openModem({ rxMode, ...(mock ? { mock } : {}), ...(modem ? { modem } : {}) });
     mocks.push(m.mock);
     modems.push(m.modem);
     pool.push({ name: `mock${i}`, modem: m.modem });
