@@ -82,6 +82,8 @@ export async function listenHttpProxy(ctx: ProxyContext, host: string, port: num
     maxHeaderSize: MAX_HEAD_BYTES,
     headersTimeout: ctx.handshakeTimeoutMs,
     requestTimeout: 0,
+    // Node checks the head deadline on this interval (default 30 s).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(ctx.handshakeTimeoutMs / 4))),
     keepAliveTimeout: 5000,
   });
   const authorised = (req: http.IncomingMessage): boolean => !ctx.auth || basicMatches(ctx.auth, req.headers['proxy-authorization']);
@@ -91,7 +93,12 @@ export async function listenHttpProxy(ctx: ProxyContext, host: string, port: num
     socket.once('close', () => ctx.open.delete(socket));
   });
 
-  server.on('request', (req, res) => void forward(ctx, req, res, authorised(req)));
+  server.on('request', (req, res) => {
+    forward(ctx, req, res, authorised(req)).catch((err: Error) => {
+      debug('http: forward failed: %s', err.message);
+      sendError(res, 502, 'the request could not be forwarded');
+    });
+  });
 
   server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const client = socket as net.Socket;
@@ -149,6 +156,8 @@ async function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.S
   const started = Date.now();
   const who = clientAddress(req.socket);
   if (!authorised) return sendError(res, 407, 'proxy credentials required', { 'Proxy-Authenticate': PROXY_AUTHENTICATE });
+  // WHATWG URL parsing silently drops CR, LF and tabs; a target carrying them is refused instead.
+  if (/[\x00-\x20\x7f]/.test(req.url ?? '')) return sendError(res, 400, 'control characters or spaces in the request target');
   let url: URL;
   try {
     url = new URL(req.url ?? '');
@@ -188,7 +197,6 @@ async function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.S
     path: `${url.pathname}${url.search}`,
     headers,
     createConnection: () => link as unknown as net.Socket,
-    agent: false,
     setHost: false,
   });
   const idle = ctx.idleTimeoutMs > 0 ? setTimeout(() => ((ended = 'idle'), link.destroy()), ctx.idleTimeoutMs) : undefined;
