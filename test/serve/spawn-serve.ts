@@ -4,6 +4,7 @@ import { MAIN, ROOT } from '../cli/build.js';
 import { defer } from '../integration/helpers.js';
 
 export interface ServeProcess {
+  pid: number;
   socksPort: number;
   httpPort: number;
   readonly stderr: string;
@@ -43,6 +44,7 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, re
   await waitFor(/serve: ready /, readyMs);
   const m = /serve: ready socks=(?:127\.0\.0\.1:(\d+)|off) http=(?:127\.0\.0\.1:(\d+)|off)/.exec(stderr)!;
   return {
+    pid: child.pid!,
     socksPort: Number(m[1] ?? 0),
     httpPort: Number(m[2] ?? 0),
     get stderr() {
