@@ -113,6 +113,14 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     expect(Math.max(...samples.slice(2)) - samples[1]!).toBeLessThan(4 * 1024);
     expect(Math.max(...samples) - base).toBeLessThan(64 * 1024);
     expect(read).toBeGreaterThan(0);
+    // Held back, not dropped: reading at full speed again, the same tunnel carries megabytes more.
+    let more = 0;
+    c.on('data', (d: Buffer) => (more += d.length));
+    c.resume();
+    const t0 = Date.now();
+    while (pushed < pushedAfter8s + 4 * 1024 * 1024 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    expect(pushed).toBeGreaterThanOrEqual(pushedAfter8s + 4 * 1024 * 1024);
+    expect(c.destroyed).toBe(false);
     c.destroy();
     // eslint-disable-next-line no-console
     console.log(`backpressure: server pushed ${pushed} bytes, client read ${read}; serve RSS KiB ${base} then ${samples.join(" ")}`);
