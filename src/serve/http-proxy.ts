@@ -12,7 +12,7 @@ import { clientAddress, logRefusal, startTunnel, type ProxyContext } from './con
 import { basicMatches } from './credentials.js';
 import { failureKind, openUpstream, type FailureKind } from './upstream.js';
 
-const debug = createDebug('air780:serve');
+const debug = createDebug('air780:serve:http');
 
 /** Largest request head accepted (bytes); a longer one gets 431. */
 export const MAX_HEAD_BYTES = 16 * 1024;

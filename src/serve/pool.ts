@@ -7,7 +7,7 @@ import createDebug from 'debug';
 import type { Modem } from '../modem/index.js';
 import { ServeClosedError, ServeNoModuleError, ServeQueueFullError, ServeQueueTimeoutError } from './errors.js';
 
-const debug = createDebug('air780:serve');
+const debug = createDebug('air780:serve:pool');
 
 /** Links a module offers (AT+CIPMUX=1). */
 export const LINKS_PER_MODULE = 6;

@@ -28,7 +28,7 @@ import {
 } from './socks5-parse.js';
 import { failureKind, openUpstream, type FailureKind } from './upstream.js';
 
-const debug = createDebug('air780:serve');
+const debug = createDebug('air780:serve:socks');
 
 /** The RFC 1928 reply for a failed connect. */
 export const SOCKS_REPLY_FOR: Record<FailureKind, number> = {
