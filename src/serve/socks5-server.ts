@@ -1,8 +1,10 @@
 /**
  * SOCKS5 (RFC 1928) with optional username/password (RFC 1929), CONNECT only, over module links.
- * Our own state machine rather than a package: see src/serve/README note in the closing report —
- * the npm servers resolve names on the host or connect with `net` themselves, and the protocol
- * side is ~150 lines that are fuzzed here (test/serve/socks5-hostile.test.ts).
+ * Our own small state machine rather than a package: the npm servers looked at (socksv5 0.0.6,
+ * untouched for a decade; socks5-server 0.1.1, on the `ip` package; simple-socks 3.6, on `binary`
+ * from 2012) each open the destination with `net.connect` themselves, while here it must be a
+ * pooled module link, with names resolved by the module and failures mapped to reply codes. The
+ * protocol side is a few parsers (./socks5-parse.ts), fuzzed in test/serve/socks5-parse.test.ts.
  *
  * One connection: greeting → (auth) → request → connecting → tunnel. Anything else gets the
  * protocol's refusal (when it has one) and a closed connection; a handshake that stalls is closed
