@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   at: { summary: 'interactive AT console (reads commands from a pipe too)', load: async () => (await import('./commands/at.js')).command },
   ws: { summary: 'a wscat over the module (--echo: echo client for Autobahn)', load: async () => (await import('./commands/ws.js')).command },
   mock: { summary: 'run the mock module on a pty (a serial port any program can open)', load: async () => (await import('./commands/mock.js')).command },
+  serve: { summary: 'SOCKS5 + HTTP proxies over the module, for every program on this host', load: async () => (await import('./commands/serve.js')).command },
   demo: { summary: 'the LuatOS websocket example end to end (mock + local echo server by default)', load: async () => (await import('./commands/demo.js')).command },
   bench: { summary: 'run the benchmarks, write bench/results.{json,md,svg}', load: async () => (await import('./commands/bench.js')).command },
 };
