@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
+import { AtChannel, URC, type AtResponse, type AtSendOptions } from '../at/index.js';
 import { AtTimeoutError, BadArgumentError } from '../at/errors.js';
 import { atHost, atInt } from '../at/args.js';
 import type { ProgressEvent } from './bringup.js';
 import { ModemAbortError, ModemNotReadyError } from './errors.js';
 import { ModemSocket, type LinkDriver } from './socket.js';
-import { PDP_DEACT_RE } from './parse.js';
 import { LinkTable } from './links.js';
 import { DataPump } from './pump.js';
 import { LinkUrcs } from './urc.js';
@@ -425,12 +424,12 @@ export class Modem extends EventEmitter {
     this.unsubscribe = [
       ...this.urcs.subscribe(at),
       this.cuts.subscribe(at),
-      at.onUrc(/^RDY$/, () => {
+      at.onShape(URC.ready, () => {
         // Nothing written before the restart will be answered: do not wait out its timeout.
         at.abandonInflight('the module restarted (RDY)');
         this.supervisor.onReboot();
       }),
-      at.onUrc(PDP_DEACT_RE, () => this.supervisor.recover('pdp')),
+      at.onShape(URC.pdpDeact, () => this.supervisor.recover('pdp')),
     ];
     const onGone = () => {
       if (this._at !== at || this._state === 'closed') return;
