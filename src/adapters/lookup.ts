@@ -2,14 +2,11 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import createDebug from 'debug';
 import { atHost } from '../at/args.js';
-import type { AtUrc } from '../at/index.js';
+import { URC } from '../at/index.js';
 import { ModemNotReadyError, type Modem } from '../modem/index.js';
 import { ModemLookupError } from './errors.js';
 
 const debug = createDebug('air780:adapters');
-
-/** `+CDNSGIP: 1,"<host>","<ip>"[,"<ip2>"]` or `+CDNSGIP:0,<err>`. */
-const CDNSGIP_RE = /^\+CDNSGIP: ?(?:1,"([^"]*)"((?:,"[^"]*")+)|0,(\d+))$/;
 
 /** How long the module may take to answer a name (its own retries included). */
 const DEFAULT_LOOKUP_TIMEOUT_MS = 30_000;
@@ -34,12 +31,12 @@ export function resolveOnModule(modem: Modem, hostname: string, options: { timeo
     // Subscribed before the command: the answer may follow OK in the same read.
     const answer = new Promise<string[]>((resolve, reject) => {
       timer = setTimeout(() => reject(new ModemLookupError(hostname, `no +CDNSGIP within ${timeoutMs} ms`)), timeoutMs);
-      unsubscribe = at.onUrc(CDNSGIP_RE, (urc: AtUrc) => {
-        const m = CDNSGIP_RE.exec(urc.line)!;
-        if (m[1] !== undefined && m[1] !== hostname) return; // an answer to someone else's query
+      // `+CDNSGIP: 1,"<host>","<ip>"[,"<ip2>"]` or `+CDNSGIP: 0,<err>` (the dialect table parses it).
+      unsubscribe = at.onShape(URC.dnsAnswer, (a) => {
+        if ('host' in a && a.host !== hostname) return; // an answer to someone else's query
         clearTimeout(timer);
-        if (m[3] !== undefined) reject(new ModemLookupError(hostname, `+CDNSGIP error ${m[3]}`, Number(m[3])));
-        else resolve([...m[2]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!).filter((ip) => isIP(ip) !== 0));
+        if ('error' in a) reject(new ModemLookupError(hostname, `+CDNSGIP error ${a.error}`, a.error));
+        else resolve(a.ips.filter((ip) => isIP(ip) !== 0));
       });
     });
     answer.catch(() => {});

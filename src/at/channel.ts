@@ -15,13 +15,8 @@ import {
   AtTimeoutError,
   cmeMeaning,
 } from './errors.js';
-import {
-  defaultFinalMatcher,
-  defaultTimeoutFor,
-  DEFAULT_TIMEOUT_MS,
-  isKnownUrc,
-  parseCme,
-} from './finals.js';
+import { defaultFinalMatcher, parseCme } from './finals.js';
+import { defaultTimeoutFor, DEFAULT_TIMEOUT_MS, isKnownUrc, type DialectShape } from './dialect.js';
 import { checkSend, newEntry, type Entry } from './entry.js';
 import { Resync } from './resync.js';
 import type { AtChannelOptions, AtCommandResult, AtCut, AtResponse, AtSendOptions, AtUrc, UrcMatch } from './types.js';
@@ -172,6 +167,15 @@ export class AtChannel extends EventEmitter {
    */
   onUrc(match: UrcMatch, handler: (urc: AtUrc) => void): () => void {
     return this.urcs.add(match, handler);
+  }
+
+  /**
+   * Receive unsolicited lines and blocks of one dialect shape (dialect.ts) with the fields parsed
+   * from them, as {@link onUrc} otherwise. A line of the shape whose fields do not parse is not
+   * claimed. Returns an unsubscribe function.
+   */
+  onShape<F>(shape: DialectShape<F>, handler: (fields: F, urc: AtUrc) => void): () => void {
+    return this.urcs.addShape(shape, handler);
   }
 
   /** Write raw bytes, bypassing the queue (interactive console, `+++`). */

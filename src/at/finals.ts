@@ -1,8 +1,10 @@
 /**
  * Which line ends a command, per command: the standard `OK` / `ERROR` / `+CME ERROR: n`, and the
  * dialect's non-standard finals (`SHUT OK`, bare IP, `<n>, CLOSE OK`, OK-first `AT+CIPSTATUS`,
- * CIPSEND's `DATA ACCEPT` / `SEND OK`). Also the manual's maximum response times.
+ * CIPSEND's `DATA ACCEPT` / `SEND OK`). The shapes of the link finals come from the dialect
+ * table (dialect.ts), like the command timeouts.
  */
+import { URC, commandName, parseShape } from './dialect.js';
 
 /**
  * How a line received while a command is in flight relates to that command:
@@ -49,12 +51,6 @@ export function parseCme(line: string): { code?: number; text?: string } | undef
   return /^\d+$/.test(v) ? { code: Number(v) } : { text: v };
 }
 
-/** Upper-case command name without `AT`, e.g. `+CIPSEND` for `AT+CIPSEND=0,5`, `I` for `ATI`. */
-export function commandName(command: string): string {
-  const m = /^AT([+^&]?[A-Za-z]*)/i.exec(command);
-  return m ? m[1]!.toUpperCase() : command.toUpperCase();
-}
-
 /**
  * The final-result matcher a command gets unless `AtSendOptions.final` overrides it.
  * `prompt` is true for commands that carry a payload after `> `.
@@ -91,24 +87,32 @@ function buildFinalMatcher(command: string, prompt: boolean): FinalMatcher {
   if (name === '+CIPCLOSE') {
     const m = /^AT\+CIPCLOSE=(\d+)/i.exec(command);
     // Multi-link: `<n>, CLOSE OK` for our link; single-link (incl. `=<mode>`): `CLOSE OK`.
-    const re = m ? new RegExp(`^(?:${Number(m[1])}, ?)?CLOSE OK$`) : /^CLOSE OK$/;
-    return (line) => (re.test(line) ? 'final' : isErrorFinal(line) ? 'error' : undefined);
+    const link = m ? String(Number(m[1])) : undefined;
+    return (line) => {
+      if (line === 'CLOSE OK') return 'final';
+      const ev = link === undefined ? undefined : parseShape(URC.linkEvent, line);
+      if (ev && ev.id === link && ev.event === 'CLOSE OK') return 'final';
+      return isErrorFinal(line) ? 'error' : undefined;
+    };
   }
   if (upper === 'AT+CIPSTATUS') return cipstatusMatcher();
   if (prompt) {
     const m = /^AT\+CIPSEND=(\d+),(\d+)$/i.exec(command);
-    const link = m ? Number(m[1]) : undefined;
+    const link = m ? String(Number(m[1])) : undefined;
     const len = m ? Number(m[2]) : undefined;
-    const sendOk = link === undefined ? /^SEND OK$/ : new RegExp(`^${link}, ?SEND OK$`);
-    // `DATA ACCEPT:<n>,<count>`: the count is what the module took, which the caller credits. A
-    // count above the length asked for cannot be true of this send: a failure, not a success.
-    const accept = link === undefined ? /^DATA ACCEPT: ?(\d+)$/ : new RegExp(`^DATA ACCEPT: ?${link}, ?(\\d+)$`);
-    const sendFail = link === undefined ? /^SEND FAIL$/ : new RegExp(`^${link}, ?SEND FAIL$`);
     return (line) => {
-      if (line === 'OK' || sendOk.test(line)) return 'final';
-      const a = accept.exec(line);
-      if (a) return len === undefined || Number(a[1]) <= len ? 'final' : 'error';
-      if (sendFail.test(line) || isErrorFinal(line) || /^TimeOut$/i.test(line)) return 'error';
+      if (line === 'OK') return 'final';
+      // Multi-link: `<n>, SEND OK` / `<n>, SEND FAIL` for our link; single-link: bare.
+      const ev = link === undefined ? (line === 'SEND OK' || line === 'SEND FAIL' ? { id: undefined, event: line } : undefined) : parseShape(URC.linkEvent, line);
+      if (ev && ev.id === link) {
+        if (ev.event === 'SEND OK') return 'final';
+        if (ev.event === 'SEND FAIL') return 'error';
+      }
+      // `DATA ACCEPT:<n>,<count>`: the count is what the module took, which the caller credits. A
+      // count above the length asked for cannot be true of this send: a failure, not a success.
+      const a = parseShape(URC.dataAccept, line);
+      if (a && a.id === link) return len === undefined || a.count <= len ? 'final' : 'error';
+      if (isErrorFinal(line) || /^TimeOut$/i.test(line)) return 'error';
       return undefined;
     };
   }
@@ -145,46 +149,3 @@ function cipstatusMatcher(): FinalMatcher {
 }
 
 const SINGLE_ONLY_STATES = /^(?:TCP|UDP) (?:CONNECTING|CLOSING|CLOSED)$|^CONNECT OK$|^SERVER LISTENING$/;
-
-/** Maximum response times from the manual (§1.4), by command name; everything else 9 s. */
-const TIMEOUTS_MS: Readonly<Record<string, number>> = {
-  '+COPS': 300_000,
-  '+CGACT': 108_000,
-  '+CGATT': 108_000,
-  '+CFUN': 45_000,
-  '+CMGS': 90_000,
-  '+CMGW': 90_000,
-  '+CPBW': 72_000,
-  '+CPIN': 180_000,
-  '+CSTT': 60_000,
-  '+CIICR': 90_000,
-  '+CIPSHUT': 90_000,
-  // Manual flow chart: wait up to 50 s for SEND OK.
-  '+CIPSEND': 60_000,
-  // The payload may be large at a slow baud rate, and the module commits it to flash.
-  '+FSWRITE': 60_000,
-  '+CIPPING': 60_000,
-};
-
-/** Generic maximum response time (manual §1.4). */
-export const DEFAULT_TIMEOUT_MS = 9_000;
-
-/**
- * Default timeout for a command: the manual's value for the listed commands, `fallbackMs`
- * (9 s unless the channel was configured otherwise) for the rest.
- */
-export function defaultTimeoutFor(command: string, fallbackMs = DEFAULT_TIMEOUT_MS): number {
-  return TIMEOUTS_MS[commandName(command)] ?? fallbackMs;
-}
-
-/**
- * Unsolicited line shapes of the dialect that are never information lines of a command, even
- * when no URC handler claims them (§4.1, §4.4, §4.6, §4.8). They go to URC handlers or 'unknown'.
- */
-const KNOWN_URC =
-  /^(?:RDY|\^MODE: ?.*|\+E_UTRAN Service|\+GSM Service|\+CGEV: .*|\+NITZ: .*|\+PDP:? ?DEACT|\d+, ?(?:CONNECT OK|CONNECT FAIL|ALREADY CONNECT|CLOSED|CLOSE OK|SEND OK|SEND FAIL)|DATA ACCEPT: ?\d+,\d+|\+CIPRXGET: ?1,\d+(?:,".*")?|\+CDNSGIP: ?.*|\+HTTPACTION: ?.*|\+CMTI: .*|SMS Ready|Call Ready|CLOSED|CONNECT OK|CONNECT FAIL|ALREADY CONNECT|TCP ERROR: ?\d+|UDP ERROR: ?\d+)$/;
-
-/** Whether a line has the shape of a known unsolicited result code. */
-export function isKnownUrc(line: string): boolean {
-  return KNOWN_URC.test(line);
-}

@@ -4,16 +4,18 @@ export { AtChannel } from './channel.js';
 export type { AtChannelOptions, AtSendOptions, AtResponse, AtUrc, AtCut, UrcMatch, AtCommandResult } from './channel.js';
 export { AtScanner, blockSilenceBound } from './scanner.js';
 export type { AtToken, AtBlockKind, AtCutReason, AtScannerOptions } from './scanner.js';
+export { standardFinal, defaultFinalMatcher, isErrorFinal, parseCme } from './finals.js';
 export {
-  standardFinal,
-  defaultFinalMatcher,
+  URC,
+  BLOCK,
+  BLOCK_SHAPES,
+  parseShape,
+  isKnownUrc,
+  commandName,
   defaultTimeoutFor,
   DEFAULT_TIMEOUT_MS,
-  isErrorFinal,
-  isKnownUrc,
-  parseCme,
-  commandName,
-} from './finals.js';
+} from './dialect.js';
+export type { DialectShape, BlockShape, BlockFields, BlockStart, LinkEventName, DnsAnswer } from './dialect.js';
 export type { FinalMatcher, MatchResult } from './finals.js';
 export {
   atString,

@@ -7,7 +7,11 @@
  * ends where its announcement says: a block that goes silent part-way (the module lost power) or
  * is not followed by its `\r\n` (bytes dropped or added on the line) is reported as a `cut`
  * token with none of its data, and scanning resumes as lines. See docs/layers.md.
+ *
+ * Which headers announce blocks, and how, is the dialect table's ({@link BLOCK_SHAPES}).
  */
+import { BLOCK_SHAPES, type BlockShape } from './dialect.js';
+import { SilenceWatch } from './silence-watch.js';
 
 /** Which announcement a binary block came with. */
 export type AtBlockKind = 'receive' | 'ciprxget' | 'ipd';
@@ -80,17 +84,13 @@ const PLUS = 0x2b;
 const COLON = 0x3a;
 
 /** Headers whose data follows the colon (possibly after CRLF): matched before a line end is seen. */
-const MARK_RECEIVE = Buffer.from('+RECEIVE,');
-const MARK_IPD = Buffer.from('+IPD,');
-/** Pull-read headers end with a line end, but are watched for silence like the others. */
-const MARK_RXGET2 = Buffer.from('+CIPRXGET: 2,');
-const MARK_RXGET2_NOSP = Buffer.from('+CIPRXGET:2,');
+const COLON_SHAPES = BLOCK_SHAPES.filter((b) => b.start !== 'line');
+/** Headers that end with a line end (pull reads): watched for silence like the others. */
+const LINE_SHAPES = BLOCK_SHAPES.filter((b) => b.start === 'line');
+const ALL_MARKS = BLOCK_SHAPES.flatMap((b) => b.marks);
 /** Longest header of the colon kind we look for before giving up and treating it as a line. */
 const HEADER_WINDOW = 40;
 
-const RE_RECEIVE = /^\+RECEIVE,(?<link>\d{1,3}),(?<len>\d{1,7}):$/;
-const RE_IPD = /^\+IPD,(?<len>\d{1,7})(?:,(?:TCP|UDP))?:$/;
-const RE_CIPRXGET2 = /^\+CIPRXGET: ?2,(\d{1,7}),(\d{1,7})(?:,(\d{1,7}))?(?:,"[^"]*")?$/;
 const RE_ECHO = /^AT/i;
 
 const enum Mode {
@@ -119,7 +119,7 @@ export class AtScanner {
   private readonly maxBlock: number;
   private mode: Mode = Mode.Line;
   private rest: Buffer | undefined;
-  private block: { kind: AtBlockKind; line: string; link?: number; data: Buffer; filled: number } | undefined;
+  private block: { shape: BlockShape; line: string; link?: number; data: Buffer; filled: number } | undefined;
   private readonly silenceMs: number;
   private receiveTrailer: boolean;
   private watch: SilenceWatch | undefined;
@@ -177,7 +177,7 @@ export class AtScanner {
   private headerPending(): boolean {
     const r = this.rest;
     if (!r || r[0] !== PLUS) return false;
-    return startsWith(r, 0, r.length, MARK_RECEIVE) || startsWith(r, 0, r.length, MARK_IPD) || startsWith(r, 0, r.length, MARK_RXGET2) || startsWith(r, 0, r.length, MARK_RXGET2_NOSP);
+    return ALL_MARKS.some((mark) => startsWith(r, 0, r.length, mark));
   }
 
   private onSilence(): void {
@@ -222,7 +222,7 @@ export class AtScanner {
           blk.filled += take;
           pos += take;
           if (blk.filled === blk.data.length) {
-            if (blk.kind === 'ciprxget' || this.receiveTrailer) this.mode = Mode.TrailCr;
+            if (blk.shape.trailer === 'always' || this.receiveTrailer) this.mode = Mode.TrailCr;
             else this.finishBlock();
           }
           continue;
@@ -323,17 +323,7 @@ export class AtScanner {
       }
       const line = b.toString('utf8', pos, t);
       pos = t;
-      const m = RE_CIPRXGET2.exec(line);
-      if (m) {
-        const link = m[3] === undefined ? undefined : Number(m[1]);
-        const len = Number(m[3] === undefined ? m[1] : m[2]);
-        if (len > this.maxBlock) {
-          this.onToken({ type: 'garbage', reason: 'block-too-large', preview: line });
-        } else {
-          this.startBlock('ciprxget', line, link, len);
-        }
-        continue;
-      }
+      if (c === PLUS && this.lineHeader(line)) continue;
       this.onToken(RE_ECHO.test(line) ? { type: 'echo', line } : { type: 'line', line });
     }
 
@@ -343,22 +333,36 @@ export class AtScanner {
     }
   }
 
+  /** A line that announces a block (`+CIPRXGET: 2,…`): start the block; false for other lines. */
+  private lineHeader(line: string): boolean {
+    for (const shape of LINE_SHAPES) {
+      const m = shape.pattern.exec(line);
+      const f = m && shape.fields(m);
+      if (!f) continue;
+      if (f.len > this.maxBlock) this.onToken({ type: 'garbage', reason: 'block-too-large', preview: line });
+      else this.startBlock(shape, line, f.id === undefined ? undefined : Number(f.id), f.len);
+      return true;
+    }
+    return false;
+  }
+
   /**
    * At a '+': recognise `+RECEIVE,<n>,<len>:` / `+IPD,<len>:` (data follows the colon, so these
    * cannot wait for a line end). Returns the position after the header, WAIT, or NOT_HEADER.
    */
   private colonHeader(b: Buffer, pos: number, end: number, terminator: (from: number) => number): number {
     const avail = end - pos;
-    let kind: AtBlockKind;
-    if (startsWith(b, pos, end, MARK_RECEIVE)) {
-      if (avail < MARK_RECEIVE.length) return WAIT;
-      kind = 'receive';
-    } else if (startsWith(b, pos, end, MARK_IPD)) {
-      if (avail < MARK_IPD.length) return WAIT;
-      kind = 'ipd';
-    } else {
-      return NOT_HEADER;
+    let shape: BlockShape | undefined;
+    let mark: Buffer | undefined;
+    for (const s of COLON_SHAPES) {
+      mark = s.marks.find((m) => startsWith(b, pos, end, m));
+      if (mark) {
+        shape = s;
+        break;
+      }
     }
+    if (!shape || !mark) return NOT_HEADER;
+    if (avail < mark.length) return WAIT;
     const windowEnd = Math.min(end, pos + HEADER_WINDOW);
     const colon = b.subarray(pos, windowEnd).indexOf(COLON);
     const t = terminator(pos);
@@ -369,20 +373,20 @@ export class AtScanner {
     const colonAt = pos + colon;
     if (t >= 0 && t < colonAt) return NOT_HEADER;
     const header = b.toString('latin1', pos, colonAt + 1);
-    const g = (kind === 'receive' ? RE_RECEIVE : RE_IPD).exec(header)?.groups;
-    if (!g) return NOT_HEADER;
-    const len = Number(g.len);
-    if (len > this.maxBlock) {
+    const m = shape.pattern.exec(header);
+    const f = m && shape.fields(m);
+    if (!f) return NOT_HEADER;
+    if (f.len > this.maxBlock) {
       this.onToken({ type: 'garbage', reason: 'block-too-large', preview: header });
       return colonAt + 1;
     }
-    this.startBlock(kind, header, g.link === undefined ? undefined : Number(g.link), len);
-    if (kind === 'ipd' && this.mode === Mode.Sep) this.mode = Mode.Block; // +IPD data follows the colon directly
+    this.startBlock(shape, header, f.id === undefined ? undefined : Number(f.id), f.len);
+    if (shape.start === 'colon' && this.mode === Mode.Sep) this.mode = Mode.Block;
     return colonAt + 1;
   }
 
-  private startBlock(kind: AtBlockKind, line: string, link: number | undefined, len: number): void {
-    this.block = { kind, line, data: Buffer.allocUnsafe(len), filled: 0 };
+  private startBlock(shape: BlockShape, line: string, link: number | undefined, len: number): void {
+    this.block = { shape, line, data: Buffer.allocUnsafe(len), filled: 0 };
     if (link !== undefined) this.block.link = link;
     if (len === 0) {
       this.finishBlock();
@@ -398,7 +402,7 @@ export class AtScanner {
     this.block = undefined;
     this.mode = Mode.Line;
     this.stopWatch();
-    const token: AtToken = { type: 'cut', kind: blk.kind, line: blk.line, reason, received: blk.filled };
+    const token: AtToken = { type: 'cut', kind: blk.shape.kind, line: blk.line, reason, received: blk.filled };
     if (blk.link !== undefined) token.link = blk.link;
     this.onToken(token);
   }
@@ -407,56 +411,13 @@ export class AtScanner {
     const blk = this.block!;
     this.block = undefined;
     this.mode = Mode.Line;
-    const token: AtToken = { type: 'block', kind: blk.kind, line: blk.line, data: blk.data };
+    const token: AtToken = { type: 'block', kind: blk.shape.kind, line: blk.line, data: blk.data };
     if (blk.link !== undefined) token.link = blk.link;
     this.onToken(token);
   }
 
   private garbage(reason: 'line-too-long', b: Buffer, from: number, to: number): void {
     this.onToken({ type: 'garbage', reason, preview: b.toString('utf8', from, Math.min(to, from + Math.min(PREVIEW, this.maxLine))) });
-  }
-}
-
-/**
- * Watches for silence in the middle of a block. Silence is only counted while the host is seen
- * to be running: a tick that comes late means this process was not scheduled (a loaded machine,
- * a long synchronous task), and bytes that arrived meanwhile are still waiting in the kernel to be
- * read as one chunk. Such a tick restarts the count instead of ending it, so host delays never cut
- * a block; only a silence the host watched for the whole bound does.
- */
-class SilenceWatch {
-  private readonly timer: NodeJS.Timeout;
-  private readonly tickMs: number;
-  private quietSince: number;
-  private lastTick: number;
-
-  constructor(
-    private readonly boundMs: number,
-    private readonly onSilence: () => void,
-  ) {
-    this.tickMs = Math.max(5, Math.floor(boundMs / 6));
-    this.quietSince = this.lastTick = performance.now();
-    this.timer = setInterval(() => this.tick(), this.tickMs);
-    this.timer.unref?.();
-  }
-
-  heard(): void {
-    this.quietSince = performance.now();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private tick(): void {
-    const now = performance.now();
-    const late = now - this.lastTick > 2 * this.tickMs;
-    this.lastTick = now;
-    if (late) {
-      this.quietSince = Math.max(this.quietSince, now);
-      return;
-    }
-    if (now - this.quietSince >= this.boundMs) this.onSilence();
   }
 }
 

@@ -1,9 +1,11 @@
 /** Unsolicited lines and blocks to the handlers that asked for them. */
+import type { DialectShape } from './dialect.js';
 import type { AtUrc, UrcMatch } from './types.js';
 
 interface Route {
-  test: (line: string) => boolean;
-  handler: (urc: AtUrc) => void;
+  /** What the handler gets beside the URC (a shape's fields), or undefined: not this route's line. */
+  test: (line: string) => unknown;
+  handler: (urc: AtUrc, hit: unknown) => void;
 }
 
 /** The AT channel's URC subscriptions, in subscription order. */
@@ -24,7 +26,21 @@ export class UrcRouter {
               return match.test(line);
             }
           : match;
-    const route = { test, handler };
+    return this.route({ test: (line) => (test(line) ? true : undefined), handler: (urc) => handler(urc) });
+  }
+
+  /** Subscribe `handler` to lines of one dialect shape; it receives the parsed fields. */
+  addShape<F>(shape: DialectShape<F>, handler: (fields: F, urc: AtUrc) => void): () => void {
+    return this.route({
+      test: (line) => {
+        const m = shape.pattern.exec(line);
+        return m ? shape.fields(m) : undefined;
+      },
+      handler: (urc, fields) => handler(fields as F, urc),
+    });
+  }
+
+  private route(route: Route): () => void {
     this.routes.push(route);
     return () => {
       const i = this.routes.indexOf(route);
@@ -36,14 +52,14 @@ export class UrcRouter {
   dispatch(urc: AtUrc): boolean {
     let claimed = false;
     for (const route of [...this.routes]) {
-      let hit = false;
+      let hit: unknown;
       try {
         hit = route.test(urc.line);
-        if (hit) route.handler(urc);
+        if (hit !== undefined) route.handler(urc, hit);
       } catch (err) {
         this.onThrow(urc, err as Error);
       }
-      claimed ||= hit;
+      claimed ||= hit !== undefined;
     }
     return claimed;
   }

@@ -17,7 +17,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { AtScanner, type AtToken } from '../at/scanner.js';
-import { defaultFinalMatcher, defaultTimeoutFor, isKnownUrc, type FinalMatcher } from '../at/finals.js';
+import { defaultFinalMatcher, type FinalMatcher } from '../at/finals.js';
+import { defaultTimeoutFor, isKnownUrc } from '../at/dialect.js';
 import { plural } from './plural.js';
 
 /** What the console shows: the module's lines sorted by whom they belong to, and its own notes. */

@@ -1,5 +1,6 @@
 import createDebug from 'debug';
-import { AtSyntaxError, intArg, splitCommands, type AtCommand } from './command.js';
+import { BasicCommands } from './basic-commands.js';
+import { AtSyntaxError, splitCommands, type AtCommand } from './command.js';
 import { CommandFaults } from './command-faults.js';
 import type { Handler, ModuleIo, Reply } from './io.js';
 import type { ResolvedOptions } from './options.js';
@@ -26,19 +27,6 @@ function firstEnd(b: Buffer): number {
   const e = (z < 0 ? b : b.subarray(0, z)).indexOf(ESC);
   return e >= 0 ? e : z;
 }
-const OK: Reply = { final: 'OK' };
-
-const CME_TEXT: Record<number, string> = {
-  3: 'operation not allowed',
-  4: 'operation not supported',
-  10: 'SIM not inserted',
-  11: 'SIM PIN required',
-  12: 'SIM PUK required',
-  16: 'incorrect password',
-  50: 'EXE_FAIL',
-  51: 'NO MEMORY',
-  65535: 'Other Error',
-};
 
 /** Where the module's output goes (the module → host side of the serial line). */
 export interface ModuleOutput {
@@ -62,14 +50,16 @@ interface PayloadWait {
 }
 
 /**
- * The module's AT interpreter: input framing (terminators, echo, prompt payloads), result codes,
- * identity/SIM/network commands, boot, and the fault switches. Socket commands live in {@link TcpIp}.
+ * The module's AT interpreter: input framing (terminators, echo, prompt payloads), dispatch to the
+ * command sets, result codes and held URCs, power and boot, and the fault switches. The general
+ * commands live in {@link BasicCommands}, the socket commands in {@link TcpIp}.
  */
 export class AtModule implements ModuleIo {
   readonly log = log;
   readonly faults = new CommandFaults();
   epoch = 0;
   private readonly tcpip: TcpIp;
+  private readonly basics: BasicCommands;
   private readonly handlers = new Map<string, Handler>();
   private input: Buffer = Buffer.alloc(0);
   private pendingLF = false;
@@ -85,28 +75,22 @@ export class AtModule implements ModuleIo {
   private readonly timers = new Set<NodeJS.Timeout>();
   private powered = true;
   private destroyed = false;
-  // settings
-  private echo = true;
-  private savedEcho = true;
-  private cmee = 1;
-  private cfun = 1;
-  private attached = true;
-  private sim: ResolvedOptions['sim'];
-  private registeredAt: number;
-  private ipr = 115200;
-  private ifc = '0,0';
-  private readonly regMode = { CREG: 0, CEREG: 0, CGREG: 0 };
 
   constructor(
     readonly opts: ResolvedOptions,
     private readonly out: ModuleOutput,
     private readonly transcript: Transcript,
   ) {
-    this.sim = opts.sim;
-    this.registeredAt = performance.now() + opts.registrationDelayMs;
     this.tcpip = new TcpIp(this);
-    this.registerBasics();
-    for (const [k, v] of this.tcpip.handlers) this.handlers.set(k, v);
+    this.basics = new BasicCommands(opts, {
+      final: (text) => this.final(text),
+      reboot: (ms) => this.reboot(ms),
+      registered: () => this.registered(),
+      bearerLost: () => {
+        if (this.tcpip.bearer !== 'IP INITIAL') this.tcpip.deactivatePdp();
+      },
+    });
+    for (const set of [this.basics, this.tcpip]) for (const [k, v] of set.handlers) this.handlers.set(k, v);
   }
 
   // ---------------------------------------------------------------- ModuleIo
@@ -143,9 +127,7 @@ export class AtModule implements ModuleIo {
   }
 
   cme(code: number): string {
-    if (this.cmee === 0) return 'ERROR';
-    if (this.cmee === 2) return `+CME ERROR: ${CME_TEXT[code] ?? 'unknown'}`;
-    return `+CME ERROR: ${code}`;
+    return this.basics.cme(code);
   }
 
   prompt(len: number | undefined, show: boolean, timeoutMs?: number): Promise<Buffer | 'aborted' | 'timeout' | undefined> {
@@ -180,7 +162,7 @@ export class AtModule implements ModuleIo {
   }
 
   registered(): boolean {
-    return this.powered && this.cfun === 1 && this.sim === 'ready' && this.attached && performance.now() >= this.registeredAt;
+    return this.powered && this.basics.registered();
   }
 
   // ---------------------------------------------------------------- input
@@ -290,7 +272,7 @@ export class AtModule implements ModuleIo {
 
   private startLine(lineBytes: Buffer): void {
     const text = lineBytes.toString('latin1').replace(/\n/g, '');
-    if (this.echo && text.length > 0) this.raw(Buffer.concat([lineBytes, Buffer.from([CR])]));
+    if (this.basics.echo && text.length > 0) this.raw(Buffer.concat([lineBytes, Buffer.from([CR])]));
     const at = text.trimStart();
     if (!/^at/i.test(at)) return; // not a command: the module waits for "AT"
     this.busy = true;
@@ -421,15 +403,10 @@ export class AtModule implements ModuleIo {
   powerOn(delayMs: number): void {
     this.later(delayMs, () => {
       this.powered = true;
-      this.echo = this.opts.quirks.has('echo-after-reboot') ? true : this.savedEcho;
-      this.cmee = 1;
-      this.cfun = 1;
-      this.attached = true;
-      if (this.sim === 'ready' && this.opts.sim !== 'ready') this.sim = this.opts.sim; // PIN asked again
-      this.registeredAt = performance.now() + this.opts.registrationDelayMs;
+      this.basics.boot();
       if (this.opts.quirks.has('boot-garbage')) this.raw(Buffer.from("^boot.rom'v'!", 'latin1'));
       this.urc('RDY');
-      if (this.sim === 'ready') this.later(this.opts.registrationDelayMs, () => this.networkUp());
+      if (this.basics.simReady) this.later(this.opts.registrationDelayMs, () => this.networkUp());
     });
   }
 
@@ -455,147 +432,5 @@ export class AtModule implements ModuleIo {
     this.tcpip.destroy();
   }
 
-  // ---------------------------------------------------------------- general commands
 
-  private registerBasics(): void {
-    const h = (name: string, fn: Handler): void => void this.handlers.set(name, fn);
-    const info = (text: string): Reply => ({ lines: [text], final: 'OK' });
-    const simError = (): Reply | undefined => {
-      if (this.sim === 'absent') return { final: this.cme(10) };
-      if (this.sim === 'pin') return { final: this.cme(11) };
-      if (this.sim === 'puk') return { final: this.cme(12) };
-      return undefined;
-    };
-    h('E', (c) => {
-      const v = c.type === 'exec' ? 0 : intArg(c.args[0], 0, 1);
-      if (v === undefined) return { final: 'ERROR' };
-      this.echo = v === 1;
-      return OK;
-    });
-    h('I', () => info(this.opts.firmware));
-    h('+VER', () => info(this.opts.firmware));
-    h('&W', () => {
-      this.savedEcho = this.echo;
-      return OK;
-    });
-    h('&F', () => {
-      this.echo = true;
-      this.cmee = 1;
-      return OK;
-    });
-    h('Z', () => {
-      this.echo = this.savedEcho;
-      return OK;
-    });
-    h('Q', () => OK);
-    h('V', () => OK);
-    h('+CMEE', (c) => {
-      if (c.type === 'read') return info(`+CMEE: ${this.cmee}`);
-      if (c.type === 'test') return info('+CMEE: (0-2)');
-      const v = intArg(c.args[0], 0, 2);
-      if (v === undefined) return { final: this.cme(3) };
-      this.cmee = v;
-      return OK;
-    });
-    h('+CGMR', () => info(`+CGMR: "${this.opts.firmware}"`));
-    h('+CGMI', () => info('+CGMI: "AirM2M"'));
-    h('+CGMM', () => info(`+CGMM: "${this.opts.model}"`));
-    h('+CGSN', (c) => (c.type === 'set' ? info(`+CGSN: "${this.opts.imei}"`) : info(this.opts.imei)));
-    h('+CCID', () => simError() ?? info(this.opts.iccid));
-    h('+ICCID', () => simError() ?? info(`+ICCID: ${this.opts.iccid}`));
-    h('+CIMI', () => simError() ?? info(this.opts.imsi));
-    h('+CPIN', (c) => {
-      if (c.type === 'test') return OK;
-      if (c.type === 'read') {
-        if (this.sim === 'absent') return { final: this.cme(10) };
-        return info(`+CPIN: ${this.sim === 'ready' ? 'READY' : this.sim === 'pin' ? 'SIM PIN' : 'SIM PUK'}`);
-      }
-      if (this.sim === 'absent') return { final: this.cme(10) };
-      if (this.sim !== 'pin') return { final: this.cme(3) };
-      if (c.args[0]?.value !== this.opts.pin) return { final: this.cme(16) };
-      this.sim = 'ready';
-      this.registeredAt = performance.now() + this.opts.registrationDelayMs;
-      return OK;
-    });
-    h('+CSQ', (c) => {
-      if (c.type === 'test') return info('+CSQ: (0-31,99),(0-7,99)');
-      const on = this.cfun === 1 && this.sim !== 'absent';
-      return info(on ? `+CSQ: ${this.opts.rssi},0` : '+CSQ: 99,99');
-    });
-    h('+CESQ', () => info('+CESQ: 99,99,255,255,31,41'));
-    const reg = (kind: 'CREG' | 'CEREG' | 'CGREG'): Handler => (c) => {
-      if (c.type === 'test') return info(`+${kind}: (0-2)`);
-      if (c.type === 'set') {
-        const v = intArg(c.args[0], 0, 2);
-        if (v === undefined) return { final: this.cme(3) };
-        this.regMode[kind] = v;
-        return OK;
-      }
-      const prefix = kind === 'CEREG' && this.opts.quirks.has('cgreg-for-cereg') ? 'CGREG' : kind;
-      return info(`+${prefix}: ${this.regMode[kind]},${this.regStat()}`);
-    };
-    h('+CREG', reg('CREG'));
-    h('+CEREG', reg('CEREG'));
-    h('+CGREG', reg('CGREG'));
-    h('+CGATT', (c) => {
-      if (c.type === 'read') return info(`+CGATT: ${this.registered() ? 1 : 0}`);
-      if (c.type === 'test') return info('+CGATT: (0,1)');
-      const v = intArg(c.args[0], 0, 1);
-      if (v === undefined) return { final: this.cme(3) };
-      const was = this.attached;
-      this.attached = v === 1;
-      if (was && !this.attached && this.tcpip.bearer !== 'IP INITIAL') this.tcpip.deactivatePdp();
-      return OK;
-    });
-    h('+COPS', (c) => {
-      if (c.type === 'read') return info(this.registered() ? '+COPS: 0,2,"46001",7' : '+COPS: 0');
-      if (c.type === 'test') return info('+COPS: (2,"CHN-UNICOM","UNICOM","46001",7),,(0-4),(0-2)');
-      return OK;
-    });
-    h('+CFUN', (c) => {
-      if (c.type === 'read') return info(`+CFUN: ${this.cfun}`);
-      if (c.type === 'test') return info('+CFUN: (0,1,4),(0,1)');
-      const v = c.args[0]?.value;
-      if (v !== '0' && v !== '1' && v !== '4') return { final: this.cme(3) };
-      if (c.args[1]?.value === '1') {
-        this.final('OK');
-        this.reboot(this.opts.rebootDelayMs);
-        return null;
-      }
-      this.cfun = Number(v);
-      if (this.cfun !== 1 && this.tcpip.bearer !== 'IP INITIAL') this.tcpip.deactivatePdp();
-      if (this.cfun === 1) this.registeredAt = performance.now() + this.opts.registrationDelayMs;
-      return OK;
-    });
-    h('+RESET', () => {
-      this.final('OK');
-      this.reboot(this.opts.rebootDelayMs);
-      return null;
-    });
-    h('+IPR', (c) => {
-      if (c.type === 'read') return info(`+IPR: ${this.ipr}`);
-      if (c.type === 'test') return info('+IPR: (600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400),(0,600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400,460800,921600)');
-      const v = intArg(c.args[0], 0, 921_600);
-      if (v === undefined) return { final: this.cme(3) };
-      this.ipr = v;
-      return OK;
-    });
-    h('+IFC', (c) => {
-      if (c.type === 'read') return info(`+IFC: ${this.ifc}`);
-      if (c.type === 'test') return info('+IFC: (0-2),(0-2)');
-      const a = intArg(c.args[0], 0, 2);
-      const b = intArg(c.args[1], 0, 2) ?? a;
-      if (a === undefined || b === undefined) return { final: this.cme(3) };
-      this.ifc = `${a},${b}`;
-      return OK;
-    });
-    h('+CGACT', (c) => (c.type === 'read' ? info(`+CGACT: 1,${this.registered() ? 1 : 0}`) : OK));
-    h('+CGPADDR', () => info(`+CGPADDR: 1,"${this.opts.localIp}"`));
-    h('+CGDCONT', (c) => (c.type === 'read' ? info(`+CGDCONT: 1,"IP","cmnet","${this.opts.localIp}"`) : OK));
-  }
-
-  private regStat(): number {
-    if (this.cfun !== 1 || this.sim === 'absent' || this.sim !== 'ready') return 0;
-    return performance.now() >= this.registeredAt ? 1 : 2;
-  }
 }

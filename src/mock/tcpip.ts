@@ -1,73 +1,53 @@
-import net from 'node:net';
 import type tls from 'node:tls';
 import { intArg, type AtArg, type AtCommand } from './command.js';
-import { ModuleFiles, SSL_KEYS, SslConfig, validSslContext } from './files.js';
+import { BearerCommands, type BearerState } from './bearer.js';
+import { ModuleFiles, SslConfig } from './files.js';
+import { FileCommands } from './fs-commands.js';
 import type { Handler, ModuleIo, Reply } from './io.js';
+import { IP_DEFAULTS, LINKS, MAX_SEND, linkArg, type IpSettings } from './ip-settings.js';
 import { Link, type LinkListener } from './link.js';
+import { ReceivePath } from './receive.js';
 import { resolveHost } from './resolve.js';
+import { SslCommands } from './ssl-commands.js';
 
-/** Bearer states of manual §12.40 (single- and multi-link figures). */
-export type BearerState = 'IP INITIAL' | 'IP START' | 'IP CONFIG' | 'IP GPRSACT' | 'IP STATUS' | 'IP PROCESSING' | 'PDP DEACT';
+export type { BearerState } from './bearer.js';
 
-const LINKS = 6;
-const MAX_SEND = 1460;
-const MAX_HEX_READ = 730;
-const MAX_FSWRITE = 10_240;
-const CRLF = Buffer.from('\r\n');
 const OK: Reply = { final: 'OK' };
 
-/** Settings `AT+CIPSHUT` keeps but a reboot resets. */
-interface IpSettings {
-  mux: number;
-  qsend: number;
-  rxf: number;
-  head: number;
-  sprt: number;
-  showtp: number;
-  srip: number;
-  rxget: number;
-  ssl: number;
-}
-
-const DEFAULTS: IpSettings = { mux: 0, qsend: 0, rxf: 0, head: 0, sprt: 1, showtp: 0, srip: 0, rxget: 0, ssl: 0 };
-
 /**
- * The TCP/IP command set (manual §12): bearer state machine, links backed by real host sockets,
- * send with prompt, push and pull receive, module-side TLS, and the flash file system for certificates.
+ * The TCP/IP command set (manual §12): the link table — links backed by real host sockets,
+ * connect, send with prompt, push and pull receive, DNS — and the switches they obey. The bearer
+ * (bearer.ts), module-side TLS (ssl-commands.ts) and the file system for certificates
+ * (fs-commands.ts) are command sets of their own, registered here.
  */
 export class TcpIp implements LinkListener {
   readonly handlers = new Map<string, Handler>();
   readonly files = new ModuleFiles();
   readonly ssl = new SslConfig();
-  bearer: BearerState = 'IP INITIAL';
-  s: IpSettings = { ...DEFAULTS };
-  private apn = { apn: '', user: '', pwd: '' };
+  s: IpSettings = { ...IP_DEFAULTS };
   private readonly links: Link[];
+  private readonly bearerCommands: BearerCommands;
+  private readonly sslCommands: SslCommands;
+  private readonly receive: ReceivePath;
   /** Bumped whenever a link is closed/reset, so a late resolve or connect is recognised as stale. */
   private readonly attempts: number[] = new Array<number>(LINKS).fill(0);
 
   constructor(private readonly io: ModuleIo) {
     this.links = Array.from({ length: LINKS }, (_, i) => new Link(i, this));
+    this.bearerCommands = new BearerCommands(io, this.links, () => this.s, () => {
+      for (const l of this.links) this.resetLink(l);
+    });
+    this.sslCommands = new SslCommands(io, this.files, this.ssl, () => this.s);
+    this.receive = new ReceivePath(io, this.links, () => this.s, (l) => this.reportClosed(l));
     const h = (name: string, fn: Handler): void => void this.handlers.set(name, fn);
-    h('+CIPMUX', (c) => this.cipmux(c));
-    h('+CSTT', (c) => this.cstt(c));
-    h('+CIICR', (c) => this.ciicr(c));
-    h('+CIFSR', (c) => this.cifsr(c));
-    h('+CIPSHUT', (c) => this.cipshut(c));
-    h('+CIPSTATUS', (c) => this.cipstatus(c));
+    for (const set of [this.bearerCommands, this.receive, this.sslCommands, new FileCommands(io, this.files)]) {
+      for (const [name, fn] of set.handlers) h(name, fn);
+    }
     h('+CIPSTART', (c) => this.cipstart(c));
     h('+CIPSEND', (c) => this.cipsend(c));
     h('+CIPCLOSE', (c) => this.cipclose(c));
     h('+CIPACK', (c) => this.cipack(c));
-    h('+CIPRXGET', (c) => this.ciprxget(c));
     h('+CDNSGIP', (c) => this.cdnsgip(c));
-    h('+CIPSSL', (c) => this.cipssl(c));
-    h('+SSLCFG', (c) => this.sslcfg(c));
-    h('+FSCREATE', (c) => this.fscreate(c));
-    h('+FSWRITE', (c) => this.fswrite(c));
-    h('+FSLS', () => ({ lines: this.files.names(), final: 'OK' }));
-    h('+FSDEL', (c) => this.fsdel(c));
-    h('+FSREAD', (c) => this.fsread(c));
     h('+CIPQSEND', (c) => this.flag(c, 'qsend', 2));
     h('+CIPRXF', (c) => this.flag(c, 'rxf', 1));
     h('+CIPHEAD', (c) => this.flag(c, 'head', 1));
@@ -75,7 +55,15 @@ export class TcpIp implements LinkListener {
     h('+CIPSHOWTP', (c) => this.flag(c, 'showtp', 1));
     h('+CIPSRIP', (c) => this.flag(c, 'srip', 1));
     h('+CIPTKA', (c) => (c.type === 'read' ? { lines: ['+CIPTKA:0,7200,75,9'], final: 'OK' } : OK));
-    h('+CIPMODE', (c) => this.cipmode(c));
+  }
+
+  /** The bearer's state (manual §12.40). */
+  get bearer(): BearerState {
+    return this.bearerCommands.state;
+  }
+
+  private set bearer(state: BearerState) {
+    this.bearerCommands.state = state;
   }
 
   // ---- state shared with the core ----
@@ -84,7 +72,7 @@ export class TcpIp implements LinkListener {
   reset(): void {
     for (const l of this.links) this.resetLink(l);
     this.bearer = 'IP INITIAL';
-    this.s = { ...DEFAULTS };
+    this.s = { ...IP_DEFAULTS };
     this.ssl.clear();
   }
 
@@ -141,17 +129,7 @@ export class TcpIp implements LinkListener {
   }
 
   data(link: Link, chunk: Buffer): void {
-    if (this.s.rxget === 0) {
-      this.pushOut(link, chunk);
-      return;
-    }
-    link.rx.push(chunk);
-    link.rxBytes += chunk.length;
-    if (link.rxBytes >= this.io.opts.rxBufferBytes) link.pauseFor('rx');
-    if (this.s.rxget === 5 || !link.announced) {
-      link.announced = true;
-      this.io.urc(this.s.mux ? `+CIPRXGET: 1,${link.id}` : '+CIPRXGET: 1');
-    }
+    this.receive.data(link, chunk);
   }
 
   peerClosed(link: Link): void {
@@ -176,23 +154,6 @@ export class TcpIp implements LinkListener {
     this.io.urc(this.s.mux ? this.linkUrc(link.id, 'CLOSED') : 'CLOSED');
   }
 
-  private pushOut(link: Link, chunk: Buffer): void {
-    for (let off = 0; off < chunk.length; off += MAX_SEND) {
-      const part = chunk.subarray(off, Math.min(off + MAX_SEND, chunk.length));
-      if (this.s.mux) {
-        this.io.urc(`+RECEIVE,${link.id},${part.length}:`, this.s.rxf === 0 ? [part, CRLF] : [part]);
-      } else if (this.s.head) {
-        const hdr = `\r\n+IPD,${part.length}${this.s.showtp ? ',TCP' : ''}:`;
-        this.io.urc(null, [Buffer.from(hdr, 'latin1'), part, ...(this.s.rxf === 0 ? [CRLF] : [])]);
-      } else {
-        this.io.urc(null, [part]);
-      }
-    }
-    if (this.io.outputPressure() > this.io.opts.lineHighWater) {
-      for (const l of this.links) l.pauseFor('line');
-    }
-  }
-
   // ---- helpers ----
 
   private linkUrc(n: number, what: string): string {
@@ -206,25 +167,12 @@ export class TcpIp implements LinkListener {
     l.reset();
   }
 
-  private anyLinkPresent(): boolean {
-    return this.links.some((l) => l.state !== 'INITIAL');
-  }
-
   private bearerUp(): boolean {
-    return this.bearer === 'IP STATUS' || this.bearer === 'IP PROCESSING';
+    return this.bearerCommands.up();
   }
 
-  /** `AT+CIPSTATUS` state in single-link mode: the link's state once it exists. */
   private singleState(): string {
-    const l = this.links[0]!;
-    if (this.bearer === 'PDP DEACT') return 'PDP DEACT';
-    switch (l.state) {
-      case 'CONNECTING': return 'TCP CONNECTING';
-      case 'CONNECTED': return 'CONNECT OK';
-      case 'REMOTE CLOSING': case 'CLOSING': return 'TCP CLOSING';
-      case 'CLOSED': return 'TCP CLOSED';
-      default: return this.bearer;
-    }
+    return this.bearerCommands.singleState();
   }
 
   private flag(c: AtCommand, key: keyof IpSettings, max: number): Reply {
@@ -237,99 +185,6 @@ export class TcpIp implements LinkListener {
     return OK;
   }
 
-  /** Link id argument in multi-link mode; undefined when invalid. */
-  private linkArg(a: AtArg | undefined): number | undefined {
-    return intArg(a, 0, LINKS - 1);
-  }
-
-  // ---- bearer ----
-
-  private cipmux(c: AtCommand): Reply {
-    if (c.type === 'read') return { lines: [`+CIPMUX: ${this.s.mux}`], final: 'OK' };
-    if (c.type === 'test') return { lines: ['+CIPMUX: (0,1)'], final: 'OK' };
-    const v = intArg(c.args[0], 0, 1);
-    if (c.type !== 'set' || v === undefined) return { final: 'ERROR' };
-    // Only in IP INITIAL and with no link left, even a CLOSED one (field: the mode silently stays).
-    if (this.bearer !== 'IP INITIAL' || this.anyLinkPresent()) return { final: this.io.cme(3) };
-    this.s.mux = v;
-    return OK;
-  }
-
-  private cstt(c: AtCommand): Reply {
-    if (c.type === 'read') return { lines: [`+CSTT: "${this.apn.apn}","${this.apn.user}","${this.apn.pwd}"`], final: 'OK' };
-    if (c.type === 'test') return { lines: ['+CSTT: "APN","USER","PWD"'], final: 'OK' };
-    if (this.bearer !== 'IP INITIAL' || (!this.s.mux && this.links[0]!.state !== 'INITIAL')) return { final: this.io.cme(3) };
-    const [apn, user, pwd] = c.args;
-    if ((apn && apn.value.length > 128) || (user && user.value.length > 32) || (pwd && pwd.value.length > 32)) {
-      return { final: this.io.cme(3) };
-    }
-    this.apn = { apn: apn?.value ?? '', user: user?.value ?? '', pwd: pwd?.value ?? '' };
-    this.bearer = 'IP START';
-    return OK;
-  }
-
-  private ciicr(c: AtCommand): Reply | null {
-    if (c.type !== 'exec') return { final: 'ERROR' };
-    if (this.bearer !== 'IP START') return { final: this.io.cme(3) };
-    if (!this.io.registered()) {
-      // As in the field transcript (§7.6): the activation fails with +PDP: DEACT, then 65535.
-      this.io.urc('+PDP: DEACT');
-      this.bearer = 'PDP DEACT';
-      return { final: this.io.cme(65535) };
-    }
-    this.bearer = 'IP GPRSACT';
-    return OK;
-  }
-
-  private cifsr(c: AtCommand): Reply {
-    if (c.type !== 'exec') return { final: 'ERROR' };
-    const up = this.bearer === 'IP GPRSACT' || this.bearer === 'IP STATUS' || this.bearer === 'IP PROCESSING';
-    if (!up) return { final: 'ERROR' };
-    if (this.bearer === 'IP GPRSACT') this.bearer = 'IP STATUS';
-    return { final: this.io.opts.localIp }; // bare IP is the final result: no OK
-  }
-
-  private cipshut(c: AtCommand): Reply {
-    if (c.type !== 'exec') return { final: 'ERROR' };
-    for (const l of this.links) this.resetLink(l);
-    this.bearer = 'IP INITIAL';
-    return { final: 'SHUT OK' };
-  }
-
-  private cipstatus(c: AtCommand): Reply | null {
-    if (c.type === 'test') return OK;
-    if (c.type === 'set') {
-      const n = this.linkArg(c.args[0]);
-      if (!this.s.mux || n === undefined) return { final: this.io.cme(3) };
-      return { lines: [this.statusLine(n, false)], final: 'OK' };
-    }
-    if (c.type !== 'exec') return { final: 'ERROR' };
-    // OK comes first, the state lines after it (manual §12.17, field).
-    this.io.final('OK');
-    if (!this.s.mux) {
-      this.io.line(`STATE: ${this.singleState()}`);
-      return null;
-    }
-    this.io.line(`STATE: ${this.bearer}`);
-    for (let n = 0; n < LINKS; n++) this.io.line(this.statusLine(n, true));
-    return null;
-  }
-
-  private statusLine(n: number, prefix: boolean): string {
-    const l = this.links[n]!;
-    const p = prefix ? 'C: ' : '';
-    if (l.state === 'INITIAL') return `${p}${n},,"","","","INITIAL"`;
-    return `${p}${n},0,"TCP","${l.ip || l.host}","${l.port}","${l.state}"`;
-  }
-
-  private cipmode(c: AtCommand): Reply {
-    if (c.type === 'read') return { lines: ['+CIPMODE: 0'], final: 'OK' };
-    if (c.type === 'test') return { lines: ['+CIPMODE: (0-NORMAL MODE,1-TRANSPARENT MODE)'], final: 'OK' };
-    const v = intArg(c.args[0], 0, 1);
-    if (v === undefined) return { final: this.io.cme(3) };
-    // Transparent mode is out of the mock's scope; say so rather than pretend.
-    return v === 0 ? OK : { final: this.io.cme(4) };
-  }
 
   // ---- connect ----
 
@@ -345,7 +200,7 @@ export class TcpIp implements LinkListener {
       // A link id in single mode (or none in multi mode) is a state error on this firmware.
       return { final: c.args.length === 7 - want ? this.io.cme(3) : 'ERROR' };
     }
-    const n = multi ? this.linkArg(c.args[0]) : 0;
+    const n = multi ? linkArg(c.args[0]) : 0;
     const [modeArg, hostArg, portArg] = c.args.slice(multi ? 1 : 0);
     if (n === undefined) return { final: this.io.cme(3) };
     const mode = modeArg!.value.toUpperCase();
@@ -413,7 +268,7 @@ export class TcpIp implements LinkListener {
     }
     let tlsOpts: tls.ConnectionOptions | undefined;
     if (link.secure) {
-      const t = this.tlsOptions(this.s.mux ? link.id : 0, host);
+      const t = this.sslCommands.tlsOptions(this.s.mux ? link.id : 0, host);
       if (typeof t === 'string') {
         this.io.log('link %d: TLS refused: %s', link.id, t);
         this.failLink(link, before);
@@ -440,44 +295,6 @@ export class TcpIp implements LinkListener {
     link.open({ host, ip, port, tls: tlsOpts, timeoutMs: opts.connectTimeoutMs });
   }
 
-  /** TLS options from the link's SSL context, or why the module would fail the handshake. */
-  private tlsOptions(ctx: number, host: string): tls.ConnectionOptions | string {
-    const version = intArg(this.ssl.get(ctx, 'sslversion'), 0, 4);
-    if (version === undefined) return 'sslversion not set (field: handshakes fail without it)';
-    const versions: Record<number, [tls.SecureVersion, tls.SecureVersion] | undefined> = {
-      1: ['TLSv1', 'TLSv1'],
-      2: ['TLSv1.1', 'TLSv1.1'],
-      3: ['TLSv1.2', 'TLSv1.2'],
-      4: ['TLSv1', 'TLSv1.2'],
-    };
-    const range = versions[version];
-    if (!range) return 'SSL 3.0 is not available';
-    const seclevel = intArg(this.ssl.get(ctx, 'seclevel'), 0, 2) ?? 0;
-    const hostname = this.ssl.get(ctx, 'hostname')?.value;
-    const servername = hostname || (net.isIP(host) ? undefined : host);
-    const o: tls.ConnectionOptions = { minVersion: range[0], maxVersion: range[1], rejectUnauthorized: seclevel >= 1 };
-    // The module really offers TLS 1.0/1.1 when told to; OpenSSL 3 only does at security level 0.
-    if (range[0] !== 'TLSv1.2') o.ciphers = 'DEFAULT:@SECLEVEL=0';
-    if (servername) o.servername = servername;
-    const file = (key: string): Buffer | undefined => {
-      const name = this.ssl.get(ctx, key)?.value;
-      return name ? this.files.get(name) : undefined;
-    };
-    if (seclevel >= 1) {
-      const ca = file('cacert');
-      if (!ca) return 'seclevel >= 1 but no cacert file';
-      o.ca = ca.toString('latin1');
-    }
-    const cert = file('clientcert');
-    const key = file('clientkey');
-    if (seclevel === 2 && (!cert || !key)) return 'seclevel 2 needs clientcert and clientkey files';
-    if (cert && key) {
-      o.cert = cert.toString('latin1');
-      o.key = key.toString('latin1');
-    }
-    return o;
-  }
-
   // ---- send ----
 
   private async cipsend(c: AtCommand): Promise<Reply | null> {
@@ -488,7 +305,7 @@ export class TcpIp implements LinkListener {
     let lenArg: AtArg | undefined;
     if (multi) {
       if (c.type !== 'set') return { final: this.io.cme(3) };
-      const id = this.linkArg(c.args[0]);
+      const id = linkArg(c.args[0]);
       if (id === undefined || c.args.length > 2) return { final: this.io.cme(3) };
       n = id;
       lenArg = c.args[1];
@@ -533,7 +350,7 @@ export class TcpIp implements LinkListener {
     if (c.type === 'test') return OK;
     if (multi) {
       if (c.type !== 'set') return { final: 'ERROR' };
-      const n = this.linkArg(c.args[0]);
+      const n = linkArg(c.args[0]);
       if (n === undefined) return { final: this.io.cme(3) };
       const l = this.links[n]!;
       if (l.state !== 'CONNECTING' && l.state !== 'CONNECTED' && l.state !== 'REMOTE CLOSING') return { final: this.io.cme(3) };
@@ -558,7 +375,7 @@ export class TcpIp implements LinkListener {
     if (c.type === 'test') return OK;
     let n = 0;
     if (c.type === 'set') {
-      const id = this.linkArg(c.args[0]);
+      const id = linkArg(c.args[0]);
       if (id === undefined || !this.s.mux) return { final: this.io.cme(3) };
       n = id;
     } else if (c.type !== 'exec') {
@@ -566,60 +383,6 @@ export class TcpIp implements LinkListener {
     }
     const l = this.links[n]!;
     return { lines: [`+CIPACK: ${l.sent},${l.acked},${l.sent - l.acked}`], final: 'OK' };
-  }
-
-  // ---- pull receive ----
-
-  private ciprxget(c: AtCommand): Reply | null {
-    if (c.type === 'read') return { lines: [`+CIPRXGET: ${this.s.rxget}`], final: 'OK' };
-    if (c.type === 'test') return { lines: ['+CIPRXGET: (0-5),(0-5),(1-1460)'], final: 'OK' };
-    if (c.type !== 'set') return { final: 'ERROR' };
-    const mode = intArg(c.args[0], 0, 5);
-    if (mode === undefined) return { final: this.io.cme(3) };
-    if (mode === 0 || mode === 1 || mode === 5) {
-      if (c.args.length !== 1) return { final: this.io.cme(3) };
-      const wasPull = this.s.rxget !== 0;
-      this.s.rxget = mode;
-      if (mode === 0 && wasPull) this.flushToPush();
-      return OK;
-    }
-    if (this.s.rxget === 0) return { final: this.io.cme(3) };
-    const multi = this.s.mux === 1;
-    const rest = c.args.slice(1);
-    let n = 0;
-    if (multi) {
-      const id = this.linkArg(rest.shift());
-      if (id === undefined) return { final: this.io.cme(3) };
-      n = id;
-    }
-    const l = this.links[n]!;
-    const pre = `+CIPRXGET: ${mode},${multi ? `${n},` : ''}`;
-    if (mode === 4) {
-      if (rest.length !== 0) return { final: this.io.cme(3) };
-      return { lines: [`${pre}${l.rxBytes}`], final: 'OK' };
-    }
-    const len = intArg(rest[0], 1, mode === 3 ? MAX_HEX_READ : MAX_SEND);
-    if (len === undefined || rest.length !== 1) return { final: this.io.cme(3) }; // a refused read consumes nothing
-    if (l.state === 'INITIAL' || (l.state === 'CLOSED' && l.rxBytes === 0)) return { final: this.io.cme(3) };
-    const data = l.take(len);
-    l.announced = false;
-    if (l.rxBytes < this.io.opts.rxBufferBytes) l.resumeFor('rx');
-    this.io.line(`${pre}${data.length},${l.rxBytes}`);
-    if (data.length > 0) {
-      this.io.raw(Buffer.concat([mode === 3 ? Buffer.from(data.toString('hex').toUpperCase(), 'latin1') : data, CRLF]));
-    }
-    this.io.final('OK');
-    if (l.state === 'REMOTE CLOSING' && l.rxBytes === 0) this.reportClosed(l);
-    return null;
-  }
-
-  private flushToPush(): void {
-    for (const l of this.links) {
-      if (l.rxBytes > 0) this.pushOut(l, l.take(l.rxBytes));
-      l.announced = false;
-      l.resumeFor('rx');
-      if (l.state === 'REMOTE CLOSING') this.reportClosed(l);
-    }
   }
 
   // ---- DNS ----
@@ -636,81 +399,6 @@ export class TcpIp implements LinkListener {
       if (this.io.epoch !== epoch) return;
       this.io.urc(ip ? `+CDNSGIP: 1,"${host}","${ip}"` : '+CDNSGIP:0,10');
     });
-    return null;
-  }
-
-  // ---- TLS ----
-
-  private cipssl(c: AtCommand): Reply {
-    if (c.type === 'read') return { lines: [`+CIPSSL: ${this.s.ssl}`], final: 'OK' };
-    if (c.type === 'test') return { lines: ['+CIPSSL: (0-1)'], final: 'OK' };
-    const v = intArg(c.args[0], 0, 1);
-    // Field: the per-link form AT+CIPSSL=0,1 is refused; the switch is module-wide.
-    if (c.type !== 'set' || v === undefined || c.args.length !== 1) return { final: this.io.cme(3) };
-    this.s.ssl = v;
-    return OK;
-  }
-
-  private sslcfg(c: AtCommand): Reply {
-    if (c.type === 'read' || c.type === 'test') return OK;
-    if (c.type !== 'set' || c.args.length < 2 || c.args.length > 3) return { final: this.io.cme(3) };
-    const key = c.args[0]!.value.toLowerCase();
-    const ctx = intArg(c.args[1], 0, 255);
-    if (!SSL_KEYS.has(key) || ctx === undefined || !validSslContext(ctx)) return { final: this.io.cme(3) };
-    const value = c.args[2];
-    if (value === undefined) return { lines: [`+SSLCFG: "${key}",${ctx},${this.ssl.show(ctx, key)}`], final: 'OK' };
-    if (value.value === '' && !value.quoted) {
-      this.ssl.erase(ctx, key);
-      return OK;
-    }
-    this.ssl.set(ctx, key, value);
-    return OK;
-  }
-
-  // ---- files ----
-
-  private fileName(c: AtCommand): string | undefined {
-    const a = c.args[0];
-    if (c.type !== 'set' || !a || a.value === '' || a.value.length > 64 || /[\\/]/.test(a.value)) return undefined;
-    return a.value;
-  }
-
-  private fscreate(c: AtCommand): Reply {
-    const name = this.fileName(c);
-    if (!name) return { final: this.io.cme(3) };
-    this.files.create(name);
-    return OK;
-  }
-
-  private async fswrite(c: AtCommand): Promise<Reply | null> {
-    const name = this.fileName(c);
-    const mode = intArg(c.args[1], 0, 1);
-    const size = intArg(c.args[2], 1, MAX_FSWRITE);
-    const timeout = intArg(c.args[3], 1, 3600) ?? 10;
-    if (!name || mode === undefined || size === undefined || !this.files.has(name)) return { final: this.io.cme(3) };
-    const data = await this.io.prompt(size, true, timeout * 1000);
-    if (data === undefined) return null;
-    if (data === 'timeout') return { final: 'TimeOut' };
-    if (data === 'aborted') return OK;
-    return this.files.write(name, mode, data) ? OK : { final: this.io.cme(51) };
-  }
-
-  private fsdel(c: AtCommand): Reply {
-    const name = this.fileName(c);
-    if (!name || !this.files.delete(name)) return { final: this.io.cme(3) };
-    return OK;
-  }
-
-  private fsread(c: AtCommand): Reply | null {
-    const name = this.fileName(c);
-    const file = name ? this.files.get(name) : undefined;
-    if (!file) return { final: this.io.cme(3) };
-    const mode = intArg(c.args[1], 0, 1) ?? 0;
-    const size = intArg(c.args[2], 1, MAX_FSWRITE) ?? file.length;
-    const pos = mode === 1 ? intArg(c.args[3], 0, file.length) ?? 0 : 0;
-    const data = file.subarray(pos, pos + size);
-    this.io.raw(Buffer.concat([CRLF, data, CRLF]));
-    this.io.final('OK');
     return null;
   }
 }

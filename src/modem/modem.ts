@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { AtChannel, type AtResponse, type AtSendOptions } from '../at/index.js';
+import { AtChannel, URC, type AtResponse, type AtSendOptions } from '../at/index.js';
 import { AtTimeoutError, BadArgumentError } from '../at/errors.js';
 import { atHost, atInt } from '../at/args.js';
-import type { ProgressEvent } from './bringup.js';
-import { ModemAbortError, ModemNotReadyError } from './errors.js';
+import { ModemNotReadyError } from './errors.js';
 import { ModemSocket, type LinkDriver } from './socket.js';
-import { PDP_DEACT_RE } from './parse.js';
 import { LinkTable } from './links.js';
 import { DataPump } from './pump.js';
 import { LinkUrcs } from './urc.js';
@@ -16,9 +14,11 @@ import { LinkConnector } from './connector.js';
 import { hostTls, normaliseTls, onceConnected } from './host-tls.js';
 import { Supervisor, type ModemState, type RecoveryReason } from './supervisor.js';
 import { readInfo, type ModemInfo } from './info.js';
-import { ModuleTls, sslVersionValue, type ModuleTlsVersion } from './module-tls.js';
+import { ModuleTls, sslVersionValue } from './module-tls.js';
 import { openTransport, type Transport, type TransportOptions } from './transport.js';
 import type { DeliveryTracker } from './delivery.js';
+import { abandonOnAbort, abortReason } from './connect-abort.js';
+import type { ModemConnectOptions, ModemOpenOptions, SocketOpened } from './options.js';
 
 const debug = createDebug('air780:modem:state');
 
@@ -28,109 +28,8 @@ const debug = createDebug('air780:modem:state');
  */
 const LINK_CLOSE_BUDGET_MS = 1500;
 
-/** The error an aborted connect fails with: the signal's reason when it is one. */
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new ModemAbortError('The connect');
-}
-
-/**
- * Destroys `socket` when `signal` aborts, until the returned function is called. `withError`: with
- * the abort reason (the socket's 'error'), else silently (someone else reports the failure).
- */
-function abandonOnAbort(socket: ModemSocket, signal: AbortSignal, withError: boolean): () => void {
-  let live = true;
-  const onAbort = () => {
-    if (live && !socket.destroyed) socket.destroy(withError ? abortReason(signal) : undefined);
-  };
-  const dispose = () => {
-    live = false;
-    signal.removeEventListener('abort', onAbort);
-  };
-  // Already aborted: after connect() returned, so the caller can attach its 'error' listener first.
-  if (signal.aborted) queueMicrotask(onAbort);
-  else signal.addEventListener('abort', onAbort, { once: true });
-  return dispose;
-}
-
 export type { ModemState, RecoveryReason };
-
-/** Options of {@link Modem.open}. */
-export interface ModemOpenOptions extends TransportOptions {
-  /** APN for `AT+CSTT` (default: the one the network assigned). */
-  apn?: string;
-  /** User name for a private APN (with `apn`). */
-  user?: string;
-  /** Password for a private APN; redacted in every trace. */
-  password?: string;
-  /** Receive mode: 'push' (`+RECEIVE` URCs) or 'pull' (`AT+CIPRXGET`, end-to-end backpressure). Default 'push'. */
-  rxMode?: 'push' | 'pull';
-  /** Timeout of data commands (CIPSEND, CIPRXGET, CIPCLOSE, CIPACK); a timeout means the module stopped answering. Default 9000. */
-  commandTimeoutMs?: number;
-  /** Default wait for `CONNECT OK`. Default 75 000 (the manual's value). */
-  connectTimeoutMs?: number;
-  /** `AT` attempts during sync. Default 20. */
-  syncAttempts?: number;
-  /** Wait for each sync `AT`. Default 1000. */
-  syncIntervalMs?: number;
-  /** How long the SIM may take to become ready after boot. Default 10 000. */
-  simTimeoutMs?: number;
-  /** How long network registration may take. Default 120 000. */
-  registrationTimeoutMs?: number;
-  /** How long the packet-domain attach (`AT+CGATT?`) may take. Default 60 000. */
-  attachTimeoutMs?: number;
-  /** Interval between status polls during bring-up. Default 500. */
-  pollIntervalMs?: number;
-  /** Back-off between recovery attempts: starts here, doubles, capped at `recoveryMaxBackoffMs`. Default 500. */
-  recoveryBackoffMs?: number;
-  /** Longest back-off between recovery attempts. Default 30 000. */
-  recoveryMaxBackoffMs?: number;
-  /** How long the AT channel waits for its resync after a timed-out command. Default 5000. */
-  resyncTimeoutMs?: number;
-  /** Failed sync rounds before a hard reset (`AT+CFUN=1,1`, then `AT+RESET`). Default 2. */
-  resetAfterSyncFailures?: number;
-  /** Push mode: unread bytes per socket before it fails with ERR_RX_OVERFLOW. Default 8 MiB. */
-  pushBufferLimit?: number;
-  /** Progress callback (also emitted as 'progress'). */
-  onProgress?: (p: ProgressEvent) => void;
-  /**
-   * Silence in the middle of a received block after which it counts as cut (the module lost
-   * power, or the line died). Default: 400 byte-times at `baudRate`, at least 300 ms.
-   */
-  blockSilenceMs?: number;
-}
-
-/** Options of {@link Modem.connect} / {@link Modem.openStream}. */
-export interface ModemConnectOptions {
-  /** false: plain TCP; 'host' (or true): Node's TLS over a plain link; 'modem': the module's TLS (AT+CIPSSL). */
-  tls?: boolean | 'host' | 'modem';
-  /**
-   * The name the server's certificate must carry, sent as SNI (default: the host). An IP literal
-   * (given here or as the host) is checked against the certificate's IP entries and sends no SNI.
-   */
-  servername?: string;
-  /** CA(s) to verify the server against. Host TLS: default the system store. Module TLS: required unless rejectUnauthorized is false. */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Verification is on unless this is explicitly false (traced as a warning). */
-  rejectUnauthorized?: boolean;
-  /** Module TLS only: the protocol version the module speaks (default `'TLSv1.2'`); see {@link ModuleTlsVersion}. */
-  sslVersion?: ModuleTlsVersion;
-  /** Wait for CONNECT OK (and, for host TLS, the handshake). */
-  timeoutMs?: number;
-  /**
-   * Gives up the connect when aborted before it completed: the socket being connected is destroyed
-   * with the signal's reason (an Error, else `ERR_ABORTED`), which `AT+CIPCLOSE`s its link and
-   * frees the id, instead of waiting out `timeoutMs`. No effect on a stream already returned.
-   */
-  signal?: AbortSignal;
-}
-
-/** What the `'socket'` event says about a new link (for status pages; no credentials in it). */
-export interface SocketOpened {
-  host: string;
-  port: number;
-  /** 'none': plain TCP; 'host': Node's TLS over the link; 'modem': the module's TLS. */
-  tls: 'none' | 'host' | 'modem';
-}
+export type { ModemOpenOptions, ModemConnectOptions, SocketOpened } from './options.js';
 
 /**
  * An Air780E-series module: bring-up, supervision and sockets.
@@ -425,12 +324,12 @@ export class Modem extends EventEmitter {
     this.unsubscribe = [
       ...this.urcs.subscribe(at),
       this.cuts.subscribe(at),
-      at.onUrc(/^RDY$/, () => {
+      at.onShape(URC.ready, () => {
         // Nothing written before the restart will be answered: do not wait out its timeout.
         at.abandonInflight('the module restarted (RDY)');
         this.supervisor.onReboot();
       }),
-      at.onUrc(PDP_DEACT_RE, () => this.supervisor.recover('pdp')),
+      at.onShape(URC.pdpDeact, () => this.supervisor.recover('pdp')),
     ];
     const onGone = () => {
       if (this._at !== at || this._state === 'closed') return;

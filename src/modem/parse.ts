@@ -1,4 +1,5 @@
 /** Parsers for the module's answers (identity, signal, registration, sockets). Pure functions. */
+import { BLOCK, URC, parseShape } from '../at/index.js';
 
 /** Signal strength from `+CSQ` (and `+CESQ` when the module answers it). */
 export interface SignalInfo {
@@ -101,24 +102,20 @@ export function parseCipack(line: string): { sent: number; acked: number; unacke
   return m ? { sent: Number(m[1]), acked: Number(m[2]), unacked: Number(m[3]) } : undefined;
 }
 
-/** `+CIPRXGET: 2,<n>,<read>,<left>` header of a binary pull read. */
+/** `+CIPRXGET: 2,<n>,<read>,<left>` header of a binary pull read (multi-link form). */
 export function parseRxgetHeader(line: string): { link: number; read: number; left: number } | undefined {
-  const m = /^\+CIPRXGET:\s*2\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)/.exec(line.trim());
-  return m ? { link: Number(m[1]), read: Number(m[2]), left: Number(m[3]) } : undefined;
+  const f = parseShape(BLOCK.pullRead, line.trim());
+  return f?.id === undefined || f.left === undefined ? undefined : { link: Number(f.id), read: f.len, left: f.left };
 }
 
-/**
- * The link-id URCs: `<n>, CONNECT OK`, `<n>,CLOSED`, ... (space after the comma optional). Any
- * number of digits is matched so that a garbled id is seen and refused by {@link linkId}, not
- * passed on as another URC.
- */
-export const LINK_EVENT_RE = /^\s*(\d+),\s*(CONNECT OK|CONNECT FAIL|ALREADY CONNECT|CLOSED|CLOSE OK|SEND OK|SEND FAIL)\s*$/;
+// The URC shapes themselves live in the AT layer's dialect table (at/dialect.ts); these names
+// stay for the modem's callers and tests.
 
-/** `+CIPRXGET: 1,<n>` (data waiting on link n, pull mode). */
-export const RXGET_URC_RE = /^\+CIPRXGET:\s*1\s*,\s*(\d+)(?:\s*,.*)?$/;
+/** The link-id URCs: `<n>, CONNECT OK`, `<n>,CLOSED`, ... ({@link URC.linkEvent}). */
+export const LINK_EVENT_RE = URC.linkEvent.pattern;
 
-/** `+RECEIVE,<n>,<len>:` push-mode data header. */
-export const RECEIVE_URC_RE = /^\+RECEIVE,\s*(\d+)\s*,\s*(\d+)\s*:?\s*$/;
+/** `+CIPRXGET: 1,<n>` (data waiting on link n, pull mode; {@link URC.dataWaiting}). */
+export const RXGET_URC_RE = URC.dataWaiting.pattern;
 
 /** Link ids the module has in multi-link mode: 0–5 (`AT+CIPSTART`, `AT+CIPSTATUS`). */
 export const MAX_LINK_ID = 5;
@@ -135,12 +132,11 @@ export function linkId(field: string | undefined): number | undefined {
  * module took of a send. Undefined for other finals (`SEND OK`, `OK`: the whole send).
  */
 export function parseDataAccept(line: string): number | undefined {
-  const m = /^DATA ACCEPT:\s*(?:\d+\s*,\s*)?(\d+)$/.exec(line.trim());
-  return m ? Number(m[1]) : undefined;
+  return parseShape(URC.dataAccept, line)?.count;
 }
 
-/** `+PDP: DEACT` in all its spellings. */
-export const PDP_DEACT_RE = /^\+PDP:?\s*DEACT/;
+/** `+PDP: DEACT` in all its spellings ({@link URC.pdpDeact}). */
+export const PDP_DEACT_RE = URC.pdpDeact.pattern;
 
 /** Firmware string from `ATI` / `AT+CGMR` lines. */
 export function parseFirmware(lines: string[]): string | undefined {

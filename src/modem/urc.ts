@@ -1,14 +1,15 @@
 import createDebug from 'debug';
-import type { AtChannel } from '../at/index.js';
+import { BLOCK, URC, type AtChannel, type LinkEventName } from '../at/index.js';
 import type { LinkTable } from './links.js';
-import { LINK_EVENT_RE, RECEIVE_URC_RE, RXGET_URC_RE, linkId } from './parse.js';
+import { linkId } from './parse.js';
 
 const debug = createDebug('air780:modem:link');
 
 /**
  * @internal Routes the module's per-link URCs (link events, `+RECEIVE` data, `+CIPRXGET: 1`) to
- * the sockets holding those links and to pending connects. A URC for a free link is traced and
- * dropped: the module may report on a link we already gave up.
+ * the sockets holding those links and to pending connects. The AT layer's dialect table parses
+ * them; this decides what they mean. A URC for a free link is traced and dropped: the module may
+ * report on a link we already gave up.
  */
 export class LinkUrcs {
   constructor(
@@ -20,18 +21,15 @@ export class LinkUrcs {
   /** Subscribe on `at`; returns the unsubscribers. */
   subscribe(at: AtChannel): Array<() => void> {
     return [
-      at.onUrc(LINK_EVENT_RE, (u) => this.onLinkEvent(u.line)),
-      at.onUrc(RECEIVE_URC_RE, (u) => this.onReceive(u.line, u.data)),
-      at.onUrc(RXGET_URC_RE, (u) => this.onRxAvailable(u.line)),
+      at.onShape(URC.linkEvent, (f, u) => this.onLinkEvent(f.id, f.event, u.line)),
+      at.onShape(BLOCK.receive, (f, u) => this.onReceive(f.id, u.data)),
+      at.onShape(URC.dataWaiting, (f, u) => this.onRxAvailable(f.id, u.line)),
     ];
   }
 
-  private onLinkEvent(line: string): void {
-    const m = LINK_EVENT_RE.exec(line);
-    if (!m) return;
-    const n = linkId(m[1]);
+  private onLinkEvent(id: string, what: LinkEventName, line: string): void {
+    const n = linkId(id);
     if (n === undefined) return void debug('link event for no link of the module ignored: %s', line);
-    const what = m[2]!;
     if (what === 'CONNECT OK' || what === 'CONNECT FAIL' || what === 'ALREADY CONNECT') {
       const w = this.links.connectWaiters.get(n);
       if (w) {
@@ -53,19 +51,16 @@ export class LinkUrcs {
     debug('ignored link event %s', line);
   }
 
-  private onReceive(line: string, data: Buffer | undefined): void {
-    const m = RECEIVE_URC_RE.exec(line);
-    if (!m || !data) return;
-    const n = linkId(m[1]);
+  private onReceive(id: string | undefined, data: Buffer | undefined): void {
+    if (!data) return;
+    const n = linkId(id);
     const s = n === undefined ? undefined : this.links.sockets[n];
     if (s) s.deliver(data);
-    else debug('%d bytes for %s link %s dropped', data.length, n === undefined ? 'no' : 'free', m[1]);
+    else debug('%d bytes for %s link %s dropped', data.length, n === undefined ? 'no' : 'free', id);
   }
 
-  private onRxAvailable(line: string): void {
-    const m = RXGET_URC_RE.exec(line);
-    if (!m) return;
-    const n = linkId(m[1]);
+  private onRxAvailable(id: string, line: string): void {
+    const n = linkId(id);
     if (n === undefined) return void debug('data announced for no link of the module ignored: %s', line);
     this.links.rxSeq[n]!++;
     const s = this.links.sockets[n];

@@ -14,6 +14,7 @@ import { acceptDeflate, checkDeflateOptions, PerMessageDeflate } from './deflate
 import { WsClosedError, WsHandshakeError, WsNotOpenError } from './errors.js';
 import { validateUpgrade, type ResponseHead } from './handshake.js';
 import { checkHeaderValue, checkHeaders, checkProtocols, checkRedirectHeaders, type HeaderInput } from './headers.js';
+import { answerPing, holdInput, updateInput, type InputHost } from './input-hold.js';
 import { now, startKeepalive } from './keepalive.js';
 import { DEFAULT_MAX_QUEUED_BYTES, MessageQueues } from './message-queue.js';
 import { openConnection, type OpeningSettings } from './opening.js';
@@ -28,10 +29,6 @@ import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
 
-// Pings folded into one waiting pong while the stream is backed up, before reading stops until it
-// drains. A server pings every few seconds at most; this many within one backlog is a flood.
-const PING_FLOOD = 16;
-
 // Kept importable from here: index.ts and luatos.ts take them from client.js.
 export type { WebSocketClientOptions, SendOptions, SendWaitFor, WsState, WsMessage, WebSocketClientEvents } from './types.js';
 
@@ -43,7 +40,7 @@ export type { WebSocketClientOptions, SendOptions, SendWaitFor, WsState, WsMessa
  * The client owns the state, the events and the current connection; the work is delegated by job:
  * opening.ts (connect, handshake, redirects), closing.ts (closing handshake and end of stream),
  * keepalive.ts, reconnect.ts (when to retry), sending.ts (send callbacks), message-queue.ts (async
- * iteration), with the Sender/Receiver doing the framing.
+ * iteration), input-hold.ts (when reading stops), with the Sender/Receiver doing the framing.
  */
 export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /** The URL as given (password redacted). */
@@ -53,6 +50,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private readonly log: createDebug.Debugger;
   private readonly opening: OpeningSettings;
   private readonly closing: ClosingHost;
+  private readonly input: InputHost;
   private _state: WsState = 'idle';
   private conn: Connection | null = null;
   private attemptAbort: AbortController | null = null;
@@ -113,6 +111,12 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
       log: this.log,
       emitError: (err) => this.emitError(err),
       finish: (code, reason, wasClean) => this.finish(code, reason, wasClean),
+    };
+    this.input = {
+      get paused() {
+        return client.inputPaused;
+      },
+      log: this.log,
     };
     if (options.autoConnect !== false) this.connect();
   }
@@ -234,7 +238,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         // it sent before its own close frame is delivered; the receiver stops at that close frame.
         fragment: (data, fin, opcode) => this.emit('fragment', data, fin, opcode),
         ping: (data) => {
-          if (!c.closeSent && canWrite(c)) this.answerPing(c, data);
+          if (!c.closeSent && canWrite(c)) answerPing(this.input, c, data);
           this.emit('ping', data);
         },
         pong: (data) => this.emit('pong', data),
@@ -242,7 +246,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         error: (err) => failConnection(this.closing, c, err),
         drain: () => {
           if (c.streamClosed) settleClosed(this.closing, c);
-          else if (!this.holdInput(c)) stream.resume();
+          else if (!holdInput(this.input, c)) stream.resume();
         },
       },
     );
@@ -295,7 +299,7 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         return;
       }
     }
-    if (!c.done && !this.holdInput(c) && !c.receiver.busy && !c.receiver.holding) stream.resume();
+    if (!c.done && !holdInput(this.input, c) && !c.receiver.busy && !c.receiver.holding) stream.resume();
   }
 
   private onMessage(c: Connection, data: Buffer, isBinary: boolean): void {
@@ -304,48 +308,6 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     // A binary message may be a view of a larger input chunk: count what it keeps alive.
     this.iterators.push({ data: value, isBinary }, isBinary ? Math.max(data.length, data.buffer.byteLength) : data.length);
     this.emit('message', value, isBinary);
-  }
-
-  /**
-   * Pongs wait (one, with the latest payload) while the stream is backed up; if pings keep coming
-   * meanwhile, reading stops until the stream drains, so a server that floods pings without
-   * reading its socket meets backpressure instead of growing our memory.
-   */
-  private answerPing(c: Connection, data: Buffer): void {
-    if (!c.sender.pong(data)) {
-      c.coalescedPings = 0;
-      return;
-    }
-    if (++c.coalescedPings < PING_FLOOD || c.transportHold || !c.stream.writableNeedDrain) return;
-    this.log('%d pings while the stream is backed up: reading stops until it drains', c.coalescedPings);
-    c.transportHold = true;
-    this.updateInput(c);
-    c.stream.once('drain', () => {
-      c.transportHold = false;
-      c.coalescedPings = 0;
-      this.updateInput(c);
-    });
-  }
-
-  /** True while reading should stop: a `for await` queue is full, or the transport is backed up. */
-  private holdInput(c: Connection): boolean {
-    return this.inputPaused || c.transportHold;
-  }
-
-  /**
-   * Applies {@link holdInput} to a connection: pause the stream and stop decoding at the next frame,
-   * or decode what was held back and read again. Once the stream has closed nothing is held: what
-   * it delivered is decoded (closing.ts).
-   */
-  private updateInput(c: Connection): void {
-    if (c.done) return;
-    if (this.holdInput(c) && !c.streamClosed) {
-      c.stream.pause();
-      c.receiver.hold();
-      return;
-    }
-    c.receiver.release();
-    if (!c.done && !c.streamClosed && !this.holdInput(c) && !c.receiver.busy && !c.receiver.holding) c.stream.resume();
   }
 
   /** Ends the current connection (if any) and decides about reconnecting. */
@@ -558,12 +520,12 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   private setInputPaused(paused: boolean): void {
     this.inputPaused = paused;
     if (paused) {
-      if (this.conn) this.updateInput(this.conn);
+      if (this.conn) updateInput(this.input, this.conn);
       return;
     }
     // Resuming runs the decoder, which delivers messages: not inside the loop's next() call.
     queueMicrotask(() => {
-      if (this.conn && !this.inputPaused) this.updateInput(this.conn);
+      if (this.conn && !this.inputPaused) updateInput(this.input, this.conn);
     });
   }
 }

@@ -25,7 +25,7 @@ export interface Connection {
   pongTimer: NodeJS.Timeout | null;
   /** When bytes last arrived, on the monotonic clock of keepalive.ts `now()` (ms). */
   lastRx: number;
-  /** Pings folded into the waiting pong since the last pong went out (client.ts answerPing). */
+  /** Pings folded into the waiting pong since the last pong went out (input-hold.ts answerPing). */
   coalescedPings: number;
   /** Reading stopped until the stream drains: pings kept coming while it was backed up. */
   transportHold: boolean;
