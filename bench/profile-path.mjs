@@ -19,18 +19,20 @@ const total = Math.round(mb * 1024 * 1024);
 const server = await startServer();
 const mock = await startMock(baud, (l) => console.log(l));
 try {
-  for (const rxMode of modeArg === 'both' ? (['push', 'pull']) : [modeArg]) {
+  for (const rxMode of modeArg === 'both' ? ['push', 'pull'] : [modeArg]) {
     const modem = await Modem.open({ path: mock.path, baudRate: baud || 921600, rxMode });
     try {
       const connect = modemWs(modem, server.port);
-      for (const dir of dirArg === 'both' ? (['up', 'down']) : [dirArg]) {
+      for (const dir of dirArg === 'both' ? ['up', 'down'] : [dirArg]) {
         const run = dir === 'up' ? upload : download;
         const before = process.cpuUsage();
         const t = await run(connect, total, 16384, { deflate: false, timeoutMs: 300_000 });
         const used = process.cpuUsage(before);
         const rate = t.bytes / t.seconds;
         const line = baud ? ` = ${(rate / (baud / 10)).toFixed(3)} of line` : '';
-        console.log(`${rxMode} ${dir}: ${(rate / 1000).toFixed(1)} kB/s${line}, CPU ${(t.cpuMs / (t.bytes / 1e6)).toFixed(0)} ms/MB (user ${(used.user / 1000 / (t.bytes / 1e6)).toFixed(0)}, system ${(used.system / 1000 / (t.bytes / 1e6)).toFixed(0)}; ${t.bytes} B in ${t.seconds.toFixed(2)} s)`);
+        console.log(
+          `${rxMode} ${dir}: ${(rate / 1000).toFixed(1)} kB/s${line}, CPU ${(t.cpuMs / (t.bytes / 1e6)).toFixed(0)} ms/MB (user ${(used.user / 1000 / (t.bytes / 1e6)).toFixed(0)}, system ${(used.system / 1000 / (t.bytes / 1e6)).toFixed(0)}; ${t.bytes} B in ${t.seconds.toFixed(2)} s)`,
+        );
       }
     } finally {
       await modem.close();

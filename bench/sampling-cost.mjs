@@ -46,10 +46,14 @@ const on = [];
 for (let i = 0; i < RUNS; i++) {
   off.push(await upload(false));
   on.push(await upload(true));
-  console.log(`run ${i + 1}: off ${(off[i].rate / 1024).toFixed(1)} KiB/s, on ${(on[i].rate / 1024).toFixed(1)} KiB/s (${on[i].csq} samples)`);
+  console.log(
+    `run ${i + 1}: off ${(off[i].rate / 1024).toFixed(1)} KiB/s, on ${(on[i].rate / 1024).toFixed(1)} KiB/s (${on[i].csq} samples)`,
+  );
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mOff = median(off.map((r) => r.rate));
 const mOn = median(on.map((r) => r.rate));
-console.log(`median: off ${(mOff / 1024).toFixed(1)} KiB/s, on ${(mOn / 1024).toFixed(1)} KiB/s, change ${(((mOn - mOff) / mOff) * 100).toFixed(2)} % (baud ${BAUD}, interval ${INTERVAL} ms, ${RUNS} runs, 1 MiB each)`);
+console.log(
+  `median: off ${(mOff / 1024).toFixed(1)} KiB/s, on ${(mOn / 1024).toFixed(1)} KiB/s, change ${(((mOn - mOff) / mOff) * 100).toFixed(2)} % (baud ${BAUD}, interval ${INTERVAL} ms, ${RUNS} runs, 1 MiB each)`,
+);
 sink.close();

@@ -15,7 +15,12 @@ const secure = url.protocol === 'mqtts:';
 const { modem, close } = await openExampleModem();
 const ca = exampleCa();
 const client = new MqttClient(
-  modem.mqttStream({ host: url.hostname, port: Number(url.port || (secure ? 8883 : 1883)), tls: secure, ...(ca ? { ca } : {}) }),
+  modem.mqttStream({
+    host: url.hostname,
+    port: Number(url.port || (secure ? 8883 : 1883)),
+    tls: secure,
+    ...(ca ? { ca } : {}),
+  }),
   { protocolVersion: 4, clientId: `air780-${process.pid}`, reconnectPeriod: 2000, connectTimeout: 60_000 },
 );
 client.on('error', (err) => console.error(`mqtt: ${err.message}`));

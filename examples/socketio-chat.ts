@@ -19,7 +19,9 @@ await new Promise<void>((resolve, reject) => {
   socket.once('connect', resolve);
   socket.once('connect_error', reject);
 });
-const answer: unknown = await socket.timeout(30_000).emitWithAck('chat', { from: 'air780', text: 'hello from the cellular side' });
+const answer: unknown = await socket
+  .timeout(30_000)
+  .emitWithAck('chat', { from: 'air780', text: 'hello from the cellular side' });
 console.log(`chat acknowledged: ${JSON.stringify(answer)}`);
 socket.close();
 agent.destroy();

@@ -15,7 +15,11 @@ const ca = exampleCa();
 const ws = new WebSocket(url, {
   handshakeTimeout: 60_000,
   createConnection: ((o: { host: string; port: number; servername?: string }) =>
-    modem.createConnection({ host: o.host, port: o.port, ...(url.startsWith('wss:') ? { tls: true, servername: o.servername, ...(ca ? { ca } : {}) } : {}) })) as never,
+    modem.createConnection({
+      host: o.host,
+      port: o.port,
+      ...(url.startsWith('wss:') ? { tls: true, servername: o.servername, ...(ca ? { ca } : {}) } : {}),
+    })) as never,
 });
 const echoed = new Promise<string>((resolve, reject) => {
   ws.on('message', (data: Buffer) => {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Modem, type ModemOpenOptions } from '../src/modem/index.js';
+import type { Modem, ModemOpenOptions } from '../src/modem/index.js';
 import { websocket, type LuatWebSocket, type LuatWsEvent } from '../src/ws/index.js';
 import { makeTestPki } from '../test/helpers/certs.js';
 import { echoThrough, waitFor } from '../test/modem/helpers.js';
@@ -36,7 +36,11 @@ export function hostPort(value: string | undefined): { host: string; port: numbe
 interface LuatEvents {
   readonly events: Array<{ event: LuatWsEvent; data: unknown; payload: unknown }>;
   /** Resolves with the `count`-th event named `event` (counting from the start). */
-  nth(event: LuatWsEvent, count: number, timeoutMs: number): Promise<{ event: LuatWsEvent; data: unknown; payload: unknown }>;
+  nth(
+    event: LuatWsEvent,
+    count: number,
+    timeoutMs: number,
+  ): Promise<{ event: LuatWsEvent; data: unknown; payload: unknown }>;
 }
 
 function recordLuat(wsc: LuatWebSocket): LuatEvents {
@@ -46,7 +50,11 @@ function recordLuat(wsc: LuatWebSocket): LuatEvents {
     events,
     async nth(event, count, timeoutMs) {
       const seen = () => events.filter((e) => e.event === event);
-      await waitFor(() => seen().length >= count, timeoutMs, `${event} #${count} (events so far: ${events.map((e) => e.event).join(', ') || 'none'})`);
+      await waitFor(
+        () => seen().length >= count,
+        timeoutMs,
+        `${event} #${count} (events so far: ${events.map((e) => e.event).join(', ') || 'none'})`,
+      );
       return seen()[count - 1]!;
     },
   };
@@ -114,7 +122,10 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
       if (!t.tlsEcho) return ctx.skip(`[${t.name}] AIR780_TLS_ECHO not set: TLS echo not checked`);
       const modem = await t.open();
       try {
-        const s = await modem.openStream(t.tlsEcho.host, t.tlsEcho.port, { tls: 'host', ...(t.tlsEcho.ca ? { ca: t.tlsEcho.ca } : {}) });
+        const s = await modem.openStream(t.tlsEcho.host, t.tlsEcho.port, {
+          tls: 'host',
+          ...(t.tlsEcho.ca ? { ca: t.tlsEcho.ca } : {}),
+        });
         const r = await echoThrough(s, 32 * 1024);
         expect(r.received).toBe(r.sent);
         s.destroy();
@@ -125,7 +136,8 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
 
     it('module-TLS echo', async (ctx) => {
       const t = target();
-      if (!t.tlsEcho || !t.moduleTls) return ctx.skip(`[${t.name}] AIR780_TLS_ECHO/AIR780_TLS_CA not set: module TLS not checked`);
+      if (!t.tlsEcho || !t.moduleTls)
+        return ctx.skip(`[${t.name}] AIR780_TLS_ECHO/AIR780_TLS_CA not set: module TLS not checked`);
       const modem = await t.open();
       try {
         const s = await modem.openStream(t.tlsEcho.host, t.tlsEcho.port, { tls: 'modem', ca: t.tlsEcho.ca! });
@@ -140,7 +152,8 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
     it('module TLS refuses the server when the CA given is not the one that signed it', async (ctx) => {
       // The firmware documents seclevel 1 as "verify the server"; this is where a module shows it.
       const t = target();
-      if (!t.tlsEcho || !t.moduleTls) return ctx.skip(`[${t.name}] AIR780_TLS_ECHO/AIR780_TLS_CA not set: module-TLS verification not checked`);
+      if (!t.tlsEcho || !t.moduleTls)
+        return ctx.skip(`[${t.name}] AIR780_TLS_ECHO/AIR780_TLS_CA not set: module-TLS verification not checked`);
       const stranger = makeTestPki().otherCaCert;
       const modem = await t.open();
       try {
@@ -183,7 +196,8 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
 
     it('autoreconn: a module reboot (AT+RESET) during an open websocket ends in a new conack and echo', async (ctx) => {
       const t = target();
-      if (!t.wsEcho) return ctx.skip(`[${t.name}] AIR780_WS_URL not set: websocket reconnect after a reboot not checked`);
+      if (!t.wsEcho)
+        return ctx.skip(`[${t.name}] AIR780_WS_URL not set: websocket reconnect after a reboot not checked`);
       const modem = await t.open();
       const wsc = websocket.create(modem, t.wsEcho.url, { keepalive: 60, ...(t.wsEcho.ca ? { ca: t.wsEcho.ca } : {}) });
       expect(wsc).not.toBeNull();

@@ -21,7 +21,9 @@ if (port) {
         tcpEcho: hostPort(process.env.AIR780_TCP_ECHO),
         tlsEcho: tls ? { ...tls, ca } : undefined,
         moduleTls: ca !== undefined,
-        wsEcho: process.env.AIR780_WS_URL ? { url: process.env.AIR780_WS_URL, ca: readCa(process.env.AIR780_WS_CA) } : undefined,
+        wsEcho: process.env.AIR780_WS_URL
+          ? { url: process.env.AIR780_WS_URL, ca: readCa(process.env.AIR780_WS_CA) }
+          : undefined,
         async teardown() {},
       };
     });

@@ -35,17 +35,25 @@ afterAll(async () => {
 });
 
 describe('contract: mock module', () => {
-  contract((): ContractTarget => ({
-    name: 'mock',
-    async open() {
-      const mock = new MockModem({ quirks: ['echo-after-reboot'] });
-      mocks.push(mock);
-      return Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100 });
-    },
-    tcpEcho: { host: '127.0.0.1', port: tcp.port },
-    tlsEcho: { host: 'localhost', port: tlsSrv.port, ca },
-    moduleTls: true,
-    wsEcho: { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws/echo2`, ca: undefined },
-    async teardown() {},
-  }));
+  contract(
+    (): ContractTarget => ({
+      name: 'mock',
+      async open() {
+        const mock = new MockModem({ quirks: ['echo-after-reboot'] });
+        mocks.push(mock);
+        return Modem.open({
+          stream: mock.hostStream(),
+          reopen: () => mock.hostStream(),
+          syncIntervalMs: 300,
+          pollIntervalMs: 50,
+          recoveryBackoffMs: 100,
+        });
+      },
+      tcpEcho: { host: '127.0.0.1', port: tcp.port },
+      tlsEcho: { host: 'localhost', port: tlsSrv.port, ca },
+      moduleTls: true,
+      wsEcho: { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws/echo2`, ca: undefined },
+      async teardown() {},
+    }),
+  );
 });

@@ -12,7 +12,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { MockModem, Modem, WebSocketClient, observeModem, observeWebSocket, parseStatusAddress, startStatusServer } from '../dist/index.js';
+import {
+  MockModem,
+  Modem,
+  WebSocketClient,
+  observeModem,
+  observeWebSocket,
+  parseStatusAddress,
+  startStatusServer,
+} from '../dist/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const serve = process.argv.includes('--serve');
@@ -29,7 +37,12 @@ echo.listen(0, '127.0.0.1');
 await once(echo, 'listening');
 
 const mock = new MockModem({ baudRate: 115200, quirks: ['echo-after-reboot'] });
-const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 200 });
+const modem = await Modem.open({
+  stream: mock.hostStream(),
+  syncIntervalMs: 300,
+  pollIntervalMs: 50,
+  recoveryBackoffMs: 200,
+});
 const obs = observeModem(modem, { signalIntervalMs: serve ? 5000 : 1000 });
 const ws = new WebSocketClient(`ws://127.0.0.1:${wss.address().port}/telemetry`, {
   connect: (t) => modem.openStream(t.host, t.port, { signal: t.signal }),
@@ -38,7 +51,10 @@ const ws = new WebSocketClient(`ws://127.0.0.1:${wss.address().port}/telemetry`,
 const wsObs = observeWebSocket(ws);
 ws.on('error', () => {});
 ws.connect();
-const address = serve && addrArg && !addrArg.startsWith('-') ? parseStatusAddress(addrArg) : { host: '127.0.0.1', port: serve ? 9780 : 0 };
+const address =
+  serve && addrArg && !addrArg.startsWith('-')
+    ? parseStatusAddress(addrArg)
+    : { host: '127.0.0.1', port: serve ? 9780 : 0 };
 const status = await startStatusServer({ modules: [obs], websockets: () => ({ telemetry: wsObs }), ...address });
 console.log(`status page: ${status.url}`);
 
@@ -55,11 +71,18 @@ function busyLink() {
 let link = busyLink();
 // The page is open from the start, so its traffic chart (kept by the page) covers the scene.
 const puppeteer = serve ? undefined : (await import('puppeteer-core')).default;
-const browser = await puppeteer?.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+const browser = await puppeteer?.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
 const page = await browser?.newPage();
 await page?.setViewport({ width: 1280, height: 900 });
 await page?.goto(status.url);
-const ticker = setInterval(() => ws.state === 'open' && ws.send(JSON.stringify({ t: Date.now(), v: Math.random() })), 700);
+const ticker = setInterval(
+  () => ws.state === 'open' && ws.send(JSON.stringify({ t: Date.now(), v: Math.random() })),
+  700,
+);
 const rssis = [19, 21, 22, 20, 17, 14, 12, 11, 13, 16, 18, 20, 23, 21, 19];
 const scene = async () => {
   for (let i = 0; i < rssis.length; i++) {

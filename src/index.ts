@@ -15,4 +15,6 @@ export * from './observe/index.js';
 export { openSerialPort, listPorts } from './modem/serial/index.js';
 
 /** This package's version, read from its package.json (as `air780 --version` does), so the two never disagree. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;

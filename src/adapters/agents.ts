@@ -23,15 +23,26 @@ export interface ModemHttpsAgentOptions extends https.AgentOptions, Omit<LinkWai
 
 type ConnectCallback = (err: Error | null, socket?: Duplex) => void;
 /** What `http.Agent` passes to `createConnection`: request and agent options merged. */
-type AgentConnectOptions = http.ClientRequestArgs & https.RequestOptions & { servername?: string; ALPNProtocols?: string[] };
+type AgentConnectOptions = http.ClientRequestArgs &
+  https.RequestOptions & { servername?: string; ALPNProtocols?: string[] };
 
 /** The agent options Node should see: keep-alive on, pools capped at the module's 6 links. */
 function agentOptions<T extends http.AgentOptions>(options: T): T {
   const cap = (n: number | undefined) => Math.min(n ?? LINKS, LINKS);
-  return { keepAlive: true, timeout: 15_000, ...options, maxSockets: cap(options.maxSockets), maxTotalSockets: cap(options.maxTotalSockets) };
+  return {
+    keepAlive: true,
+    timeout: 15_000,
+    ...options,
+    maxSockets: cap(options.maxSockets),
+    maxTotalSockets: cap(options.maxTotalSockets),
+  };
 }
 
-function connector(modem: Modem, wait: LinkWaitOptions & { connectTimeoutMs?: number | undefined }, tls: false | 'host' | 'modem') {
+function connector(
+  modem: Modem,
+  wait: LinkWaitOptions & { connectTimeoutMs?: number | undefined },
+  tls: false | 'host' | 'modem',
+) {
   return (req: AgentConnectOptions, cb: ConnectCallback): undefined => {
     const options: ModemConnectionOptions = {
       host: req.hostname ?? req.host ?? 'localhost',
@@ -81,6 +92,10 @@ export function httpAgent(modem: Modem, options: ModemAgentOptions = {}): http.A
  */
 export function httpsAgent(modem: Modem, options: ModemHttpsAgentOptions = {}): https.Agent {
   const agent = new https.Agent(agentOptions(options));
-  agent.createConnection = connector(modem, options, options.tlsMode === 'modem' ? 'modem' : 'host') as unknown as https.Agent['createConnection'];
+  agent.createConnection = connector(
+    modem,
+    options,
+    options.tlsMode === 'modem' ? 'modem' : 'host',
+  ) as unknown as https.Agent['createConnection'];
   return agent;
 }

@@ -1,7 +1,14 @@
 import tls from 'node:tls';
 import createDebug from 'debug';
 import { BadArgumentError } from '../at/errors.js';
-import { ConnectTimeoutError, ModemNotReadyError, type DeliveryTracker, type Modem, type ModemConnectOptions, type ModemSocket } from '../modem/index.js';
+import {
+  ConnectTimeoutError,
+  ModemNotReadyError,
+  type DeliveryTracker,
+  type Modem,
+  type ModemConnectOptions,
+  type ModemSocket,
+} from '../modem/index.js';
 import { tlsIdentity } from '../modem/host-tls.js';
 import { asNetError, withNetErrors } from './net-errors.js';
 
@@ -45,9 +52,10 @@ function parsePort(port: number | string): number {
 }
 
 /** Normalises the `net.createConnection` argument forms: (options, cb) and (port, host?, cb?). */
-export function connectionArgs(
-  args: [ModemConnectionOptions | number | string, ...unknown[]],
-): { options: ModemConnectionOptions; listener: (() => void) | undefined } {
+export function connectionArgs(args: [ModemConnectionOptions | number | string, ...unknown[]]): {
+  options: ModemConnectionOptions;
+  listener: (() => void) | undefined;
+} {
   const [first, second, third] = args;
   if (typeof first === 'object' && first !== null) {
     return { options: first, listener: typeof second === 'function' ? (second as () => void) : undefined };
@@ -66,25 +74,40 @@ export function connectionArgs(
  * `tls: true`/`'host'` runs Node's TLS on the host over a plain link; certificates are verified
  * (system store, or `ca`) unless `rejectUnauthorized: false`. `tls: 'modem'` is the module's TLS.
  */
-export function createConnection(modem: Modem, options: ModemConnectionOptions, listener?: () => void): ModemConnection {
+export function createConnection(
+  modem: Modem,
+  options: ModemConnectionOptions,
+  listener?: () => void,
+): ModemConnection {
   const host = options.host ?? 'localhost';
   const port = parsePort(options.port);
   const mode = options.tls === true ? 'host' : (options.tls ?? false);
   const { connectTimeoutMs } = options;
   // A recovering module makes a new connection fail at once (ERR_MODEM_NOT_READY) rather than
   // wait for it: pools and reconnecting clients retry on their own schedule.
-  const signal = modem.state === 'online' || modem.state === 'closed' ? options.signal : AbortSignal.abort(new ModemNotReadyError(modem.state));
-  const base = { ...(connectTimeoutMs !== undefined ? { timeoutMs: connectTimeoutMs } : {}), ...(signal ? { signal } : {}) };
+  const signal =
+    modem.state === 'online' || modem.state === 'closed'
+      ? options.signal
+      : AbortSignal.abort(new ModemNotReadyError(modem.state));
+  const base = {
+    ...(connectTimeoutMs !== undefined ? { timeoutMs: connectTimeoutMs } : {}),
+    ...(signal ? { signal } : {}),
+  };
   if (mode !== 'host') {
     const socket = withNetErrors(
-      modem.connect(host, port, mode === 'modem' ? { ...pickModuleTls(options), ...base, tls: 'modem' } : { ...base, tls: false }),
+      modem.connect(
+        host,
+        port,
+        mode === 'modem' ? { ...pickModuleTls(options), ...base, tls: 'modem' } : { ...base, tls: false },
+      ),
     );
     if (options.timeout !== undefined) socket.setTimeout(options.timeout);
     if (listener) socket.once('connect', listener);
     return socket;
   }
   const raw = withNetErrors(modem.connect(host, port, { ...base, tls: false }));
-  if (options.rejectUnauthorized === false) debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
+  if (options.rejectUnauthorized === false)
+    debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
   const secure = tls.connect({
     socket: raw,
     ...tlsIdentity(host, options.servername), // an IP target is checked against the IP, not localhost
@@ -100,7 +123,10 @@ export function createConnection(modem: Modem, options: ModemConnectionOptions, 
   raw.once('error', (err) => secure.destroy(err));
   secure.once('close', () => raw.destroy());
   const handshakeMs = connectTimeoutMs ?? 60_000;
-  const timer = setTimeout(() => secure.destroy(asNetError(new ConnectTimeoutError(host, port, handshakeMs), false)), handshakeMs);
+  const timer = setTimeout(
+    () => secure.destroy(asNetError(new ConnectTimeoutError(host, port, handshakeMs), false)),
+    handshakeMs,
+  );
   const settle = () => clearTimeout(timer);
   secure.once('secureConnect', settle);
   secure.once('close', settle);

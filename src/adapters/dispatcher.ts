@@ -40,7 +40,8 @@ export function loadPeer<T>(pkg: string, what: string): T {
   try {
     return require(pkg) as T;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') throw new PeerDependencyMissingError(pkg, what, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
+      throw new PeerDependencyMissingError(pkg, what, { cause: err });
     throw err;
   }
 }

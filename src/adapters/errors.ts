@@ -29,7 +29,10 @@ export class LinkWaitTimeoutError extends Air780Error {
 /** Too many connections already wait for a module link (`ERR_LINK_QUEUE_FULL`). */
 export class LinkQueueFullError extends Air780Error {
   constructor(limit: number) {
-    super('ERR_LINK_QUEUE_FULL', `${limit} connections already wait for one of the 6 module links; retry later or raise maxQueued`);
+    super(
+      'ERR_LINK_QUEUE_FULL',
+      `${limit} connections already wait for one of the 6 module links; retry later or raise maxQueued`,
+    );
   }
 }
 
@@ -45,7 +48,11 @@ export class ModemLookupError extends Air780Error {
   readonly moduleError: number | undefined;
 
   constructor(hostname: string, detail: string, moduleError?: number, options?: { cause?: unknown }) {
-    super('ENOTFOUND', `getaddrinfo ENOTFOUND ${hostname}: the module could not resolve it (${detail}); check the name and the module's DNS (AT+CDNSCFG)`, options);
+    super(
+      'ENOTFOUND',
+      `getaddrinfo ENOTFOUND ${hostname}: the module could not resolve it (${detail}); check the name and the module's DNS (AT+CDNSCFG)`,
+      options,
+    );
     this.hostname = hostname;
     this.moduleError = moduleError;
   }
@@ -54,6 +61,10 @@ export class ModemLookupError extends Air780Error {
 /** An optional peer dependency an adapter needs is not installed (`ERR_PEER_MISSING`). */
 export class PeerDependencyMissingError extends Air780Error {
   constructor(pkg: string, what: string, options?: { cause?: unknown }) {
-    super('ERR_PEER_MISSING', `${what} needs the '${pkg}' package, which is not installed; run: npm install ${pkg}`, options);
+    super(
+      'ERR_PEER_MISSING',
+      `${what} needs the '${pkg}' package, which is not installed; run: npm install ${pkg}`,
+      options,
+    );
   }
 }

@@ -13,4 +13,10 @@ export { moduleLookup, resolveOnModule } from './lookup.js';
 export { mqttStream } from './mqtt.js';
 export { connectWhenFree, type LinkWaitOptions } from './link-wait.js';
 export { asNetError } from './net-errors.js';
-export { ModemNetError, LinkWaitTimeoutError, LinkQueueFullError, ModemLookupError, PeerDependencyMissingError } from './errors.js';
+export {
+  ModemNetError,
+  LinkWaitTimeoutError,
+  LinkQueueFullError,
+  ModemLookupError,
+  PeerDependencyMissingError,
+} from './errors.js';

@@ -53,7 +53,11 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * a notification: links are freed by sockets of every user of the modem, and retrying costs no
  * AT traffic. Any other error fails at once.
  */
-export async function connectWhenFree(modem: Modem, options: ModemConnectionOptions, wait: LinkWaitOptions = {}): Promise<ModemConnection> {
+export async function connectWhenFree(
+  modem: Modem,
+  options: ModemConnectionOptions,
+  wait: LinkWaitOptions = {},
+): Promise<ModemConnection> {
   const linkWaitMs = wait.linkWaitMs ?? 30_000;
   const maxQueued = wait.maxQueued ?? 64;
   const secure = options.tls === true || options.tls === 'host';

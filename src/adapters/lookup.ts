@@ -19,7 +19,11 @@ const queues = new WeakMap<Modem, Promise<unknown>>();
  * the host's resolver. Rejects with `ENOTFOUND` ({@link ModemLookupError}, the module's error
  * number in `moduleError`) or the AT channel's error (`ERR_AT_TIMEOUT`, `ERR_MODEM_NOT_READY`…).
  */
-export function resolveOnModule(modem: Modem, hostname: string, options: { timeoutMs?: number } = {}): Promise<string[]> {
+export function resolveOnModule(
+  modem: Modem,
+  hostname: string,
+  options: { timeoutMs?: number } = {},
+): Promise<string[]> {
   const run = async (): Promise<string[]> => {
     const quoted = atHost(hostname, 'hostname');
     const timeoutMs = options.timeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
@@ -53,7 +57,10 @@ export function resolveOnModule(modem: Modem, hostname: string, options: { timeo
   };
   const prev = queues.get(modem) ?? Promise.resolve();
   const mine = prev.then(run, run);
-  queues.set(modem, mine.catch(() => undefined));
+  queues.set(
+    modem,
+    mine.catch(() => undefined),
+  );
   return mine;
 }
 
@@ -68,11 +75,15 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export function moduleLookup(modem: Modem): LookupFunction {
   function lookup(hostname: string, options: LookupOptions | number | LookupCallback, callback?: LookupCallback): void {
     const cb = (typeof options === 'function' ? options : callback) as LookupCallback;
-    const opts: LookupOptions = typeof options === 'number' ? { family: options } : typeof options === 'object' && options ? options : {};
+    const opts: LookupOptions =
+      typeof options === 'number' ? { family: options } : typeof options === 'object' && options ? options : {};
     const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : (opts.family ?? 0);
     const done = (ips: string[]) => {
-      const found = ips.map((address) => ({ address, family: isIP(address) })).filter((a) => family === 0 || a.family === family);
-      if (found.length === 0) return cb(new ModemLookupError(hostname, `no IPv${family} address (the module resolves IPv4)`), '');
+      const found = ips
+        .map((address) => ({ address, family: isIP(address) }))
+        .filter((a) => family === 0 || a.family === family);
+      if (found.length === 0)
+        return cb(new ModemLookupError(hostname, `no IPv${family} address (the module resolves IPv4)`), '');
       if (opts.all) cb(null, found);
       else cb(null, found[0]!.address, found[0]!.family);
     };

@@ -56,7 +56,8 @@ const methods = {
 };
 
 for (const [name, fn] of Object.entries(methods)) {
-  if (!Object.hasOwn(Modem.prototype, name)) Object.defineProperty(Modem.prototype, name, { value: fn, writable: true, configurable: true });
+  if (!Object.hasOwn(Modem.prototype, name))
+    Object.defineProperty(Modem.prototype, name, { value: fn, writable: true, configurable: true });
 }
 if (!Object.hasOwn(Modem.prototype, 'lookup')) {
   Object.defineProperty(Modem.prototype, 'lookup', {

@@ -97,7 +97,10 @@ export function atHost(host: unknown, name = 'host'): string {
     throw new BadArgumentError(name, `${name} must be a string, got ${typeof host}.`);
   }
   if (host.length > AT_LIMITS.host) {
-    throw new BadArgumentError(name, `${name} is ${host.length} bytes long; the module accepts at most ${AT_LIMITS.host}.`);
+    throw new BadArgumentError(
+      name,
+      `${name} is ${host.length} bytes long; the module accepts at most ${AT_LIMITS.host}.`,
+    );
   }
   if (!isValidHost(host)) {
     const bad = firstBadChar(host);

@@ -32,7 +32,6 @@ export type { AtChannelOptions, AtCommandResult, AtCut, AtSendOptions, AtRespons
 // eslint-disable-next-line no-control-regex
 const GARBLED = /[\ufffd\x00-\x08\x0b-\x1f\x7f]/;
 
-
 /**
  * The AT channel over a Duplex (serial port, pty, mock stream).
  *
@@ -96,7 +95,10 @@ export class AtChannel extends EventEmitter {
       if (log.enabled) log('[%s] ← %s', this.name, redactEscaped(summarize(buf)));
       this.scanner.push(buf);
     };
-    const onEnd = (): void => this.shutdown(new AtClosedError('The serial stream ended (port closed or device unplugged). Reopen the port to continue.'));
+    const onEnd = (): void =>
+      this.shutdown(
+        new AtClosedError('The serial stream ended (port closed or device unplugged). Reopen the port to continue.'),
+      );
     const onClose = onEnd;
     const onError = (err: Error): void => {
       if (this.closed) return;
@@ -196,7 +198,10 @@ export class AtChannel extends EventEmitter {
     if (log.enabled) {
       // Payloads are traced per destination (the command less its length: a link's CIPSEND), so
       // a request head split over several sends stays hidden.
-      const text = what === 'payload' ? this.payloadTrace.render(command.replace(/[=,]\d+$/, ''), buf) : redactEscaped(summarize(buf, 256));
+      const text =
+        what === 'payload'
+          ? this.payloadTrace.render(command.replace(/[=,]\d+$/, ''), buf)
+          : redactEscaped(summarize(buf, 256));
       log('[%s] → %s%s', this.name, what === 'payload' ? `payload ${buf.length} bytes: ` : '', text);
     }
     this.bytesOut += buf.length;
@@ -227,7 +232,11 @@ export class AtChannel extends EventEmitter {
   private onTimeout(entry: Entry): void {
     if (this.inflight !== entry) return;
     const prompt = entry.phase === 'prompt';
-    this.giveUp(entry, new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, prompt ? 'no "> " prompt' : undefined), prompt);
+    this.giveUp(
+      entry,
+      new AtTimeoutError(entry.command, entry.timeoutMs, entry.lines, prompt ? 'no "> " prompt' : undefined),
+      prompt,
+    );
   }
 
   /**
@@ -268,7 +277,11 @@ export class AtChannel extends EventEmitter {
 
   private report(entry: Entry, outcome: AtCommandResult['outcome']): void {
     if (this.listenerCount('result') === 0) return;
-    const result: AtCommandResult = { command: entry.command, outcome, ms: entry.sentAt === undefined ? undefined : performance.now() - entry.sentAt };
+    const result: AtCommandResult = {
+      command: entry.command,
+      outcome,
+      ms: entry.sentAt === undefined ? undefined : performance.now() - entry.sentAt,
+    };
     this.emit('result', result);
   }
 
@@ -357,7 +370,14 @@ export class AtChannel extends EventEmitter {
       if (!head.settled) {
         head.settled = true;
         this.report(head, 'timeout');
-        head.reject(new AtTimeoutError(head.command, ms, [], 'the module did not answer the resync after an earlier timeout; it was not sent'));
+        head.reject(
+          new AtTimeoutError(
+            head.command,
+            ms,
+            [],
+            'the module did not answer the resync after an earlier timeout; it was not sent',
+          ),
+        );
       }
     }
     this.pump();
@@ -459,7 +479,14 @@ export class AtChannel extends EventEmitter {
 
   /** Does a `+CIPRXGET: 2` block arriving now belong to the command in flight? */
   private readsBlock(e: Entry | undefined, kind: AtBlockKind): e is Entry {
-    return kind === 'ciprxget' && !!e && !this.resync.running && e.phase === 'response' && e.data === undefined && /^AT\+CIPRXGET=2\b/i.test(e.command);
+    return (
+      kind === 'ciprxget' &&
+      !!e &&
+      !this.resync.running &&
+      e.phase === 'response' &&
+      e.data === undefined &&
+      /^AT\+CIPRXGET=2\b/i.test(e.command)
+    );
   }
 
   private onCut(token: Extract<AtToken, { type: 'cut' }>): void {

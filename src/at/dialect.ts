@@ -32,7 +32,14 @@ function shape<F>(name: string, pattern: RegExp, fields: (m: RegExpExecArray) =>
 const none = (): Record<string, never> => ({});
 
 /** The per-link events of multi-link mode (`AT+CIPMUX=1`). */
-export type LinkEventName = 'CONNECT OK' | 'CONNECT FAIL' | 'ALREADY CONNECT' | 'CLOSED' | 'CLOSE OK' | 'SEND OK' | 'SEND FAIL';
+export type LinkEventName =
+  | 'CONNECT OK'
+  | 'CONNECT FAIL'
+  | 'ALREADY CONNECT'
+  | 'CLOSED'
+  | 'CLOSE OK'
+  | 'SEND OK'
+  | 'SEND FAIL';
 
 /** Fields of a header that announces a binary block: the link as written (if any) and the length. */
 export interface BlockFields {
@@ -64,7 +71,9 @@ export interface BlockShape extends DialectShape<BlockFields> {
   readonly trailer: 'always' | 'if-configured';
 }
 
-function block(def: Omit<BlockShape, 'marks' | 'fields'> & { marks: string[]; fields: (m: RegExpExecArray) => BlockFields }): BlockShape {
+function block(
+  def: Omit<BlockShape, 'marks' | 'fields'> & { marks: string[]; fields: (m: RegExpExecArray) => BlockFields },
+): BlockShape {
   return { ...def, marks: def.marks.map((s) => Buffer.from(s, 'latin1')) };
 }
 
@@ -98,7 +107,10 @@ const pullRead = block({
   name: 'pull-read',
   kind: 'ciprxget',
   pattern: /^\+CIPRXGET: ?2,(\d{1,7}),(\d{1,7})(?:,(\d{1,7}))?(?:,"[^"]*")?$/,
-  fields: (m) => (m[3] === undefined ? { len: Number(m[1]), left: Number(m[2]) } : { id: m[1]!, len: Number(m[2]), left: Number(m[3]) }),
+  fields: (m) =>
+    m[3] === undefined
+      ? { len: Number(m[1]), left: Number(m[2]) }
+      : { id: m[1]!, len: Number(m[2]), left: Number(m[3]) },
   marks: ['+CIPRXGET: 2,', '+CIPRXGET:2,'],
   start: 'line',
   trailer: 'always',
@@ -124,14 +136,22 @@ export const URC = {
   /** The packet context was deactivated by the network: every link is gone (§4.8). */
   pdpDeact: shape('pdp-deact', /^\+PDP:?\s*DEACT/, none),
   /** `<n>, CONNECT OK`, `<n>,CLOSED`, … Any number of digits, so that a garbled id is seen (and refused by the modem) rather than taken for another line. */
-  linkEvent: shape('link-event', /^\s*(\d+),\s*(CONNECT OK|CONNECT FAIL|ALREADY CONNECT|CLOSED|CLOSE OK|SEND OK|SEND FAIL)\s*$/, (m) => ({
-    id: m[1]!,
-    event: m[2]! as LinkEventName,
-  })),
+  linkEvent: shape(
+    'link-event',
+    /^\s*(\d+),\s*(CONNECT OK|CONNECT FAIL|ALREADY CONNECT|CLOSED|CLOSE OK|SEND OK|SEND FAIL)\s*$/,
+    (m) => ({
+      id: m[1]!,
+      event: m[2]! as LinkEventName,
+    }),
+  ),
   /** The single-link form of the link events a command does not end. */
-  singleLinkEvent: shape('single-link-event', /^(CLOSED|CONNECT OK|CONNECT FAIL|ALREADY CONNECT)$/, (m) => ({ event: m[1]! as LinkEventName })),
+  singleLinkEvent: shape('single-link-event', /^(CLOSED|CONNECT OK|CONNECT FAIL|ALREADY CONNECT)$/, (m) => ({
+    event: m[1]! as LinkEventName,
+  })),
   /** `DATA ACCEPT:<n>,<count>` (or single-link `DATA ACCEPT:<count>`): what the module took of a send (`AT+CIPQSEND=1`). */
-  dataAccept: shape('data-accept', /^\s*DATA ACCEPT:\s*(?:(\d+)\s*,\s*)?(\d+)\s*$/, (m) => (m[1] === undefined ? { count: Number(m[2]) } : { id: m[1], count: Number(m[2]) })),
+  dataAccept: shape('data-accept', /^\s*DATA ACCEPT:\s*(?:(\d+)\s*,\s*)?(\d+)\s*$/, (m) =>
+    m[1] === undefined ? { count: Number(m[2]) } : { id: m[1], count: Number(m[2]) },
+  ),
   /** Pull mode: data is waiting on link n (`+CIPRXGET: 1,<n>[,…]`). */
   dataWaiting: shape('data-waiting', /^\+CIPRXGET:\s*1\s*,\s*(\d+)(?:\s*,.*)?$/, (m) => ({ id: m[1]! })),
   /**

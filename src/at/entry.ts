@@ -39,7 +39,9 @@ export function checkSend(command: string, options: AtSendOptions): { payload: B
     throw new BadArgumentError('timeoutMs', `timeoutMs must be a positive number, got ${options.timeoutMs}.`);
   }
   const p = options.payload;
-  return { payload: p === undefined ? undefined : Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength) };
+  return {
+    payload: p === undefined ? undefined : Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength),
+  };
 }
 
 /** @internal A queued entry for `command`. */
@@ -47,5 +49,17 @@ export function newEntry(
   command: string,
   e: Pick<Entry, 'payload' | 'matcher' | 'timeoutMs' | 'signal' | 'resolve' | 'reject'>,
 ): Entry {
-  return { command, ...e, onAbort: undefined, lines: [], data: undefined, final: undefined, phase: 'queued', settled: false, timer: undefined, settleTimer: undefined, sentAt: undefined };
+  return {
+    command,
+    ...e,
+    onAbort: undefined,
+    lines: [],
+    data: undefined,
+    final: undefined,
+    phase: 'queued',
+    settled: false,
+    timer: undefined,
+    settleTimer: undefined,
+    sentAt: undefined,
+  };
 }

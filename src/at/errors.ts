@@ -87,7 +87,10 @@ export class AtAbandonedError extends Air780Error {
 
   constructor(command: string, reason: string) {
     command = redactLine(command);
-    super('ERR_AT_ABANDONED', `${command}: abandoned before its final result (${reason}). Send it again once the module is back.`);
+    super(
+      'ERR_AT_ABANDONED',
+      `${command}: abandoned before its final result (${reason}). Send it again once the module is back.`,
+    );
     this.command = command;
   }
 }

@@ -81,8 +81,7 @@ function buildFinalMatcher(command: string, prompt: boolean): FinalMatcher {
     return (line) => (line === 'SHUT OK' ? 'final' : isErrorFinal(line) ? 'error' : undefined);
   }
   if (upper === 'AT+CIFSR') {
-    return (line) =>
-      RE_IPV4.test(line) || RE_IPV6.test(line) ? 'final' : isErrorFinal(line) ? 'error' : undefined;
+    return (line) => (RE_IPV4.test(line) || RE_IPV6.test(line) ? 'final' : isErrorFinal(line) ? 'error' : undefined);
   }
   if (name === '+CIPCLOSE') {
     const m = /^AT\+CIPCLOSE=(\d+)/i.exec(command);
@@ -103,7 +102,12 @@ function buildFinalMatcher(command: string, prompt: boolean): FinalMatcher {
     return (line) => {
       if (line === 'OK') return 'final';
       // Multi-link: `<n>, SEND OK` / `<n>, SEND FAIL` for our link; single-link: bare.
-      const ev = link === undefined ? (line === 'SEND OK' || line === 'SEND FAIL' ? { id: undefined, event: line } : undefined) : parseShape(URC.linkEvent, line);
+      const ev =
+        link === undefined
+          ? line === 'SEND OK' || line === 'SEND FAIL'
+            ? { id: undefined, event: line }
+            : undefined
+          : parseShape(URC.linkEvent, line);
       if (ev && ev.id === link) {
         if (ev.event === 'SEND OK') return 'final';
         if (ev.event === 'SEND FAIL') return 'error';

@@ -1,7 +1,15 @@
 /** The AT channel layer: bytes in, commands / URCs / payloads out. Imports no other layer. */
 export * from './errors.js';
 export { AtChannel } from './channel.js';
-export type { AtChannelOptions, AtSendOptions, AtResponse, AtUrc, AtCut, UrcMatch, AtCommandResult } from './channel.js';
+export type {
+  AtChannelOptions,
+  AtSendOptions,
+  AtResponse,
+  AtUrc,
+  AtCut,
+  UrcMatch,
+  AtCommandResult,
+} from './channel.js';
 export { AtScanner, blockSilenceBound } from './scanner.js';
 export type { AtToken, AtBlockKind, AtCutReason, AtScannerOptions } from './scanner.js';
 export { standardFinal, defaultFinalMatcher, isErrorFinal, parseCme } from './finals.js';

@@ -81,7 +81,12 @@ export class Resync {
   gaveUp(command: string, matcher: FinalMatcher, options: { promptBytes?: number; finalSeen?: boolean } = {}): void {
     const filled = options.promptBytes !== undefined;
     if (filled) {
-      log('[%s] %s timed out before its prompt: %d bytes of filler in place of its payload', this.host.name, command, options.promptBytes);
+      log(
+        '[%s] %s timed out before its prompt: %d bytes of filler in place of its payload',
+        this.host.name,
+        command,
+        options.promptBytes,
+      );
       this.host.write(Buffer.concat([Buffer.alloc(options.promptBytes!, 0x20), CR]), 'filler');
     }
     if (!options.finalSeen) this.orphan = { matcher, open: true, filled, command };
@@ -131,7 +136,7 @@ export class Resync {
   /** A `> ` no command is waiting for; true when it is the expected late prompt of a filled orphan. */
   prompt(): boolean {
     const o = this.orphan;
-    if (!o || !o.open || !o.filled) return false;
+    if (!o?.open || !o.filled) return false;
     // The filler written at the timeout is on the line already and becomes its payload. Nothing
     // else may go in.
     log('[%s] late prompt for timed-out %s: the filler already written completes it', this.host.name, o.command);
@@ -156,7 +161,7 @@ export class Resync {
 
   private orphanAccepts(line: string): boolean {
     const o = this.orphan;
-    if (!o || !o.open) return false;
+    if (!o?.open) return false;
     const v = o.matcher(line);
     return v === 'final' || v === 'error' || v === 'await';
   }
@@ -169,7 +174,7 @@ export class Resync {
         if (this.orphanAccepts(line)) {
           o!.open = false;
           r.phase = 2;
-          this.host.write(Buffer.from(SYNC_PROBE + '\r'), 'sync');
+          this.host.write(Buffer.from(`${SYNC_PROBE}\r`), 'sync');
         } else {
           this.finish();
         }

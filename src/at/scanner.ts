@@ -93,7 +93,7 @@ const HEADER_WINDOW = 40;
 
 const RE_ECHO = /^AT/i;
 
-const enum Mode {
+enum Mode {
   Line,
   /** After a block header: an optional CRLF / LF / CR before the data. */
   Sep,
@@ -165,7 +165,8 @@ export class AtScanner {
     if (chunk.length === 0) return;
     this.watch?.heard();
     this.scan(chunk);
-    if ((this.block || this.headerPending()) && this.silenceMs > 0) this.watch ??= new SilenceWatch(this.silenceMs, () => this.onSilence());
+    if ((this.block || this.headerPending()) && this.silenceMs > 0)
+      this.watch ??= new SilenceWatch(this.silenceMs, () => this.onSilence());
     else this.stopWatch();
   }
 
@@ -189,7 +190,11 @@ export class AtScanner {
     this.stopWatch();
     if (!r || !this.headerPending()) return;
     this.rest = undefined;
-    this.onToken({ type: 'garbage', reason: 'header-cut', preview: r.toString('latin1', 0, Math.min(r.length, PREVIEW)) });
+    this.onToken({
+      type: 'garbage',
+      reason: 'header-cut',
+      preview: r.toString('latin1', 0, Math.min(r.length, PREVIEW)),
+    });
   }
 
   private stopWatch(): void {
@@ -210,7 +215,7 @@ export class AtScanner {
       if (lf !== -1 && lf < from) lf = b.indexOf(LF, from);
       if (cr === -1) return lf;
       if (lf === -1) return cr;
-      return cr < lf ? cr : lf;
+      return Math.min(cr , lf);
     };
 
     while (pos < end) {
@@ -417,7 +422,11 @@ export class AtScanner {
   }
 
   private garbage(reason: 'line-too-long', b: Buffer, from: number, to: number): void {
-    this.onToken({ type: 'garbage', reason, preview: b.toString('utf8', from, Math.min(to, from + Math.min(PREVIEW, this.maxLine))) });
+    this.onToken({
+      type: 'garbage',
+      reason,
+      preview: b.toString('utf8', from, Math.min(to, from + Math.min(PREVIEW, this.maxLine))),
+    });
   }
 }
 

@@ -87,7 +87,10 @@ export interface RunScriptOptions<P> {
 /** A script ran past its whole-script timeout (`ERR_SCRIPT_TIMEOUT`). */
 export class AtScriptTimeoutError extends Air780Error {
   constructor(name: string, timeoutMs: number) {
-    super('ERR_SCRIPT_TIMEOUT', `${name} did not finish within ${timeoutMs} ms. Check the module's state (AT console) or raise the step timeouts.`);
+    super(
+      'ERR_SCRIPT_TIMEOUT',
+      `${name} did not finish within ${timeoutMs} ms. Check the module's state (AT console) or raise the step timeouts.`,
+    );
   }
 }
 
@@ -98,7 +101,10 @@ export class AtUnexpectedAnswerError extends Air780Error {
 
   constructor(command: string, lines: readonly string[]) {
     command = redactLine(command);
-    super('ERR_AT_UNEXPECTED', `${command} answered ${JSON.stringify(lines.map(redactLine))}, not what this step expects. Check the firmware version against the AT manual.`);
+    super(
+      'ERR_AT_UNEXPECTED',
+      `${command} answered ${JSON.stringify(lines.map(redactLine))}, not what this step expects. Check the firmware version against the AT manual.`,
+    );
     this.command = command;
     this.lines = lines.map(redactLine);
   }
@@ -116,9 +122,16 @@ interface Answer {
  * Runs `script` on `at`, step by step. Rejects with the first failure: a step's own error, the
  * channel's, the whole-script timeout's, or the signal's reason when it was aborted.
  */
-export async function runScript<P extends object>(at: AtChannel, script: AtScript<P>, options: RunScriptOptions<P> = {}): Promise<void> {
+export async function runScript<P extends object>(
+  at: AtChannel,
+  script: AtScript<P>,
+  options: RunScriptOptions<P> = {},
+): Promise<void> {
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(script.timedOut?.() ?? new AtScriptTimeoutError(script.name, script.timeoutMs)), script.timeoutMs);
+  const timer = setTimeout(
+    () => deadline.abort(script.timedOut?.() ?? new AtScriptTimeoutError(script.name, script.timeoutMs)),
+    script.timeoutMs,
+  );
   const signal = anySignal(deadline.signal, options.signal);
   try {
     for (const step of script.steps) await runStep(at, step, signal, options.onProgress);
@@ -131,7 +144,12 @@ export async function runScript<P extends object>(at: AtChannel, script: AtScrip
   }
 }
 
-async function runStep<P extends object>(at: AtChannel, step: ScriptStep<P>, signal: AbortSignal, onProgress: RunScriptOptions<P>['onProgress']): Promise<void> {
+async function runStep<P extends object>(
+  at: AtChannel,
+  step: ScriptStep<P>,
+  signal: AbortSignal,
+  onProgress: RunScriptOptions<P>['onProgress'],
+): Promise<void> {
   const poll = step.poll;
   if (!poll) {
     if (step.onlyIf && !(await guard(at, step.onlyIf, signal))) return;
@@ -139,7 +157,8 @@ async function runStep<P extends object>(at: AtChannel, step: ScriptStep<P>, sig
     const a = await attempt(at, step, signal, false);
     const v = resolve(a);
     // A script mistake, not a module fault: 'again' needs a poll to say how often and how long.
-    if (v === 'again') throw new BadArgumentError('script', `step ${redactLine(String(step.cmd))} answered 'again' but has no poll`);
+    if (v === 'again')
+      throw new BadArgumentError('script', `step ${redactLine(String(step.cmd))} answered 'again' but has no poll`);
     return;
   }
   let last: LastAnswer = { lines: [] };
@@ -150,7 +169,12 @@ async function runStep<P extends object>(at: AtChannel, step: ScriptStep<P>, sig
       last = { lines: a.lines, ...(a.error ? { error: a.error } : {}) };
       return resolve(a) === 'next' ? { done: true, value: undefined } : { done: false };
     },
-    { everyMs: poll.everyMs, ...(poll.withinMs !== undefined ? { withinMs: poll.withinMs } : {}), ...(poll.attempts !== undefined ? { attempts: poll.attempts } : {}), signal },
+    {
+      everyMs: poll.everyMs,
+      ...(poll.withinMs !== undefined ? { withinMs: poll.withinMs } : {}),
+      ...(poll.attempts !== undefined ? { attempts: poll.attempts } : {}),
+      signal,
+    },
   );
   if (!r.done) throw poll.gaveUp(last);
 }
@@ -189,7 +213,13 @@ async function attempt<P>(at: AtChannel, step: ScriptStep<P>, signal: AbortSigna
 }
 
 /** Sends one command and judges its answer (or refusal, timeout, abandonment) by the step. */
-async function ask<P>(at: AtChannel, cmd: string, step: ScriptStep<P>, signal: AbortSignal, polled: boolean): Promise<Answer> {
+async function ask<P>(
+  at: AtChannel,
+  cmd: string,
+  step: ScriptStep<P>,
+  signal: AbortSignal,
+  polled: boolean,
+): Promise<Answer> {
   const o: AtSendOptions = { signal, ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}) };
   let r: AtResponse;
   try {
@@ -199,8 +229,10 @@ async function ask<P>(at: AtChannel, cmd: string, step: ScriptStep<P>, signal: A
       const outcome = (err.cme !== undefined ? step.refused[err.cme] : undefined) ?? step.refused.other;
       if (outcome !== undefined) return { outcome, decided: false, lines: [...err.lines, err.final], error: err };
     }
-    if (err instanceof AtTimeoutError && step.timedOut) return { outcome: step.timedOut, decided: false, lines: [...err.lines], error: err };
-    if (err instanceof AtAbandonedError && step.abandoned) return { outcome: step.abandoned, decided: false, lines: [], error: err };
+    if (err instanceof AtTimeoutError && step.timedOut)
+      return { outcome: step.timedOut, decided: false, lines: [...err.lines], error: err };
+    if (err instanceof AtAbandonedError && step.abandoned)
+      return { outcome: step.abandoned, decided: false, lines: [], error: err };
     throw err;
   }
   const lines = [...r.lines, r.final];
@@ -218,7 +250,11 @@ async function ask<P>(at: AtChannel, cmd: string, step: ScriptStep<P>, signal: A
   }
   if (step.pending && lines.some((l) => matchLine(step.pending!, l))) return { outcome: 'again', decided: true, lines };
   if (!step.expect) return { outcome: 'next', decided: false, lines };
-  return { outcome: step.otherwise ?? (polled ? 'again' : () => new AtUnexpectedAnswerError(cmd, lines)), decided: false, lines };
+  return {
+    outcome: step.otherwise ?? (polled ? 'again' : () => new AtUnexpectedAnswerError(cmd, lines)),
+    decided: false,
+    lines,
+  };
 }
 
 function matchLine(m: LineMatch, line: string): unknown {

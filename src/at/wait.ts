@@ -48,7 +48,10 @@ export type PollResult<T> = { done: true; value: T } | { done: false };
  * and, once `withinMs` has passed, no more. A probe's rejection ends the poll with that error.
  * Resolves `{ done: false }` when the bounds are used up: the caller words the failure.
  */
-export async function pollUntil<T>(probe: (attempt: number) => Promise<PollResult<T>>, options: PollOptions): Promise<PollResult<T>> {
+export async function pollUntil<T>(
+  probe: (attempt: number) => Promise<PollResult<T>>,
+  options: PollOptions,
+): Promise<PollResult<T>> {
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     const t = performance.now();

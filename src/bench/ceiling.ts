@@ -34,7 +34,11 @@ export interface CeilingInput {
 }
 
 /** The AT bytes of one chunk's exchange, up and down (link 0; `left` of a pull read as 4 digits). */
-export function exchangeBytes(direction: 'up' | 'down', rxMode: 'push' | 'pull', chunk: number): { up: number; down: number; commands: number } {
+export function exchangeBytes(
+  direction: 'up' | 'down',
+  rxMode: 'push' | 'pull',
+  chunk: number,
+): { up: number; down: number; commands: number } {
   const len = (s: string) => Buffer.byteLength(s, 'latin1');
   if (direction === 'up') {
     return {

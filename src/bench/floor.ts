@@ -52,7 +52,7 @@ class RawPort {
 
   /** Write a command line and wait (bounded) for `want` in the answer. */
   command(cmd: string, want: string | RegExp = /\r\n(OK|SHUT OK)\r\n/, timeoutMs = 10_000): Promise<void> {
-    return this.exchange(cmd + '\r', want, timeoutMs);
+    return this.exchange(`${cmd}\r`, want, timeoutMs);
   }
 
   /** Write exactly `bytes` and wait (bounded) for `want`; what follows the match stays held. */
@@ -62,7 +62,11 @@ class RawPort {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.waiter = undefined;
-        reject(new Error(`AT floor: no ${String(want)} after ${JSON.stringify(bytes)} within ${timeoutMs} ms: ${JSON.stringify(this.text)}`));
+        reject(
+          new Error(
+            `AT floor: no ${String(want)} after ${JSON.stringify(bytes)} within ${timeoutMs} ms: ${JSON.stringify(this.text)}`,
+          ),
+        );
       }, timeoutMs);
       const check = (): void => {
         const re = typeof want === 'string' ? new RegExp(want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : want;
@@ -105,7 +109,7 @@ async function setUp(port: RawPort, rxMode: 'push' | 'pull', peerPort: number, r
   await port.command('AT+CIICR');
   await port.command('AT+CIFSR', /\r\n\d+\.\d+\.\d+\.\d+\r\n/);
   await port.command(`AT+CIPSTART=0,"TCP","127.0.0.1",${peerPort}`, '0, CONNECT OK');
-  const hello = role + '\n';
+  const hello = `${role}\n`;
   await port.exchange(`AT+CIPSEND=0,${hello.length}\r\n`, '> ');
   await port.exchange(hello, /DATA ACCEPT:0,\d+\r\n/);
 }
@@ -123,7 +127,13 @@ export async function atFloor(o: FloorOptions): Promise<Transfer> {
     const start = performance.now();
     let done = 0;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`AT floor ${o.direction} ${o.rxMode}: ${done} of ${o.bytes} bytes within ${o.timeoutMs} ms`)), o.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`AT floor ${o.direction} ${o.rxMode}: ${done} of ${o.bytes} bytes within ${o.timeoutMs} ms`),
+          ),
+        o.timeoutMs,
+      );
       const finish = (): void => {
         clearTimeout(timer);
         resolve();

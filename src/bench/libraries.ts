@@ -91,7 +91,8 @@ async function startPeers(): Promise<Peers> {
     };
     s.on('data', onHead);
   });
-  const listen = (srv: net.Server) => new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as AddressInfo).port)));
+  const listen = (srv: net.Server) =>
+    new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as AddressInfo).port)));
   const [httpPort, rawPort] = [await listen(server), await listen(raw)];
   return {
     httpPort,
@@ -105,7 +106,12 @@ async function startPeers(): Promise<Peers> {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(t));
 }
 
 /** Seconds from the first byte written to the last byte through a raw module socket. */
@@ -162,9 +168,24 @@ export async function benchLibraries(modem: Modem, opts: LibraryBenchOptions): P
   try {
     const raw: Record<'up' | 'down', number> = { up: 0, down: 0 };
     for (const direction of ['down', 'up'] as const) {
-      const seconds = await withTimeout(rawTransfer(modem, peers.rawPort, direction, bytes), timeoutMs, `raw ${direction}`);
+      const seconds = await withTimeout(
+        rawTransfer(modem, peers.rawPort, direction, bytes),
+        timeoutMs,
+        `raw ${direction}`,
+      );
       raw[direction] = bytes / seconds;
-      records.push(record({ name: 'raw-socket', transport: 'modem-mock', baud, direction, rxMode: modem.rxMode, payloadBytesPerSec: raw[direction], lineFraction: baud ? raw[direction] / (baud / 10) : null, note: 'ModemSocket, the reference for the library records' }));
+      records.push(
+        record({
+          name: 'raw-socket',
+          transport: 'modem-mock',
+          baud,
+          direction,
+          rxMode: modem.rxMode,
+          payloadBytesPerSec: raw[direction],
+          lineFraction: baud ? raw[direction] / (baud / 10) : null,
+          note: 'ModemSocket, the reference for the library records',
+        }),
+      );
       log(`  raw socket ${direction}: ${(raw[direction] / 1000).toFixed(2)} kB/s`);
     }
     const undici = optional<typeof import('undici')>('undici', log);
@@ -174,16 +195,40 @@ export async function benchLibraries(modem: Modem, opts: LibraryBenchOptions): P
         for (const direction of ['down', 'up'] as const) {
           const start = performance.now();
           if (direction === 'down') {
-            const res = await withTimeout(undici.fetch(`http://127.0.0.1:${peers.httpPort}/bytes/${bytes}`, { dispatcher }).then((r) => r.arrayBuffer()), timeoutMs, 'fetch down');
+            const res = await withTimeout(
+              undici
+                .fetch(`http://127.0.0.1:${peers.httpPort}/bytes/${bytes}`, { dispatcher })
+                .then((r) => r.arrayBuffer()),
+              timeoutMs,
+              'fetch down',
+            );
             if (res.byteLength !== bytes) throw new Error(`fetch down: ${res.byteLength} of ${bytes} bytes`);
           } else {
             const body = randomBytes(bytes);
-            const res = await withTimeout(undici.fetch(`http://127.0.0.1:${peers.httpPort}/sink`, { method: 'POST', body, dispatcher }).then((r) => r.json() as Promise<{ bytes: number }>), timeoutMs, 'fetch up');
+            const res = await withTimeout(
+              undici
+                .fetch(`http://127.0.0.1:${peers.httpPort}/sink`, { method: 'POST', body, dispatcher })
+                .then((r) => r.json() as Promise<{ bytes: number }>),
+              timeoutMs,
+              'fetch up',
+            );
             if (res.bytes !== bytes) throw new Error(`fetch up: the server got ${res.bytes} of ${bytes} bytes`);
           }
           const rate = bytes / ((performance.now() - start) / 1000);
           const fraction = rate / raw[direction];
-          records.push(record({ name: 'http-fetch', transport: 'modem-mock', baud, direction, rxMode: modem.rxMode, messageBytes: bytes, payloadBytesPerSec: rate, lineFraction: baud ? rate / (baud / 10) : null, note: `${fraction.toFixed(3)} of the raw socket (target ≥ 0.97); undici fetch via dispatcher()` }));
+          records.push(
+            record({
+              name: 'http-fetch',
+              transport: 'modem-mock',
+              baud,
+              direction,
+              rxMode: modem.rxMode,
+              messageBytes: bytes,
+              payloadBytesPerSec: rate,
+              lineFraction: baud ? rate / (baud / 10) : null,
+              note: `${fraction.toFixed(3)} of the raw socket (target ≥ 0.97); undici fetch via dispatcher()`,
+            }),
+          );
           log(`  fetch ${direction}: ${(rate / 1000).toFixed(2)} kB/s = ${fraction.toFixed(3)} of the raw socket`);
         }
       } finally {
@@ -197,7 +242,23 @@ export async function benchLibraries(modem: Modem, opts: LibraryBenchOptions): P
         const dir = mkdtempSync(join(tmpdir(), 'air780-bench-pki-'));
         const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
         // The broker's TLS listener needs a certificate; the bench only uses the plain one.
-        ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost']);
+        ssl([
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          'k.pem',
+          '-out',
+          'c.pem',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+        ]);
         const read = (f: string) => readFileSync(join(dir, f), 'utf8');
         broker = await startMosquitto({ cert: read('c.pem'), key: read('k.pem'), ca: read('c.pem') });
       } catch (err) {
@@ -206,7 +267,11 @@ export async function benchLibraries(modem: Modem, opts: LibraryBenchOptions): P
       if (broker) {
         try {
           for (const qos of [0, 1] as const) {
-            const client = new mqtt.MqttClient(mqttStream(modem, { host: '127.0.0.1', port: broker.port }), { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 30_000 });
+            const client = new mqtt.MqttClient(mqttStream(modem, { host: '127.0.0.1', port: broker.port }), {
+              protocolVersion: 4,
+              reconnectPeriod: 0,
+              connectTimeout: 30_000,
+            });
             client.on('error', () => {});
             await withTimeout(new Promise<void>((r) => client.once('connect', () => r())), timeoutMs, 'mqtt connect');
             const payload = randomBytes(1024);
@@ -215,12 +280,33 @@ export async function benchLibraries(modem: Modem, opts: LibraryBenchOptions): P
             for (let i = 0; i < messages; i++) acks.push(client.publishAsync('bench/telemetry', payload, { qos }));
             await withTimeout(Promise.all(acks), timeoutMs, `mqtt qos ${qos}`);
             // QoS 0 resolves once written into the socket: wait until the module accepted every byte.
-            const socket = (client as unknown as { stream: { delivery?: { bytesQueued: number; waitAccepted(o: number, x?: { timeoutMs?: number }): Promise<void> } } }).stream;
+            const socket = (
+              client as unknown as {
+                stream: {
+                  delivery?: {
+                    bytesQueued: number;
+                    waitAccepted(o: number, x?: { timeoutMs?: number }): Promise<void>;
+                  };
+                };
+              }
+            ).stream;
             if (socket.delivery) await socket.delivery.waitAccepted(socket.delivery.bytesQueued, { timeoutMs });
             const rate = (messages * 1024) / ((performance.now() - start) / 1000);
             const fraction = rate / raw.up;
             await client.endAsync();
-            records.push(record({ name: `mqtt-qos${qos}`, transport: 'modem-mock', baud, direction: 'up', rxMode: modem.rxMode, messageBytes: 1024, payloadBytesPerSec: rate, lineFraction: baud ? rate / (baud / 10) : null, note: `${fraction.toFixed(3)} of the raw socket${qos === 0 ? ' (target ≥ 0.95)' : ''}; ${messages} publishes, mqtt.js via mqttStream()` }));
+            records.push(
+              record({
+                name: `mqtt-qos${qos}`,
+                transport: 'modem-mock',
+                baud,
+                direction: 'up',
+                rxMode: modem.rxMode,
+                messageBytes: 1024,
+                payloadBytesPerSec: rate,
+                lineFraction: baud ? rate / (baud / 10) : null,
+                note: `${fraction.toFixed(3)} of the raw socket${qos === 0 ? ' (target ≥ 0.95)' : ''}; ${messages} publishes, mqtt.js via mqttStream()`,
+              }),
+            );
             log(`  mqtt QoS ${qos}: ${(rate / 1024).toFixed(1)} msg/s = ${fraction.toFixed(3)} of the raw socket`);
           }
         } finally {

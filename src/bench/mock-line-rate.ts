@@ -41,12 +41,19 @@ export async function measureLineRate(baud: number, seconds: number): Promise<Li
     // No CR in the uplink bytes: the module discards an over-long line without answering.
     const upData = Buffer.alloc(total, 0x55);
     const upStart = performance.now();
-    const up = new Promise<number>((resolve, reject) => stream.write(upData, (err) => (err ? reject(err) : resolve(performance.now() - upStart))));
+    const up = new Promise<number>((resolve, reject) =>
+      stream.write(upData, (err) => (err ? reject(err) : resolve(performance.now() - upStart))),
+    );
     mock.injectNoise(Buffer.alloc(total, 0x55));
     const [d, upMs] = await Promise.all([down, up]);
     const bytesPerSec = d.ms > 0 ? (d.bytes * 1000) / d.ms : Infinity;
     const uplinkBytesPerSec = (total * 1000) / upMs;
-    return { bytesPerSec, fraction: bytesPerSec / nominal, uplinkBytesPerSec, uplinkFraction: uplinkBytesPerSec / nominal };
+    return {
+      bytesPerSec,
+      fraction: bytesPerSec / nominal,
+      uplinkBytesPerSec,
+      uplinkFraction: uplinkBytesPerSec / nominal,
+    };
   } finally {
     await mock.close();
   }

@@ -50,7 +50,12 @@ export async function benchThroughput(options: ThroughputBenchOptions): Promise<
   return out;
 }
 
-async function runOne(options: ThroughputBenchOptions, baudRate: number, rxMode: 'push' | 'pull', direction: 'up' | 'down'): Promise<ThroughputResult> {
+async function runOne(
+  options: ThroughputBenchOptions,
+  baudRate: number,
+  rxMode: 'push' | 'pull',
+  direction: 'up' | 'down',
+): Promise<ThroughputResult> {
   const lineRate = baudRate / 10;
   const bytes = Math.round(lineRate * (options.seconds ?? 3));
   const payload = Buffer.alloc(bytes, 0x5a);
@@ -121,7 +126,15 @@ async function runOne(options: ThroughputBenchOptions, baudRate: number, rxMode:
     }
     socket.destroy();
     const bytesPerSecond = (counted / ms) * 1000;
-    return { baudRate, rxMode, direction, bytes, ms: Math.round(ms), bytesPerSecond: Math.round(bytesPerSecond), fraction: Number((bytesPerSecond / lineRate).toFixed(3)) };
+    return {
+      baudRate,
+      rxMode,
+      direction,
+      bytes,
+      ms: Math.round(ms),
+      bytesPerSecond: Math.round(bytesPerSecond),
+      fraction: Number((bytesPerSecond / lineRate).toFixed(3)),
+    };
   } finally {
     await modem.close();
     await module.close();

@@ -36,7 +36,8 @@ async function listening(port: number, timeoutMs: number, log: () => string): Pr
       s.on('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() - start > timeoutMs) throw new Error(`mosquitto not listening on ${port} within ${timeoutMs} ms:\n${log()}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`mosquitto not listening on ${port} within ${timeoutMs} ms:\n${log()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -44,7 +44,9 @@ export interface BenchRecord {
 }
 
 /** A record with every optional measurement null. */
-export function record(base: Pick<BenchRecord, 'name' | 'transport' | 'baud' | 'direction'> & Partial<BenchRecord>): BenchRecord {
+export function record(
+  base: Pick<BenchRecord, 'name' | 'transport' | 'baud' | 'direction'> & Partial<BenchRecord>,
+): BenchRecord {
   return {
     rxMode: null,
     messageBytes: null,
@@ -100,11 +102,16 @@ function fmtBaud(baud: number): string {
 }
 
 /** The markdown table of all records, with a header line about the run. */
-export function toMarkdown(records: readonly BenchRecord[], meta: { date: string; node: string; quick: boolean; summary?: string[] }): string {
-  const head = '| name | transport | baud | dir | rx | msg B | payload rate | line fraction | of ceiling | p50 ms | p99 ms | wire ms | CPU ms/MB | CPU % of a core | peak RSS MB | note |';
+export function toMarkdown(
+  records: readonly BenchRecord[],
+  meta: { date: string; node: string; quick: boolean; summary?: string[] },
+): string {
+  const head =
+    '| name | transport | baud | dir | rx | msg B | payload rate | line fraction | of ceiling | p50 ms | p99 ms | wire ms | CPU ms/MB | CPU % of a core | peak RSS MB | note |';
   const sep = '|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
-  const rows = records.map((r) =>
-    `| ${r.name} | ${r.transport} | ${fmtBaud(r.baud)} | ${r.direction} | ${r.rxMode ?? ''} | ${r.messageBytes ?? ''} | ${fmtRate(r.payloadBytesPerSec)} | ${fmt(r.lineFraction, 3)} | ${fmt(r.ceilingFraction, 3)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.wireMs, 1)} | ${fmt(r.cpuMsPerMB, 0)} | ${fmtPercent(r.cpuPercent)} | ${fmt(r.peakRssMB, 1)} | ${(r.note ?? '').replace(/\|/g, '/')} |`,
+  const rows = records.map(
+    (r) =>
+      `| ${r.name} | ${r.transport} | ${fmtBaud(r.baud)} | ${r.direction} | ${r.rxMode ?? ''} | ${r.messageBytes ?? ''} | ${fmtRate(r.payloadBytesPerSec)} | ${fmt(r.lineFraction, 3)} | ${fmt(r.ceilingFraction, 3)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.wireMs, 1)} | ${fmt(r.cpuMsPerMB, 0)} | ${fmtPercent(r.cpuPercent)} | ${fmt(r.peakRssMB, 1)} | ${(r.note ?? '').replace(/\|/g, '/')} |`,
   );
   const lines = [
     '# air780 benchmark results',
@@ -126,11 +133,24 @@ export function summaryLines(records: readonly BenchRecord[]): string[] {
   const summary: string[] = [];
   const find = (f: (r: BenchRecord) => boolean) => records.find(f);
   const ours = (baud: number, direction: string, rxMode: string) =>
-    find((x) => x.name === 'ws-throughput' && x.transport === 'modem-mock' && x.baud === baud && x.direction === direction && x.rxMode === rxMode);
-  for (const [direction, target] of [['up', 0.9], ['down', 0.95]] as const) {
+    find(
+      (x) =>
+        x.name === 'ws-throughput' &&
+        x.transport === 'modem-mock' &&
+        x.baud === baud &&
+        x.direction === direction &&
+        x.rxMode === rxMode,
+    );
+  for (const [direction, target] of [
+    ['up', 0.9],
+    ['down', 0.95],
+  ] as const) {
     for (const rxMode of ['push', 'pull'] as const) {
       const r = ours(115200, direction, rxMode);
-      if (r?.lineFraction != null) summary.push(`115200 ${direction} (${rxMode}): ${r.lineFraction.toFixed(3)} of line rate (target ≥ ${target}) ${r.lineFraction >= target ? 'met' : 'NOT met'}`);
+      if (r?.lineFraction != null)
+        summary.push(
+          `115200 ${direction} (${rxMode}): ${r.lineFraction.toFixed(3)} of line rate (target ≥ ${target}) ${r.lineFraction >= target ? 'met' : 'NOT met'}`,
+        );
     }
   }
   summary.push(...ceilingLines(records));
@@ -139,20 +159,34 @@ export function summaryLines(records: readonly BenchRecord[]): string[] {
     for (const rxMode of ['push', 'pull'] as const) {
       const r = ours(0, direction, rxMode);
       // Sending does not depend on the receive mode: both up runs compare with the one up floor.
-      const floor = find((x) => x.name === 'at-floor' && x.baud === 0 && x.direction === direction && (direction === 'up' || x.rxMode === rxMode));
+      const floor = find(
+        (x) =>
+          x.name === 'at-floor' &&
+          x.baud === 0 &&
+          x.direction === direction &&
+          (direction === 'up' || x.rxMode === rxMode),
+      );
       if (base?.cpuMsPerMB && r?.cpuMsPerMB) {
         const ratio = r.cpuMsPerMB / base.cpuMsPerMB;
-        const vsFloor = floor?.cpuMsPerMB ? `; bare AT exchange ${floor.cpuMsPerMB.toFixed(0)} ms, so ${(r.cpuMsPerMB / floor.cpuMsPerMB).toFixed(2)}× the floor` : '';
-        summary.push(`CPU per MB ${direction} (${rxMode}): ${r.cpuMsPerMB.toFixed(0)} ms vs ws client ${base.cpuMsPerMB.toFixed(0)} ms = ${ratio.toFixed(2)}× (target ≤ 2×) ${ratio <= 2 ? 'met' : 'NOT met'}${vsFloor}`);
+        const vsFloor = floor?.cpuMsPerMB
+          ? `; bare AT exchange ${floor.cpuMsPerMB.toFixed(0)} ms, so ${(r.cpuMsPerMB / floor.cpuMsPerMB).toFixed(2)}× the floor`
+          : '';
+        summary.push(
+          `CPU per MB ${direction} (${rxMode}): ${r.cpuMsPerMB.toFixed(0)} ms vs ws client ${base.cpuMsPerMB.toFixed(0)} ms = ${ratio.toFixed(2)}× (target ≤ 2×) ${ratio <= 2 ? 'met' : 'NOT met'}${vsFloor}`,
+        );
       }
     }
   }
   for (const rxMode of ['push', 'pull'] as const) {
     for (const direction of ['up', 'down'] as const) {
       const r = ours(0, direction, rxMode);
-      const same = find((x) => x.transport === 'ws-over-modem' && x.baud === 0 && x.direction === direction && x.rxMode === rxMode);
+      const same = find(
+        (x) => x.transport === 'ws-over-modem' && x.baud === 0 && x.direction === direction && x.rxMode === rxMode,
+      );
       if (r?.cpuMsPerMB && same?.cpuMsPerMB) {
-        summary.push(`websocket layer ${direction} (${rxMode}): ours ${r.cpuMsPerMB.toFixed(0)} ms/MB vs ws package over the same modem path ${same.cpuMsPerMB.toFixed(0)} ms/MB = ${(r.cpuMsPerMB / same.cpuMsPerMB).toFixed(2)}×`);
+        summary.push(
+          `websocket layer ${direction} (${rxMode}): ours ${r.cpuMsPerMB.toFixed(0)} ms/MB vs ws package over the same modem path ${same.cpuMsPerMB.toFixed(0)} ms/MB = ${(r.cpuMsPerMB / same.cpuMsPerMB).toFixed(2)}×`,
+        );
       }
     }
   }
@@ -163,17 +197,33 @@ export function summaryLines(records: readonly BenchRecord[]): string[] {
       if (up == null || down == null) continue;
       // As for CPU per MB, both receive modes' up runs compare with the one (push) up floor.
       const floor = (direction: string) =>
-        find((x) => x.name === 'at-floor' && x.baud === baud && x.direction === direction && (direction === 'up' || x.rxMode === rxMode))?.cpuPercent;
+        find(
+          (x) =>
+            x.name === 'at-floor' &&
+            x.baud === baud &&
+            x.direction === direction &&
+            (direction === 'up' || x.rxMode === rxMode),
+        )?.cpuPercent;
       const fu = floor('up');
       const fd = floor('down');
-      const vsFloor = fu != null && fd != null ? ` (bare AT exchange: up ${fmtPercent(fu)} %, down ${fmtPercent(fd)} %)` : '';
-      summary.push(`CPU while saturating ${baud} (${rxMode}): up ${fmtPercent(up)} % of a core, down ${fmtPercent(down)} %${vsFloor}`);
+      const vsFloor =
+        fu != null && fd != null ? ` (bare AT exchange: up ${fmtPercent(fu)} %, down ${fmtPercent(fd)} %)` : '';
+      summary.push(
+        `CPU while saturating ${baud} (${rxMode}): up ${fmtPercent(up)} % of a core, down ${fmtPercent(down)} %${vsFloor}`,
+      );
     }
   }
   const plain = find((x) => x.name === 'ws-json-plain' && x.direction === 'down');
   const defl = find((x) => x.name === 'ws-json-deflate' && x.direction === 'down');
-  if (plain?.payloadBytesPerSec && defl?.payloadBytesPerSec && plain.lineFraction != null && defl.lineFraction != null) {
-    summary.push(`permessage-deflate on JSON (down, 115200): ${(defl.payloadBytesPerSec / plain.payloadBytesPerSec).toFixed(2)}× the payload rate (${defl.lineFraction.toFixed(2)} of line vs ${plain.lineFraction.toFixed(2)})`);
+  if (
+    plain?.payloadBytesPerSec &&
+    defl?.payloadBytesPerSec &&
+    plain.lineFraction != null &&
+    defl.lineFraction != null
+  ) {
+    summary.push(
+      `permessage-deflate on JSON (down, 115200): ${(defl.payloadBytesPerSec / plain.payloadBytesPerSec).toFixed(2)}× the payload rate (${defl.lineFraction.toFixed(2)} of line vs ${plain.lineFraction.toFixed(2)})`,
+    );
   }
   const rss = find((x) => x.name === 'peak-rss')?.peakRssMB;
   if (rss != null) summary.push(`peak RSS of the host process: ${rss.toFixed(1)} MB`);
@@ -191,22 +241,35 @@ export function ceilingLines(records: readonly BenchRecord[]): string[] {
     for (const rxMode of ['push', 'pull'] as const) {
       for (const direction of ['up', 'down'] as const) {
         const r = records.find(
-          (x) => x.name === 'ws-throughput' && x.transport === 'modem-mock' && x.baud === baud && x.direction === direction && x.rxMode === rxMode,
+          (x) =>
+            x.name === 'ws-throughput' &&
+            x.transport === 'modem-mock' &&
+            x.baud === baud &&
+            x.direction === direction &&
+            x.rxMode === rxMode,
         );
         if (r?.ceilingFraction == null || !r.payloadBytesPerSec) continue;
         const ceiling = r.payloadBytesPerSec / r.ceilingFraction;
         const allows = baud > 0 ? `${(ceiling / lineRate(baud)).toFixed(3)} of line` : fmtRate(ceiling);
         const floor = records.find(
-          (x) => x.name === 'at-floor' && x.baud === baud && x.direction === direction && (direction === 'up' || x.rxMode === rxMode),
+          (x) =>
+            x.name === 'at-floor' &&
+            x.baud === baud &&
+            x.direction === direction &&
+            (direction === 'up' || x.rxMode === rxMode),
         );
         let tail = '';
         if (floor?.ceilingFraction != null) {
           const gap = floor.ceilingFraction - r.ceilingFraction;
           tail =
             `; bare AT exchange ${floor.ceilingFraction.toFixed(3)} of it` +
-            (gap < 0.03 ? ', so the rest is held back by the mock and the pty, not the driver' : `, so the driver costs ${gap.toFixed(3)} of it`);
+            (gap < 0.03
+              ? ', so the rest is held back by the mock and the pty, not the driver'
+              : `, so the driver costs ${gap.toFixed(3)} of it`);
         }
-        lines.push(`ceiling ${baud || 'unthrottled'} ${direction} (${rxMode}): the protocol allows ${allows}; ours ${r.ceilingFraction.toFixed(3)} of it${tail}`);
+        lines.push(
+          `ceiling ${baud || 'unthrottled'} ${direction} (${rxMode}): the protocol allows ${allows}; ours ${r.ceilingFraction.toFixed(3)} of it${tail}`,
+        );
       }
     }
   }
@@ -243,7 +306,14 @@ function kindOf(r: BenchRecord): string {
 }
 
 /** One panel: bars from `min` to `max` on a linear axis, with a dashed reference line. */
-function panel(title: string, bars: readonly Bar[], min: number, max: number, offsetY: number, ref?: { at: number; label: string }): string[] {
+function panel(
+  title: string,
+  bars: readonly Bar[],
+  min: number,
+  max: number,
+  offsetY: number,
+  ref?: { at: number; label: string },
+): string[] {
   const left = 50;
   const top = offsetY + 38;
   const bottom = offsetY + 170;
@@ -257,18 +327,26 @@ function panel(title: string, bars: readonly Bar[], min: number, max: number, of
   const step = (max - min) / 4;
   for (let i = 0; i <= 4; i++) {
     const tick = min + i * step;
-    out.push(`<text x="${left - 6}" y="${y(tick) + 4}" text-anchor="end">${tick.toFixed(max - min < 1 ? 3 : 2)}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${y(tick) + 4}" text-anchor="end">${tick.toFixed(max - min < 1 ? 3 : 2)}</text>`,
+    );
   }
   if (ref && ref.at >= min && ref.at <= max) {
-    out.push(`<line x1="${left}" y1="${y(ref.at)}" x2="${width - 10}" y2="${y(ref.at)}" stroke="#999" stroke-dasharray="4 3"/>`);
+    out.push(
+      `<line x1="${left}" y1="${y(ref.at)}" x2="${width - 10}" y2="${y(ref.at)}" stroke="#999" stroke-dasharray="4 3"/>`,
+    );
     out.push(`<text x="${width - 12}" y="${y(ref.at) - 4}" text-anchor="end" fill="#666">${esc(ref.label)}</text>`);
   }
   bars.forEach((b, i) => {
     const x = left + 10 + i * BAR_STEP;
-    out.push(`<rect x="${x}" y="${y(b.value)}" width="${BAR_W}" height="${bottom - y(b.value)}" fill="${b.color}"><title>${esc(b.title)}</title></rect>`);
+    out.push(
+      `<rect x="${x}" y="${y(b.value)}" width="${BAR_W}" height="${bottom - y(b.value)}" fill="${b.color}"><title>${esc(b.title)}</title></rect>`,
+    );
     out.push(`<text x="${x + BAR_W / 2}" y="${y(b.value) - 3}" text-anchor="middle">${b.value.toFixed(3)}</text>`);
     if (b.mark != null) {
-      out.push(`<line x1="${x - 4}" y1="${y(b.mark)}" x2="${x + BAR_W + 4}" y2="${y(b.mark)}" stroke="#c00" stroke-width="2"><title>${esc(`ceiling ${b.mark.toFixed(3)}`)}</title></line>`);
+      out.push(
+        `<line x1="${x - 4}" y1="${y(b.mark)}" x2="${x + BAR_W + 4}" y2="${y(b.mark)}" stroke="#c00" stroke-width="2"><title>${esc(`ceiling ${b.mark.toFixed(3)}`)}</title></line>`,
+      );
     }
     out.push(`<text transform="translate(${x + 24},${bottom + 8}) rotate(60)" font-size="10">${esc(b.label)}</text>`);
   });
@@ -309,7 +387,16 @@ export function toSvg(records: readonly BenchRecord[]): string {
       return { label: labelOf(r), value: f, mark, color: color(r), title };
     });
     const min = axisMin(bars.flatMap((b) => (b.mark ? [b.value, b.mark] : [b.value])));
-    parts.push(...panel(`${baud} baud: payload rate as a fraction of line rate (axis from ${min.toFixed(1)}); red: the protocol's ceiling`, bars, min, 1.0, offsetY, { at: 1, label: 'line rate' }));
+    parts.push(
+      ...panel(
+        `${baud} baud: payload rate as a fraction of line rate (axis from ${min.toFixed(1)}); red: the protocol's ceiling`,
+        bars,
+        min,
+        1.0,
+        offsetY,
+        { at: 1, label: 'line rate' },
+      ),
+    );
     width = Math.max(width, panelWidth(bars.length));
     offsetY += PANEL_H;
   }
@@ -321,21 +408,50 @@ export function toSvg(records: readonly BenchRecord[]): string {
       color: color(r),
       title: `${r.name}: ${fmtRate(r.payloadBytesPerSec)} = ${(r.ceilingFraction ?? 0).toFixed(3)} of the ceiling`,
     }));
-    parts.push(...panel('unthrottled: payload rate as a fraction of the ceiling the module latency allows (push down has none)', bars, 0, 1, offsetY, { at: 1, label: 'ceiling' }));
+    parts.push(
+      ...panel(
+        'unthrottled: payload rate as a fraction of the ceiling the module latency allows (push down has none)',
+        bars,
+        0,
+        1,
+        offsetY,
+        { at: 1, label: 'ceiling' },
+      ),
+    );
     width = Math.max(width, panelWidth(bars.length));
     offsetY += PANEL_H;
   }
   const comp = records.filter((r) => json(r) && r.lineFraction !== null);
   if (comp.length > 0) {
-    const bars = comp.map((r) => ({ label: labelOf(r), value: r.lineFraction ?? 0, color: color(r), title: `${r.name}: ${fmtRate(r.payloadBytesPerSec)}` }));
+    const bars = comp.map((r) => ({
+      label: labelOf(r),
+      value: r.lineFraction ?? 0,
+      color: color(r),
+      title: `${r.name}: ${fmtRate(r.payloadBytesPerSec)}`,
+    }));
     const max = Math.ceil(Math.max(1, ...bars.map((b) => b.value)));
-    parts.push(...panel('permessage-deflate on JSON telemetry at 115200: payload rate as a fraction of line rate', bars, 0, max, offsetY, { at: 1, label: 'line rate' }));
+    parts.push(
+      ...panel(
+        'permessage-deflate on JSON telemetry at 115200: payload rate as a fraction of line rate',
+        bars,
+        0,
+        max,
+        offsetY,
+        { at: 1, label: 'line rate' },
+      ),
+    );
     offsetY += PANEL_H;
   }
   const height = offsetY + 24;
-  parts.push(`<rect x="50" y="${height - 18}" width="10" height="10" fill="#4477aa"/><text x="64" y="${height - 9}">up</text>`);
-  parts.push(`<rect x="100" y="${height - 18}" width="10" height="10" fill="#66aa55"/><text x="114" y="${height - 9}">down</text>`);
-  parts.push(`<line x1="150" y1="${height - 13}" x2="170" y2="${height - 13}" stroke="#c00" stroke-width="2"/><text x="174" y="${height - 9}">protocol ceiling</text>`);
+  parts.push(
+    `<rect x="50" y="${height - 18}" width="10" height="10" fill="#4477aa"/><text x="64" y="${height - 9}">up</text>`,
+  );
+  parts.push(
+    `<rect x="100" y="${height - 18}" width="10" height="10" fill="#66aa55"/><text x="114" y="${height - 9}">down</text>`,
+  );
+  parts.push(
+    `<line x1="150" y1="${height - 13}" x2="170" y2="${height - 13}" stroke="#c00" stroke-width="2"/><text x="174" y="${height - 9}">protocol ceiling</text>`,
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
@@ -353,7 +469,7 @@ export async function writeResults(
 ): Promise<{ json: string; md: string; svg: string }> {
   await mkdir(dir, { recursive: true });
   const paths = { json: join(dir, 'results.json'), md: join(dir, 'results.md'), svg: join(dir, 'results.svg') };
-  await writeFile(paths.json, JSON.stringify(records, null, 2) + '\n');
+  await writeFile(paths.json, `${JSON.stringify(records, null, 2)}\n`);
   await writeFile(paths.md, toMarkdown(records, meta));
   await writeFile(paths.svg, toSvg(records));
   return paths;

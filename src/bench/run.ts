@@ -19,7 +19,16 @@ import { WebSocketClient, openerConnect } from '../ws/index.js';
 import { fractionOf, lineRate, record, summaryLines, writeResults, type BenchRecord } from './report.js';
 import { atFloor } from './floor.js';
 import { ceilingFractionOf, wsFrameOverhead } from './ceiling.js';
-import { download, echoRtt, upload, wsDirect, wsOverModem, type BenchConnect, type BenchSocket, type Transfer } from './workloads.js';
+import {
+  download,
+  echoRtt,
+  upload,
+  wsDirect,
+  wsOverModem,
+  type BenchConnect,
+  type BenchSocket,
+  type Transfer,
+} from './workloads.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -45,9 +54,13 @@ export async function startMock(baud: number, log: (l: string) => void): Promise
   const dir = mkdtempSync(join(tmpdir(), 'air780-bench-'));
   const path = join(dir, 'tty');
   const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  const child = spawn(process.execPath, [main, 'mock', '--link', path, '--baud', String(baud), '--latency', String(LATENCY_MS)], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [main, 'mock', '--link', path, '--baud', String(baud), '--latency', String(LATENCY_MS)],
+    {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`mock did not start within 15 s: ${stderr}`)), 15_000);
@@ -83,7 +96,9 @@ export async function startMock(baud: number, log: (l: string) => void): Promise
 
 /** Forks the bench websocket server; resolves with its port. */
 export async function startServer(): Promise<{ port: number; rawPort: number; child: ChildProcess }> {
-  const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), ['--child'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), ['--child'], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const ports = await new Promise<{ port: number; rawPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('bench server did not start within 10 s')), 10_000);
     child.once('message', (m: { port: number; rawPort: number }) => {
@@ -142,18 +157,31 @@ function wireMs(size: number, baud: number): number {
 }
 
 /** What `--only` can select (a name matches when it contains the `--only` text). */
-export const MEASUREMENTS = ['ws-throughput', 'ws-over-modem', 'cpu', 'echo-rtt', 'deflate', 'line-rate', 'socket-throughput', 'libraries'] as const;
+export const MEASUREMENTS = [
+  'ws-throughput',
+  'ws-over-modem',
+  'cpu',
+  'echo-rtt',
+  'deflate',
+  'line-rate',
+  'socket-throughput',
+  'libraries',
+] as const;
 
 /** `--only` that selects nothing: refused before anything runs or is written (`ERR_BENCH_ONLY`). */
 export class BenchSelectionError extends Air780Error {
   constructor(only: string) {
-    super('ERR_BENCH_ONLY', `--only ${JSON.stringify(only)} selects no measurement; choose from ${MEASUREMENTS.join(', ')}`);
+    super(
+      'ERR_BENCH_ONLY',
+      `--only ${JSON.stringify(only)} selects no measurement; choose from ${MEASUREMENTS.join(', ')}`,
+    );
   }
 }
 
 /** Runs every measurement; writes results; resolves with the records. */
 export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
-  if (opts.only !== undefined && !MEASUREMENTS.some((m) => m.includes(opts.only!))) throw new BenchSelectionError(opts.only);
+  if (opts.only !== undefined && !MEASUREMENTS.some((m) => m.includes(opts.only!)))
+    throw new BenchSelectionError(opts.only);
   const records: BenchRecord[] = [];
   let summary: string[] = [];
   const { log, quick } = opts;
@@ -161,7 +189,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
   const seconds = quick ? 1.5 : 4;
   const unthrottledBytes = quick ? 512 * 1024 : 2 * 1024 * 1024;
   const timeoutMs = (bytes: number, baud: number) => 30_000 + (baud ? (bytes / lineRate(baud)) * 3000 : 0);
-  const bytesFor = (baud: number) => (baud ? Math.max(2 * MESSAGE, Math.round((lineRate(baud) * seconds) / MESSAGE) * MESSAGE) : unthrottledBytes);
+  const bytesFor = (baud: number) =>
+    baud ? Math.max(2 * MESSAGE, Math.round((lineRate(baud) * seconds) / MESSAGE) * MESSAGE) : unthrottledBytes;
 
   const server = await startServer();
   log(`bench server on 127.0.0.1:${server.port} (pid ${server.child.pid})`);
@@ -173,8 +202,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
       await upload(direct, 256 * 1024, MESSAGE, { deflate: false, timeoutMs: 10_000 }); // warm-up
       const up = await upload(direct, unthrottledBytes * 4, MESSAGE, { deflate: false, timeoutMs: 60_000 });
       const down = await download(direct, unthrottledBytes * 4, MESSAGE, { deflate: false, timeoutMs: 60_000 });
-      for (const [direction, t] of [['up', up], ['down', down]] as const) {
-        records.push(record({ name: 'ws-throughput', transport: 'ws-direct', baud: 0, direction, messageBytes: MESSAGE, payloadBytesPerSec: rate(t), cpuMsPerMB: perMB(t) }));
+      for (const [direction, t] of [
+        ['up', up],
+        ['down', down],
+      ] as const) {
+        records.push(
+          record({
+            name: 'ws-throughput',
+            transport: 'ws-direct',
+            baud: 0,
+            direction,
+            messageBytes: MESSAGE,
+            payloadBytesPerSec: rate(t),
+            cpuMsPerMB: perMB(t),
+          }),
+        );
       }
     }
 
@@ -202,17 +244,31 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
                 const run = direction === 'up' ? upload : download;
                 const t = await run(connect, total, MESSAGE, { deflate: false, timeoutMs: timeoutMs(total, baud) });
                 const r = record({
-                  name: 'ws-throughput', transport: 'modem-mock', baud, direction, rxMode, messageBytes: MESSAGE,
-                  payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud), cpuMsPerMB: baud === 0 ? perMB(t) : null,
+                  name: 'ws-throughput',
+                  transport: 'modem-mock',
+                  baud,
+                  direction,
+                  rxMode,
+                  messageBytes: MESSAGE,
+                  payloadBytesPerSec: rate(t),
+                  lineFraction: fractionOf(rate(t), baud),
+                  cpuMsPerMB: baud === 0 ? perMB(t) : null,
                   ceilingFraction: ceilingFractionOf(rate(t), {
-                    baud, latencyMs: LATENCY_MS, direction, rxMode, messageBytes: MESSAGE, frameOverhead: wsFrameOverhead(MESSAGE, direction),
+                    baud,
+                    latencyMs: LATENCY_MS,
+                    direction,
+                    rxMode,
+                    messageBytes: MESSAGE,
+                    frameOverhead: wsFrameOverhead(MESSAGE, direction),
                   }),
                   cpuPercent: baud === 0 ? null : cpuPercent(t),
                   note: baud === 115200 ? `target ≥ ${direction === 'up' ? '0.90' : '0.95'}` : undefined,
                 });
                 records.push(r);
                 const cpu = r.cpuPercent != null ? `, CPU ${r.cpuPercent.toFixed(2)} % of a core` : '';
-                log(`  ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s${r.lineFraction !== null ? ` = ${r.lineFraction.toFixed(3)} of line` : ''} (${t.bytes} B in ${t.seconds.toFixed(2)} s${cpu})`);
+                log(
+                  `  ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s${r.lineFraction !== null ? ` = ${r.lineFraction.toFixed(3)} of line` : ''} (${t.bytes} B in ${t.seconds.toFixed(2)} s${cpu})`,
+                );
               }
             }
             if (baud === 0 && sameMeasured) {
@@ -225,11 +281,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
               for (const direction of ['up', 'down'] as const) {
                 const run = direction === 'up' ? upload : download;
                 const t = await run(same, total, MESSAGE, { deflate: false, timeoutMs: timeoutMs(total, 0) });
-                records.push(record({
-                  name: 'ws-throughput', transport: 'ws-over-modem', baud, direction, rxMode, messageBytes: MESSAGE,
-                  payloadBytesPerSec: rate(t), cpuMsPerMB: perMB(t), note: 'ws package client over the same modem path',
-                }));
-                log(`  ws package over the modem, ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s, ${perMB(t).toFixed(0)} ms CPU/MB`);
+                records.push(
+                  record({
+                    name: 'ws-throughput',
+                    transport: 'ws-over-modem',
+                    baud,
+                    direction,
+                    rxMode,
+                    messageBytes: MESSAGE,
+                    payloadBytesPerSec: rate(t),
+                    cpuMsPerMB: perMB(t),
+                    note: 'ws package client over the same modem path',
+                  }),
+                );
+                log(
+                  `  ws package over the modem, ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s, ${perMB(t).toFixed(0)} ms CPU/MB`,
+                );
               }
             }
             if (baud !== 0 && rxMode === 'push' && want('echo-rtt')) {
@@ -237,8 +304,23 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
                 const samples = quick ? (size === 32 ? 10 : 5) : baud === 115200 && size === 1024 ? 20 : 40;
                 const e = await echoRtt(connect, size, samples, 30_000);
                 const w = wireMs(size, baud);
-                records.push(record({ name: 'echo-rtt', transport: 'modem-mock', baud, direction: 'echo', rxMode, messageBytes: size, p50Ms: e.p50, p99Ms: e.p99, wireMs: w, note: `${e.samples} samples` }));
-                log(`  echo ${size} B: p50 ${e.p50.toFixed(1)} ms, p99 ${e.p99.toFixed(1)} ms (wire ${w.toFixed(1)} ms)`);
+                records.push(
+                  record({
+                    name: 'echo-rtt',
+                    transport: 'modem-mock',
+                    baud,
+                    direction: 'echo',
+                    rxMode,
+                    messageBytes: size,
+                    p50Ms: e.p50,
+                    p99Ms: e.p99,
+                    wireMs: w,
+                    note: `${e.samples} samples`,
+                  }),
+                );
+                log(
+                  `  echo ${size} B: p50 ${e.p50.toFixed(1)} ms, p99 ${e.p99.toFixed(1)} ms (wire ${w.toFixed(1)} ms)`,
+                );
               }
             }
             if (baud === 115200 && rxMode === 'push' && want('deflate')) {
@@ -247,12 +329,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
                 const total = bytesFor(baud) * (deflate ? 4 : 1);
                 for (const direction of ['up', 'down'] as const) {
                   const run = direction === 'up' ? upload : download;
-                  const t = await run(connect, total, 4096, { deflate, kind: 'json', timeoutMs: timeoutMs(total, baud) });
-                  records.push(record({
-                    name: deflate ? 'ws-json-deflate' : 'ws-json-plain', transport: 'modem-mock', baud, direction, rxMode, messageBytes: 4096,
-                    payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud), note: 'JSON telemetry, 4 KiB messages',
-                  }));
-                  log(`  json ${deflate ? 'deflate' : 'plain'} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s = ${fractionOf(rate(t), baud)!.toFixed(2)} of line`);
+                  const t = await run(connect, total, 4096, {
+                    deflate,
+                    kind: 'json',
+                    timeoutMs: timeoutMs(total, baud),
+                  });
+                  records.push(
+                    record({
+                      name: deflate ? 'ws-json-deflate' : 'ws-json-plain',
+                      transport: 'modem-mock',
+                      baud,
+                      direction,
+                      rxMode,
+                      messageBytes: 4096,
+                      payloadBytesPerSec: rate(t),
+                      lineFraction: fractionOf(rate(t), baud),
+                      note: 'JSON telemetry, 4 KiB messages',
+                    }),
+                  );
+                  log(
+                    `  json ${deflate ? 'deflate' : 'plain'} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s = ${fractionOf(rate(t), baud)!.toFixed(2)} of line`,
+                  );
                 }
               }
             }
@@ -264,15 +361,33 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
             // against (per MB unthrottled; share of a core at line rate, where a shorter run does).
             const total = baud ? Math.round(lineRate(baud) * (quick ? 1 : 2)) : bytesFor(0);
             for (const direction of rxMode === 'push' ? (['up', 'down'] as const) : (['down'] as const)) {
-              const t = await atFloor({ path: mock.path, peerPort: server.rawPort, direction, rxMode, bytes: total, timeoutMs: timeoutMs(total, baud) });
-              records.push(record({
-                name: 'at-floor', transport: 'at-floor', baud, direction, rxMode, payloadBytesPerSec: rate(t), lineFraction: fractionOf(rate(t), baud),
-                ceilingFraction: ceilingFractionOf(rate(t), { baud, latencyMs: LATENCY_MS, direction, rxMode }),
-                cpuMsPerMB: baud ? null : perMB(t), cpuPercent: baud ? cpuPercent(t) : null,
-                note: 'bare AT exchange on the pty, no library code',
-              }));
+              const t = await atFloor({
+                path: mock.path,
+                peerPort: server.rawPort,
+                direction,
+                rxMode,
+                bytes: total,
+                timeoutMs: timeoutMs(total, baud),
+              });
+              records.push(
+                record({
+                  name: 'at-floor',
+                  transport: 'at-floor',
+                  baud,
+                  direction,
+                  rxMode,
+                  payloadBytesPerSec: rate(t),
+                  lineFraction: fractionOf(rate(t), baud),
+                  ceilingFraction: ceilingFractionOf(rate(t), { baud, latencyMs: LATENCY_MS, direction, rxMode }),
+                  cpuMsPerMB: baud ? null : perMB(t),
+                  cpuPercent: baud ? cpuPercent(t) : null,
+                  note: 'bare AT exchange on the pty, no library code',
+                }),
+              );
               const cost = baud ? `${cpuPercent(t).toFixed(2)} % of a core` : `${perMB(t).toFixed(0)} ms CPU/MB`;
-              log(`  AT floor ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s${baud ? ` = ${fractionOf(rate(t), baud)!.toFixed(3)} of line` : ''}, ${cost}`);
+              log(
+                `  AT floor ${rxMode} ${direction}: ${(rate(t) / 1000).toFixed(1)} kB/s${baud ? ` = ${fractionOf(rate(t), baud)!.toFixed(3)} of line` : ''}, ${cost}`,
+              );
             }
           }
         }
@@ -284,8 +399,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
       // The mock's raw simulated line, in-process (measureLineRate, src/bench/mock-line-rate.ts).
       for (const baud of [115200, 921600]) {
         const l = await measureLineRate(baud, quick ? 1 : 2);
-        for (const [direction, bps, fraction] of [['down', l.bytesPerSec, l.fraction], ['up', l.uplinkBytesPerSec, l.uplinkFraction]] as const) {
-          records.push(record({ name: 'mock-line-rate', transport: 'modem-mock', baud, direction, payloadBytesPerSec: bps, lineFraction: fraction, note: 'raw simulated line, both ways at once, in-process' }));
+        for (const [direction, bps, fraction] of [
+          ['down', l.bytesPerSec, l.fraction],
+          ['up', l.uplinkBytesPerSec, l.uplinkFraction],
+        ] as const) {
+          records.push(
+            record({
+              name: 'mock-line-rate',
+              transport: 'modem-mock',
+              baud,
+              direction,
+              payloadBytesPerSec: bps,
+              lineFraction: fraction,
+              note: 'raw simulated line, both ways at once, in-process',
+            }),
+          );
         }
         log(`  mock line rate at ${baud}: down ${l.fraction.toFixed(3)}, up ${l.uplinkFraction.toFixed(3)} of line`);
       }
@@ -302,9 +430,24 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
         seconds: quick ? 1 : 2,
       });
       for (const r of results) {
-        records.push(record({ name: 'modem-socket-throughput', transport: 'modem-mock', baud: r.baudRate, direction: r.direction, rxMode: r.rxMode, payloadBytesPerSec: r.bytesPerSecond, lineFraction: r.fraction,
-          ceilingFraction: ceilingFractionOf(r.bytesPerSecond, { baud: r.baudRate, latencyMs: LATENCY_MS, direction: r.direction, rxMode: r.rxMode }),
-          note: 'raw TCP socket through the modem layer, in-process mock' }));
+        records.push(
+          record({
+            name: 'modem-socket-throughput',
+            transport: 'modem-mock',
+            baud: r.baudRate,
+            direction: r.direction,
+            rxMode: r.rxMode,
+            payloadBytesPerSec: r.bytesPerSecond,
+            lineFraction: r.fraction,
+            ceilingFraction: ceilingFractionOf(r.bytesPerSecond, {
+              baud: r.baudRate,
+              latencyMs: LATENCY_MS,
+              direction: r.direction,
+              rxMode: r.rxMode,
+            }),
+            note: 'raw TCP socket through the modem layer, in-process mock',
+          }),
+        );
         log(`  socket ${r.baudRate} ${r.rxMode} ${r.direction}: ${r.fraction.toFixed(3)} of line`);
       }
     }
@@ -316,7 +459,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
         const modem = await Modem.open({ path: mock.path, baudRate: 115200, rxMode: 'push' });
         try {
           const bytes = quick ? 128 * 1024 : 1024 * 1024;
-          records.push(...(await benchLibraries(modem, { baud: 115200, bytes, messages: quick ? 64 : 256, log, timeoutMs: timeoutMs(bytes, 115200) })));
+          records.push(
+            ...(await benchLibraries(modem, {
+              baud: 115200,
+              bytes,
+              messages: quick ? 64 : 256,
+              log,
+              timeoutMs: timeoutMs(bytes, 115200),
+            })),
+          );
         } finally {
           await modem.close();
         }
@@ -325,14 +476,28 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
       }
     }
     const rssMB = process.resourceUsage().maxRSS / 1024;
-    records.push(record({ name: 'peak-rss', transport: 'modem-mock', baud: 0, direction: 'echo', peakRssMB: rssMB, note: 'host process (driver + websocket + baseline), whole run' }));
+    records.push(
+      record({
+        name: 'peak-rss',
+        transport: 'modem-mock',
+        baud: 0,
+        direction: 'echo',
+        peakRssMB: rssMB,
+        note: 'host process (driver + websocket + baseline), whole run',
+      }),
+    );
 
     summary = summaryLines(records);
   } finally {
     server.child.disconnect();
     server.child.kill();
   }
-  const paths = await writeResults(opts.outDir, records, { date: new Date().toISOString(), node: process.version, quick, summary });
+  const paths = await writeResults(opts.outDir, records, {
+    date: new Date().toISOString(),
+    node: process.version,
+    quick,
+    summary,
+  });
   for (const s of summary) log(s);
   log(`wrote ${paths.json}, ${paths.md}, ${paths.svg}`);
   return records;

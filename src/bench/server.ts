@@ -25,7 +25,7 @@ import { echoAsIs } from '../cli/echo-server.js';
  */
 export function jsonPayload(size: number, seq: number): string {
   let x = (seq * 2654435761 + 1) >>> 0;
-  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const head = `{"seq":${seq},"device":"air780-bench","readings":[`;
   let body = '';
   let i = 0;
@@ -61,9 +61,15 @@ function source(ws: WebSocket, total: number, size: number, kind: string): void 
 }
 
 /** Starts the server on 127.0.0.1; resolves with its port and a close function. */
-export async function startBenchServer(options: { perMessageDeflate?: boolean } = {}): Promise<{ port: number; close(): Promise<void> }> {
+export async function startBenchServer(
+  options: { perMessageDeflate?: boolean } = {},
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer();
-  const wss = new WebSocketServer({ server, perMessageDeflate: options.perMessageDeflate ?? true, maxPayload: 64 << 20 });
+  const wss = new WebSocketServer({
+    server,
+    perMessageDeflate: options.perMessageDeflate ?? true,
+    maxPayload: 64 << 20,
+  });
   wss.on('connection', (ws, req) => {
     ws.on('error', () => ws.terminate());
     const path = (req.url ?? '/').split('?', 1)[0];

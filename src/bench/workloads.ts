@@ -62,7 +62,12 @@ function inbox(sock: BenchSocket): (timeoutMs: number, what: string) => Promise<
  * Upload: `total` bytes in messages of `size` (random binary, or JSON text) to the sink, timed
  * until the server confirms it has them all.
  */
-export async function upload(connect: BenchConnect, total: number, size: number, opts: { deflate: boolean; kind?: 'random' | 'json'; timeoutMs: number }): Promise<Transfer> {
+export async function upload(
+  connect: BenchConnect,
+  total: number,
+  size: number,
+  opts: { deflate: boolean; kind?: 'random' | 'json'; timeoutMs: number },
+): Promise<Transfer> {
   const sock = await connect('/bench/sink', { deflate: opts.deflate });
   const next = inbox(sock);
   const block = randomBytes(size);
@@ -90,7 +95,12 @@ export async function upload(connect: BenchConnect, total: number, size: number,
 }
 
 /** Download: the server sends `total` bytes in messages of `size`; timed until its `end`. */
-export async function download(connect: BenchConnect, total: number, size: number, opts: { deflate: boolean; kind?: 'random' | 'json'; timeoutMs: number }): Promise<Transfer> {
+export async function download(
+  connect: BenchConnect,
+  total: number,
+  size: number,
+  opts: { deflate: boolean; kind?: 'random' | 'json'; timeoutMs: number },
+): Promise<Transfer> {
   const sock = await connect('/bench/source', { deflate: opts.deflate });
   let bytes = 0;
   let done!: () => void;
@@ -111,7 +121,12 @@ export async function download(connect: BenchConnect, total: number, size: numbe
 }
 
 /** Echo round trips of `size`-byte binary messages, one at a time: p50/p99 in ms. */
-export async function echoRtt(connect: BenchConnect, size: number, samples: number, timeoutMs: number): Promise<{ p50: number; p99: number; samples: number }> {
+export async function echoRtt(
+  connect: BenchConnect,
+  size: number,
+  samples: number,
+  timeoutMs: number,
+): Promise<{ p50: number; p99: number; samples: number }> {
   const sock = await connect('/ws/echo2', { deflate: false });
   const next = inbox(sock);
   const payload = randomBytes(size);
@@ -131,12 +146,20 @@ export async function echoRtt(connect: BenchConnect, size: number, samples: numb
  * The `ws` package's client on `url`, over loopback TCP or over the stream `createConnection`
  * gives it. `highWater`: queued bytes above which `send` waits for the write callback.
  */
-function wsPackage(url: string, deflate: boolean, highWater: number, createConnection?: () => Duplex): Promise<BenchSocket> {
+function wsPackage(
+  url: string,
+  deflate: boolean,
+  highWater: number,
+  createConnection?: () => Duplex,
+): Promise<BenchSocket> {
   return new Promise((resolve, reject) => {
     // handshakeTimeout needs the stream's setTimeout/'timeout' (ModemSocket has them, as net.Socket).
     const options: WebSocket.ClientOptions = { perMessageDeflate: deflate, handshakeTimeout: 30_000 };
     // Typed as net's connect, but ws only needs a Duplex of it (serial-notes: createConnection).
-    if (createConnection) options.createConnection = createConnection as unknown as NonNullable<WebSocket.ClientOptions['createConnection']>;
+    if (createConnection)
+      options.createConnection = createConnection as unknown as NonNullable<
+        WebSocket.ClientOptions['createConnection']
+      >;
     const ws = new WebSocket(url, options);
     ws.once('error', reject);
     ws.once('open', () => {

@@ -96,8 +96,10 @@ function convert(spec: CommandSpec, flag: FlagSpec, raw: string): string | numbe
     if (!pattern.test(trimmed) || !Number.isFinite(n)) {
       throw usage(spec, `--${flag.name} needs ${flag.float ? 'a number' : 'a whole number'}, got '${raw}'`);
     }
-    if (flag.min !== undefined && n < flag.min) throw usage(spec, `--${flag.name} must be at least ${flag.min}, got ${n}`);
-    if (flag.max !== undefined && n > flag.max) throw usage(spec, `--${flag.name} must be at most ${flag.max}, got ${n}`);
+    if (flag.min !== undefined && n < flag.min)
+      throw usage(spec, `--${flag.name} must be at least ${flag.min}, got ${n}`);
+    if (flag.max !== undefined && n > flag.max)
+      throw usage(spec, `--${flag.name} must be at most ${flag.max}, got ${n}`);
     return n;
   }
   if (flag.choices && !flag.choices.includes(raw)) {
@@ -131,7 +133,12 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
     if (token.kind === 'option-terminator') continue;
     const flag = spec.flags.find((f) => f.name === token.name);
     if (!flag) {
-      const near = token.rawName.startsWith('--') ? closest(token.name, spec.flags.map((f) => f.name)) : undefined;
+      const near = token.rawName.startsWith('--')
+        ? closest(
+            token.name,
+            spec.flags.map((f) => f.name),
+          )
+        : undefined;
       throw usage(spec, `unknown option ${token.rawName}${near ? ` (did you mean --${near}?)` : ''}`);
     }
     if (flag.type === 'boolean') {
@@ -143,7 +150,11 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
     // A separate value may start with '-' only for numbers ('--min -5'); otherwise '-x' is the next
     // flag and this one was given none (Node would take '-x' as the value).
     const looksLikeFlag =
-      raw !== undefined && !token.inlineValue && raw.startsWith('-') && raw !== '-' && !(flag.type === 'number' && /^-\d/.test(raw));
+      raw !== undefined &&
+      !token.inlineValue &&
+      raw.startsWith('-') &&
+      raw !== '-' &&
+      !(flag.type === 'number' && /^-\d/.test(raw));
     if (raw === undefined || looksLikeFlag) {
       throw usage(spec, `${token.rawName} needs a value${flag.valueName ? ` (${flag.valueName})` : ''}`);
     }
@@ -159,7 +170,13 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
   const declared = spec.positionals ?? [];
   const required = declared.filter((p) => p.required);
   if (positionals.length < required.length) {
-    throw usage(spec, `missing ${required.slice(positionals.length).map((p) => `<${p.name}>`).join(' ')}`);
+    throw usage(
+      spec,
+      `missing ${required
+        .slice(positionals.length)
+        .map((p) => `<${p.name}>`)
+        .join(' ')}`,
+    );
   }
   if (positionals.length > declared.length) {
     throw usage(spec, `unexpected argument '${positionals[declared.length]}'`);
@@ -181,11 +198,11 @@ export function formatHelp(spec: CommandSpec): string {
     for (const f of spec.flags) {
       const head = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.type === 'boolean' ? '' : ` ${f.valueName ?? 'VALUE'}`}`;
       const extra = f.choices ? ` (${f.choices.join('|')})` : f.type === 'list' ? ' (repeatable)' : '';
-      lines.push(`  ${head.padEnd(24)}${head.length >= 24 ? '\n' + ' '.repeat(26) : ''}${f.description}${extra}`);
+      lines.push(`  ${head.padEnd(24)}${head.length >= 24 ? `\n${' '.repeat(26)}` : ''}${f.description}${extra}`);
     }
   }
   if (spec.details) lines.push('', spec.details);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Reads a flag as a string, or undefined. */

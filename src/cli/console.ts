@@ -82,7 +82,10 @@ export class AtConsole {
   private tail: Buffer = Buffer.alloc(0);
   private partialTimer: NodeJS.Timeout | undefined;
   private readonly onData = (chunk: Buffer): void => {
-    this.tail = this.tail.length + chunk.length <= TAIL_BYTES ? Buffer.concat([this.tail, chunk]) : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
+    this.tail =
+      this.tail.length + chunk.length <= TAIL_BYTES
+        ? Buffer.concat([this.tail, chunk])
+        : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
     this.scanner.push(chunk);
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
@@ -131,7 +134,8 @@ export class AtConsole {
    * payload, which only more input can give ({@link inPayload} tells).
    */
   idle(): Promise<void> {
-    if (this.closed || (this.queue.length === 0 && (!this.running || this.running.phase === 'payload'))) return Promise.resolve();
+    if (this.closed || (this.queue.length === 0 && (!this.running || this.running.phase === 'payload')))
+      return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -142,9 +146,11 @@ export class AtConsole {
    */
   cancelPayload(why: string): boolean {
     const r = this.running;
-    if (!r || r.phase !== 'payload') return true;
+    if (r?.phase !== 'payload') return true;
     if (r.length !== undefined) {
-      this.note(`${why} with ${r.remaining} of the announced ${r.length} payload bytes not typed; the module still waits for them`);
+      this.note(
+        `${why} with ${r.remaining} of the announced ${r.length} payload bytes not typed; the module still waits for them`,
+      );
       this.finish(r);
       return false;
     }
@@ -251,7 +257,8 @@ export class AtConsole {
     const ms = quietMs ?? this.options.timeoutMs?.(r.command) ?? defaultTimeoutFor(r.command);
     r.timer = setTimeout(() => {
       if (this.running !== r) return;
-      if (quietMs === undefined) this.note(`no final result for ${r.command} within ${ms / 1000} s; what comes later is shown as it arrives`);
+      if (quietMs === undefined)
+        this.note(`no final result for ${r.command} within ${ms / 1000} s; what comes later is shown as it arrives`);
       this.finish(r);
     }, ms);
   }
@@ -283,7 +290,8 @@ export class AtConsole {
     const take = bytes.subarray(0, r.remaining);
     this.write(take);
     r.remaining -= take.length;
-    if (bytes.length > take.length) this.note(`${plural(bytes.length - take.length, 'byte')} beyond the announced ${r.length} were not sent`);
+    if (bytes.length > take.length)
+      this.note(`${plural(bytes.length - take.length, 'byte')} beyond the announced ${r.length} were not sent`);
     if (r.remaining > 0) {
       this.options.output({ kind: 'prompt', remaining: r.remaining });
       return;
@@ -321,7 +329,7 @@ export class AtConsole {
 
   private onPrompt(): void {
     const r = this.running;
-    if (!r || r.phase !== 'response' || !PROMPT_COMMAND.test(r.command)) {
+    if (r?.phase !== 'response' || !PROMPT_COMMAND.test(r.command)) {
       this.options.output({ kind: 'urc', line: '> ' });
       return;
     }

@@ -40,7 +40,12 @@ export interface EchoServer {
 function isEchoRequest(text: string): boolean {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { action?: unknown }).action === 'echo';
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      (value as { action?: unknown }).action === 'echo'
+    );
   } catch {
     return false;
   }

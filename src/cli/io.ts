@@ -56,7 +56,8 @@ const HINTS: Record<string, string> = {
   ERR_CME: 'see the +CME code in docs; --verbose shows the AT exchange',
   ERR_WS_HANDSHAKE: 'check the URL path and that the server speaks websocket (--verbose shows the response)',
   ENOENT: "no such port: 'air780 ports' lists the serial ports",
-  EACCES: 'permission denied on the port: add yourself to the dialout group (sudo usermod -aG dialout $USER) and log in again',
+  EACCES:
+    'permission denied on the port: add yourself to the dialout group (sudo usermod -aG dialout $USER) and log in again',
   ECONNREFUSED: 'nothing listens at that address',
 };
 
@@ -67,7 +68,10 @@ const HINTS: Record<string, string> = {
  */
 const CLI_WORDING: Array<[RegExp, string]> = [
   [/Pass the CA that signed it as the `ca` option/g, 'Pass the CA that signed it with --ca FILE'],
-  [/pass \{ ca \} to verify the server, or \{ rejectUnauthorized: false \} to connect without verification/g, 'pass --ca FILE to verify the server, or --insecure to connect without verification'],
+  [
+    /pass \{ ca \} to verify the server, or \{ rejectUnauthorized: false \} to connect without verification/g,
+    'pass --ca FILE to verify the server, or --insecure to connect without verification',
+  ],
   [/pass \{ path \}/g, 'pass --port PATH'],
   [/the `ca` option/g, '--ca FILE'],
   [/\{ ca \}/g, '--ca FILE'],

@@ -11,14 +11,38 @@ import { processIo, redactTraces, reportError } from './io.js';
 
 /** Subcommands, loaded on demand so that `--help` works even if a layer fails to load. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  ports: { summary: 'list serial ports, Air780 modules marked (--probe: which answers AT)', load: async () => (await import('./commands/ports.js')).command },
-  info: { summary: 'firmware, model, IMEI, ICCID, IMSI, signal, registration, operator, IP', load: async () => (await import('./commands/info.js')).command },
-  at: { summary: 'interactive AT console (reads commands from a pipe too)', load: async () => (await import('./commands/at.js')).command },
-  ws: { summary: 'a wscat over the module (--echo: echo client for Autobahn)', load: async () => (await import('./commands/ws.js')).command },
-  mock: { summary: 'run the mock module on a pty (a serial port any program can open)', load: async () => (await import('./commands/mock.js')).command },
-  serve: { summary: 'SOCKS5 + HTTP proxies over the module, for every program on this host', load: async () => (await import('./commands/serve.js')).command },
-  demo: { summary: 'the LuatOS websocket example end to end (mock + local echo server by default)', load: async () => (await import('./commands/demo.js')).command },
-  bench: { summary: 'run the benchmarks, write bench/results.{json,md,svg}', load: async () => (await import('./commands/bench.js')).command },
+  ports: {
+    summary: 'list serial ports, Air780 modules marked (--probe: which answers AT)',
+    load: async () => (await import('./commands/ports.js')).command,
+  },
+  info: {
+    summary: 'firmware, model, IMEI, ICCID, IMSI, signal, registration, operator, IP',
+    load: async () => (await import('./commands/info.js')).command,
+  },
+  at: {
+    summary: 'interactive AT console (reads commands from a pipe too)',
+    load: async () => (await import('./commands/at.js')).command,
+  },
+  ws: {
+    summary: 'a wscat over the module (--echo: echo client for Autobahn)',
+    load: async () => (await import('./commands/ws.js')).command,
+  },
+  mock: {
+    summary: 'run the mock module on a pty (a serial port any program can open)',
+    load: async () => (await import('./commands/mock.js')).command,
+  },
+  serve: {
+    summary: 'SOCKS5 + HTTP proxies over the module, for every program on this host',
+    load: async () => (await import('./commands/serve.js')).command,
+  },
+  demo: {
+    summary: 'the LuatOS websocket example end to end (mock + local echo server by default)',
+    load: async () => (await import('./commands/demo.js')).command,
+  },
+  bench: {
+    summary: 'run the benchmarks, write bench/results.{json,md,svg}',
+    load: async () => (await import('./commands/bench.js')).command,
+  },
 };
 
 function version(): string {
@@ -27,7 +51,13 @@ function version(): string {
 }
 
 function topHelp(): string {
-  const lines = ['Usage: air780 <command> [options]', '', 'Drive an Air780E 4G module over its serial AT port.', '', 'Commands:'];
+  const lines = [
+    'Usage: air780 <command> [options]',
+    '',
+    'Drive an Air780E 4G module over its serial AT port.',
+    '',
+    'Commands:',
+  ];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)}${c.summary}`);
   lines.push(
     '',
@@ -43,7 +73,7 @@ function topHelp(): string {
     '',
     'Try without hardware:  air780 info --mock  ·  air780 at --mock  ·  air780 demo',
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Runs the command line; resolves with the exit status. */
@@ -68,7 +98,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const entry = COMMANDS[name];
     if (!entry) {
-      const hint = name.startsWith('-') ? 'options go after the command' : `commands: ${Object.keys(COMMANDS).join(', ')}`;
+      const hint = name.startsWith('-')
+        ? 'options go after the command'
+        : `commands: ${Object.keys(COMMANDS).join(', ')}`;
       throw new UsageError(`unknown command '${name}'`, `${hint}; see 'air780 --help'`);
     }
     const command = await entry.load();

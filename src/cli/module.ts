@@ -32,7 +32,10 @@ export function mockOptions(extra?: MockModemOptions): MockModemOptions {
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new UsageError(`${MOCK_OPTIONS_ENV} is not JSON: ${(err as Error).message}`, `e.g. ${MOCK_OPTIONS_ENV}='{"sim":"absent"}'`);
+    throw new UsageError(
+      `${MOCK_OPTIONS_ENV} is not JSON: ${(err as Error).message}`,
+      `e.g. ${MOCK_OPTIONS_ENV}='{"sim":"absent"}'`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`${MOCK_OPTIONS_ENV} must be a JSON object`, `e.g. ${MOCK_OPTIONS_ENV}='{"sim":"absent"}'`);
@@ -47,7 +50,10 @@ function apnOptions(flags: FlagValues): Pick<ModemOpenOptions, 'apn' | 'user' | 
   const user = str(flags, 'user');
   const password = str(flags, 'password') ?? (process.env[PASSWORD_ENV] || undefined);
   if ((user !== undefined || str(flags, 'password') !== undefined) && apn === undefined) {
-    throw new UsageError('--user and --password need --apn', 'e.g. --apn internet.example --user me (password from $AIR780_APN_PASSWORD)');
+    throw new UsageError(
+      '--user and --password need --apn',
+      'e.g. --apn internet.example --user me (password from $AIR780_APN_PASSWORD)',
+    );
   }
   if (apn !== undefined) out.apn = apn;
   if (apn !== undefined && user !== undefined) out.user = user;
@@ -73,7 +79,10 @@ export function describeTarget(flags: FlagValues): string {
 /** `--mock` and `--port` name two different modules: refused rather than one silently ignored. */
 function checkTarget(flags: FlagValues): void {
   if (bool(flags, 'mock') && str(flags, 'port') !== undefined) {
-    throw new UsageError('--mock and --port name two different modules', 'give one: --mock for the embedded mock, or --port PATH for a module');
+    throw new UsageError(
+      '--mock and --port name two different modules',
+      'give one: --mock for the embedded mock, or --port PATH for a module',
+    );
   }
 }
 
@@ -83,11 +92,20 @@ function checkTarget(flags: FlagValues): void {
  */
 function withMockHint(err: unknown): unknown {
   if ((err as { code?: unknown } | null)?.code !== 'ERR_NO_MODEM') return err;
-  return new CliError('ERR_NO_MODEM', (err as Error).message, 'no module at hand? add --mock to run on the embedded mock', { cause: err });
+  return new CliError(
+    'ERR_NO_MODEM',
+    (err as Error).message,
+    'no module at hand? add --mock to run on the embedded mock',
+    { cause: err },
+  );
 }
 
 /** Opens and brings up the module selected by the common flags, reporting progress on `io`. */
-export async function openModule(flags: FlagValues, io: Io, extra: { mock?: MockModemOptions; modem?: Partial<ModemOpenOptions> } = {}): Promise<OpenedModule> {
+export async function openModule(
+  flags: FlagValues,
+  io: Io,
+  extra: { mock?: MockModemOptions; modem?: Partial<ModemOpenOptions> } = {},
+): Promise<OpenedModule> {
   checkTarget(flags);
   const options: ModemOpenOptions = { ...extra.modem };
   const rx = str(flags, 'rx');
@@ -167,7 +185,11 @@ const SYNC_ATTEMPTS = 6;
 function answersAtScript(): AtScript<ProgressEvent> {
   return {
     name: 'the AT check',
-    steps: [syncStep({ syncAttempts: SYNC_ATTEMPTS, syncIntervalMs: 1000 }), ECHO_OFF, { ...NUMERIC_ERRORS, refused: { other: 'next' } }],
+    steps: [
+      syncStep({ syncAttempts: SYNC_ATTEMPTS, syncIntervalMs: 1000 }),
+      ECHO_OFF,
+      { ...NUMERIC_ERRORS, refused: { other: 'next' } },
+    ],
     // Each unanswered sync AT may add the channel's 1 s resync: a backstop above both.
     timeoutMs: SYNC_ATTEMPTS * 2000 + 30_000,
   };
@@ -216,7 +238,8 @@ export async function openAtSession(flags: FlagValues, io: Io): Promise<AtSessio
   try {
     await runScript(at, answersAtScript(), {
       onProgress: (p) => {
-        if (p.step === 'sync' && (p.attempt ?? 1) > 1) io.status(`  ${p.message} (attempt ${p.attempt}, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+        if (p.step === 'sync' && (p.attempt ?? 1) > 1)
+          io.status(`  ${p.message} (attempt ${p.attempt}, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
       },
     });
   } catch (err) {

@@ -149,17 +149,19 @@ export class BasicCommands implements CommandSet {
       return info(on ? `+CSQ: ${this.opts.rssi},0` : '+CSQ: 99,99');
     });
     h('+CESQ', () => info('+CESQ: 99,99,255,255,31,41'));
-    const reg = (kind: 'CREG' | 'CEREG' | 'CGREG'): Handler => (c) => {
-      if (c.type === 'test') return info(`+${kind}: (0-2)`);
-      if (c.type === 'set') {
-        const v = intArg(c.args[0], 0, 2);
-        if (v === undefined) return { final: this.cme(3) };
-        this.regMode[kind] = v;
-        return OK;
-      }
-      const prefix = kind === 'CEREG' && this.opts.quirks.has('cgreg-for-cereg') ? 'CGREG' : kind;
-      return info(`+${prefix}: ${this.regMode[kind]},${this.regStat()}`);
-    };
+    const reg =
+      (kind: 'CREG' | 'CEREG' | 'CGREG'): Handler =>
+      (c) => {
+        if (c.type === 'test') return info(`+${kind}: (0-2)`);
+        if (c.type === 'set') {
+          const v = intArg(c.args[0], 0, 2);
+          if (v === undefined) return { final: this.cme(3) };
+          this.regMode[kind] = v;
+          return OK;
+        }
+        const prefix = kind === 'CEREG' && this.opts.quirks.has('cgreg-for-cereg') ? 'CGREG' : kind;
+        return info(`+${prefix}: ${this.regMode[kind]},${this.regStat()}`);
+      };
     h('+CREG', reg('CREG'));
     h('+CEREG', reg('CEREG'));
     h('+CGREG', reg('CGREG'));
@@ -200,7 +202,10 @@ export class BasicCommands implements CommandSet {
     });
     h('+IPR', (c) => {
       if (c.type === 'read') return info(`+IPR: ${this.ipr}`);
-      if (c.type === 'test') return info('+IPR: (600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400),(0,600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400,460800,921600)');
+      if (c.type === 'test')
+        return info(
+          '+IPR: (600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400),(0,600,1200,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400,460800,921600)',
+        );
       const v = intArg(c.args[0], 0, 921_600);
       if (v === undefined) return { final: this.cme(3) };
       this.ipr = v;

@@ -4,7 +4,14 @@ import { LINKS, linkArg, type IpSettings } from './ip-settings.js';
 import type { Link } from './link.js';
 
 /** Bearer states of manual §12.40 (single- and multi-link figures). */
-export type BearerState = 'IP INITIAL' | 'IP START' | 'IP CONFIG' | 'IP GPRSACT' | 'IP STATUS' | 'IP PROCESSING' | 'PDP DEACT';
+export type BearerState =
+  | 'IP INITIAL'
+  | 'IP START'
+  | 'IP CONFIG'
+  | 'IP GPRSACT'
+  | 'IP STATUS'
+  | 'IP PROCESSING'
+  | 'PDP DEACT';
 
 const OK: Reply = { final: 'OK' };
 
@@ -46,11 +53,17 @@ export class BearerCommands implements CommandSet {
     const l = this.links[0]!;
     if (this.state === 'PDP DEACT') return 'PDP DEACT';
     switch (l.state) {
-      case 'CONNECTING': return 'TCP CONNECTING';
-      case 'CONNECTED': return 'CONNECT OK';
-      case 'REMOTE CLOSING': case 'CLOSING': return 'TCP CLOSING';
-      case 'CLOSED': return 'TCP CLOSED';
-      default: return this.state;
+      case 'CONNECTING':
+        return 'TCP CONNECTING';
+      case 'CONNECTED':
+        return 'CONNECT OK';
+      case 'REMOTE CLOSING':
+      case 'CLOSING':
+        return 'TCP CLOSING';
+      case 'CLOSED':
+        return 'TCP CLOSED';
+      default:
+        return this.state;
     }
   }
 
@@ -66,9 +79,11 @@ export class BearerCommands implements CommandSet {
   }
 
   private cstt(c: AtCommand): Reply {
-    if (c.type === 'read') return { lines: [`+CSTT: "${this.apn.apn}","${this.apn.user}","${this.apn.pwd}"`], final: 'OK' };
+    if (c.type === 'read')
+      return { lines: [`+CSTT: "${this.apn.apn}","${this.apn.user}","${this.apn.pwd}"`], final: 'OK' };
     if (c.type === 'test') return { lines: ['+CSTT: "APN","USER","PWD"'], final: 'OK' };
-    if (this.state !== 'IP INITIAL' || (!this.switches().mux && this.links[0]!.state !== 'INITIAL')) return { final: this.io.cme(3) };
+    if (this.state !== 'IP INITIAL' || (!this.switches().mux && this.links[0]!.state !== 'INITIAL'))
+      return { final: this.io.cme(3) };
     const [apn, user, pwd] = c.args;
     if ((apn && apn.value.length > 128) || (user && user.value.length > 32) || (pwd && pwd.value.length > 32)) {
       return { final: this.io.cme(3) };

@@ -75,7 +75,11 @@ export class MockBindingPort implements BindingPortInterface, PortEndpoint {
     // Not isOpen = false: the stream calls close() itself once it sees the disconnect.
     const p = this.pending;
     this.pending = undefined;
-    p?.reject(Object.assign(new Error(`mock serial port ${reason === 'unplug' ? 'unplugged' : 'gone'}`), { disconnected: true }));
+    p?.reject(
+      Object.assign(new Error(`mock serial port ${reason === 'unplug' ? 'unplugged' : 'gone'}`), {
+        disconnected: true,
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -91,7 +95,8 @@ export class MockBindingPort implements BindingPortInterface, PortEndpoint {
 
   read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
     if (!this.isOpen) return Promise.reject(canceled('port is not open'));
-    if (this.hungUp) return Promise.reject(Object.assign(new Error('mock serial port unplugged'), { disconnected: true }));
+    if (this.hungUp)
+      return Promise.reject(Object.assign(new Error('mock serial port unplugged'), { disconnected: true }));
     if (this.pending) return Promise.reject(new Error('a read is already pending'));
     return new Promise((resolve, reject) => {
       this.pending = { buffer, offset, length, resolve, reject };
@@ -104,12 +109,15 @@ export class MockBindingPort implements BindingPortInterface, PortEndpoint {
     if (this.hungUp) return Promise.reject(new Error('mock serial port unplugged'));
     const copy = Buffer.from(buffer);
     return new Promise((resolve, reject) => {
-      this.owner.fromHost(this, copy, (err) => (err && !this.isOpen ? reject(canceled(err.message)) : err ? reject(err) : resolve()));
+      this.owner.fromHost(this, copy, (err) =>
+        err && !this.isOpen ? reject(canceled(err.message)) : err ? reject(err) : resolve(),
+      );
     });
   }
 
   async update(options: UpdateOptions): Promise<void> {
-    if (!Number.isInteger(options.baudRate) || options.baudRate <= 0) throw new TypeError('"baudRate" must be a positive integer');
+    if (!Number.isInteger(options.baudRate) || options.baudRate <= 0)
+      throw new TypeError('"baudRate" must be a positive integer');
     this.openOptions.baudRate = options.baudRate;
   }
 
@@ -156,18 +164,34 @@ export class MockBindingPort implements BindingPortInterface, PortEndpoint {
 }
 
 /** Creates the `BindingInterface` that opens the mock (one open port at a time, like a real tty lock). */
-export function createMockBinding(owner: PortOwner, attach: (port: MockBindingPort) => void, path: string): BindingInterface<MockBindingPort> {
+export function createMockBinding(
+  owner: PortOwner,
+  attach: (port: MockBindingPort) => void,
+  path: string,
+): BindingInterface<MockBindingPort> {
   let current: MockBindingPort | undefined;
   return {
     async list(): Promise<PortInfo[]> {
       if (!owner.plugged) return [];
-      return [{ path, manufacturer: 'EigenComm', serialNumber: '000000000001', pnpId: undefined, locationId: undefined, vendorId: '19d1', productId: '0001' }];
+      return [
+        {
+          path,
+          manufacturer: 'EigenComm',
+          serialNumber: '000000000001',
+          pnpId: undefined,
+          locationId: undefined,
+          vendorId: '19d1',
+          productId: '0001',
+        },
+      ];
     },
     async open(options: OpenOptions): Promise<MockBindingPort> {
-      if (!options || typeof options.path !== 'string' || options.path === '') throw new TypeError('"path" is not a valid port');
+      if (!options || typeof options.path !== 'string' || options.path === '')
+        throw new TypeError('"path" is not a valid port');
       if (!Number.isInteger(options.baudRate)) throw new TypeError('"baudRate" is not a valid integer');
       if (!owner.plugged) throw new Error(`Error: No such file or directory, cannot open ${options.path}`);
-      if (current && current.isOpen && !current.isHungUp) throw new Error('Error Resource temporarily unavailable Cannot lock port');
+      if (current?.isOpen && !current.isHungUp)
+        throw new Error('Error Resource temporarily unavailable Cannot lock port');
       current = new MockBindingPort(owner, options);
       attach(current);
       return current;

@@ -47,7 +47,7 @@ export function splitCommands(body: string): AtCommand[] {
     if (c === '&') {
       const m = /^&([A-Za-z])(\d*)/.exec(body.slice(i));
       if (!m) throw new AtSyntaxError('bad & command');
-      out.push(basic('&' + m[1]!.toUpperCase(), m[2]!, m[0]));
+      out.push(basic(`&${m[1]!.toUpperCase()}`, m[2]!, m[0]));
       i += m[0].length;
       continue;
     }

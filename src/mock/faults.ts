@@ -20,7 +20,10 @@ const USAGE =
 
 function num(word: string | undefined, what: string, max: number): number {
   if (word === undefined || !/^\d+$/.test(word) || Number(word) > max) {
-    throw new MockError('ERR_MOCK_FAULT_SPEC', `Bad ${what} ${JSON.stringify(word ?? '')}: expected an integer 0..${max}. ${USAGE}`);
+    throw new MockError(
+      'ERR_MOCK_FAULT_SPEC',
+      `Bad ${what} ${JSON.stringify(word ?? '')}: expected an integer 0..${max}. ${USAGE}`,
+    );
   }
   return Number(word);
 }
@@ -32,14 +35,21 @@ function num(word: string | undefined, what: string, max: number): number {
 export function applyFaultSpec(target: FaultTarget, spec: string): void {
   const actions: Array<() => void> = [];
   for (const raw of spec.split(/[\n;]/)) {
-    const words = raw.trim().split(/\s+/).filter((w) => w !== '');
+    const words = raw
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== '');
     if (words.length === 0) continue;
     // "reboot cut [delayMs]": the output stops at once (power loss).
     const cut = words[0]!.toLowerCase() === 'reboot' && words[1]?.toLowerCase() === 'cut';
     if (cut) words.splice(1, 1);
     const [cmd, a, ...rest] = words;
     const opt = (what: string, max: number): number | undefined => (a === undefined ? undefined : num(a, what, max));
-    if (rest.length > 0) throw new MockError('ERR_MOCK_FAULT_SPEC', `Too many words in fault line ${JSON.stringify(raw.trim())}. ${USAGE}`);
+    if (rest.length > 0)
+      throw new MockError(
+        'ERR_MOCK_FAULT_SPEC',
+        `Too many words in fault line ${JSON.stringify(raw.trim())}. ${USAGE}`,
+      );
     switch (cmd!.toLowerCase()) {
       case 'reboot': {
         const delayMs = opt('reboot delay', 600_000);

@@ -43,8 +43,18 @@ export class ModuleFiles {
 
 /** `AT+SSLCFG` keys the mock knows (manual §12.7). */
 export const SSL_KEYS = new Set([
-  'sslversion', 'ciphersuite', 'cacert', 'clientcert', 'clientkey', 'seclevel', 'hostname',
-  'ignorelocaltime', 'negotiatetimeout', 'clientrandom', 'premaster', 'verifymode',
+  'sslversion',
+  'ciphersuite',
+  'cacert',
+  'clientcert',
+  'clientkey',
+  'seclevel',
+  'hostname',
+  'ignorelocaltime',
+  'negotiatetimeout',
+  'clientrandom',
+  'premaster',
+  'verifymode',
 ]);
 
 /** Valid SSL context ids: 0–5 = TCP links, 34 FTP, 88 MQTT, 153 HTTP. */

@@ -60,7 +60,7 @@ export class FileCommands implements CommandSet {
     if (!file) return { final: this.io.cme(3) };
     const mode = intArg(c.args[1], 0, 1) ?? 0;
     const size = intArg(c.args[2], 1, MAX_FSWRITE) ?? file.length;
-    const pos = mode === 1 ? intArg(c.args[3], 0, file.length) ?? 0 : 0;
+    const pos = mode === 1 ? (intArg(c.args[3], 0, file.length) ?? 0) : 0;
     const data = file.subarray(pos, pos + size);
     this.io.raw(Buffer.concat([CRLF, data, CRLF]));
     this.io.final('OK');

@@ -19,7 +19,12 @@ export class HostStream extends Duplex implements PortEndpoint {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.gone) {
-      cb(new MockError('ERR_MOCK_UNPLUGGED', 'The mock serial port is gone; get a new stream with hostStream() after replug.'));
+      cb(
+        new MockError(
+          'ERR_MOCK_UNPLUGGED',
+          'The mock serial port is gone; get a new stream with hostStream() after replug.',
+        ),
+      );
       return;
     }
     this.owner.fromHost(this, chunk, (err) => cb(this.gone || !err ? null : err));
@@ -40,7 +45,12 @@ export class HostStream extends Duplex implements PortEndpoint {
     if (this.gone) return;
     this.gone = true;
     if (reason === 'unplug') {
-      this.destroy(new MockError('ERR_MOCK_UNPLUGGED', 'The mock serial port was unplugged; call hostStream() again after it comes back.'));
+      this.destroy(
+        new MockError(
+          'ERR_MOCK_UNPLUGGED',
+          'The mock serial port was unplugged; call hostStream() again after it comes back.',
+        ),
+      );
     } else {
       this.push(null);
       this.destroy();

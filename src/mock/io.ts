@@ -34,7 +34,11 @@ export interface ModuleIo {
    * is undefined, bytes up to Ctrl-Z (ESC aborts: resolves 'aborted'). Resolves undefined when the
    * module reboots or `timeoutMs` passes first.
    */
-  prompt(len: number | undefined, show: boolean, timeoutMs?: number): Promise<Buffer | 'aborted' | 'timeout' | undefined>;
+  prompt(
+    len: number | undefined,
+    show: boolean,
+    timeoutMs?: number,
+  ): Promise<Buffer | 'aborted' | 'timeout' | undefined>;
   /** Run `fn` after `ms` unless the module reboots or is closed first. Returns a cancel function. */
   later(ms: number, fn: () => void): () => void;
   /** Bytes waiting to go out on the serial line (including held URCs). */

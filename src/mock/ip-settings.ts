@@ -14,7 +14,17 @@ export interface IpSettings {
 }
 
 /** The switches after power-on. */
-export const IP_DEFAULTS: Readonly<IpSettings> = { mux: 0, qsend: 0, rxf: 0, head: 0, sprt: 1, showtp: 0, srip: 0, rxget: 0, ssl: 0 };
+export const IP_DEFAULTS: Readonly<IpSettings> = {
+  mux: 0,
+  qsend: 0,
+  rxf: 0,
+  head: 0,
+  sprt: 1,
+  showtp: 0,
+  srip: 0,
+  rxget: 0,
+  ssl: 0,
+};
 
 /** Links of the module in multi-link mode (ids 0–5). */
 export const LINKS = 6;

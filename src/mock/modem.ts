@@ -50,7 +50,11 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
   constructor(options: MockModemOptions = {}) {
     super();
     this.opts = resolveOptions(options);
-    this.log = new Transcript(this.opts.transcriptMaxEntries, this.opts.transcriptMaxBytes, () => performance.now() - this.t0);
+    this.log = new Transcript(
+      this.opts.transcriptMaxEntries,
+      this.opts.transcriptMaxBytes,
+      () => performance.now() - this.t0,
+    );
     const line = (highWater: number) =>
       new SerialLine({
         baudRate: this.opts.baudRate,
@@ -116,7 +120,11 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
    */
   hostStream(): Duplex {
     this.assertOpen();
-    if (!this.isPlugged) throw new MockError('ERR_MOCK_UNPLUGGED', 'The mock serial port is unplugged; wait for the "replug" event, then call hostStream() again.');
+    if (!this.isPlugged)
+      throw new MockError(
+        'ERR_MOCK_UNPLUGGED',
+        'The mock serial port is unplugged; wait for the "replug" event, then call hostStream() again.',
+      );
     const s = new HostStream(this);
     this.attach(s);
     return s;
@@ -216,7 +224,8 @@ export class MockModem extends EventEmitter implements PortOwner, FaultTarget {
 
   /** The signal `AT+CSQ` reports from now on (rssi 0–31, 99 unknown), as a fading or recovering cell would. */
   setSignal(rssi: number): void {
-    if (!Number.isInteger(rssi) || rssi < 0 || (rssi > 31 && rssi !== 99)) throw new RangeError(`rssi must be 0-31 or 99, got ${rssi}`);
+    if (!Number.isInteger(rssi) || rssi < 0 || (rssi > 31 && rssi !== 99))
+      throw new RangeError(`rssi must be 0-31 or 99, got ${rssi}`);
     log('signal: rssi %d', rssi);
     this.opts.rssi = rssi;
   }

@@ -130,12 +130,17 @@ export class AtModule implements ModuleIo {
     return this.basics.cme(code);
   }
 
-  prompt(len: number | undefined, show: boolean, timeoutMs?: number): Promise<Buffer | 'aborted' | 'timeout' | undefined> {
+  prompt(
+    len: number | undefined,
+    show: boolean,
+    timeoutMs?: number,
+  ): Promise<Buffer | 'aborted' | 'timeout' | undefined> {
     return new Promise((resolve) => {
       this.payload = { len, buf: Buffer.allocUnsafe(len ?? MAX_OPEN_PAYLOAD), got: 0, resolve };
       this.promptOpen = true;
       if (show) this.raw(Buffer.from('\r\n> ', 'latin1'));
-      if (this.opts.quirks.has('urc-after-prompt')) this.out.write(Buffer.from('\r\n+NITZ: 24/07/23,08:35:01+32,0\r\n', 'latin1'));
+      if (this.opts.quirks.has('urc-after-prompt'))
+        this.out.write(Buffer.from('\r\n+NITZ: 24/07/23,08:35:01+32,0\r\n', 'latin1'));
       if (timeoutMs !== undefined) {
         const p = this.payload;
         p.cancelTimer = this.later(timeoutMs, () => this.endPayload('timeout'));
@@ -431,6 +436,4 @@ export class AtModule implements ModuleIo {
     this.endPayload(undefined);
     this.tcpip.destroy();
   }
-
-
 }

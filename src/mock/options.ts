@@ -86,7 +86,8 @@ export type ResolvedOptions = Required<Omit<MockModemOptions, 'resolve' | 'quirk
 export function resolveOptions(o: MockModemOptions = {}): ResolvedOptions {
   const nonNeg = (v: number | undefined, d: number, name: string): number => {
     if (v === undefined) return d;
-    if (!Number.isFinite(v) || v < 0) throw new RangeError(`MockModem option ${name} must be a non-negative number, got ${v}`);
+    if (!Number.isFinite(v) || v < 0)
+      throw new RangeError(`MockModem option ${name} must be a non-negative number, got ${v}`);
     return v;
   };
   return {

@@ -89,7 +89,10 @@ export function findPython(env: NodeJS.ProcessEnv = process.env): string {
   const given = env[PYTHON_ENV];
   if (given) {
     if (isExecutable(given)) return given;
-    throw new MockError('ERR_MOCK_NO_PYTHON', `${PYTHON_ENV}=${given} is not an executable file: point it at python3, or unset it to use the python3 on PATH.`);
+    throw new MockError(
+      'ERR_MOCK_NO_PYTHON',
+      `${PYTHON_ENV}=${given} is not an executable file: point it at python3, or unset it to use the python3 on PATH.`,
+    );
   }
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (!dir || !isAbsolute(dir)) continue;
@@ -113,7 +116,13 @@ function startRelay(owner: PortOwner): Promise<PtyRelay> {
     const child = spawn(python, ['-c', PTY_HELPER_SOURCE], { stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
     let done = false;
-    const timer = setTimeout(() => finish(new MockError('ERR_MOCK_PTY', `The pty helper (${python}) did not start within ${START_TIMEOUT_MS} ms.`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new MockError('ERR_MOCK_PTY', `The pty helper (${python}) did not start within ${START_TIMEOUT_MS} ms.`),
+        ),
+      START_TIMEOUT_MS,
+    );
     const finish = (e?: Error, relay?: PtyRelay): void => {
       if (done) return;
       done = true;
@@ -123,8 +132,18 @@ function startRelay(owner: PortOwner): Promise<PtyRelay> {
         reject(e);
       } else resolve(relay!);
     };
-    child.on('error', (e) => finish(new MockError('ERR_MOCK_PTY', `Cannot run ${python} for the pty helper: ${e.message}. Install python3, or set ${PYTHON_ENV} to its path.`, { cause: e })));
-    child.on('exit', (code) => finish(new MockError('ERR_MOCK_PTY', `The pty helper exited (code ${code}) before it was ready: ${err.trim()}`)));
+    child.on('error', (e) =>
+      finish(
+        new MockError(
+          'ERR_MOCK_PTY',
+          `Cannot run ${python} for the pty helper: ${e.message}. Install python3, or set ${PYTHON_ENV} to its path.`,
+          { cause: e },
+        ),
+      ),
+    );
+    child.on('exit', (code) =>
+      finish(new MockError('ERR_MOCK_PTY', `The pty helper exited (code ${code}) before it was ready: ${err.trim()}`)),
+    );
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
       err += d;
@@ -145,10 +164,18 @@ function placeLink(linkPath: string, target: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
-      throw new MockError('ERR_MOCK_LINK_EXISTS', `${linkPath} already exists (another mock may be serving it): remove it if it is stale, or choose another link path.`, { cause: e });
+      throw new MockError(
+        'ERR_MOCK_LINK_EXISTS',
+        `${linkPath} already exists (another mock may be serving it): remove it if it is stale, or choose another link path.`,
+        { cause: e },
+      );
     }
     if (code === 'ENOENT') {
-      throw new MockError('ERR_MOCK_LINK_DIR', `cannot create ${linkPath}: the directory ${dirname(linkPath)} does not exist; create it, or choose another link path.`, { cause: e });
+      throw new MockError(
+        'ERR_MOCK_LINK_DIR',
+        `cannot create ${linkPath}: the directory ${dirname(linkPath)} does not exist; create it, or choose another link path.`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -177,7 +204,10 @@ function movePlacedLink(linkPath: string, from: string | undefined, to: string):
  * on replug a new relay starts and `linkPath` is pointed at the new slave, so the same path comes back.
  */
 export async function servePty(
-  owner: PortOwner & { on(ev: 'unplug' | 'replug', fn: () => void): unknown; off(ev: 'unplug' | 'replug', fn: () => void): unknown },
+  owner: PortOwner & {
+    on(ev: 'unplug' | 'replug', fn: () => void): unknown;
+    off(ev: 'unplug' | 'replug', fn: () => void): unknown;
+  },
   attach: (ep: PortEndpoint) => void,
   linkPath?: string,
 ): Promise<ServedPty> {

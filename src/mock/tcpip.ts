@@ -34,11 +34,21 @@ export class TcpIp implements LinkListener {
 
   constructor(private readonly io: ModuleIo) {
     this.links = Array.from({ length: LINKS }, (_, i) => new Link(i, this));
-    this.bearerCommands = new BearerCommands(io, this.links, () => this.s, () => {
-      for (const l of this.links) this.resetLink(l);
-    });
+    this.bearerCommands = new BearerCommands(
+      io,
+      this.links,
+      () => this.s,
+      () => {
+        for (const l of this.links) this.resetLink(l);
+      },
+    );
     this.sslCommands = new SslCommands(io, this.files, this.ssl, () => this.s);
-    this.receive = new ReceivePath(io, this.links, () => this.s, (l) => this.reportClosed(l));
+    this.receive = new ReceivePath(
+      io,
+      this.links,
+      () => this.s,
+      (l) => this.reportClosed(l),
+    );
     const h = (name: string, fn: Handler): void => void this.handlers.set(name, fn);
     for (const set of [this.bearerCommands, this.receive, this.sslCommands, new FileCommands(io, this.files)]) {
       for (const [name, fn] of set.handlers) h(name, fn);
@@ -83,7 +93,8 @@ export class TcpIp implements LinkListener {
   deactivatePdp(reportLinksFirst = false): void {
     for (const l of this.links) {
       if (l.state === 'INITIAL') continue;
-      if (reportLinksFirst && l.state === 'CONNECTED') this.io.urc(this.s.mux ? this.linkUrc(l.id, 'CLOSED') : 'CLOSED');
+      if (reportLinksFirst && l.state === 'CONNECTED')
+        this.io.urc(this.s.mux ? this.linkUrc(l.id, 'CLOSED') : 'CLOSED');
       this.attempts[l.id]!++;
       l.drop();
       l.state = 'CLOSED';
@@ -97,7 +108,7 @@ export class TcpIp implements LinkListener {
   /** Fault: the server closes link `n`. */
   closePeer(n: number): boolean {
     const l = this.links[n];
-    if (!l || !l.active || l.state !== 'CONNECTED') return false;
+    if (!l?.active || l.state !== 'CONNECTED') return false;
     l.peerClose();
     return true;
   }
@@ -185,14 +196,14 @@ export class TcpIp implements LinkListener {
     return OK;
   }
 
-
   // ---- connect ----
 
   private readonly pendingConnect = new Map<Link, () => void>();
   private readonly pendingFail = new Map<Link, (reason: string) => void>();
 
   private cipstart(c: AtCommand): Reply | null {
-    if (c.type === 'test') return { lines: ['+CIPSTART: (0-5),("TCP","UDP"),("(0-255).(0-255).(0-255).(0-255)"),(1-65535)'], final: 'OK' };
+    if (c.type === 'test')
+      return { lines: ['+CIPSTART: (0-5),("TCP","UDP"),("(0-255).(0-255).(0-255).(0-255)"),(1-65535)'], final: 'OK' };
     if (c.type !== 'set') return { final: 'ERROR' };
     const multi = this.s.mux === 1;
     const want = multi ? 4 : 3;
@@ -299,7 +310,8 @@ export class TcpIp implements LinkListener {
 
   private async cipsend(c: AtCommand): Promise<Reply | null> {
     if (c.type === 'read') return { lines: [this.s.mux ? '+CIPSEND: 0,1460' : '+CIPSEND: 1460'], final: 'OK' };
-    if (c.type === 'test') return { lines: [this.s.mux ? '+CIPSEND: <0-7>,<length>' : '+CIPSEND: <length>'], final: 'OK' };
+    if (c.type === 'test')
+      return { lines: [this.s.mux ? '+CIPSEND: <0-7>,<length>' : '+CIPSEND: <length>'], final: 'OK' };
     const multi = this.s.mux === 1;
     let n = 0;
     let lenArg: AtArg | undefined;
@@ -353,7 +365,8 @@ export class TcpIp implements LinkListener {
       const n = linkArg(c.args[0]);
       if (n === undefined) return { final: this.io.cme(3) };
       const l = this.links[n]!;
-      if (l.state !== 'CONNECTING' && l.state !== 'CONNECTED' && l.state !== 'REMOTE CLOSING') return { final: this.io.cme(3) };
+      if (l.state !== 'CONNECTING' && l.state !== 'CONNECTED' && l.state !== 'REMOTE CLOSING')
+        return { final: this.io.cme(3) };
       this.closeLink(l);
       return { final: this.linkUrc(n, 'CLOSE OK') };
     }

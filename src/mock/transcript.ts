@@ -41,7 +41,10 @@ export class Transcript {
 
   /** Everything the module sent, concatenated, as latin1 text (only what is still retained). */
   sentText(): string {
-    return this.items.filter((e) => e.kind === 'sent').map((e) => e.text).join('');
+    return this.items
+      .filter((e) => e.kind === 'sent')
+      .map((e) => e.text)
+      .join('');
   }
 
   /** The command lines received, in order (only what is still retained). */

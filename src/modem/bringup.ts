@@ -52,7 +52,11 @@ export function syncStep(o: Pick<BringUpOptions, 'syncAttempts' | 'syncIntervalM
       everyMs: Math.min(200, o.syncIntervalMs),
       attempts: o.syncAttempts,
       gaveUp: (last) =>
-        new BringUpError('ERR_NO_RESPONSE', `the module did not answer AT after ${o.syncAttempts} attempts; check power, the port (USB interface 4 is the log port) and the baud rate`, { cause: last.error }),
+        new BringUpError(
+          'ERR_NO_RESPONSE',
+          `the module did not answer AT after ${o.syncAttempts} attempts; check power, the port (USB interface 4 is the log port) and the baud rate`,
+          { cause: last.error },
+        ),
     },
   };
 }
@@ -91,11 +95,20 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
         [/^\+CPIN:\s*(SIM REMOVED|NOT INSERTED)\s*$/, () => new SimAbsentError()],
       ],
       // 13/14 (SIM failure/busy) come right after boot: ask again within the deadline.
-      refused: { 10: () => new SimAbsentError(), 11: () => new SimLockedError('pin'), 12: () => new SimLockedError('puk'), other: 'again' },
+      refused: {
+        10: () => new SimAbsentError(),
+        11: () => new SimLockedError('pin'),
+        12: () => new SimLockedError('puk'),
+        other: 'again',
+      },
       poll: {
         everyMs: o.pollIntervalMs,
         withinMs: o.simTimeoutMs,
-        gaveUp: (last) => new BringUpError('ERR_SIM_NOT_READY', `the SIM did not become ready (last status ${simStatus(last)}); reseat the SIM`),
+        gaveUp: (last) =>
+          new BringUpError(
+            'ERR_SIM_NOT_READY',
+            `the SIM did not become ready (last status ${simStatus(last)}); reseat the SIM`,
+          ),
       },
     },
     {
@@ -105,14 +118,26 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
       progress: { step: 'register', message: 'waiting for network registration' },
       expect: (l) => registered(l),
       capture: (r) => (registration = r as Registration),
-      abort: [[(l) => parseRegistration(l)?.text === 'denied', () => new BringUpError('ERR_REGISTRATION_DENIED', 'the network denied registration; check that the SIM is active and has a data plan')]],
+      abort: [
+        [
+          (l) => parseRegistration(l)?.text === 'denied',
+          () =>
+            new BringUpError(
+              'ERR_REGISTRATION_DENIED',
+              'the network denied registration; check that the SIM is active and has a data plan',
+            ),
+        ],
+      ],
       pending: parseRegistration,
       refused: { other: 'again' },
       poll: {
         everyMs: o.pollIntervalMs,
         withinMs: o.registrationTimeoutMs,
         gaveUp: (last) =>
-          new BringUpError('ERR_NOT_REGISTERED', `not registered after ${o.registrationTimeoutMs} ms (last: ${lastRegistration(last)}); check the antenna and coverage`),
+          new BringUpError(
+            'ERR_NOT_REGISTERED',
+            `not registered after ${o.registrationTimeoutMs} ms (last: ${lastRegistration(last)}); check the antenna and coverage`,
+          ),
       },
     },
     {
@@ -120,14 +145,27 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
       timeoutMs: 10_000,
       progress: { step: 'attach', message: 'waiting for packet-domain attach (AT+CGATT?)' },
       expect: /^\+CGATT:\s*1\b/,
-      poll: { everyMs: o.pollIntervalMs, withinMs: o.attachTimeoutMs, gaveUp: () => new BringUpError('ERR_NOT_ATTACHED', `not attached after ${o.attachTimeoutMs} ms; check the SIM's data plan`) },
+      poll: {
+        everyMs: o.pollIntervalMs,
+        withinMs: o.attachTimeoutMs,
+        gaveUp: () =>
+          new BringUpError('ERR_NOT_ATTACHED', `not attached after ${o.attachTimeoutMs} ms; check the SIM's data plan`),
+      },
     },
-    { cmd: 'AT+CIPSHUT', timeoutMs: 90_000, progress: { step: 'bearer', message: 'resetting the IP stack (AT+CIPSHUT)' } },
+    {
+      cmd: 'AT+CIPSHUT',
+      timeoutMs: 90_000,
+      progress: { step: 'bearer', message: 'resetting the IP stack (AT+CIPSHUT)' },
+    },
     { cmd: 'AT+CIPMUX=1' },
     {
       cmd: 'AT+CIPMUX?',
       expect: /^\+CIPMUX:\s*1\b/,
-      otherwise: (lines) => new BringUpError('ERR_BEARER', `AT+CIPMUX=1 did not stick (read back ${JSON.stringify(lines)}); a link may still be open, power-cycle the module`),
+      otherwise: (lines) =>
+        new BringUpError(
+          'ERR_BEARER',
+          `AT+CIPMUX=1 did not stick (read back ${JSON.stringify(lines)}); a link may still be open, power-cycle the module`,
+        ),
     },
     { cmd: 'AT+CIPQSEND=1' },
     // CIPRXF=0: the module follows each received block with CRLF, which lets the AT scanner tell a
@@ -137,9 +175,17 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
     {
       cmd: 'AT+CIPRXGET?',
       expect: new RegExp(`^\\+CIPRXGET:\\s*${rxget}(?!\\d)`),
-      otherwise: (lines) => new BringUpError('ERR_BEARER', `the receive mode did not stick (AT+CIPRXGET? answered ${JSON.stringify(lines)})`),
+      otherwise: (lines) =>
+        new BringUpError(
+          'ERR_BEARER',
+          `the receive mode did not stick (AT+CIPRXGET? answered ${JSON.stringify(lines)})`,
+        ),
     },
-    { cmd: cstt(o), timeoutMs: 60_000, progress: { step: 'bearer', message: `activating the bearer${o.apn ? ` (APN ${o.apn})` : ''}` } },
+    {
+      cmd: cstt(o),
+      timeoutMs: 60_000,
+      progress: { step: 'bearer', message: `activating the bearer${o.apn ? ` (APN ${o.apn})` : ''}` },
+    },
     { cmd: 'AT+CIICR', timeoutMs: 90_000 },
     {
       // The address is the whole answer: no OK follows it.
@@ -147,7 +193,8 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
       progress: { step: 'ip', message: 'reading the IP address (AT+CIFSR)' },
       expect: parseIpv4,
       capture: (a) => (ip = a as string),
-      otherwise: (lines) => new BringUpError('ERR_BEARER', `AT+CIFSR gave no IP address (${JSON.stringify(lines.at(-1))}); check the APN`),
+      otherwise: (lines) =>
+        new BringUpError('ERR_BEARER', `AT+CIFSR gave no IP address (${JSON.stringify(lines.at(-1))}); check the APN`),
     },
   ];
   return {
@@ -157,8 +204,17 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
       // A backstop above the steps' own bounds (sync, the three waits, CIPSHUT and CIICR 90 s,
       // CSTT 60 s, CFUN 45 s, the rest seconds): it only ends a bring-up that something stalls
       // between commands, such as the channel's resync after each timed-out sync AT.
-      timeoutMs: o.syncAttempts * o.syncIntervalMs * 6 + o.simTimeoutMs + o.registrationTimeoutMs + o.attachTimeoutMs + 6 * 60_000,
-      timedOut: () => new BringUpError('ERR_BRINGUP_TIMEOUT', 'bring-up did not finish within its overall bound; check the module with the AT console (air780 at)'),
+      timeoutMs:
+        o.syncAttempts * o.syncIntervalMs * 6 +
+        o.simTimeoutMs +
+        o.registrationTimeoutMs +
+        o.attachTimeoutMs +
+        6 * 60_000,
+      timedOut: () =>
+        new BringUpError(
+          'ERR_BRINGUP_TIMEOUT',
+          'bring-up did not finish within its overall bound; check the module with the AT console (air780 at)',
+        ),
     },
     result: () => ({ ip: ip!, registration }),
   };
@@ -167,10 +223,10 @@ export function bringUpScript(o: BringUpOptions): { script: AtScript<ProgressEve
 /** `AT+CSTT`, with the APN (and its user and password) when given; refused before anything is written if unsafe. */
 function cstt(o: BringUpOptions): string {
   if (o.apn === undefined) return 'AT+CSTT';
-  let c = 'AT+CSTT=' + atString(o.apn, { name: 'apn', maxLength: 128 });
+  let c = `AT+CSTT=${atString(o.apn, { name: 'apn', maxLength: 128 })}`;
   if (o.user !== undefined || o.password !== undefined) {
-    c += ',' + atString(o.user ?? '', { name: 'user', maxLength: 32 });
-    c += ',' + atString(o.password ?? '', { name: 'password', maxLength: 32 });
+    c += `,${atString(o.user ?? '', { name: 'user', maxLength: 32 })}`;
+    c += `,${atString(o.password ?? '', { name: 'password', maxLength: 32 })}`;
   }
   return c;
 }
@@ -189,8 +245,16 @@ function lastRegistration(last: LastAnswer): string {
 }
 
 /** `AT` until `OK` (the sync step alone). */
-export async function syncAt(at: AtChannel, opts: Pick<BringUpOptions, 'syncAttempts' | 'syncIntervalMs' | 'signal'>, progress: (p: ProgressEvent) => void): Promise<void> {
-  const script: AtScript<ProgressEvent> = { name: 'sync', steps: [syncStep(opts)], timeoutMs: opts.syncAttempts * opts.syncIntervalMs * 6 + 10_000 };
+export async function syncAt(
+  at: AtChannel,
+  opts: Pick<BringUpOptions, 'syncAttempts' | 'syncIntervalMs' | 'signal'>,
+  progress: (p: ProgressEvent) => void,
+): Promise<void> {
+  const script: AtScript<ProgressEvent> = {
+    name: 'sync',
+    steps: [syncStep(opts)],
+    timeoutMs: opts.syncAttempts * opts.syncIntervalMs * 6 + 10_000,
+  };
   await runScript(at, script, { ...(opts.signal ? { signal: opts.signal } : {}), onProgress: progress });
 }
 
@@ -203,7 +267,11 @@ const MAX_RESTARTS = 3;
  * undid the steps before it, and with autobaud on the UART the power-on `RDY` only comes after the
  * training `AT` was answered, while the next step is in flight (nothing restarted then).
  */
-export async function bringUp(at: AtChannel, opts: BringUpOptions, progress: (p: ProgressEvent) => void): Promise<BringUpResult> {
+export async function bringUp(
+  at: AtChannel,
+  opts: BringUpOptions,
+  progress: (p: ProgressEvent) => void,
+): Promise<BringUpResult> {
   for (let restart = 0; ; restart++) {
     const { script, result } = bringUpScript(opts);
     try {

@@ -3,7 +3,14 @@ import type { AtResponse, AtSendOptions, FinalMatcher } from '../at/index.js';
 import { isErrorFinal } from '../at/index.js';
 import { AtCommandError } from '../at/errors.js';
 import { atHost } from '../at/args.js';
-import { ConnectFailedError, ConnectTimeoutError, LinkClosedError, ModemNotReadyError, NoFreeLinkError, TlsMixedError } from './errors.js';
+import {
+  ConnectFailedError,
+  ConnectTimeoutError,
+  LinkClosedError,
+  ModemNotReadyError,
+  NoFreeLinkError,
+  TlsMixedError,
+} from './errors.js';
 import type { LinkTable } from './links.js';
 import type { ModuleTls } from './module-tls.js';
 import type { ModemSocket } from './socket.js';
@@ -83,14 +90,23 @@ export class LinkConnector {
         // The module still holds this id (a close we never saw): close it and try once more. An
         // id the module will not confirm closed is never reused: a new socket on it would get
         // the old peer's bytes.
-        const confirmed = attempt === 0 && (await this.closeOnModule(n, moduleTls).then(() => true, (err: unknown) => closeConfirmed(err)));
+        const confirmed =
+          attempt === 0 &&
+          (await this.closeOnModule(n, moduleTls).then(
+            () => true,
+            (err: unknown) => closeConfirmed(err),
+          ));
         if (confirmed) continue;
         if (this.links.sockets[n] === socket) {
           debug('link %d still held by the module: not reusable until it reports the link closed', n);
           this.links.holdUnconfirmed(n);
         }
         if (moduleTls) this.moduleTls.forgetCa(n);
-        throw new ConnectFailedError(host, port, 'the module reports the link as already connected and did not close it');
+        throw new ConnectFailedError(
+          host,
+          port,
+          'the module reports the link as already connected and did not close it',
+        );
       }
       // CONNECT FAIL: the module has no link on this id (it accepts a new CIPSTART at once).
       this.links.vacate(n, socket);
@@ -99,7 +115,13 @@ export class LinkConnector {
     }
   }
 
-  private async startLink(n: number, host: string, port: number, timeoutMs: number, socket: ModemSocket): Promise<string> {
+  private async startLink(
+    n: number,
+    host: string,
+    port: number,
+    timeoutMs: number,
+    socket: ModemSocket,
+  ): Promise<string> {
     const result = new Promise<string>((resolve, reject) => this.links.connectWaiters.set(n, { resolve, reject }));
     result.catch(() => undefined);
     try {

@@ -1,5 +1,13 @@
 import createDebug from 'debug';
-import { AtAbandonedError, AtClosedError, AtTimeoutError, type AtChannel, type AtCut, type AtResponse, type AtSendOptions } from '../at/index.js';
+import {
+  AtAbandonedError,
+  AtClosedError,
+  AtTimeoutError,
+  type AtChannel,
+  type AtCut,
+  type AtResponse,
+  type AtSendOptions,
+} from '../at/index.js';
 import { DataLostError } from './errors.js';
 import type { LinkTable } from './links.js';
 

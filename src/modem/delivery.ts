@@ -144,7 +144,13 @@ export class LinkDelivery implements DeliveryTracker {
   }
 
   /** Registers a waiter in `set`; `arm` starts its timer and returns how to stop it. */
-  private addWaiter(set: Set<Waiter>, offset: number, signal: AbortSignal | undefined, what: string, arm: (w: Waiter) => () => void): Promise<void> {
+  private addWaiter(
+    set: Set<Waiter>,
+    offset: number,
+    signal: AbortSignal | undefined,
+    what: string,
+    arm: (w: Waiter) => () => void,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let disarm = (): void => {};
       const cleanup = () => {
@@ -180,7 +186,12 @@ export class LinkDelivery implements DeliveryTracker {
         if (!this.socket.state.open && !this.socket.connecting) {
           // The link is gone and the module forgets its counters with it: what was not acknowledged
           // by now never will be, so say so at once instead of letting each waiter time out.
-          this.failAcked(new LinkClosedError(this.socket.link, `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`));
+          this.failAcked(
+            new LinkClosedError(
+              this.socket.link,
+              `the link closed with bytes up to ${this.acked} of ${this.queued} acknowledged by the peer`,
+            ),
+          );
           break;
         }
         if (this.socket.state.open) {

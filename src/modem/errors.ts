@@ -11,7 +11,11 @@ export class ModemError extends Air780Error {
 /** The module answered `<n>, CONNECT FAIL` (refused, unreachable, DNS failure or TLS handshake failure). */
 export class ConnectFailedError extends ModemError {
   constructor(host: string, port: number, detail: string, options?: { cause?: unknown }) {
-    super('ERR_CONNECT_FAILED', `connection to ${host}:${port} failed (${detail}); check the host, port and, for module TLS, the server's TLS versions and CA`, options);
+    super(
+      'ERR_CONNECT_FAILED',
+      `connection to ${host}:${port} failed (${detail}); check the host, port and, for module TLS, the server's TLS versions and CA`,
+      options,
+    );
     this.name = 'ConnectFailedError';
   }
 }
@@ -19,7 +23,10 @@ export class ConnectFailedError extends ModemError {
 /** No `CONNECT OK` within the timeout (black-holed addresses never answer). */
 export class ConnectTimeoutError extends ModemError {
   constructor(host: string, port: number, ms: number) {
-    super('ERR_CONNECT_TIMEOUT', `no answer connecting to ${host}:${port} within ${ms} ms; the address may be unreachable from the cellular network`);
+    super(
+      'ERR_CONNECT_TIMEOUT',
+      `no answer connecting to ${host}:${port} within ${ms} ms; the address may be unreachable from the cellular network`,
+    );
     this.name = 'ConnectTimeoutError';
   }
 }
@@ -35,7 +42,10 @@ export class LinkClosedError extends ModemError {
 /** The module rebooted, lost its bearer or its port while the socket was open. */
 export class ModemResetError extends ModemError {
   constructor(reason: string) {
-    super('ERR_MODEM_RESET', `the module went away (${reason}); the socket is gone, open a new one once the modem is back online`);
+    super(
+      'ERR_MODEM_RESET',
+      `the module went away (${reason}); the socket is gone, open a new one once the modem is back online`,
+    );
     this.name = 'ModemResetError';
   }
 }
@@ -93,7 +103,10 @@ export class BringUpError extends ModemError {
 /** The modem is closed or not online (recovering) and cannot take the request. */
 export class ModemNotReadyError extends ModemError {
   constructor(state: string) {
-    super('ERR_MODEM_NOT_READY', `the modem is ${state}; wait for the 'online' state (or open it again if it is closed)`);
+    super(
+      'ERR_MODEM_NOT_READY',
+      `the modem is ${state}; wait for the 'online' state (or open it again if it is closed)`,
+    );
     this.name = 'ModemNotReadyError';
   }
 }
@@ -101,7 +114,10 @@ export class ModemNotReadyError extends ModemError {
 /** `waitAcked` did not see the acknowledgement in time. */
 export class DeliveryTimeoutError extends ModemError {
   constructor(offset: number, acked: number, ms: number) {
-    super('ERR_DELIVERY_TIMEOUT', `the peer acknowledged ${acked} bytes, not ${offset}, within ${ms} ms; the link may be stalled`);
+    super(
+      'ERR_DELIVERY_TIMEOUT',
+      `the peer acknowledged ${acked} bytes, not ${offset}, within ${ms} ms; the link may be stalled`,
+    );
     this.name = 'DeliveryTimeoutError';
   }
 }
@@ -109,7 +125,10 @@ export class DeliveryTimeoutError extends ModemError {
 /** Push mode cannot stop the module from sending: a reader that never reads hits this bound. */
 export class ReceiveOverflowError extends ModemError {
   constructor(link: number, limit: number) {
-    super('ERR_RX_OVERFLOW', `link ${link}: more than ${limit} unread bytes buffered in push mode; read the socket, or use rxMode 'pull' for backpressure`);
+    super(
+      'ERR_RX_OVERFLOW',
+      `link ${link}: more than ${limit} unread bytes buffered in push mode; read the socket, or use rxMode 'pull' for backpressure`,
+    );
     this.name = 'ReceiveOverflowError';
   }
 }
@@ -122,7 +141,8 @@ const DATA_LOST_TEXT: Record<DataLossReason, string> = {
     "received data stopped arriving part-way through a block and the module is still up, so bytes were lost on the serial line; reconnect. Check the wiring and the module's power supply",
   misaligned:
     'received data did not end where the module announced (bytes dropped or added on the serial line); reconnect. Check the wiring, cable length and baud rate',
-  unaccepted: 'the module kept accepting none of the bytes it was given; the unsent bytes were dropped, open a new connection and send again',
+  unaccepted:
+    'the module kept accepting none of the bytes it was given; the unsent bytes were dropped, open a new connection and send again',
 };
 
 /**
@@ -135,7 +155,11 @@ const DATA_LOST_TEXT: Record<DataLossReason, string> = {
 export class DataLostError extends ModemError {
   readonly reason: DataLossReason;
   constructor(link: number, reason: DataLossReason, options?: { cause?: unknown; detail?: string }) {
-    super('ERR_DATA_LOST', `link ${link}: ${options?.detail ? `${options.detail}: ` : ''}${DATA_LOST_TEXT[reason]}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      'ERR_DATA_LOST',
+      `link ${link}: ${options?.detail ? `${options.detail}: ` : ''}${DATA_LOST_TEXT[reason]}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'DataLostError';
     this.reason = reason;
   }
@@ -156,4 +180,3 @@ export class ModemAbortError extends ModemError {
     this.name = 'ModemAbortError';
   }
 }
-

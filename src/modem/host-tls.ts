@@ -34,7 +34,13 @@ export function tlsIdentity(host: string, servername: string | undefined): { hos
  * `timeoutMs`; on failure both the TLS stream and the link are destroyed so the link id is freed.
  * The certificate is verified against {@link tlsIdentity}.
  */
-export async function hostTls(socket: ModemSocket, host: string, port: number, options: HostTlsOptions, timeoutMs: number): Promise<Duplex & { delivery: DeliveryTracker }> {
+export async function hostTls(
+  socket: ModemSocket,
+  host: string,
+  port: number,
+  options: HostTlsOptions,
+  timeoutMs: number,
+): Promise<Duplex & { delivery: DeliveryTracker }> {
   if (options.rejectUnauthorized === false) {
     debug('WARNING: TLS certificate verification is OFF for %s:%d (rejectUnauthorized: false)', host, port);
   }

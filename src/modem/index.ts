@@ -7,7 +7,14 @@
  * const secure = await modem.openStream('example.com', 443, { tls: 'host' });
  * ```
  */
-export { Modem, type ModemOpenOptions, type ModemConnectOptions, type ModemState, type RecoveryReason, type SocketOpened } from './modem.js';
+export {
+  Modem,
+  type ModemOpenOptions,
+  type ModemConnectOptions,
+  type ModemState,
+  type RecoveryReason,
+  type SocketOpened,
+} from './modem.js';
 export { ModemSocket, MAX_CHUNK } from './socket.js';
 export type { ModuleTlsVersion } from './module-tls.js';
 export type { DeliveryTracker } from './delivery.js';

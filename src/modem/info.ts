@@ -56,7 +56,8 @@ export async function readInfo(send: Send, ipAddress: string | undefined): Promi
   const model = parseModel((await optional(send, 'AT+CGMM')) ?? []);
   const imei = parseDigits((await optional(send, 'AT+CGSN')) ?? [], 14, 17);
   const iccid =
-    parseDigits((await optional(send, 'AT+ICCID')) ?? [], 18, 22) ?? parseDigits((await optional(send, 'AT+CCID')) ?? [], 18, 22);
+    parseDigits((await optional(send, 'AT+ICCID')) ?? [], 18, 22) ??
+    parseDigits((await optional(send, 'AT+CCID')) ?? [], 18, 22);
   const imsi = parseDigits((await optional(send, 'AT+CIMI')) ?? [], 14, 15);
   const csq = ((await optional(send, 'AT+CSQ')) ?? []).map(parseCsq).find((x) => x !== undefined);
   const cesq = ((await optional(send, 'AT+CESQ')) ?? []).map(parseCesq).find((x) => x !== undefined);
@@ -72,7 +73,17 @@ export async function readInfo(send: Send, ipAddress: string | undefined): Promi
 }
 
 /** Fields of a {@link ModuleReport} that can be unavailable. */
-export type ReportField = 'firmware' | 'model' | 'imei' | 'sim' | 'iccid' | 'imsi' | 'signal' | 'registration' | 'operator' | 'ipAddress';
+export type ReportField =
+  | 'firmware'
+  | 'model'
+  | 'imei'
+  | 'sim'
+  | 'iccid'
+  | 'imsi'
+  | 'signal'
+  | 'registration'
+  | 'operator'
+  | 'ipAddress';
 
 /**
  * What a module that answers AT can tell, whatever its state: {@link ModemInfo} plus the SIM
@@ -99,7 +110,18 @@ const SIM_WORDS: Record<string, string> = {
 
 /** The SIM problem a `+CME ERROR` stands for, in words. */
 function simCme(err: AtCommandError): string {
-  const what = err.cme === 10 ? 'not inserted' : err.cme === 11 ? 'locked: PIN required' : err.cme === 12 ? 'locked: PUK required' : err.cme === 13 ? 'failure' : err.cme === 14 ? 'busy (still starting)' : err.meaning ?? 'not usable';
+  const what =
+    err.cme === 10
+      ? 'not inserted'
+      : err.cme === 11
+        ? 'locked: PIN required'
+        : err.cme === 12
+          ? 'locked: PUK required'
+          : err.cme === 13
+            ? 'failure'
+            : err.cme === 14
+              ? 'busy (still starting)'
+              : (err.meaning ?? 'not usable');
   return `${what} (${err.final})`;
 }
 
@@ -168,7 +190,8 @@ export async function readReport(send: Send): Promise<ModuleReport> {
   }
   const registered = registration?.registered === true;
   if (!registration) unavailable.registration = 'not reported';
-  else if (!registered) unavailable.registration = registration.text.replace('-', ' ') + (simProblem ? ': no usable SIM' : '');
+  else if (!registered)
+    unavailable.registration = registration.text.replace('-', ' ') + (simProblem ? ': no usable SIM' : '');
 
   const operator = ((await ask('AT+COPS?')) ?? []).map(parseCops).find((x) => x !== undefined);
   if (!operator) unavailable.operator = registered ? 'not reported' : 'none (not registered)';

@@ -61,7 +61,10 @@ export class Modem extends EventEmitter {
   private _at: AtChannel;
   private _state: ModemState = 'opening';
   private readonly transport: Transport;
-  private readonly opts: Required<Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress' | 'blockSilenceMs'>> & ModemOpenOptions;
+  private readonly opts: Required<
+    Omit<ModemOpenOptions, keyof TransportOptions | 'apn' | 'user' | 'password' | 'onProgress' | 'blockSilenceMs'>
+  > &
+    ModemOpenOptions;
   private readonly links = new LinkTable();
   private readonly dataPump: DataPump;
   private readonly urcs: LinkUrcs;
@@ -196,13 +199,21 @@ export class Modem extends EventEmitter {
   }
 
   /** {@link connect}; `label` names the TLS the caller puts on top (openStream's host TLS). */
-  private openSocket(host: string, port: number, options: ModemConnectOptions, label?: SocketOpened['tls']): ModemSocket {
+  private openSocket(
+    host: string,
+    port: number,
+    options: ModemConnectOptions,
+    label?: SocketOpened['tls'],
+  ): ModemSocket {
     if (this._state === 'closed') throw new ModemNotReadyError('closed');
     atHost(host);
     atInt(port, { name: 'port', min: 1, max: 65535 });
     const mode = normaliseTls(options.tls);
     if (mode === 'host') {
-      throw new BadArgumentError('tls', "connect() gives the raw link; use openStream(host, port, { tls: 'host' }) for host TLS");
+      throw new BadArgumentError(
+        'tls',
+        "connect() gives the raw link; use openStream(host, port, { tls: 'host' }) for host TLS",
+      );
     }
     checkSslVersion(mode, options);
     const socket = new ModemSocket(this.driver, {
@@ -213,7 +224,12 @@ export class Modem extends EventEmitter {
       timeoutMs: options.timeoutMs ?? this.opts.connectTimeoutMs,
       pushBufferLimit: this.opts.pushBufferLimit,
     });
-    if (this.listenerCount('socket') > 0) this.emit('socket', socket, { host, port, tls: label ?? (mode === 'modem' ? 'modem' : 'none') } satisfies SocketOpened);
+    if (this.listenerCount('socket') > 0)
+      this.emit('socket', socket, {
+        host,
+        port,
+        tls: label ?? (mode === 'modem' ? 'modem' : 'none'),
+      } satisfies SocketOpened);
     socket.connect();
     if (options.signal) {
       const dispose = abandonOnAbort(socket, options.signal, true);
@@ -227,11 +243,20 @@ export class Modem extends EventEmitter {
    * A connected stream to host:port: a `ModemSocket`, or Node's TLS over one (`tls: 'host'`/true),
    * or module TLS (`tls: 'modem'`). It carries the link's `delivery` tracker.
    */
-  async openStream(host: string, port: number, options: ModemConnectOptions = {}): Promise<Duplex & { delivery: DeliveryTracker }> {
+  async openStream(
+    host: string,
+    port: number,
+    options: ModemConnectOptions = {},
+  ): Promise<Duplex & { delivery: DeliveryTracker }> {
     const mode = normaliseTls(options.tls);
     checkSslVersion(mode, options);
     const { sslVersion: _checked, ...linkOptions } = options;
-    const socket = this.openSocket(host, port, { ...(mode === 'modem' ? options : linkOptions), tls: mode === 'modem' ? 'modem' : false }, mode === 'modem' ? 'modem' : mode === 'host' ? 'host' : 'none');
+    const socket = this.openSocket(
+      host,
+      port,
+      { ...(mode === 'modem' ? options : linkOptions), tls: mode === 'modem' ? 'modem' : false },
+      mode === 'modem' ? 'modem' : mode === 'host' ? 'host' : 'none',
+    );
     const signal = options.signal;
     try {
       await onceConnected(socket);
@@ -389,7 +414,10 @@ export class Modem extends EventEmitter {
 function checkSslVersion(mode: ReturnType<typeof normaliseTls>, options: ModemConnectOptions): void {
   if (options.sslVersion === undefined) return;
   if (mode !== 'modem') {
-    throw new BadArgumentError('sslVersion', "sslVersion applies to module TLS (tls: 'modem') only; host TLS negotiates TLS 1.2/1.3 by itself");
+    throw new BadArgumentError(
+      'sslVersion',
+      "sslVersion applies to module TLS (tls: 'modem') only; host TLS negotiates TLS 1.2/1.3 by itself",
+    );
   }
   sslVersionValue(options);
 }

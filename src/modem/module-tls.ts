@@ -50,7 +50,12 @@ export function sslVersionValue(options: Pick<ModuleTlsOptions, 'sslVersion'>): 
   const v = options.sslVersion ?? 'TLSv1.2';
   const value = typeof v === 'string' && Object.hasOwn(SSL_VERSION_VALUE, v) ? SSL_VERSION_VALUE[v] : undefined;
   if (value === undefined) {
-    throw new BadArgumentError('sslVersion', `module TLS sslVersion must be one of ${Object.keys(SSL_VERSION_VALUE).map((k) => `'${k}'`).join(', ')} (got ${String(v)}); the module has no TLS 1.3: for it use host TLS (tls: 'host')`);
+    throw new BadArgumentError(
+      'sslVersion',
+      `module TLS sslVersion must be one of ${Object.keys(SSL_VERSION_VALUE)
+        .map((k) => `'${k}'`)
+        .join(', ')} (got ${String(v)}); the module has no TLS 1.3: for it use host TLS (tls: 'host')`,
+    );
   }
   return value;
 }
@@ -83,7 +88,8 @@ export class ModuleTls {
   /** Configure TLS context `link` for `host` and turn the switch on. */
   async configureLink(link: number, host: string, options: ModuleTlsOptions): Promise<void> {
     const sslVersion = sslVersionValue(options);
-    if (sslVersion !== 3) debug('WARNING: module TLS for %s allows old protocols (sslVersion %s)', host, options.sslVersion);
+    if (sslVersion !== 3)
+      debug('WARNING: module TLS for %s allows old protocols (sslVersion %s)', host, options.sslVersion);
     const verify = options.rejectUnauthorized !== false;
     // SNI for host names only (RFC 6066): for an IP the module's hostname setting is erased, so
     // neither it nor a name left in this context by an earlier link is sent or checked.
@@ -92,7 +98,10 @@ export class ModuleTls {
     let caFile: string | undefined;
     if (verify) {
       if (!options.ca) {
-        throw new BadArgumentError('ca', "module TLS has no CA store: pass { ca } to verify the server, or { rejectUnauthorized: false } to connect without verification");
+        throw new BadArgumentError(
+          'ca',
+          'module TLS has no CA store: pass { ca } to verify the server, or { rejectUnauthorized: false } to connect without verification',
+        );
       }
       caFile = await this.uploadCa(options.ca);
       this.caOfLink.set(link, caFile);

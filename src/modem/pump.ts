@@ -112,7 +112,10 @@ export class DataPump {
       return;
     }
     try {
-      const r = await this.host.cmd(`AT+CIPSEND=${n},${chunk.length}`, { payload: chunk, timeoutMs: this.host.commandTimeoutMs });
+      const r = await this.host.cmd(`AT+CIPSEND=${n},${chunk.length}`, {
+        payload: chunk,
+        timeoutMs: this.host.commandTimeoutMs,
+      });
       s.state.sendEnded();
       // `DATA ACCEPT:<n>,<count>` says how much the module took; `SEND OK` means all of it.
       const accepted = parseDataAccept(r.final) ?? chunk.length;

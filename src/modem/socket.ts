@@ -221,7 +221,12 @@ export class ModemSocket extends Duplex {
     if (chunk.length === 0) return cb();
     if (this.state.peerClosed) {
       this.heldWriteCb = cb;
-      this.failWritable(new LinkClosedError(this.link, `the peer closed the link; ${chunk.length} bytes written after that were not sent`));
+      this.failWritable(
+        new LinkClosedError(
+          this.link,
+          `the peer closed the link; ${chunk.length} bytes written after that were not sent`,
+        ),
+      );
       return;
     }
     this.txQueue.push(chunk);
@@ -270,7 +275,11 @@ export class ModemSocket extends Duplex {
     debug('link %d: the module accepted %d bytes, %d more to send again', this.link, accepted, rest.length);
     this.emptyAccepts = accepted === 0 ? this.emptyAccepts + 1 : 0;
     if (this.emptyAccepts >= MAX_EMPTY_ACCEPTS) {
-      this.destroy(new DataLostError(this.link, 'unaccepted', { detail: `none of ${rest.length} bytes accepted in ${MAX_EMPTY_ACCEPTS} sends in a row` }));
+      this.destroy(
+        new DataLostError(this.link, 'unaccepted', {
+          detail: `none of ${rest.length} bytes accepted in ${MAX_EMPTY_ACCEPTS} sends in a row`,
+        }),
+      );
       return;
     }
     this.txQueue.unshift(rest);
@@ -310,11 +319,23 @@ export class ModemSocket extends Duplex {
     if (this.destroyed) return;
     const unsent = len + this.txBytes;
     if (this.state.peerClosed || this.holdsUnread()) {
-      const why = this.state.peerClosed ? 'the peer closed the link' : 'the module refused a send while it still held data from the peer (it closed)';
-      this.failWritable(new LinkClosedError(this.link, `${why} before ${unsent} written bytes were sent; they were not delivered`, { cause }));
+      const why = this.state.peerClosed
+        ? 'the peer closed the link'
+        : 'the module refused a send while it still held data from the peer (it closed)';
+      this.failWritable(
+        new LinkClosedError(this.link, `${why} before ${unsent} written bytes were sent; they were not delivered`, {
+          cause,
+        }),
+      );
       return;
     }
-    this.destroy(new LinkClosedError(this.link, `the link closed before ${unsent} written bytes were sent; they were not delivered`, { cause }));
+    this.destroy(
+      new LinkClosedError(
+        this.link,
+        `the link closed before ${unsent} written bytes were sent; they were not delivered`,
+        { cause },
+      ),
+    );
   }
 
   /**
@@ -445,20 +466,35 @@ export class ModemSocket extends Duplex {
    * still ends the link here, the bytes read so far delivered).
    */
   maybeEndPull(): void {
-    if (!(this.state.peerClosed || this.writeError) || this.state.rxAvailable || this.state.readInFlight || this.destroyed || this.peerCloseTimer) return;
+    if (
+      !(this.state.peerClosed || this.writeError) ||
+      this.state.rxAvailable ||
+      this.state.readInFlight ||
+      this.destroyed ||
+      this.peerCloseTimer
+    )
+      return;
     this.endReadable();
   }
 
   /** @internal Pull mode: the module refused a read after a close: anything still announced is gone. */
   onReadRefused(err: Error): void {
     this.state.unreadDiscarded();
-    if (this.state.peerClosed) this.destroy(new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }));
+    if (this.state.peerClosed)
+      this.destroy(
+        new LinkClosedError(this.link, 'the module discarded unread data when the peer closed', { cause: err }),
+      );
     else this.destroy(new LinkClosedError(this.link, 'the module refused a read', { cause: err }));
   }
 
   private endReadable(): void {
     if (this.txBytes > 0) {
-      this.failWritable(new LinkClosedError(this.link, `the peer closed with ${this.txBytes} written bytes not yet sent; they were not delivered`));
+      this.failWritable(
+        new LinkClosedError(
+          this.link,
+          `the peer closed with ${this.txBytes} written bytes not yet sent; they were not delivered`,
+        ),
+      );
     }
     // A link the module has not reported closed (a refused send in pull mode) is closed on it, so
     // its id stays reserved until the module confirms.

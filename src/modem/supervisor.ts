@@ -144,7 +144,11 @@ export class Supervisor {
           this.strandedPrompt = 0;
         }
         try {
-          await syncAt(this.host.channel(), { ...this.bringUpOptions(), syncAttempts: Math.min(this.opts.syncAttempts, 5) }, this.progress);
+          await syncAt(
+            this.host.channel(),
+            { ...this.bringUpOptions(), syncAttempts: Math.min(this.opts.syncAttempts, 5) },
+            this.progress,
+          );
           syncFailures = 0;
         } catch (err) {
           if (this.portLost || this.isClosed()) throw err;

@@ -44,7 +44,11 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
         return current;
       },
       async reopen() {
-        if (!reopen) throw new ModemError('ERR_PORT_CLOSED', 'the stream to the module closed and no reopen callback was given; pass { reopen } to Modem.open to survive a replug');
+        if (!reopen)
+          throw new ModemError(
+            'ERR_PORT_CLOSED',
+            'the stream to the module closed and no reopen callback was given; pass { reopen } to Modem.open to survive a replug',
+          );
         const stream = await reopen();
         if (closed) {
           stream.destroy();
@@ -165,7 +169,9 @@ export interface DiscoveredPort extends SerialPortInfo {
  * List the serial ports, mark USB 19d1:0001 modules, and probe which of their CDC-ACM ports answers
  * `AT` (never the binary log port, interface 4).
  */
-export async function discoverPorts(options: { baudRate?: number; binding?: BindingInterface; probeTimeoutMs?: number } = {}): Promise<DiscoveredPort[]> {
+export async function discoverPorts(
+  options: { baudRate?: number; binding?: BindingInterface; probeTimeoutMs?: number } = {},
+): Promise<DiscoveredPort[]> {
   const ports = await listPorts(options.binding ? { binding: options.binding } : {});
   const candidates = new Set(atPortCandidates(ports).map((p) => p.path));
   const out: DiscoveredPort[] = [];
@@ -177,17 +183,23 @@ export async function discoverPorts(options: { baudRate?: number; binding?: Bind
 }
 
 /** The first Air780 port that answers AT (interface 6 first, then 2), else ERR_NO_MODEM. */
-export async function discoverPort(options: { baudRate?: number | undefined; binding?: BindingInterface } = {}): Promise<string> {
+export async function discoverPort(
+  options: { baudRate?: number | undefined; binding?: BindingInterface } = {},
+): Promise<string> {
   const ports = await listPorts(options.binding ? { binding: options.binding } : {});
   const candidates = atPortCandidates(ports);
-  if (candidates.length === 0) throw new NoModemFoundError(`no USB 19d1:0001 serial port among ${ports.length} port(s)`);
+  if (candidates.length === 0)
+    throw new NoModemFoundError(`no USB 19d1:0001 serial port among ${ports.length} port(s)`);
   for (const p of candidates) {
     if (await probeAt(p.path, options)) return p.path;
   }
   throw new NoModemFoundError(`none of ${candidates.map((p) => p.path).join(', ')} answered AT`);
 }
 
-async function probeAt(path: string, options: { baudRate?: number | undefined; binding?: BindingInterface; probeTimeoutMs?: number }): Promise<boolean> {
+async function probeAt(
+  path: string,
+  options: { baudRate?: number | undefined; binding?: BindingInterface; probeTimeoutMs?: number },
+): Promise<boolean> {
   let stream: Duplex | undefined;
   try {
     stream = await openSerialPort({

@@ -20,7 +20,13 @@ export {
 export { maskIdentity } from './mask.js';
 export { COMMAND_LABELS, commandLabel, type CommandLabel } from './commands.js';
 export { WebSocketObserver, observeWebSocket, type WebSocketStats } from './websocket-stats.js';
-export { registerModemMetrics, METRIC_HELP, MODEM_STATES, type ModemMetrics, type ModemMetricsOptions } from './metrics.js';
+export {
+  registerModemMetrics,
+  METRIC_HELP,
+  MODEM_STATES,
+  type ModemMetrics,
+  type ModemMetricsOptions,
+} from './metrics.js';
 export {
   startStatusServer,
   startModemStatus,

@@ -36,5 +36,6 @@ const methods = {
 };
 
 for (const [name, fn] of Object.entries(methods)) {
-  if (!Object.hasOwn(Modem.prototype, name)) Object.defineProperty(Modem.prototype, name, { value: fn, writable: true, configurable: true });
+  if (!Object.hasOwn(Modem.prototype, name))
+    Object.defineProperty(Modem.prototype, name, { value: fn, writable: true, configurable: true });
 }

@@ -12,7 +12,15 @@ import { LATENCY_BUCKETS_S, ModemObserver, type ModemStats, type ObserveModemOpt
 import type { WebSocketObserver } from './websocket-stats.js';
 
 /** Every supervision state, each an `air780_state{state}` series. */
-export const MODEM_STATES: readonly ModemState[] = ['opening', 'syncing', 'registering', 'attaching', 'online', 'recovering', 'closed'];
+export const MODEM_STATES: readonly ModemState[] = [
+  'opening',
+  'syncing',
+  'registering',
+  'attaching',
+  'online',
+  'recovering',
+  'closed',
+];
 const CAUSES: readonly RecoveryReason[] = ['reboot', 'pdp', 'port', 'unresponsive'];
 
 /** Options of {@link registerModemMetrics}. */
@@ -69,11 +77,17 @@ export const METRIC_HELP = {
  * apart by `imei`) on `registry`. Pass {@link ModemObserver}s to share them with a status page, or
  * Modems (an observer is created for each and closed by `unregister`).
  */
-export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArray<Modem | ModemObserver>, options: ModemMetricsOptions = {}): ModemMetrics {
+export function registerModemMetrics(
+  modems: Modem | ModemObserver | ReadonlyArray<Modem | ModemObserver>,
+  options: ModemMetricsOptions = {},
+): ModemMetrics {
   const registry = options.registry ?? new Registry();
   const p = options.prefix ?? 'air780_';
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p)) throw new RangeError(`prefix must be a valid metric name start, got ${JSON.stringify(p)}`);
-  const given = Array.isArray(modems) ? [...(modems as ReadonlyArray<Modem | ModemObserver>)] : [modems as Modem | ModemObserver];
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p))
+    throw new RangeError(`prefix must be a valid metric name start, got ${JSON.stringify(p)}`);
+  const given = Array.isArray(modems)
+    ? [...(modems as ReadonlyArray<Modem | ModemObserver>)]
+    : [modems as Modem | ModemObserver];
   const owned: ModemObserver[] = [];
   const observers = given.map((m) => {
     if (!(m instanceof Modem)) return m;
@@ -88,7 +102,11 @@ export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArr
     names.push(name);
     return m;
   };
-  const gauge = (name: keyof typeof METRIC_HELP, labelNames: string[], collect: (g: Gauge<string>, id: string, obs: ModemObserver) => void) =>
+  const gauge = (
+    name: keyof typeof METRIC_HELP,
+    labelNames: string[],
+    collect: (g: Gauge<string>, id: string, obs: ModemObserver) => void,
+  ) =>
     add(
       p + name,
       new Gauge({
@@ -102,7 +120,11 @@ export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArr
         },
       }),
     );
-  const counter = (name: keyof typeof METRIC_HELP, labelNames: string[], collect: (c: Counter<string>, id: string, obs: ModemObserver) => void) =>
+  const counter = (
+    name: keyof typeof METRIC_HELP,
+    labelNames: string[],
+    collect: (c: Counter<string>, id: string, obs: ModemObserver) => void,
+  ) =>
     add(
       p + name,
       new Counter({
@@ -130,7 +152,10 @@ export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArr
     const r = obs.stats().recoveries;
     for (const cause of CAUSES) c.inc({ imei: id, cause }, r[cause]);
   });
-  const signal = (name: keyof typeof METRIC_HELP, pick: (s: NonNullable<ReturnType<ModemObserver['stats']>['network']['signal']>) => number | undefined) =>
+  const signal = (
+    name: keyof typeof METRIC_HELP,
+    pick: (s: NonNullable<ReturnType<ModemObserver['stats']>['network']['signal']>) => number | undefined,
+  ) =>
     gauge(name, [], (g, id, obs) => {
       const s = obs.stats().network.signal;
       const v = s && pick(s);
@@ -168,9 +193,9 @@ export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArr
     }
   });
   add(
-    p + 'at_command_duration_seconds',
+    `${p}at_command_duration_seconds`,
     new ObservedHistogram(() => observers.map((o) => ({ imei: imei(o), commands: o.stats().at.commands })), {
-      name: p + 'at_command_duration_seconds',
+      name: `${p}at_command_duration_seconds`,
       help: METRIC_HELP.at_command_duration_seconds,
       labelNames: ['imei', 'command'],
       buckets: [...LATENCY_BUCKETS_S],
@@ -180,15 +205,27 @@ export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArr
 
   if (options.websockets) {
     const list = options.websockets;
-    const ws = (name: keyof typeof METRIC_HELP, kind: 'gauge' | 'counter', labelNames: string[], each: (m: Gauge<string> | Counter<string>, labels: { imei: string; client: string }, s: ReturnType<WebSocketObserver['stats']>) => void) => {
+    const ws = (
+      name: keyof typeof METRIC_HELP,
+      kind: 'gauge' | 'counter',
+      labelNames: string[],
+      each: (
+        m: Gauge<string> | Counter<string>,
+        labels: { imei: string; client: string },
+        s: ReturnType<WebSocketObserver['stats']>,
+      ) => void,
+    ) => {
       // Websocket clients belong to the process, not one module: labelled with the first module's IMEI.
       const collect = (m: Gauge<string> | Counter<string>, id: string, obs: ModemObserver) => {
         if (obs !== observers[0]) return;
         for (const [client, o] of Object.entries(list())) each(m, { imei: id, client: safeLabel(client) }, o.stats());
       };
-      return kind === 'gauge' ? gauge(name, ['client', ...labelNames], collect) : counter(name, ['client', ...labelNames], collect);
+      return kind === 'gauge'
+        ? gauge(name, ['client', ...labelNames], collect)
+        : counter(name, ['client', ...labelNames], collect);
     };
-    const set = (m: Gauge<string> | Counter<string>, labels: Record<string, string>, v: number) => ('set' in m ? m.set(labels, v) : m.inc(labels, v));
+    const set = (m: Gauge<string> | Counter<string>, labels: Record<string, string>, v: number) =>
+      'set' in m ? m.set(labels, v) : m.inc(labels, v);
     ws('websocket_open', 'gauge', [], (m, l, s) => set(m, l, s.state === 'open' ? 1 : 0));
     ws('websocket_connects_total', 'counter', [], (m, l, s) => set(m, l, s.connects));
     ws('websocket_reconnects_total', 'counter', [], (m, l, s) => set(m, l, s.reconnects));
@@ -200,7 +237,12 @@ export function registerModemMetrics(modems: Modem | ModemObserver | ReadonlyArr
       set(m, { ...l, direction: 'in' }, s.bytesIn);
       set(m, { ...l, direction: 'out' }, s.bytesOut);
     });
-    ws('websocket_ping_rtt_seconds', 'gauge', [], (m, l, s) => s.pingRttMs !== undefined && set(m, l, s.pingRttMs / 1000));
+    ws(
+      'websocket_ping_rtt_seconds',
+      'gauge',
+      [],
+      (m, l, s) => s.pingRttMs !== undefined && set(m, l, s.pingRttMs / 1000),
+    );
     ws('websocket_last_close_code', 'gauge', [], (m, l, s) => s.lastClose && set(m, l, s.lastClose.code));
   }
 
@@ -234,17 +276,18 @@ class ObservedHistogram extends Histogram<string> {
   override async get(): ReturnType<Histogram<string>['get']> {
     const name = this.metricName;
     const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
-    for (const { imei, commands } of this.source()) for (const [command, c] of Object.entries(commands)) {
-      const labels = { imei, command };
-      let cumulative = 0;
-      c.latency.buckets.forEach((le, i) => {
-        cumulative += c.latency.counts[i]!;
-        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
-      });
-      values.push({ labels: { ...labels, le: '+Inf' }, value: c.latency.count, metricName: `${name}_bucket` });
-      values.push({ labels, value: c.latency.sum, metricName: `${name}_sum` });
-      values.push({ labels, value: c.latency.count, metricName: `${name}_count` });
-    }
+    for (const { imei, commands } of this.source())
+      for (const [command, c] of Object.entries(commands)) {
+        const labels = { imei, command };
+        let cumulative = 0;
+        c.latency.buckets.forEach((le, i) => {
+          cumulative += c.latency.counts[i]!;
+          values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        values.push({ labels: { ...labels, le: '+Inf' }, value: c.latency.count, metricName: `${name}_bucket` });
+        values.push({ labels, value: c.latency.sum, metricName: `${name}_sum` });
+        values.push({ labels, value: c.latency.count, metricName: `${name}_count` });
+      }
     const metric = { name, help: this.metricHelp, type: 'histogram', values, aggregator: 'sum' };
     return metric as unknown as Awaited<ReturnType<Histogram<string>['get']>>;
   }

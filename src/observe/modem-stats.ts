@@ -10,7 +10,15 @@ import type { AtChannel, AtCommandResult, AtToken } from '../at/index.js';
 import { AtCommandError } from '../at/errors.js';
 import type { Modem, ModemState, RecoveryReason, SocketOpened } from '../modem/index.js';
 import type { ModemSocket } from '../modem/socket.js';
-import { parseCesq, parseCsq, parseDigits, parseFirmware, parseModel, parseRegistration, type Registration } from '../modem/parse.js';
+import {
+  parseCesq,
+  parseCsq,
+  parseDigits,
+  parseFirmware,
+  parseModel,
+  parseRegistration,
+  type Registration,
+} from '../modem/parse.js';
 import { commandLabel, type CommandLabel } from './commands.js';
 import { maskIdentity } from './mask.js';
 
@@ -157,7 +165,13 @@ export class ModemObserver extends EventEmitter {
   private readonly transitions: Transition[] = [];
   private since = Date.now();
   private readonly recoveries: Record<RecoveryReason, number> = { reboot: 0, pdp: 0, port: 0, unresponsive: 0 };
-  private identityRaw: IdentityStats = { imei: undefined, iccid: undefined, imsi: undefined, model: undefined, firmware: undefined };
+  private identityRaw: IdentityStats = {
+    imei: undefined,
+    iccid: undefined,
+    imsi: undefined,
+    model: undefined,
+    firmware: undefined,
+  };
   private identityRead = false;
   private signal: SignalSample | undefined;
   private readonly signalHistory: SignalSample[] = [];
@@ -186,8 +200,13 @@ export class ModemObserver extends EventEmitter {
     super();
     this.modem = modem;
     const interval = options.signalIntervalMs ?? 30_000;
-    if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`signalIntervalMs must be 0 (off) or a positive number, got ${interval}`);
-    this.opts = { signalIntervalMs: interval, sampleTimeoutMs: options.sampleTimeoutMs ?? 5000, identity: options.identity ?? true };
+    if (!(Number.isFinite(interval) && interval >= 0))
+      throw new RangeError(`signalIntervalMs must be 0 (off) or a positive number, got ${interval}`);
+    this.opts = {
+      signalIntervalMs: interval,
+      sampleTimeoutMs: options.sampleTimeoutMs ?? 5000,
+      identity: options.identity ?? true,
+    };
     this.listen(modem, 'state', (to: ModemState, from: ModemState) => this.onState(to, from));
     this.listen(modem, 'recovering', (reason: RecoveryReason) => this.onRecovering(reason));
     this.listen(modem, 'progress', (p: { step: string }) => this.reasonForLast(p.step));
@@ -201,7 +220,8 @@ export class ModemObserver extends EventEmitter {
     const now = Date.now();
     const id = this.identityRaw;
     const commands: ModemStats['at']['commands'] = {};
-    for (const [name, c] of this.commands) commands[name] = { ...c, latency: { ...c.latency, counts: [...c.latency.counts] } };
+    for (const [name, c] of this.commands)
+      commands[name] = { ...c, latency: { ...c.latency, counts: [...c.latency.counts] } };
     const ch = this.channel;
     return {
       takenAt: now,
@@ -261,7 +281,11 @@ export class ModemObserver extends EventEmitter {
         this.signal = sample;
         this.signalHistory.push(sample);
         const cutoff = sample.at - 3_600_000;
-        while (this.signalHistory.length > MAX_SIGNAL_SAMPLES || (this.signalHistory[0] && this.signalHistory[0].at < cutoff)) this.signalHistory.shift();
+        while (
+          this.signalHistory.length > MAX_SIGNAL_SAMPLES ||
+          (this.signalHistory[0] && this.signalHistory[0].at < cutoff)
+        )
+          this.signalHistory.shift();
       }
       const reg = (await this.ask('AT+CEREG?'))?.map(parseRegistration).find((x) => x !== undefined);
       if (reg) this.registration = reg;
@@ -340,7 +364,8 @@ export class ModemObserver extends EventEmitter {
     const firmware = (ati && parseFirmware(ati)) ?? parseFirmware((await this.ask('AT+CGMR')) ?? []);
     const model = parseModel((await this.ask('AT+CGMM')) ?? []);
     const imei = parseDigits((await this.ask('AT+CGSN')) ?? [], 14, 17);
-    const iccid = parseDigits((await this.ask('AT+ICCID')) ?? [], 18, 22) ?? parseDigits((await this.ask('AT+CCID')) ?? [], 18, 22);
+    const iccid =
+      parseDigits((await this.ask('AT+ICCID')) ?? [], 18, 22) ?? parseDigits((await this.ask('AT+CCID')) ?? [], 18, 22);
     const imsi = parseDigits((await this.ask('AT+CIMI')) ?? [], 14, 15);
     if (this.modem.state !== 'online') return; // asked mid-recovery: try again when back
     this.identityRaw = { imei, iccid, imsi, model, firmware };
@@ -365,7 +390,18 @@ export class ModemObserver extends EventEmitter {
     const label = commandLabel(r.command);
     let c = this.commands.get(label);
     if (!c) {
-      c = { count: 0, errors: 0, timeouts: 0, abandoned: 0, latency: { buckets: LATENCY_BUCKETS_S, counts: new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 } };
+      c = {
+        count: 0,
+        errors: 0,
+        timeouts: 0,
+        abandoned: 0,
+        latency: {
+          buckets: LATENCY_BUCKETS_S,
+          counts: new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0),
+          sum: 0,
+          count: 0,
+        },
+      };
       this.commands.set(label, c);
     }
     c.count++;
@@ -466,7 +502,12 @@ export class ModemObserver extends EventEmitter {
 
   private linkSnapshot(r: LinkRecord): LinkStats {
     const s = r.stats;
-    return { ...s, link: r.socket.link >= 0 ? r.socket.link : s.link, bytesUp: r.socket.bytesWritten, bytesDown: r.socket.bytesRead };
+    return {
+      ...s,
+      link: r.socket.link >= 0 ? r.socket.link : s.link,
+      bytesUp: r.socket.bytesWritten,
+      bytesDown: r.socket.bytesRead,
+    };
   }
 
   private linkTotals(): ModemStats['linkTotals'] {

@@ -74,7 +74,8 @@ const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
 /** Is `host` a loopback address or name? */
@@ -88,7 +89,10 @@ export function parseStatusAddress(text: string): { host: string; port: number }
   const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
-    throw new StatusServerError('ERR_STATUS_BAD_OPTION', `The status address must be HOST:PORT (e.g. 127.0.0.1:${DEFAULT_STATUS_PORT}), got ${JSON.stringify(text)}.`);
+    throw new StatusServerError(
+      'ERR_STATUS_BAD_OPTION',
+      `The status address must be HOST:PORT (e.g. 127.0.0.1:${DEFAULT_STATUS_PORT}), got ${JSON.stringify(text)}.`,
+    );
   }
   return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : DEFAULT_STATUS_HOST, port };
 }
@@ -98,7 +102,10 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   const host = options.host ?? DEFAULT_STATUS_HOST;
   const auth = options.auth;
   if (auth !== undefined && !/^[^:]+:.+$/.test(auth)) {
-    throw new StatusServerError('ERR_STATUS_BAD_OPTION', 'The status credentials must be USER:PASSWORD, both non-empty.');
+    throw new StatusServerError(
+      'ERR_STATUS_BAD_OPTION',
+      'The status credentials must be USER:PASSWORD, both non-empty.',
+    );
   }
   if (!isLoopback(host) && auth === undefined) {
     throw new StatusServerError(
@@ -112,7 +119,10 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   if (!registry) {
     registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    const m = registerModemMetrics(options.modules, { registry, ...(options.websockets ? { websockets: options.websockets } : {}) });
+    const m = registerModemMetrics(options.modules, {
+      registry,
+      ...(options.websockets ? { websockets: options.websockets } : {}),
+    });
     unregister = m.unregister;
   }
   const metricsRegistry = registry;
@@ -159,7 +169,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     // Without credentials only a loopback Host is served: a web page elsewhere cannot read this
     // server through a name that resolves to 127.0.0.1 (DNS rebinding).
-    if (expected === undefined && !isLoopback(hostOnly(req.headers.host ?? ''))) return plain(res, 403, 'Forbidden: use a loopback address.\n');
+    if (expected === undefined && !isLoopback(hostOnly(req.headers.host ?? '')))
+      return plain(res, 403, 'Forbidden: use a loopback address.\n');
     if (expected !== undefined) {
       const given = req.headers.authorization;
       if (!given || !timingSafeEqual(digest(given), expected)) {
@@ -180,20 +191,33 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       return;
     }
     if (path === '/status.json') {
-      const body = Buffer.from(JSON.stringify(document(), null, 2) + '\n');
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': body.length });
+      const body = Buffer.from(`${JSON.stringify(document(), null, 2)}\n`);
+      res.writeHead(200, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'Content-Length': body.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (path === '/metrics') {
       const body = Buffer.from(await metricsRegistry.metrics());
-      res.writeHead(200, { 'Content-Type': metricsRegistry.contentType, 'Cache-Control': 'no-store', 'Content-Length': body.length });
+      res.writeHead(200, {
+        'Content-Type': metricsRegistry.contentType,
+        'Cache-Control': 'no-store',
+        'Content-Length': body.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (path === '/events') {
-      if (clients.size >= maxClients) return plain(res, 503, `Too many live pages open (${maxClients}); close one or reload later.\n`);
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      if (clients.size >= maxClients)
+        return plain(res, 503, `Too many live pages open (${maxClients}); close one or reload later.\n`);
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+      });
       res.write(`retry: 2000\nevent: status\ndata: ${JSON.stringify(document())}\n\n`);
       clients.add(res);
       startLive();
@@ -269,7 +293,10 @@ async function findPageDir(): Promise<URL> {
       // try the next
     }
   }
-  throw new StatusServerError('ERR_STATUS_NO_PAGE', `The status page files are missing (looked in ${candidates.map((c) => fileURLToPath(c)).join(', ')}); reinstall the package.`);
+  throw new StatusServerError(
+    'ERR_STATUS_NO_PAGE',
+    `The status page files are missing (looked in ${candidates.map((c) => fileURLToPath(c)).join(', ')}); reinstall the package.`,
+  );
 }
 
 /** Options of {@link startModemStatus}. */
@@ -288,9 +315,18 @@ export interface ModemStatusOptions {
  * observer per modem (closed with the server), the address parsed, the loopback/credentials rule
  * applied. `close()` stops both.
  */
-export async function startModemStatus(modems: readonly Modem[], options: ModemStatusOptions = {}): Promise<StatusServer & { observers: ModemObserver[] }> {
+export async function startModemStatus(
+  modems: readonly Modem[],
+  options: ModemStatusOptions = {},
+): Promise<StatusServer & { observers: ModemObserver[] }> {
   const { host, port } = parseStatusAddress(options.address ?? `${DEFAULT_STATUS_HOST}:${DEFAULT_STATUS_PORT}`);
-  const observers = modems.map((m) => new ModemObserver(m, options.signalIntervalMs === undefined ? {} : { signalIntervalMs: options.signalIntervalMs }));
+  const observers = modems.map(
+    (m) =>
+      new ModemObserver(
+        m,
+        options.signalIntervalMs === undefined ? {} : { signalIntervalMs: options.signalIntervalMs },
+      ),
+  );
   try {
     const server = await startStatusServer({
       modules: observers,

@@ -35,7 +35,16 @@ export class WebSocketObserver extends EventEmitter {
     super();
     this.client = client;
     this.safeUrl = safeUrl(client.url);
-    this.s = { connects: 0, reconnects: 0, messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0, lastClose: undefined, pingRttMs: undefined };
+    this.s = {
+      connects: 0,
+      reconnects: 0,
+      messagesIn: 0,
+      bytesIn: 0,
+      messagesOut: 0,
+      bytesOut: 0,
+      lastClose: undefined,
+      pingRttMs: undefined,
+    };
     const emitter = client as unknown as EventEmitter;
     const on = (event: string, fn: (...args: never[]) => void) => {
       emitter.on(event, fn as (...args: unknown[]) => void);
@@ -97,7 +106,12 @@ export class WebSocketObserver extends EventEmitter {
 
   /** A plain snapshot. */
   stats(): WebSocketStats {
-    return { url: this.safeUrl, state: this.client.state, ...this.s, lastClose: this.s.lastClose && { ...this.s.lastClose } };
+    return {
+      url: this.safeUrl,
+      state: this.client.state,
+      ...this.s,
+      lastClose: this.s.lastClose && { ...this.s.lastClose },
+    };
   }
 
   /** Stop watching and restore the client's own methods. */

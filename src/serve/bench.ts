@@ -45,7 +45,13 @@ async function startBlobServer(bytes: number): Promise<{ port: number; blob: Buf
 }
 
 /** One HTTP exchange over a raw module socket: seconds from the request's first byte to the response's last. */
-async function rawExchange(modem: Modem, port: number, direction: 'up' | 'down', body: Buffer, bodyDown: number): Promise<number> {
+async function rawExchange(
+  modem: Modem,
+  port: number,
+  direction: 'up' | 'down',
+  body: Buffer,
+  bodyDown: number,
+): Promise<number> {
   const s = modem.connect('127.0.0.1', port);
   await new Promise<void>((resolve, reject) => (s.once('connect', resolve), s.once('error', reject)));
   const start = performance.now();
@@ -63,7 +69,13 @@ async function rawExchange(modem: Modem, port: number, direction: 'up' | 'down',
       if (bodyGot >= bodyDown) resolve();
     });
     if (direction === 'down') s.write('GET /blob HTTP/1.1\r\nHost: bench\r\n\r\n');
-    else s.write(Buffer.concat([Buffer.from(`POST /upload HTTP/1.1\r\nHost: bench\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+    else
+      s.write(
+        Buffer.concat([
+          Buffer.from(`POST /upload HTTP/1.1\r\nHost: bench\r\nContent-Length: ${body.length}\r\n\r\n`),
+          body,
+        ]),
+      );
   });
   const seconds = (performance.now() - start) / 1000;
   s.destroy();
@@ -91,18 +103,41 @@ function curl(args: string[], input: Buffer | undefined, timeoutMs: number): Pro
 }
 
 /** Runs the proxy benchmark on `modem` (opened on a throttled line of `baud`). */
-export async function benchServe(modem: Modem, options: { baud: number; bytes: number; log?: (line: string) => void; timeoutMs?: number }): Promise<ServeBenchResult[]> {
+export async function benchServe(
+  modem: Modem,
+  options: { baud: number; bytes: number; log?: (line: string) => void; timeoutMs?: number },
+): Promise<ServeBenchResult[]> {
   const { baud, bytes } = options;
   const log = options.log ?? (() => {});
   const timeoutMs = options.timeoutMs ?? Math.max(60_000, (bytes / (baud / 10)) * 3000);
   const line = baud / 10;
   const web = await startBlobServer(bytes);
-  const proxies = await startProxies({ modules: [{ name: 'bench', modem }], socks: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 } });
+  const proxies = await startProxies({
+    modules: [{ name: 'bench', modem }],
+    socks: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+  });
   const results: ServeBenchResult[] = [];
-  const add = (path: ServeBenchResult['path'], direction: 'up' | 'down', n: number, seconds: number, raw: number | undefined): void => {
+  const add = (
+    path: ServeBenchResult['path'],
+    direction: 'up' | 'down',
+    n: number,
+    seconds: number,
+    raw: number | undefined,
+  ): void => {
     const bytesPerSec = n / seconds;
-    results.push({ path, direction, bytes: n, seconds, bytesPerSec, ofRaw: raw ? bytesPerSec / raw : null, ofLine: bytesPerSec / line });
-    log(`  serve ${baud} ${path} ${direction}: ${(bytesPerSec / 1024).toFixed(1)} KiB/s, ${(bytesPerSec / line).toFixed(3)} of line${raw ? `, ${(bytesPerSec / raw).toFixed(3)} of the raw socket` : ''}`);
+    results.push({
+      path,
+      direction,
+      bytes: n,
+      seconds,
+      bytesPerSec,
+      ofRaw: raw ? bytesPerSec / raw : null,
+      ofLine: bytesPerSec / line,
+    });
+    log(
+      `  serve ${baud} ${path} ${direction}: ${(bytesPerSec / 1024).toFixed(1)} KiB/s, ${(bytesPerSec / line).toFixed(3)} of line${raw ? `, ${(bytesPerSec / raw).toFixed(3)} of the raw socket` : ''}`,
+    );
   };
   try {
     const upload = randomBytes(bytes);
@@ -118,13 +153,22 @@ export async function benchServe(modem: Modem, options: { baud: number; bytes: n
       const down = await curl([...via[path], `http://127.0.0.1:${web.port}/blob`], undefined, timeoutMs);
       if (!down.out.equals(web.blob)) throw new Error(`serve bench: ${path} download corrupted`);
       add(path, 'down', bytes, down.seconds, rawDown);
-      const up = await curl([...via[path], '--data-binary', '@-', '-H', 'Expect:', `http://127.0.0.1:${web.port}/upload`], upload, timeoutMs);
-      if (up.out.toString() !== createHash('sha256').update(upload).digest('hex')) throw new Error(`serve bench: ${path} upload corrupted`);
+      const up = await curl(
+        [...via[path], '--data-binary', '@-', '-H', 'Expect:', `http://127.0.0.1:${web.port}/upload`],
+        upload,
+        timeoutMs,
+      );
+      if (up.out.toString() !== createHash('sha256').update(upload).digest('hex'))
+        throw new Error(`serve bench: ${path} upload corrupted`);
       add(path, 'up', bytes, up.seconds, rawUp);
     }
     // Six links at once on one module: how much of the line the proxy keeps busy.
     const start = performance.now();
-    const six = await Promise.all(Array.from({ length: 6 }, () => curl([...via.socks, `http://127.0.0.1:${web.port}/blob`], undefined, timeoutMs * 6)));
+    const six = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        curl([...via.socks, `http://127.0.0.1:${web.port}/blob`], undefined, timeoutMs * 6),
+      ),
+    );
     if (!six.every((r) => r.out.equals(web.blob))) throw new Error('serve bench: a parallel download was corrupted');
     add('socks-x6', 'down', bytes * 6, (performance.now() - start) / 1000, undefined);
   } finally {

@@ -55,7 +55,12 @@ export function startTunnel(
 }
 
 /** Logs a connection that was refused before any tunnel (no link, unresolved, refused…). */
-export function logRefusal(ctx: ProxyContext, meta: { proxy: AccessRecord['proxy']; client: string; destination: string; started: number }, ended: string, error?: string): void {
+export function logRefusal(
+  ctx: ProxyContext,
+  meta: { proxy: AccessRecord['proxy']; client: string; destination: string; started: number },
+  ended: string,
+  error?: string,
+): void {
   ctx.log.write({
     time: new Date().toISOString(),
     proxy: meta.proxy,

@@ -4,14 +4,20 @@ import { Air780Error } from '../at/errors.js';
 /** More clients already wait for a module link than `maxQueue` allows (`ERR_SERVE_QUEUE_FULL`). */
 export class ServeQueueFullError extends Air780Error {
   constructor(limit: number) {
-    super('ERR_SERVE_QUEUE_FULL', `${limit} connections already wait for a module link; retry later, or raise --max-queue`);
+    super(
+      'ERR_SERVE_QUEUE_FULL',
+      `${limit} connections already wait for a module link; retry later, or raise --max-queue`,
+    );
   }
 }
 
 /** A client waited `--queue-timeout` for a module link and got none (`ERR_SERVE_QUEUE_TIMEOUT`). */
 export class ServeQueueTimeoutError extends Air780Error {
   constructor(ms: number) {
-    super('ERR_SERVE_QUEUE_TIMEOUT', `no module link became free within ${ms} ms; retry later, close idle tunnels, or raise --queue-timeout`);
+    super(
+      'ERR_SERVE_QUEUE_TIMEOUT',
+      `no module link became free within ${ms} ms; retry later, close idle tunnels, or raise --queue-timeout`,
+    );
   }
 }
 

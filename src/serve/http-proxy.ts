@@ -33,13 +33,24 @@ export const HTTP_STATUS_FOR: Record<FailureKind, { status: number; reason: stri
 };
 
 /** Headers that apply to one hop only (RFC 9110 §7.6.1), never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** Raw header pairs without hop-by-hop ones, nor those the `Connection` header names. */
 export function endToEndHeaders(raw: readonly string[]): string[] {
   const named = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') for (const t of raw[i + 1]!.split(',')) named.add(t.trim().toLowerCase());
+    if (raw[i]!.toLowerCase() === 'connection')
+      for (const t of raw[i + 1]!.split(',')) named.add(t.trim().toLowerCase());
   }
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
@@ -62,14 +73,26 @@ export function parseAuthority(target: string): { host: string; port: number } |
 function sendError(res: http.ServerResponse, status: number, reason: string, extra: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();
   const body = `${status} ${http.STATUS_CODES[status] ?? ''}: ${reason}\n`;
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Via: VIA, ...extra });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Via: VIA,
+    ...extra,
+  });
   res.end(body);
 }
 
 /** A raw-socket answer for CONNECT (there is no ServerResponse for it). */
 function socketError(socket: Duplex, status: number, reason: string, extra: string[] = []): void {
   const body = `${status} ${http.STATUS_CODES[status] ?? ''}: ${reason}\n`;
-  const head = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`, 'Content-Type: text/plain; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, `Via: ${VIA}`, 'Connection: close', ...extra];
+  const head = [
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `Via: ${VIA}`,
+    'Connection: close',
+    ...extra,
+  ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
   setTimeout(() => socket.destroy(), 2000).unref();
 }
@@ -86,7 +109,8 @@ export async function listenHttpProxy(ctx: ProxyContext, host: string, port: num
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(ctx.handshakeTimeoutMs / 4))),
     keepAliveTimeout: 5000,
   });
-  const authorised = (req: http.IncomingMessage): boolean => !ctx.auth || basicMatches(ctx.auth, req.headers['proxy-authorization']);
+  const authorised = (req: http.IncomingMessage): boolean =>
+    !ctx.auth || basicMatches(ctx.auth, req.headers['proxy-authorization']);
 
   server.on('connection', (socket: net.Socket) => {
     ctx.open.add(socket);
@@ -105,7 +129,8 @@ export async function listenHttpProxy(ctx: ProxyContext, host: string, port: num
     const started = Date.now();
     const who = clientAddress(client);
     client.on('error', (err) => debug('http %s: %s', who, err.message));
-    if (!authorised(req)) return socketError(client, 407, 'proxy credentials required', [`Proxy-Authenticate: ${PROXY_AUTHENTICATE}`]);
+    if (!authorised(req))
+      return socketError(client, 407, 'proxy credentials required', [`Proxy-Authenticate: ${PROXY_AUTHENTICATE}`]);
     const dest = parseAuthority(req.url ?? '');
     if (!dest) return socketError(client, 400, 'CONNECT needs host:port');
     const destination = `${dest.host}:${dest.port}`;
@@ -152,19 +177,27 @@ export async function listenHttpProxy(ctx: ProxyContext, host: string, port: num
 }
 
 /** An absolute-URI `http://` request, forwarded over one module link. */
-async function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerResponse, authorised: boolean): Promise<void> {
+async function forward(
+  ctx: ProxyContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  authorised: boolean,
+): Promise<void> {
   const started = Date.now();
   const who = clientAddress(req.socket);
-  if (!authorised) return sendError(res, 407, 'proxy credentials required', { 'Proxy-Authenticate': PROXY_AUTHENTICATE });
+  if (!authorised)
+    return sendError(res, 407, 'proxy credentials required', { 'Proxy-Authenticate': PROXY_AUTHENTICATE });
   // WHATWG URL parsing silently drops CR, LF and tabs; a target carrying them is refused instead.
-  if (/[\x00-\x20\x7f]/.test(req.url ?? '')) return sendError(res, 400, 'control characters or spaces in the request target');
+  if (/[\x00-\x20\x7f]/.test(req.url ?? ''))
+    return sendError(res, 400, 'control characters or spaces in the request target');
   let url: URL;
   try {
     url = new URL(req.url ?? '');
   } catch {
     return sendError(res, 400, 'this is a proxy: send an absolute http:// URI, or CONNECT host:port');
   }
-  if (url.protocol !== 'http:') return sendError(res, 400, `only http:// is forwarded; use CONNECT for ${url.protocol}//`);
+  if (url.protocol !== 'http:')
+    return sendError(res, 400, `only http:// is forwarded; use CONNECT for ${url.protocol}//`);
   const port = url.port ? Number(url.port) : 80;
   const destination = `${url.hostname}:${port}`;
   const meta = { proxy: 'http' as const, client: who, destination, started };
@@ -173,7 +206,11 @@ async function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.S
   res.once('close', onGone);
   let upstream;
   try {
-    upstream = await openUpstream(ctx.pool, { host: url.hostname, port }, { signal: AbortSignal.any([gone.signal, ctx.shutdown]) });
+    upstream = await openUpstream(
+      ctx.pool,
+      { host: url.hostname, port },
+      { signal: AbortSignal.any([gone.signal, ctx.shutdown]) },
+    );
   } catch (err) {
     res.off('close', onGone);
     const kind = failureKind(err);
@@ -199,13 +236,17 @@ async function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.S
     createConnection: () => link as unknown as net.Socket,
     setHost: false,
   });
-  const idle = ctx.idleTimeoutMs > 0 ? setTimeout(() => ((ended = 'idle'), link.destroy()), ctx.idleTimeoutMs) : undefined;
+  const idle =
+    ctx.idleTimeoutMs > 0 ? setTimeout(() => ((ended = 'idle'), link.destroy()), ctx.idleTimeoutMs) : undefined;
   const touch = (): void => void idle?.refresh();
   req.on('data', (d: Buffer) => ((up += d.length), touch()));
   const handle = { destroy: () => ((ended = 'shutdown'), link.destroy(), res.destroy()) };
   ctx.open.add(handle);
   out.on('response', (upRes) => {
-    const resHeaders = endToEndHeaders(upRes.rawHeaders).filter((_, i, a) => !(i % 2 === 0 && a[i]!.toLowerCase() === 'via') && !(i % 2 === 1 && a[i - 1]!.toLowerCase() === 'via'));
+    const resHeaders = endToEndHeaders(upRes.rawHeaders).filter(
+      (_, i, a) =>
+        !(i % 2 === 0 && a[i]!.toLowerCase() === 'via') && !(i % 2 === 1 && a[i - 1]!.toLowerCase() === 'via'),
+    );
     resHeaders.push('Via', upRes.headers.via ? `${upRes.headers.via}, ${VIA}` : VIA);
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, resHeaders);
     upRes.on('data', (d: Buffer) => ((down += d.length), touch()));
@@ -225,6 +266,17 @@ async function forward(ctx: ProxyContext, req: http.IncomingMessage, res: http.S
     ctx.open.delete(handle);
     if (!res.writableFinished && ended === 'closed') ended = 'client-reset';
     link.destroy();
-    ctx.log.write({ time: new Date().toISOString(), proxy: 'http', client: who, destination, module: upstream.module.name, up, down, durationMs: Date.now() - started, ended, ...(error ? { error } : {}) });
+    ctx.log.write({
+      time: new Date().toISOString(),
+      proxy: 'http',
+      client: who,
+      destination,
+      module: upstream.module.name,
+      up,
+      down,
+      durationMs: Date.now() - started,
+      ended,
+      ...(error ? { error } : {}),
+    });
   });
 }

@@ -87,7 +87,9 @@ export class LinkPool {
       if (slot) return Promise.resolve(this.lease(slot));
     }
     if (!this.slots.some((s) => s.module.modem.state === 'online')) {
-      return Promise.reject(new ServeNoModuleError(this.slots.map((s) => `${s.module.name} ${s.module.modem.state}`).join(', ')));
+      return Promise.reject(
+        new ServeNoModuleError(this.slots.map((s) => `${s.module.name} ${s.module.modem.state}`).join(', ')),
+      );
     }
     if (this.queue.length >= this.maxQueue) return Promise.reject(new ServeQueueFullError(this.maxQueue));
     return new Promise<LinkLease>((resolve, reject) => {
@@ -135,7 +137,8 @@ export class LinkPool {
     for (const s of this.slots) {
       if (s.module.modem.state !== 'online') continue;
       const free = this.links - s.inUse;
-      if (free > bestFree || (free === bestFree && free > 0 && best && s.granted < best.granted)) [best, bestFree] = [s, free];
+      if (free > bestFree || (free === bestFree && free > 0 && best && s.granted < best.granted))
+        [best, bestFree] = [s, free];
     }
     return best;
   }

@@ -40,7 +40,10 @@ export const MAX_GREETING = 2 + 255;
 export const MAX_AUTH = 3 + 255 + 255;
 export const MAX_REQUEST = 4 + 1 + 255 + 2;
 
-export type Parsed<T> = { kind: 'more' } | { kind: 'bad'; reason: string; reply?: Buffer } | { kind: 'ok'; value: T; length: number };
+export type Parsed<T> =
+  | { kind: 'more' }
+  | { kind: 'bad'; reason: string; reply?: Buffer }
+  | { kind: 'ok'; value: T; length: number };
 
 const more = { kind: 'more' } as const;
 
@@ -52,10 +55,16 @@ export function socksReply(rep: number): Buffer {
 /** VER NMETHODS METHODS… → the methods offered. */
 export function parseGreeting(b: Buffer): Parsed<number[]> {
   if (b.length < 1) return more;
-  if (b[0] !== SOCKS_VERSION) return { kind: 'bad', reason: `not SOCKS5 (version byte 0x${b[0]!.toString(16).padStart(2, '0')})` };
+  if (b[0] !== SOCKS_VERSION)
+    return { kind: 'bad', reason: `not SOCKS5 (version byte 0x${b[0]!.toString(16).padStart(2, '0')})` };
   if (b.length < 2) return more;
   const n = b[1]!;
-  if (n === 0) return { kind: 'bad', reason: 'greeting offers no method', reply: Buffer.from([SOCKS_VERSION, METHOD_NO_ACCEPTABLE]) };
+  if (n === 0)
+    return {
+      kind: 'bad',
+      reason: 'greeting offers no method',
+      reply: Buffer.from([SOCKS_VERSION, METHOD_NO_ACCEPTABLE]),
+    };
   if (b.length < 2 + n) return more;
   return { kind: 'ok', value: [...b.subarray(2, 2 + n)], length: 2 + n };
 }
@@ -94,7 +103,8 @@ function ipv6Text(b: Buffer): string {
 /** VER CMD RSV ATYP DST.ADDR DST.PORT → the request; bad ones carry the reply code to send. */
 export function parseRequest(b: Buffer): Parsed<SocksRequest> {
   if (b.length < 1) return more;
-  if (b[0] !== SOCKS_VERSION) return { kind: 'bad', reason: `request version 0x${b[0]!.toString(16)}`, reply: socksReply(REP.generalFailure) };
+  if (b[0] !== SOCKS_VERSION)
+    return { kind: 'bad', reason: `request version 0x${b[0]!.toString(16)}`, reply: socksReply(REP.generalFailure) };
   if (b.length < 4) return more;
   const command = b[1]!;
   const atyp = b[3]!;
@@ -107,7 +117,12 @@ export function parseRequest(b: Buffer): Parsed<SocksRequest> {
     addrLen = b[4]!;
     start = 5;
     if (addrLen === 0) return { kind: 'bad', reason: 'empty domain name', reply: socksReply(REP.hostUnreachable) };
-  } else return { kind: 'bad', reason: `address type 0x${atyp.toString(16)}`, reply: socksReply(REP.addressTypeNotSupported) };
+  } else
+    return {
+      kind: 'bad',
+      reason: `address type 0x${atyp.toString(16)}`,
+      reply: socksReply(REP.addressTypeNotSupported),
+    };
   const length = start + addrLen + 2;
   if (b.length < length) return more;
   const addr = b.subarray(start, start + addrLen);
@@ -119,10 +134,20 @@ export function parseRequest(b: Buffer): Parsed<SocksRequest> {
   else {
     type = 'domain';
     // A name goes into an AT command: printable ASCII only (the AT layer refuses quotes too).
-    if (!addr.every((c) => c > 0x20 && c < 0x7f)) return { kind: 'bad', reason: 'domain name with control, space or non-ASCII bytes', reply: socksReply(REP.hostUnreachable) };
+    if (!addr.every((c) => c > 0x20 && c < 0x7f))
+      return {
+        kind: 'bad',
+        reason: 'domain name with control, space or non-ASCII bytes',
+        reply: socksReply(REP.hostUnreachable),
+      };
     host = addr.toString('latin1');
   }
-  if (command !== CMD_CONNECT) return { kind: 'bad', reason: `command 0x${command.toString(16)} (only CONNECT)`, reply: socksReply(REP.commandNotSupported) };
+  if (command !== CMD_CONNECT)
+    return {
+      kind: 'bad',
+      reason: `command 0x${command.toString(16)} (only CONNECT)`,
+      reply: socksReply(REP.commandNotSupported),
+    };
   if (port === 0) return { kind: 'bad', reason: 'port 0', reply: socksReply(REP.hostUnreachable) };
   return { kind: 'ok', value: { command, type, host, port }, length };
 }

@@ -111,13 +111,18 @@ export function handleSocksClient(ctx: ProxyContext, client: net.Socket): void {
 
   function onGreeting(methods: number[]): void {
     const wanted = ctx.auth ? METHOD_USERPASS : METHOD_NONE;
-    if (!methods.includes(wanted)) return refuse(`no acceptable method in [${methods.join(',')}]`, Buffer.from([SOCKS_VERSION, METHOD_NO_ACCEPTABLE]));
+    if (!methods.includes(wanted))
+      return refuse(
+        `no acceptable method in [${methods.join(',')}]`,
+        Buffer.from([SOCKS_VERSION, METHOD_NO_ACCEPTABLE]),
+      );
     client.write(Buffer.from([SOCKS_VERSION, wanted]));
     phase = ctx.auth ? 'auth' : 'request';
   }
 
   function onAuth(cred: { user: Buffer; pass: Buffer }): void {
-    if (!credentialsMatch(ctx.auth!, cred.user, cred.pass)) return refuse('wrong user name or password', Buffer.from([AUTH_VERSION, 0x01]));
+    if (!credentialsMatch(ctx.auth!, cred.user, cred.pass))
+      return refuse('wrong user name or password', Buffer.from([AUTH_VERSION, 0x01]));
     client.write(Buffer.from([AUTH_VERSION, 0x00]));
     phase = 'request';
   }
@@ -140,7 +145,11 @@ export function handleSocksClient(ctx: ProxyContext, client: net.Socket): void {
     const onGone = (): void => gone.abort(new Error('the client closed the connection'));
     client.once('close', onGone);
     try {
-      const upstream = await openUpstream(ctx.pool, { host: req.host, port: req.port }, { signal: AbortSignal.any([gone.signal, ctx.shutdown]) });
+      const upstream = await openUpstream(
+        ctx.pool,
+        { host: req.host, port: req.port },
+        { signal: AbortSignal.any([gone.signal, ctx.shutdown]) },
+      );
       client.off('close', onGone);
       if (client.destroyed) {
         upstream.socket.destroy();
@@ -167,7 +176,9 @@ export function handleSocksClient(ctx: ProxyContext, client: net.Socket): void {
 
 /** A SOCKS5 listener on `host:port` (port 0: any free one). */
 export async function listenSocks(ctx: ProxyContext, host: string, port: number): Promise<net.Server> {
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (client) => handleSocksClient(ctx, client));
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (client) =>
+    handleSocksClient(ctx, client),
+  );
   server.on('error', (err) => debug('socks listener: %s', err.message));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -26,7 +26,11 @@ export interface Upstream {
  * Errors: the pool's (`ERR_SERVE_QUEUE_*`, `ERR_SERVE_NO_MODULE`), `ENOTFOUND` from the module's
  * resolver, the adapters' net errors (`ECONNREFUSED`, `ETIMEDOUT`, `ECONNRESET`), `ERR_SERVE_ADDRESS_TYPE`.
  */
-export async function openUpstream(pool: LinkPool, dest: Destination, options: { signal?: AbortSignal; connectTimeoutMs?: number } = {}): Promise<Upstream> {
+export async function openUpstream(
+  pool: LinkPool,
+  dest: Destination,
+  options: { signal?: AbortSignal; connectTimeoutMs?: number } = {},
+): Promise<Upstream> {
   const bare = dest.host.startsWith('[') && dest.host.endsWith(']') ? dest.host.slice(1, -1) : dest.host;
   // The module's CIPSTART takes IPv4 addresses and names only (air780e-at.md §4.4).
   if (isIP(bare) === 6) throw new ServeAddressTypeError(`IPv6 destination [${bare}]`);
@@ -63,11 +67,23 @@ export async function openUpstream(pool: LinkPool, dest: Destination, options: {
 }
 
 /** What went wrong opening a destination, in the terms both proxy protocols answer with. */
-export type FailureKind = 'refused' | 'unresolved' | 'timeout' | 'not-ready' | 'queue-full' | 'queue-timeout' | 'address-type' | 'other';
+export type FailureKind =
+  | 'refused'
+  | 'unresolved'
+  | 'timeout'
+  | 'not-ready'
+  | 'queue-full'
+  | 'queue-timeout'
+  | 'address-type'
+  | 'other';
 
 function codes(err: unknown): string[] {
   const out: string[] = [];
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
     if (typeof e.code === 'string') out.push(e.code);
   }
   return out;
@@ -83,6 +99,7 @@ export function failureKind(err: unknown): FailureKind {
   if (has('ENOTFOUND') || has('ERR_BAD_ARGUMENT')) return 'unresolved';
   if (has('ECONNREFUSED') || has('ERR_CONNECT_FAILED')) return 'refused';
   if (has('ETIMEDOUT') || has('ERR_CONNECT_TIMEOUT') || has('ERR_AT_TIMEOUT')) return 'timeout';
-  if (has('ERR_SERVE_NO_MODULE') || has('ERR_MODEM_NOT_READY') || has('ERR_MODEM_RESET') || has('ERR_SERVE_CLOSED')) return 'not-ready';
+  if (has('ERR_SERVE_NO_MODULE') || has('ERR_MODEM_NOT_READY') || has('ERR_MODEM_RESET') || has('ERR_SERVE_CLOSED'))
+    return 'not-ready';
   return 'other';
 }

@@ -60,7 +60,17 @@ export interface ClientContext {
 }
 
 function newLedger(): ClientLedger {
-  return { sends: new Map(), receivedOk: 0, receivedBytes: 0, corrupt: [], duplicates: [], disorder: [], errors: new Map(), connects: 0, outages: [] };
+  return {
+    sends: new Map(),
+    receivedOk: 0,
+    receivedBytes: 0,
+    corrupt: [],
+    duplicates: [],
+    disorder: [],
+    errors: new Map(),
+    connects: 0,
+    outages: [],
+  };
 }
 
 const LIST_BOUND = 100;
@@ -121,11 +131,14 @@ export abstract class Base implements SoakClient {
 
   private schedule(): void {
     if (!this.sending || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.tick();
-      this.schedule();
-    }, this.rng.int(this.ctx.traffic.minIntervalMs, this.ctx.traffic.maxIntervalMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.tick();
+        this.schedule();
+      },
+      this.rng.int(this.ctx.traffic.minIntervalMs, this.ctx.traffic.maxIntervalMs),
+    );
   }
 
   private tick(): void {
@@ -172,7 +185,10 @@ export abstract class Base implements SoakClient {
   protected countError(err: unknown): void {
     const e = err as { code?: unknown; name?: unknown; message?: unknown } | undefined;
     // Errors without a code are named by their message: they are the ones worth a look.
-    const code = e?.code !== undefined ? String(e.code) : `${String(e?.name ?? 'Error')}: ${String(e?.message ?? e)}`.slice(0, 160);
+    const code =
+      e?.code !== undefined
+        ? String(e.code)
+        : `${String(e?.name ?? 'Error')}: ${String(e?.message ?? e)}`.slice(0, 160);
     this.ledger.errors.set(code, (this.ledger.errors.get(code) ?? 0) + 1);
   }
 

@@ -78,7 +78,9 @@ class LuatClient extends Base {
     }
     // One binary message in 1..3 frames (continuations), cut at random places.
     const bytes = encodeBinary(m);
-    const cuts = [...new Set([this.rng.int(0, bytes.length), this.rng.int(0, bytes.length)])].sort((a, b) => a - b).slice(0, this.rng.int(0, 2));
+    const cuts = [...new Set([this.rng.int(0, bytes.length), this.rng.int(0, bytes.length)])]
+      .sort((a, b) => a - b)
+      .slice(0, this.rng.int(0, 2));
     const bounds = [0, ...cuts, bytes.length];
     for (let i = 0; i + 1 < bounds.length; i++) {
       const last = i + 2 === bounds.length;
@@ -130,9 +132,13 @@ class CoreClient extends Base {
   }
 
   protected transmit(seq: number, payload: Buffer): boolean {
-    this.ws.send(encodeBinary({ id: this.name, conn: this.conn, seq, payload }), { binary: true, onAcked: (err) => this.settle(seq, !err) }, (err) => {
-      if (err) this.settle(seq, false);
-    });
+    this.ws.send(
+      encodeBinary({ id: this.name, conn: this.conn, seq, payload }),
+      { binary: true, onAcked: (err) => this.settle(seq, !err) },
+      (err) => {
+        if (err) this.settle(seq, false);
+      },
+    );
     return true;
   }
 

@@ -7,7 +7,16 @@ import { Rng } from './rng.js';
 
 /** `reboot` lets the module finish what it was writing; `cut-reboot` stops its output at once, mid-block (power loss). */
 export type FaultKind = 'reboot' | 'cut-reboot' | 'pdp' | 'close' | 'noise' | 'swallow' | 'stall' | 'unplug';
-export const FAULT_KINDS: readonly FaultKind[] = ['reboot', 'cut-reboot', 'pdp', 'close', 'noise', 'swallow', 'stall', 'unplug'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'reboot',
+  'cut-reboot',
+  'pdp',
+  'close',
+  'noise',
+  'swallow',
+  'stall',
+  'unplug',
+];
 
 /** Is this a module reboot (either kind)? The report lists their recovery times. */
 export function isReboot(spec: string): boolean {
@@ -42,14 +51,24 @@ export interface FaultPlanOptions {
   maxRebootDelayMs: number;
 }
 
-export const DEFAULT_PLAN: FaultPlanOptions = { minGapMs: 500, maxGapMs: 4000, burstChance: 0.2, maxStallMs: 4000, maxUnplugMs: 3000, maxRebootDelayMs: 1500 };
+export const DEFAULT_PLAN: FaultPlanOptions = {
+  minGapMs: 500,
+  maxGapMs: 4000,
+  burstChance: 0.2,
+  maxStallMs: 4000,
+  maxUnplugMs: 3000,
+  maxRebootDelayMs: 1500,
+};
 
 /** An endless, reproducible sequence of fault steps. */
 export class FaultPlan {
   private readonly rng: Rng;
   private bag: FaultKind[] = [];
 
-  constructor(seed: number, private readonly opts: FaultPlanOptions = DEFAULT_PLAN) {
+  constructor(
+    seed: number,
+    private readonly opts: FaultPlanOptions = DEFAULT_PLAN,
+  ) {
     this.rng = new Rng(seed, 0);
   }
 

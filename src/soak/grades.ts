@@ -33,7 +33,8 @@ export interface GradeInput {
 }
 
 const MB = 1024 * 1024;
-const some = (xs: string[], n = 5): string => xs.slice(0, n).join('; ') + (xs.length > n ? `; … ${xs.length - n} more` : '');
+const some = (xs: string[], n = 5): string =>
+  xs.slice(0, n).join('; ') + (xs.length > n ? `; … ${xs.length - n} more` : '');
 
 /** Every grade, in report order. */
 export function grade(input: GradeInput): Grade[] {
@@ -41,7 +42,9 @@ export function grade(input: GradeInput): Grade[] {
 }
 
 function traffic({ clients }: GradeInput): Grade {
-  const idle = clients.filter((c) => ![...c.ledger.sends.values()].includes('acked') || c.ledger.receivedOk === 0).map((c) => c.name);
+  const idle = clients
+    .filter((c) => ![...c.ledger.sends.values()].includes('acked') || c.ledger.receivedOk === 0)
+    .map((c) => c.name);
   return {
     name: 'traffic flowed (every client had messages acknowledged and received messages)',
     pass: idle.length === 0,
@@ -68,16 +71,18 @@ function delivered({ clients, server }: GradeInput): Grade {
       }
       if (n > 1) problems.push(`${c.name} #${seq} reached the server ${n} times`);
     }
-    for (const seq of got.keys()) if (!c.ledger.sends.has(seq)) problems.push(`${c.name} #${seq} at the server but never sent`);
+    for (const seq of got.keys())
+      if (!c.ledger.sends.has(seq)) problems.push(`${c.name} #${seq} at the server but never sent`);
   }
   for (const id of server.received.keys()) if (!known.has(id)) problems.push(`messages from unknown sender ${id}`);
   for (const k of server.corrupt) problems.push(`corrupt at the server (${k.where}): ${k.reason}`);
   return {
     name: 'every acknowledged message reached the server exactly once and intact; nothing corrupted or duplicated',
     pass: problems.length === 0,
-    detail: problems.length === 0
-      ? `${acked} acknowledged, all delivered once; ${unacked} not acknowledged (${unackedArrived} of them arrived anyway, once)`
-      : some(problems),
+    detail:
+      problems.length === 0
+        ? `${acked} acknowledged, all delivered once; ${unacked} not acknowledged (${unackedArrived} of them arrived anyway, once)`
+        : some(problems),
   };
 }
 
@@ -100,7 +105,10 @@ function received({ clients }: GradeInput): Grade {
 function recovery({ clients, faults, recoveryBoundMs }: GradeInput): Grade {
   const problems: string[] = [];
   for (const f of faults) {
-    if (f.recoveryMs === null) problems.push(`after ${f.specs.join(' + ')} at ${(f.atMs / 1000).toFixed(1)} s: not back within ${recoveryBoundMs} ms: ${f.notBack.join(', ')}`);
+    if (f.recoveryMs === null)
+      problems.push(
+        `after ${f.specs.join(' + ')} at ${(f.atMs / 1000).toFixed(1)} s: not back within ${recoveryBoundMs} ms: ${f.notBack.join(', ')}`,
+      );
   }
   let longest = 0;
   for (const c of clients) {
@@ -113,14 +121,18 @@ function recovery({ clients, faults, recoveryBoundMs }: GradeInput): Grade {
       if (o.to - o.from > recoveryBoundMs) problems.push(`${c.name} was down ${o.to - o.from} ms`);
     }
   }
-  const times = faults.map((f) => f.recoveryMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  const times = faults
+    .map((f) => f.recoveryMs)
+    .filter((x): x is number => x !== null)
+    .sort((a, b) => a - b);
   const p = (q: number) => (times.length ? times[Math.min(times.length - 1, Math.floor(q * times.length))]! : 0);
   return {
     name: `every client back (conack) within ${recoveryBoundMs / 1000} s of each fault`,
     pass: problems.length === 0,
-    detail: problems.length === 0
-      ? `${faults.length} fault bursts; recovery median ${p(0.5)} ms, max ${times[times.length - 1] ?? 0} ms; longest outage ${longest} ms`
-      : some(problems),
+    detail:
+      problems.length === 0
+        ? `${faults.length} fault bursts; recovery median ${p(0.5)} ms, max ${times[times.length - 1] ?? 0} ms; longest outage ${longest} ms`
+        : some(problems),
   };
 }
 

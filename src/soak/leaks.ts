@@ -82,7 +82,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function forcedGc(): () => void {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new SoakError('ERR_SOAK_OPTION', 'The leak bench needs a forced GC: run it with `node --expose-gc dist/soak/leaks.js`.');
+  if (!gc)
+    throw new SoakError(
+      'ERR_SOAK_OPTION',
+      'The leak bench needs a forced GC: run it with `node --expose-gc dist/soak/leaks.js`.',
+    );
   return gc;
 }
 
@@ -97,7 +101,14 @@ async function settledMemory(settleMs: number): Promise<MemoryPoint> {
     await sleep(50);
   }
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, ...rssSplit(), external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    rss: m.rss,
+    ...rssSplit(),
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 /** Runs both phases and reports memory at each point. */
@@ -112,7 +123,9 @@ export async function measureLeaks(options: LeakOptions = {}): Promise<LeakRepor
 
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
-  wss.on('connection', (ws: WebSocket) => ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })));
+  wss.on('connection', (ws: WebSocket) =>
+    ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })),
+  );
   const raw = net.createServer((s) => {
     s.on('error', () => undefined);
     s.pipe(s);
@@ -149,7 +162,7 @@ export async function measureLeaks(options: LeakOptions = {}): Promise<LeakRepor
       };
       c.on('message', (data) => {
         const want = inFlight.shift();
-        if (!want || !want.equals(data as Buffer)) mismatches++;
+        if (!want?.equals(data as Buffer)) mismatches++;
         got++;
         if (got % 10_000 === 0) log(`  ${got} messages`);
         if (got === n) resolve();
@@ -242,7 +255,15 @@ export async function measureLeaks(options: LeakOptions = {}): Promise<LeakRepor
       await phase(`${total} messages (round ${r})`, () => messages(total));
       await phase(`${cycles} cycles (round ${r})`, () => cyclesPhase(cycles));
     }
-    return { messages: total, cycles, rounds, mismatches, cycleFailures, phases, total: { before: first, after: before } };
+    return {
+      messages: total,
+      cycles,
+      rounds,
+      mismatches,
+      cycleFailures,
+      phases,
+      total: { before: first, after: before },
+    };
   } finally {
     await modem.close().catch(() => undefined);
     await mock.close().catch(() => undefined);
@@ -259,7 +280,8 @@ const mb = (n: number) => `${n >= 0 ? '+' : ''}${(n / MB).toFixed(2)} MB`;
 export function formatLeakReport(r: LeakReport): string {
   const row = (name: string, a: MemoryPoint, b: MemoryPoint, ms?: number) =>
     `  ${name.padEnd(30)} ${ms === undefined ? '       ' : `${(ms / 1000).toFixed(1).padStart(5)} s`}  heap ${mb(b.heapUsed - a.heapUsed).padStart(10)}  heap committed ${mb(b.heapTotal - a.heapTotal).padStart(10)}  rss ${mb(b.rss - a.rss).padStart(10)} (file ${mb(b.rssFile - a.rssFile)}, anon ${mb(b.rssAnon - a.rssAnon)})  external ${mb(b.external - a.external).padStart(10)}`;
-  const at = (m: MemoryPoint) => `heap ${(m.heapUsed / MB).toFixed(2)} MB (committed ${(m.heapTotal / MB).toFixed(2)} MB), rss ${(m.rss / MB).toFixed(2)} MB, external ${(m.external / MB).toFixed(2)} MB`;
+  const at = (m: MemoryPoint) =>
+    `heap ${(m.heapUsed / MB).toFixed(2)} MB (committed ${(m.heapTotal / MB).toFixed(2)} MB), rss ${(m.rss / MB).toFixed(2)} MB, external ${(m.external / MB).toFixed(2)} MB`;
   return [
     `leaks: ${r.rounds} rounds of ${r.messages} echoed messages and ${r.cycles} connect/disconnect cycles through the mock; ${r.mismatches} echo mismatches, ${r.cycleFailures} failed cycles`,
     `  after warm-up: ${at(r.total.before)}`,
@@ -285,7 +307,9 @@ async function main(argv: string[]): Promise<void> {
       json = v;
       i++;
     } else {
-      process.stderr.write(`Unknown or incomplete option ${a}. usage: node --expose-gc dist/soak/leaks.js [--messages N] [--cycles N] [--rounds N] [--json file]\n`);
+      process.stderr.write(
+        `Unknown or incomplete option ${a}. usage: node --expose-gc dist/soak/leaks.js [--messages N] [--cycles N] [--rounds N] [--json file]\n`,
+      );
       process.exit(2);
     }
   }

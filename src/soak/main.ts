@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { formatReport } from './report.js';
 import { runSoak, type SoakOptions } from './run.js';
 
-const USAGE = 'usage: npm run soak -- [--duration seconds (120)] [--seed N] [--baud 115200|0] [--latency ms (0)] [--rx-mode push|pull] [--bound seconds (30)] [--rss-limit MB (100)] [--ci] [--json file]\n  --ci: the CI test\'s short gaps and faults (replays a CI failure with its seed)';
+const USAGE =
+  "usage: npm run soak -- [--duration seconds (120)] [--seed N] [--baud 115200|0] [--latency ms (0)] [--rx-mode push|pull] [--bound seconds (30)] [--rss-limit MB (100)] [--ci] [--json file]\n  --ci: the CI test's short gaps and faults (replays a CI failure with its seed)";
 
 function parse(argv: string[]): { opts: SoakOptions; json: string | undefined } {
   const opts: SoakOptions = {};
@@ -23,7 +24,8 @@ function parse(argv: string[]): { opts: SoakOptions; json: string | undefined } 
     const num = (what: string): number => {
       const v = value();
       const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`Bad ${what} ${JSON.stringify(v)}: expected a non-negative number. ${USAGE}`);
+      if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+        throw new Error(`Bad ${what} ${JSON.stringify(v)}: expected a non-negative number. ${USAGE}`);
       return n;
     };
     switch (flag) {
@@ -79,7 +81,10 @@ async function main(): Promise<void> {
   const report = await runSoak({ ...parsed.opts, log: (line) => process.stdout.write(`${line}\n`) });
   process.stdout.write(`${formatReport(report)}\n`);
   if (parsed.json) {
-    writeFileSync(parsed.json, JSON.stringify(report, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
+    writeFileSync(
+      parsed.json,
+      JSON.stringify(report, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2),
+    );
   }
   process.exit(report.pass ? 0 : 1);
 }

@@ -32,7 +32,11 @@ function digest(id: string, conn: number, seq: number, payload: Buffer): Buffer 
 }
 
 function checkId(id: string): void {
-  if (!/^[\x21-\x7e]{1,64}$/.test(id)) throw new SoakError('ERR_SOAK_FRAME', `Bad sender id ${JSON.stringify(id)}: use 1..${MAX_ID} printable ASCII characters.`);
+  if (!/^[\x21-\x7e]{1,64}$/.test(id))
+    throw new SoakError(
+      'ERR_SOAK_FRAME',
+      `Bad sender id ${JSON.stringify(id)}: use 1..${MAX_ID} printable ASCII characters.`,
+    );
 }
 
 /** Binary encoding of `m`. */
@@ -43,7 +47,7 @@ export function encodeBinary(m: SoakMessage): Buffer {
   MAGIC.copy(head, 0);
   head[3] = id.length;
   id.copy(head, 4);
-  let o = 4 + id.length;
+  const o = 4 + id.length;
   head.writeUInt32BE(m.conn, o);
   head.writeUInt32BE(m.seq, o + 4);
   head.writeUInt32BE(m.payload.length, o + 8);
@@ -58,11 +62,12 @@ export function decodeBinary(buf: Buffer): Decoded {
   const fixed = 4 + idLen + 12 + 32;
   if (buf.length < fixed) return { ok: false, reason: `truncated header (${buf.length} bytes)` };
   const id = buf.toString('latin1', 4, 4 + idLen);
-  let o = 4 + idLen;
+  const o = 4 + idLen;
   const conn = buf.readUInt32BE(o);
   const seq = buf.readUInt32BE(o + 4);
   const len = buf.readUInt32BE(o + 8);
-  if (buf.length !== fixed + len) return { ok: false, reason: `length ${buf.length - fixed}, header says ${len} (${id} #${seq})` };
+  if (buf.length !== fixed + len)
+    return { ok: false, reason: `length ${buf.length - fixed}, header says ${len} (${id} #${seq})` };
   const payload = buf.subarray(fixed);
   const sha = buf.subarray(o + 12, o + 44);
   if (!digest(id, conn, seq, payload).equals(sha)) return { ok: false, reason: `SHA-256 mismatch (${id} #${seq})` };
@@ -94,11 +99,15 @@ export function decodeText(text: string): Decoded {
   const r = o as Record<string, unknown>;
   const { id, conn, seq, len, sha, p } = r;
   if (typeof id !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(id)) return { ok: false, reason: 'bad id' };
-  if (!isU32(conn) || !isU32(seq) || !isU32(len) || typeof sha !== 'string' || typeof p !== 'string') return { ok: false, reason: `bad fields (${id})` };
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(p) || p.length % 4 !== 0) return { ok: false, reason: `bad base64 (${id} #${seq})` };
+  if (!isU32(conn) || !isU32(seq) || !isU32(len) || typeof sha !== 'string' || typeof p !== 'string')
+    return { ok: false, reason: `bad fields (${id})` };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(p) || p.length % 4 !== 0)
+    return { ok: false, reason: `bad base64 (${id} #${seq})` };
   const payload = Buffer.from(p, 'base64');
-  if (payload.length !== len) return { ok: false, reason: `length ${payload.length}, header says ${len} (${id} #${seq})` };
-  if (digest(id, conn, seq, payload).toString('hex') !== sha) return { ok: false, reason: `SHA-256 mismatch (${id} #${seq})` };
+  if (payload.length !== len)
+    return { ok: false, reason: `length ${payload.length}, header says ${len} (${id} #${seq})` };
+  if (digest(id, conn, seq, payload).toString('hex') !== sha)
+    return { ok: false, reason: `SHA-256 mismatch (${id} #${seq})` };
   return { ok: true, msg: { id, conn, seq, payload } };
 }
 
@@ -138,7 +147,11 @@ export class FrameReader {
       if (this.buffered < 4) break;
       if (this.parts[0]!.length < 4) this.parts = [Buffer.concat(this.parts, this.buffered)];
       const len = this.parts[0]!.readUInt32BE(0);
-      if (len > this.maxFrame) throw new SoakError('ERR_SOAK_FRAME', `Frame length ${len} exceeds ${this.maxFrame}: the stream is corrupted (or the peer speaks another protocol).`);
+      if (len > this.maxFrame)
+        throw new SoakError(
+          'ERR_SOAK_FRAME',
+          `Frame length ${len} exceeds ${this.maxFrame}: the stream is corrupted (or the peer speaks another protocol).`,
+        );
       // Join only once the whole frame is here: a large frame in small chunks stays linear.
       if (this.buffered < 4 + len) break;
       const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);

@@ -81,5 +81,5 @@ export class Rng {
 
 /** A seed from the clock, for runs that were not given one (always printed so they can be replayed). */
 export function freshSeed(): number {
-  return (Date.now() ^ (process.pid << 16) ^ Math.floor(Math.random() * 0x7fffffff)) >>> 0 & 0x7fffffff;
+  return ((Date.now() ^ (process.pid << 16) ^ Math.floor(Math.random() * 0x7fffffff)) >>> 0) & 0x7fffffff;
 }

@@ -68,7 +68,14 @@ export interface SoakReport {
   elapsedMs: number;
   faults: FaultRecord[];
   clients: ClientSummary[];
-  server: { connections: number; messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number; corrupt: number };
+  server: {
+    connections: number;
+    messagesIn: number;
+    messagesOut: number;
+    bytesIn: number;
+    bytesOut: number;
+    corrupt: number;
+  };
   rss: { baseline: number; peak: number; end: number; samples: number };
   heapUsedEnd: number;
   unhandled: string[];
@@ -113,19 +120,30 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const rxMode = options.rxMode ?? 'push';
   const bound = options.recoveryBoundMs ?? 30_000;
   const rssLimit = (options.rssLimitMb ?? 100) * 1024 * 1024;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SoakError('ERR_SOAK_OPTION', `Bad seed ${seed}: use an integer 0..4294967295.`);
-  if (!(durationMs > 0)) throw new SoakError('ERR_SOAK_OPTION', `Bad duration ${durationMs} ms: use a positive number.`);
-  if (!(baud >= 0)) throw new SoakError('ERR_SOAK_OPTION', `Bad baud rate ${baud}: use 0 (unthrottled) or a positive rate such as 115200.`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new SoakError('ERR_SOAK_OPTION', `Bad seed ${seed}: use an integer 0..4294967295.`);
+  if (!(durationMs > 0))
+    throw new SoakError('ERR_SOAK_OPTION', `Bad duration ${durationMs} ms: use a positive number.`);
+  if (!(baud >= 0))
+    throw new SoakError(
+      'ERR_SOAK_OPTION',
+      `Bad baud rate ${baud}: use 0 (unthrottled) or a positive rate such as 115200.`,
+    );
   const log = options.log ?? ((line: string) => debug(line));
   const traffic = trafficFor(baud);
   const preset = options.preset ?? 'default';
   const planOptions = { ...DEFAULT_PLAN, ...(preset === 'ci' ? CI_PRESET.plan : {}), ...options.plan };
-  const modemOptions: ModemOpenOptions = { ...SOAK_MODEM_OPTIONS, ...(preset === 'ci' ? CI_PRESET.modem : {}), ...options.modem };
+  const modemOptions: ModemOpenOptions = {
+    ...SOAK_MODEM_OPTIONS,
+    ...(preset === 'ci' ? CI_PRESET.modem : {}),
+    ...options.modem,
+  };
   const commandTimeoutMs = modemOptions.commandTimeoutMs!;
 
   const unhandled: string[] = [];
   const onUncaught = (err: Error) => unhandled.push(`uncaught: ${err?.stack ?? String(err)}`);
-  const onRejection = (reason: unknown) => unhandled.push(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`);
+  const onRejection = (reason: unknown) =>
+    unhandled.push(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
 
@@ -141,8 +159,16 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const since = () => Date.now() - start;
   try {
     // The line rate sets the scanner's mid-block silence bound, as it would on a real port.
-    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), rxMode, ...(baud ? { baudRate: baud } : {}), ...modemOptions });
-    modem.on('recovering', (reason: string) => log(`  modem recovering (${reason}) at ${(since() / 1000).toFixed(1)} s`));
+    modem = await Modem.open({
+      stream: mock.hostStream(),
+      reopen: () => mock.hostStream(),
+      rxMode,
+      ...(baud ? { baudRate: baud } : {}),
+      ...modemOptions,
+    });
+    modem.on('recovering', (reason: string) =>
+      log(`  modem recovering (${reason}) at ${(since() / 1000).toFixed(1)} s`),
+    );
     // Count the scanner's cuts on every AT channel the modem uses (a new one after a port reopen).
     const watched = new WeakSet<object>();
     const watchCuts = (m: Modem): void => {
@@ -156,14 +182,30 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     watchCuts(modem);
     const cutsModem = modem;
     modem.on('online', () => watchCuts(cutsModem));
-    clients = createClients({ modem, wsPort: server.wsPort, rawPort: server.rawPort, seed, traffic, reconnectMs: 1000, keepalive: 10 });
+    clients = createClients({
+      modem,
+      wsPort: server.wsPort,
+      rawPort: server.rawPort,
+      seed,
+      traffic,
+      reconnectMs: 1000,
+      keepalive: 10,
+    });
     for (const c of clients) c.start();
     const m = modem;
     const allBack = () => m.state === 'online' && clients.every((c) => c.ready());
     if (!(await until(allBack, Date.now() + bound))) {
-      throw new SoakError('ERR_SOAK_START', `Not every client connected within ${bound} ms: ${clients.filter((c) => !c.ready()).map((c) => c.name).join(', ')}`);
+      throw new SoakError(
+        'ERR_SOAK_START',
+        `Not every client connected within ${bound} ms: ${clients
+          .filter((c) => !c.ready())
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
     }
-    log(`seed ${seed}: ${clients.length} clients up after ${since()} ms (${rxMode} mode, ${baud ? `${baud} baud` : 'unthrottled'}${latencyMs ? `, ${latencyMs} ms latency` : ''})`);
+    log(
+      `seed ${seed}: ${clients.length} clients up after ${since()} ms (${rxMode} mode, ${baud ? `${baud} baud` : 'unthrottled'}${latencyMs ? `, ${latencyMs} ms latency` : ''})`,
+    );
 
     sampler = setInterval(() => rssSamples.push({ t: since(), rss: process.memoryUsage().rss }), 500);
     const faultStart = Date.now();
@@ -198,9 +240,16 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
           recoveryMs = Math.max(recoveryMs, (last.to ?? Date.now()) - firstAt);
         }
       }
-      const notBack = back ? [] : clients.filter((c) => !c.ready()).map((c) => c.name).concat(m.state === 'online' ? [] : [`modem (${m.state})`]);
+      const notBack = back
+        ? []
+        : clients
+            .filter((c) => !c.ready())
+            .map((c) => c.name)
+            .concat(m.state === 'online' ? [] : [`modem (${m.state})`]);
       faults.push({ atMs, specs, recoveryMs, disturbed: disturbed.map((c) => c.name), notBack });
-      log(`    ${back ? `back after ${recoveryMs} ms` : `NOT BACK within ${bound} ms: ${notBack.join(', ')}`}${disturbed.length ? ` (disturbed: ${disturbed.map((c) => c.name).join(', ')})` : ''}`);
+      log(
+        `    ${back ? `back after ${recoveryMs} ms` : `NOT BACK within ${bound} ms: ${notBack.join(', ')}`}${disturbed.length ? ` (disturbed: ${disturbed.map((c) => c.name).join(', ')})` : ''}`,
+      );
     }
 
     // Drain: everyone back, stop new messages, let acknowledgements settle, then close cleanly.
@@ -281,5 +330,12 @@ function summarize(name: string, kind: string, l: ClientLedger): ClientSummary {
 function serverSummary(l: ServerLedger): SoakReport['server'] {
   let messagesIn = 0;
   for (const m of l.received.values()) for (const n of m.values()) messagesIn += n;
-  return { connections: l.connections, messagesIn, messagesOut: l.sent, bytesIn: l.bytesIn, bytesOut: l.bytesOut, corrupt: l.corrupt.length };
+  return {
+    connections: l.connections,
+    messagesIn,
+    messagesOut: l.sent,
+    bytesIn: l.bytesIn,
+    bytesOut: l.bytesOut,
+    corrupt: l.corrupt.length,
+  };
 }

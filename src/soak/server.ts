@@ -60,7 +60,12 @@ export async function startSoakServer(options: { seed: number; traffic: TrafficS
   };
 
   /** Sends on a timer while `canSend()`; the message stream is drawn from the server's own Rng. */
-  const pump = (conn: number, canSend: () => boolean, send: (seq: number, payload: Buffer) => void, gone: () => boolean): void => {
+  const pump = (
+    conn: number,
+    canSend: () => boolean,
+    send: (seq: number, payload: Buffer) => void,
+    gone: () => boolean,
+  ): void => {
     let seq = 0;
     const tick = (): void => {
       if (gone()) return;

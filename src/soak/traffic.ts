@@ -13,7 +13,13 @@ export interface TrafficShape {
 }
 
 /** Unthrottled line: a few hundred messages per second in all, up to 200 kB each. */
-export const FAST_TRAFFIC: TrafficShape = { maxMessage: 200_000, minIntervalMs: 5, maxIntervalMs: 60, window: 8, windowBytes: 256 * 1024 };
+export const FAST_TRAFFIC: TrafficShape = {
+  maxMessage: 200_000,
+  minIntervalMs: 5,
+  maxIntervalMs: 60,
+  window: 8,
+  windowBytes: 256 * 1024,
+};
 
 /**
  * A line of `baud`. Messages stay under half a second of line time and each sender keeps at most

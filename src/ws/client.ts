@@ -1,7 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
-import { failConnection, onCloseFrame, onPeerEnd, onStreamClosed, settleClosed, startClose, type ClosingHost } from './closing.js';
+import {
+  failConnection,
+  onCloseFrame,
+  onPeerEnd,
+  onStreamClosed,
+  settleClosed,
+  startClose,
+  type ClosingHost,
+} from './closing.js';
 import { canWrite, type Connection } from './connection.js';
 import {
   CloseCode,
@@ -23,14 +31,28 @@ import { ReconnectSchedule, type ReconnectOptions } from './reconnect.js';
 import { Sender } from './sender.js';
 import { afterWrite, deliveryOf, refuseSend, SendOrder, toBuffer } from './sending.js';
 import { hostConnect } from './transport.js';
-import type { SendOptions, SendWaitFor, WebSocketClientEvents, WebSocketClientOptions, WsMessage, WsState } from './types.js';
+import type {
+  SendOptions,
+  SendWaitFor,
+  WebSocketClientEvents,
+  WebSocketClientOptions,
+  WsMessage,
+  WsState,
+} from './types.js';
 import { parseWsUrl, redactUrl, type WsTarget } from './url.js';
 
 const trace = createDebug('air780:ws');
 let clientSeq = 0;
 
 // Kept importable from here: index.ts and luatos.ts take them from client.js.
-export type { WebSocketClientOptions, SendOptions, SendWaitFor, WsState, WsMessage, WebSocketClientEvents } from './types.js';
+export type {
+  WebSocketClientOptions,
+  SendOptions,
+  SendWaitFor,
+  WsState,
+  WsMessage,
+  WebSocketClientEvents,
+} from './types.js';
 
 /**
  * RFC 6455 websocket client over any Duplex: a host socket, or a modem stream through the
@@ -188,9 +210,12 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     const timer = setTimeout(
       () =>
         abort.abort(
-          new WsHandshakeError(`No websocket handshake with ${this.opening.url} within ${timeoutMs} ms: check the network, or raise handshakeTimeoutMs on slow links`, {
-            code: 'ERR_WS_HANDSHAKE_TIMEOUT',
-          }),
+          new WsHandshakeError(
+            `No websocket handshake with ${this.opening.url} within ${timeoutMs} ms: check the network, or raise handshakeTimeoutMs on slow links`,
+            {
+              code: 'ERR_WS_HANDSHAKE_TIMEOUT',
+            },
+          ),
         ),
       timeoutMs,
     );
@@ -284,12 +309,18 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     stream.on('error', (err: Error) => {
       if (c.done) return;
       this.log('stream error: %s', err.message);
-      if (!c.closeReceived || !c.closeSent) this.emitError(new WsClosedError(`The connection failed: ${err.message}`, { cause: err }));
+      if (!c.closeReceived || !c.closeSent)
+        this.emitError(new WsClosedError(`The connection failed: ${err.message}`, { cause: err }));
     });
     stream.on('close', () => onStreamClosed(this.closing, c));
     stream.on('end', () => onPeerEnd(this.closing, c));
     (stream as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-    this.log('open (protocol %s, deflate %s, delivery %s)', this._protocol || '-', deflate ? 'on' : 'off', delivery ? 'tracked' : 'write');
+    this.log(
+      'open (protocol %s, deflate %s, delivery %s)',
+      this._protocol || '-',
+      deflate ? 'on' : 'off',
+      delivery ? 'tracked' : 'write',
+    );
     startKeepalive(c, this.opts, this.log, (err) => failConnection(this.closing, c, err));
     this.emit('open');
     if (c.done) return;
@@ -306,7 +337,10 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     if (c.done || c.closeReceived) return;
     const value = isBinary ? data : data.toString('utf8');
     // A binary message may be a view of a larger input chunk: count what it keeps alive.
-    this.iterators.push({ data: value, isBinary }, isBinary ? Math.max(data.length, data.buffer.byteLength) : data.length);
+    this.iterators.push(
+      { data: value, isBinary },
+      isBinary ? Math.max(data.length, data.buffer.byteLength) : data.length,
+    );
     this.emit('message', value, isBinary);
   }
 
@@ -363,7 +397,11 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
    * is sent (the server would fail the connection). A fragment may end inside a character; the
    * message's last fragment may not. Strings are always valid.
    */
-  send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: SendOptions = {}, cb?: (err?: Error) => void): void {
+  send(
+    data: string | Buffer | ArrayBuffer | ArrayBufferView,
+    options: SendOptions = {},
+    cb?: (err?: Error) => void,
+  ): void {
     const c = this.conn;
     if (!c || this._state !== 'open' || c.closeSent || !canWrite(c)) {
       refuseSend(new WsNotOpenError(), cb, options.onAcked);
@@ -371,7 +409,12 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
     }
     const buf = toBuffer(data);
     const binary = options.binary ?? typeof data !== 'string';
-    const sendOpts = { binary, fin: options.fin ?? true, utf8: typeof data === 'string', ...(options.compress !== undefined ? { compress: options.compress } : {}) };
+    const sendOpts = {
+      binary,
+      fin: options.fin ?? true,
+      utf8: typeof data === 'string',
+      ...(options.compress !== undefined ? { compress: options.compress } : {}),
+    };
     if (!c.order) {
       c.sender.sendData(buf, sendOpts, afterWrite(c.delivery, cb, options.onAcked));
       return;
@@ -393,10 +436,14 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
    * acknowledged them (`'acked'`). `'written'` is a deprecated alias of `'accepted'`. Rejects with
    * the error the callback of {@link send} would get.
    */
-  sendAsync(data: string | Buffer | ArrayBuffer | ArrayBufferView, options: Omit<SendOptions, 'onAcked'> & { waitFor?: SendWaitFor } = {}): Promise<void> {
+  sendAsync(
+    data: string | Buffer | ArrayBuffer | ArrayBufferView,
+    options: Omit<SendOptions, 'onAcked'> & { waitFor?: SendWaitFor } = {},
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const { waitFor, ...rest } = options;
-      if (waitFor === 'acked') this.send(data, { ...rest, onAcked: (e) => (e ? reject(e) : resolve()) }, (e) => e && reject(e));
+      if (waitFor === 'acked')
+        this.send(data, { ...rest, onAcked: (e) => (e ? reject(e) : resolve()) }, (e) => e && reject(e));
       else this.send(data, rest, (e) => (e ? reject(e) : resolve()));
     });
   }
@@ -404,7 +451,8 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
   /** Sends a ping (at most 125 bytes of payload). */
   ping(data: string | Buffer = Buffer.alloc(0), cb?: (err?: Error) => void): void {
     const buf = toBuffer(data);
-    if (buf.length > MAX_CONTROL_PAYLOAD) throw new RangeError(`A ping payload is at most ${MAX_CONTROL_PAYLOAD} bytes`);
+    if (buf.length > MAX_CONTROL_PAYLOAD)
+      throw new RangeError(`A ping payload is at most ${MAX_CONTROL_PAYLOAD} bytes`);
     const c = this.conn;
     if (!c || this._state !== 'open') {
       refuseSend(new WsNotOpenError(), cb, undefined);
@@ -497,7 +545,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
    * that is the close of the current connection, not the end of the client.
    */
   closed(): Promise<{ code: number; reason: string; wasClean: boolean }> {
-    return new Promise((resolve) => this.once('close', (code, reason, wasClean) => resolve({ code, reason, wasClean })));
+    return new Promise((resolve) =>
+      this.once('close', (code, reason, wasClean) => resolve({ code, reason, wasClean })),
+    );
   }
 
   /**

@@ -99,7 +99,11 @@ export function onStreamClosed(h: ClosingHost, c: Connection): void {
     // while it inflates, so the server's last messages and its close frame may be waiting there.
     // The inflate is bounded by maxPayload; this timer bounds the wait all the same.
     const ms = h.closeTimeoutMs;
-    h.log('stream closed during an inflate, %d bytes held: decoding them first (at most %d ms)', c.receiver.bufferedBytes, ms);
+    h.log(
+      'stream closed during an inflate, %d bytes held: decoding them first (at most %d ms)',
+      c.receiver.bufferedBytes,
+      ms,
+    );
     for (const t of [c.closeTimer, c.keepTimer, c.pongTimer]) if (t) clearTimeout(t);
     c.keepTimer = c.pongTimer = null;
     c.closeTimer = setTimeout(() => {

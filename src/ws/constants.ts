@@ -49,7 +49,5 @@ export function isControlOpcode(op: number): boolean {
  * reserved for local use and everything else is unassigned, so receiving them is a protocol error.
  */
 export function isValidCloseCode(code: number): boolean {
-  return (
-    (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)
-  );
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }

@@ -36,16 +36,21 @@ export function checkDeflateOptions(input: unknown): PerMessageDeflateOptions | 
   if (input === undefined || input === true) return {};
   if (input === false) return null;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new WsOptionError(`perMessageDeflate must be true, false or an options object, not ${typeof input === 'string' ? JSON.stringify(input) : String(input)}`);
+    throw new WsOptionError(
+      `perMessageDeflate must be true, false or an options object, not ${typeof input === 'string' ? JSON.stringify(input) : String(input)}`,
+    );
   }
   const o = input as Record<string, unknown>;
   const flag = (k: string) => {
-    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new WsOptionError(`perMessageDeflate.${k} must be a boolean`);
+    if (o[k] !== undefined && typeof o[k] !== 'boolean')
+      throw new WsOptionError(`perMessageDeflate.${k} must be a boolean`);
   };
   const int = (k: string, min: number, max: number) => {
     const v = o[k];
     if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
-      throw new WsOptionError(`perMessageDeflate.${k} must be an integer from ${min} to ${max}, not ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+      throw new WsOptionError(
+        `perMessageDeflate.${k} must be an integer from ${min} to ${max}, not ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`,
+      );
     }
   };
   flag('serverNoContextTakeover');
@@ -53,7 +58,7 @@ export function checkDeflateOptions(input: unknown): PerMessageDeflateOptions | 
   int('serverMaxWindowBits', 9, 15);
   int('clientMaxWindowBits', 9, 15);
   int('level', -1, 9);
-  const t = o['threshold'];
+  const t = o.threshold;
   if (t !== undefined && !(typeof t === 'number' && t >= 0 && !Number.isNaN(t))) {
     throw new WsOptionError('perMessageDeflate.threshold must be a number of bytes, 0 or more');
   }
@@ -66,12 +71,18 @@ export function deflateOffer(opts: PerMessageDeflateOptions): string {
   if (opts.serverNoContextTakeover) params.push('server_no_context_takeover');
   if (opts.clientNoContextTakeover) params.push('client_no_context_takeover');
   if (opts.serverMaxWindowBits !== undefined) params.push(`server_max_window_bits=${opts.serverMaxWindowBits}`);
-  params.push(opts.clientMaxWindowBits !== undefined ? `client_max_window_bits=${opts.clientMaxWindowBits}` : 'client_max_window_bits');
+  params.push(
+    opts.clientMaxWindowBits !== undefined
+      ? `client_max_window_bits=${opts.clientMaxWindowBits}`
+      : 'client_max_window_bits',
+  );
   return params.join('; ');
 }
 
 function bad(msg: string): WsHandshakeError {
-  return new WsHandshakeError(`The server's Sec-WebSocket-Extensions answer is invalid: ${msg}. Disable perMessageDeflate if this server cannot negotiate it.`);
+  return new WsHandshakeError(
+    `The server's Sec-WebSocket-Extensions answer is invalid: ${msg}. Disable perMessageDeflate if this server cannot negotiate it.`,
+  );
 }
 
 function windowBits(name: string, value: string | true): number {
@@ -85,7 +96,10 @@ function windowBits(name: string, value: string | true): number {
  * Parses the server's `Sec-WebSocket-Extensions` header against our offer. Returns null when the
  * header is absent; throws when it names anything we did not offer or has invalid parameters.
  */
-export function acceptDeflate(header: string | undefined, offer: PerMessageDeflateOptions | null): NegotiatedDeflate | null {
+export function acceptDeflate(
+  header: string | undefined,
+  offer: PerMessageDeflateOptions | null,
+): NegotiatedDeflate | null {
   if (header === undefined || header.trim() === '') return null;
   const exts = header.split(',').map((s) => s.trim());
   if (offer === null) throw bad(`the server chose "${header}" but we offered no extension`);
@@ -103,7 +117,8 @@ export function acceptDeflate(header: string | undefined, offer: PerMessageDefla
     const eq = raw.indexOf('=');
     const key = (eq < 0 ? raw : raw.slice(0, eq)).trim().toLowerCase();
     let value: string | true = eq < 0 ? true : raw.slice(eq + 1).trim();
-    if (typeof value === 'string' && value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (typeof value === 'string' && value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+      value = value.slice(1, -1);
     if (seen.has(key)) throw bad(`parameter ${key} appears twice`);
     seen.add(key);
     switch (key) {
@@ -117,7 +132,8 @@ export function acceptDeflate(header: string | undefined, offer: PerMessageDefla
         break;
       case 'server_max_window_bits': {
         const n = windowBits(key, value);
-        if (offer.serverMaxWindowBits !== undefined && n > offer.serverMaxWindowBits) throw bad(`server_max_window_bits=${n} exceeds our offer of ${offer.serverMaxWindowBits}`);
+        if (offer.serverMaxWindowBits !== undefined && n > offer.serverMaxWindowBits)
+          throw bad(`server_max_window_bits=${n} exceeds our offer of ${offer.serverMaxWindowBits}`);
         break;
       }
       case 'client_max_window_bits': {
@@ -131,7 +147,8 @@ export function acceptDeflate(header: string | undefined, offer: PerMessageDefla
         throw bad(`unknown parameter "${key}"`);
     }
   }
-  if (offer.serverNoContextTakeover && !result.serverNoContextTakeover) throw bad('server_no_context_takeover was requested but not confirmed');
+  if (offer.serverNoContextTakeover && !result.serverNoContextTakeover)
+    throw bad('server_no_context_takeover was requested but not confirmed');
   return result;
 }
 
@@ -157,7 +174,12 @@ export class PerMessageDeflate {
    * Inflates one frame's payload. `onData` sees each inflated piece as zlib produces it (so text
    * can be validated and sizes bounded as it grows) and returns an error to abort.
    */
-  decompress(data: Buffer, fin: boolean, onData: (chunk: Buffer) => Error | null, cb: (err: Error | null) => void): void {
+  decompress(
+    data: Buffer,
+    fin: boolean,
+    onData: (chunk: Buffer) => Error | null,
+    cb: (err: Error | null) => void,
+  ): void {
     // A server may end a message with a final deflate block (BFINAL, RFC 7692 §7.2.3.4): zlib then
     // ends the stream, and an ended inflater takes later input without output or error. Such a
     // stream has no context to carry over, so the next message starts a new one (as `ws` does).
@@ -188,7 +210,10 @@ export class PerMessageDeflate {
 
   /** Compresses one fragment; the trailing 00 00 FF FF is removed at the end of the message. */
   compress(data: Buffer, fin: boolean, cb: (err: Error | null, out: Buffer) => void): void {
-    const def = (this.deflater ??= zlib.createDeflateRaw({ windowBits: this.params.clientMaxWindowBits, level: this.level }));
+    const def = (this.deflater ??= zlib.createDeflateRaw({
+      windowBits: this.params.clientMaxWindowBits,
+      level: this.level,
+    }));
     const chunks: Buffer[] = [];
     const onChunk = (c: Buffer): void => void chunks.push(c);
     const onError = (err: Error): void => {

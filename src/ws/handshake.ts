@@ -11,7 +11,9 @@ export function makeKey(): string {
 
 /** The `Sec-WebSocket-Accept` a server must answer for `key`. */
 export function acceptFor(key: string): string {
-  return createHash('sha1').update(key + WS_GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
 }
 
 export interface RequestParts {
@@ -34,10 +36,14 @@ export interface RequestParts {
 export function buildRequest(p: RequestParts): string {
   const { path, hostHeader } = p.target;
   if (typeof path !== 'string' || !/^\/[\x21-\x7e]*$/.test(path)) {
-    throw new WsUrlError(`The request path ${JSON.stringify(String(path)).slice(0, 80)} is not printable ASCII starting with "/": percent-encode it (the URL parser does this)`);
+    throw new WsUrlError(
+      `The request path ${JSON.stringify(String(path)).slice(0, 80)} is not printable ASCII starting with "/": percent-encode it (the URL parser does this)`,
+    );
   }
   if (typeof hostHeader !== 'string' || !/^[\x21-\x7e]+$/.test(hostHeader)) {
-    throw new WsUrlError(`The Host header ${JSON.stringify(String(hostHeader)).slice(0, 80)} is not printable ASCII: use a host name in punycode or an IP literal`);
+    throw new WsUrlError(
+      `The Host header ${JSON.stringify(String(hostHeader)).slice(0, 80)} is not printable ASCII: use a host name in punycode or an IP literal`,
+    );
   }
   checkHeaderValue('Sec-WebSocket-Key', p.key);
   const headers = checkHeaders(p.headers ?? []);
@@ -59,7 +65,7 @@ export function buildRequest(p: RequestParts): string {
     checkHeaderValue('the extension offer', p.extensions);
     lines.push(`Sec-WebSocket-Extensions: ${p.extensions}`);
   }
-  return lines.join('\r\n') + '\r\n\r\n';
+  return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
 /** A parsed HTTP response head. */
@@ -117,14 +123,21 @@ export class ResponseParser {
     this.size += chunk.length;
     if (end < 0) {
       if (this.size > this.maxBytes) {
-        throw new WsHandshakeError(`The handshake response head exceeds ${this.maxBytes} bytes without ending: this is not a websocket server (or raise maxHeaderBytes)`);
+        throw new WsHandshakeError(
+          `The handshake response head exceeds ${this.maxBytes} bytes without ending: this is not a websocket server (or raise maxHeaderBytes)`,
+        );
       }
       const keep = HEAD_END.length - 1;
-      this.tail = chunk.length >= keep ? Buffer.from(chunk.subarray(chunk.length - keep)) : Buffer.concat([this.tail, chunk]).subarray(-keep);
+      this.tail =
+        chunk.length >= keep
+          ? Buffer.from(chunk.subarray(chunk.length - keep))
+          : Buffer.concat([this.tail, chunk]).subarray(-keep);
       return null;
     }
     if (end + 4 > this.maxBytes) {
-      throw new WsHandshakeError(`The handshake response head exceeds ${this.maxBytes} bytes: raise maxHeaderBytes if the server really sends that much`);
+      throw new WsHandshakeError(
+        `The handshake response head exceeds ${this.maxBytes} bytes: raise maxHeaderBytes if the server really sends that much`,
+      );
     }
     const all = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
@@ -139,7 +152,9 @@ function parseHead(text: string): ResponseHead {
   const lines = text.split('\r\n');
   const status = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
   if (!status) {
-    throw new WsHandshakeError(`The server did not answer with HTTP (first line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}): check the URL's host, port and scheme`);
+    throw new WsHandshakeError(
+      `The server did not answer with HTTP (first line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}): check the URL's host, port and scheme`,
+    );
   }
   // The names come from the peer: no prototype, so none of them can collide with Object's members.
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -147,7 +162,9 @@ function parseHead(text: string): ResponseHead {
     const line = lines[i]!;
     const colon = line.indexOf(':');
     if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) {
-      throw new WsHandshakeError(`Malformed header line in the handshake response: ${JSON.stringify(line.slice(0, 80))}`);
+      throw new WsHandshakeError(
+        `Malformed header line in the handshake response: ${JSON.stringify(line.slice(0, 80))}`,
+      );
     }
     const name = line.slice(0, colon).toLowerCase();
     const value = line.slice(colon + 1).trim();
@@ -177,7 +194,10 @@ export interface HandshakeResult {
 }
 
 function tokens(v: string | undefined): string[] {
-  return (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return (v ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 /** Checks a 101 answer against our request (RFC 6455 §4.1, client steps 1–6). */
@@ -186,15 +206,20 @@ export function validateUpgrade(head: ResponseHead, key: string, offeredProtocol
   const fail = (what: string) =>
     new WsHandshakeError(`Invalid websocket handshake response: ${what}`, { statusCode: head.statusCode, headers: h });
   if (head.httpVersion !== '1.1') throw fail(`HTTP/${head.httpVersion} instead of HTTP/1.1`);
-  if (!tokens(h['upgrade']).includes('websocket')) throw fail(`"Upgrade: ${peerText(h['upgrade'] ?? '')}" instead of "Upgrade: websocket"`);
-  if (!tokens(h['connection']).includes('upgrade')) throw fail(`"Connection: ${peerText(h['connection'] ?? '')}" instead of "Connection: Upgrade"`);
+  if (!tokens(h.upgrade).includes('websocket'))
+    throw fail(`"Upgrade: ${peerText(h.upgrade ?? '')}" instead of "Upgrade: websocket"`);
+  if (!tokens(h.connection).includes('upgrade'))
+    throw fail(`"Connection: ${peerText(h.connection ?? '')}" instead of "Connection: Upgrade"`);
   const expected = acceptFor(key);
   if (h['sec-websocket-accept'] !== expected) {
-    throw fail(`Sec-WebSocket-Accept is ${JSON.stringify(h['sec-websocket-accept'] ?? null)}, expected ${expected} (a proxy may be answering instead of the server)`);
+    throw fail(
+      `Sec-WebSocket-Accept is ${JSON.stringify(h['sec-websocket-accept'] ?? null)}, expected ${expected} (a proxy may be answering instead of the server)`,
+    );
   }
   const protocol = h['sec-websocket-protocol'];
   if (protocol !== undefined) {
-    if (!offeredProtocols.includes(protocol)) throw fail(`the server chose subprotocol "${peerText(protocol)}", which we did not offer`);
+    if (!offeredProtocols.includes(protocol))
+      throw fail(`the server chose subprotocol "${peerText(protocol)}", which we did not offer`);
   }
   // A server may decline every offered subprotocol: the caller then sees protocol === ''.
   return { protocol: protocol ?? '', extensions: h['sec-websocket-extensions'] };

@@ -39,7 +39,8 @@ const SECRET = new Set([
 const SECRET_NAME = /auth|token|key|secret|passw|pwd|session|cookie|credential|signature|csrf|xsrf|jwt|bearer/i;
 
 /** An HTTP authentication scheme at the start of a value (RFC 9110 §11 and common ones). */
-const CREDENTIAL_SCHEME = /^\s*(bearer|basic|digest|negotiate|ntlm|token|apikey|api-key|hoba|mutual|vapid|aws4-hmac-sha256|scram-sha-\d+|gsslogin)\b/i;
+const CREDENTIAL_SCHEME =
+  /^\s*(bearer|basic|digest|negotiate|ntlm|token|apikey|api-key|hoba|mutual|vapid|aws4-hmac-sha256|scram-sha-\d+|gsslogin)\b/i;
 /** A JSON Web Token (header and payload are base64url JSON: `eyJ…`). */
 const JWT = /eyJ[\w-]{4,}\.[\w-]{4,}/;
 /** A run of token characters long enough to be a key: 20 or more, letters and digits mixed. */
@@ -69,7 +70,9 @@ export function looksSecret(value: string): boolean {
 export function checkRedirectHeaders(input: unknown): Set<string> {
   if (input === undefined) return new Set();
   if (!Array.isArray(input) || !input.every((n) => typeof n === 'string' && isToken(n))) {
-    throw new WsOptionError(`The redirectHeaders option must be an array of header names (e.g. ['X-Request-Id']), not ${describe(input)}`);
+    throw new WsOptionError(
+      `The redirectHeaders option must be an array of header names (e.g. ['X-Request-Id']), not ${describe(input)}`,
+    );
   }
   return new Set((input as string[]).map((n) => n.toLowerCase()));
 }
@@ -92,26 +95,38 @@ export function checkHeaders(input: HeaderInput): Array<[string, string]> {
   if (Array.isArray(input)) {
     for (const entry of input as readonly unknown[]) {
       if (!Array.isArray(entry) || entry.length !== 2) {
-        throw new WsHeaderError(`Header entry ${describe(entry)} is not a [name, value] pair: pass headers as [["Name", "value"], ...] or { Name: "value" }`);
+        throw new WsHeaderError(
+          `Header entry ${describe(entry)} is not a [name, value] pair: pass headers as [["Name", "value"], ...] or { Name: "value" }`,
+        );
       }
       raw.push([entry[0], entry[1]]);
     }
   } else if (isPlainObject(input)) {
     raw.push(...Object.entries(input));
   } else {
-    throw new WsHeaderError(`Headers must be an object { Name: "value" } or an array of [name, value] pairs, not ${describe(input)}`);
+    throw new WsHeaderError(
+      `Headers must be an object { Name: "value" } or an array of [name, value] pairs, not ${describe(input)}`,
+    );
   }
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of raw) {
     if (typeof name !== 'string') throw new WsHeaderError(`A header name must be a string, not ${describe(name)}`);
-    if (!isToken(name)) throw new WsHeaderError(`Header name ${describe(name)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only`);
+    if (!isToken(name))
+      throw new WsHeaderError(
+        `Header name ${describe(name)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only`,
+      );
     if (RESERVED.has(name.toLowerCase())) {
-      throw new WsHeaderError(`Header "${name}" is set by the websocket handshake and cannot be overridden (use the protocols / perMessageDeflate options instead)`);
+      throw new WsHeaderError(
+        `Header "${name}" is set by the websocket handshake and cannot be overridden (use the protocols / perMessageDeflate options instead)`,
+      );
     }
     let text: string;
     if (typeof value === 'string') text = value;
     else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
-    else throw new WsHeaderError(`The value of header "${name}" must be a string or a finite number, not ${describe(value)}`);
+    else
+      throw new WsHeaderError(
+        `The value of header "${name}" must be a string or a finite number, not ${describe(value)}`,
+      );
     checkHeaderValue(`header "${name}"`, text);
     pairs.push([name, text]);
   }
@@ -125,7 +140,8 @@ export function checkHeaders(input: HeaderInput): Array<[string, string]> {
  * split lines on them. `what` names the value in the message (`header "X-A"`, `the origin option`).
  */
 export function checkHeaderValue(what: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string') throw new WsHeaderError(`The value of ${what} must be a string, not ${describe(value)}`);
+  if (typeof value !== 'string')
+    throw new WsHeaderError(`The value of ${what} must be a string, not ${describe(value)}`);
   // eslint-disable-next-line no-control-regex
   const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(value);
   if (bad) {
@@ -149,9 +165,12 @@ export function checkProtocols(input: unknown): string[] {
   for (const p of list) {
     if (typeof p !== 'string') throw new WsHeaderError(`A subprotocol must be a string, not ${describe(p)}`);
     if (!isToken(p)) {
-      throw new WsHeaderError(`Subprotocol ${describe(p, true)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only, no spaces or commas`);
+      throw new WsHeaderError(
+        `Subprotocol ${describe(p, true)} is not an HTTP token: use letters, digits and !#$%&'*+-.^_\`|~ only, no spaces or commas`,
+      );
     }
-    if (seen.has(p)) throw new WsHeaderError(`Subprotocol ${describe(p, true)} is offered twice: list each subprotocol once`);
+    if (seen.has(p))
+      throw new WsHeaderError(`Subprotocol ${describe(p, true)} is offered twice: list each subprotocol once`);
     seen.add(p);
   }
   return [...seen];
@@ -172,7 +191,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function describe(v: unknown, whole = false): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'string' && whole) return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'string' && whole) return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'string') {
     const cut = /[\s:=]/.exec(v);
     const shown = (cut ? v.slice(0, cut.index) : v).slice(0, 40);
@@ -193,8 +212,10 @@ export function parseHeaderString(text: string): Array<[string, string]> {
   for (const line of text.split(/\r?\n/)) {
     if (line === '') continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new WsHeaderError(`Header line ${describe(line)} has no "Name:" part: write "Name: value\\r\\n"`);
-    if (line.includes('\r')) throw new WsHeaderError(`Header line ${describe(line)} contains a bare CR: end lines with "\\r\\n"`);
+    if (colon <= 0)
+      throw new WsHeaderError(`Header line ${describe(line)} has no "Name:" part: write "Name: value\\r\\n"`);
+    if (line.includes('\r'))
+      throw new WsHeaderError(`Header line ${describe(line)} contains a bare CR: end lines with "\\r\\n"`);
     pairs.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
   return checkHeaders(pairs);
@@ -227,7 +248,10 @@ export function redactHeaders(block: string): string {
       // Some services take the token as a subprotocol (Kubernetes:
       // `base64url.bearer.authorization.k8s.io.<token>`): such entries are masked, plain names kept.
       if (lower === 'sec-websocket-protocol') {
-        const items = line.slice(colon + 1).split(',').map((p) => p.trim());
+        const items = line
+          .slice(colon + 1)
+          .split(',')
+          .map((p) => p.trim());
         return `${name}: ${items.map((p) => (CREDENTIAL_PROTOCOL.test(p) ? '[redacted]' : p)).join(', ')}`;
       }
       // Any other header the user set is judged by its value too: names are not a closed list.

@@ -2,7 +2,16 @@ import type { Duplex } from 'node:stream';
 import createDebug from 'debug';
 import { WebSocketClient, type WebSocketClientOptions } from './client.js';
 import { BadArgumentError } from '../at/errors.js';
-import { WsHandshakeError, WsProtocolError, WsUrlError, WsConnectError, WsNoAdapterError, WsClosedError, WsInvalidTextError, WsNotOpenError } from './errors.js';
+import {
+  WsHandshakeError,
+  WsProtocolError,
+  WsUrlError,
+  WsConnectError,
+  WsNoAdapterError,
+  WsClosedError,
+  WsInvalidTextError,
+  WsNotOpenError,
+} from './errors.js';
 import { parseHeaderString, checkHeaders } from './headers.js';
 import { DEFAULT_RECONNECT_MS, MIN_RECONNECT_MS } from './reconnect.js';
 import { hostConnect, openerConnect, type ConnectFn, type StreamOpener, type WsTlsOptions } from './transport.js';
@@ -48,7 +57,12 @@ export type LuatWsCallback = (...args: LuatWsEventArgs) => void;
  * A callback with untyped-per-event arguments, for callbacks that take fewer than four parameters
  * (`(client, event) => ...`) or declare wider types themselves. Accepted by {@link LuatWebSocket.on}.
  */
-export type LuatWsLooseCallback = (client: LuatWebSocket, event: LuatWsEvent, data?: string | Buffer, payload?: LuatRecvPayload | Error) => void;
+export type LuatWsLooseCallback = (
+  client: LuatWebSocket,
+  event: LuatWsEvent,
+  data?: string | Buffer,
+  payload?: LuatRecvPayload | Error,
+) => void;
 
 /** Options beyond the firmware's arguments (5th argument of `websocket.create`, or 3rd as an object). */
 export interface LuatCreateOptions extends WsTlsOptions {
@@ -61,7 +75,10 @@ export interface LuatCreateOptions extends WsTlsOptions {
   /** Override the transport (tests, custom stacks). */
   connect?: ConnectFn;
   /** Passed to the core client (maxPayload, perMessageDeflate, handshakeTimeoutMs, ...). */
-  client?: Omit<WebSocketClientOptions, 'connect' | 'autoConnect' | 'frames' | 'keepaliveMs' | 'reconnect' | 'headers' | 'tls'>;
+  client?: Omit<
+    WebSocketClientOptions,
+    'connect' | 'autoConnect' | 'frames' | 'keepaliveMs' | 'reconnect' | 'headers' | 'tls'
+  >;
 }
 
 /**
@@ -141,7 +158,11 @@ export class LuatWebSocket {
       // The firmware reports a dropped link (FIN/RST without a close frame) as error("connect")
       // before disconnect; a clean close handshake is a plain disconnect.
       if (!wasClean && !this.errorThisConnection) {
-        this.post('error', 'connect', new WsClosedError(`The connection dropped without a close handshake (code ${code}).`));
+        this.post(
+          'error',
+          'connect',
+          new WsClosedError(`The connection dropped without a close handshake (code ${code}).`),
+        );
       }
       this.errorThisConnection = false;
       this.post('disconnect');
@@ -184,7 +205,12 @@ export class LuatWebSocket {
     if (this.released) return this.refuse('connect', releasedError());
     if (this.reconnectOn) this.core.setReconnect({ strategy: 'fixed', intervalMs: this.reconnectMs });
     if (this.core.connect()) return this.accept();
-    return this.refuse('connect', new WsNotOpenError(`The client is already ${this.core.state}: call disconnect() first, or wait for 'disconnect'.`));
+    return this.refuse(
+      'connect',
+      new WsNotOpenError(
+        `The client is already ${this.core.state}: call disconnect() first, or wait for 'disconnect'.`,
+      ),
+    );
   }
 
   /**
@@ -212,7 +238,8 @@ export class LuatWebSocket {
   autoreconn(reconnect: unknown, reconnect_time?: number): void {
     this.reconnectOn = !!reconnect;
     if (this.reconnectOn) {
-      const t = typeof reconnect_time === 'number' && Number.isFinite(reconnect_time) ? reconnect_time : DEFAULT_RECONNECT_MS;
+      const t =
+        typeof reconnect_time === 'number' && Number.isFinite(reconnect_time) ? reconnect_time : DEFAULT_RECONNECT_MS;
       this.reconnectMs = Math.max(MIN_RECONNECT_MS, t);
       this.core.setReconnect({ strategy: 'fixed', intervalMs: this.reconnectMs });
     } else this.core.setReconnect(false);
@@ -235,27 +262,39 @@ export class LuatWebSocket {
   send(data: string | Buffer | Uint8Array | number, fin: number = 1, opt: number = 0): boolean {
     if (this.released) return this.refuse('send', releasedError());
     if (!this.isReady || this.core.state !== 'open') {
-      return this.refuse('send', new WsNotOpenError("send() before 'conack': nothing was sent. Send from the 'conack' event on (ready() is true between 'conack' and 'disconnect')."));
+      return this.refuse(
+        'send',
+        new WsNotOpenError(
+          "send() before 'conack': nothing was sent. Send from the 'conack' event on (ready() is true between 'conack' and 'disconnect').",
+        ),
+      );
     }
     if (typeof data !== 'string' && typeof data !== 'number' && !(data instanceof Uint8Array)) {
-      return this.refuse('send', new BadArgumentError('data', 'send() takes a string, a Buffer/Uint8Array or a number.'));
+      return this.refuse(
+        'send',
+        new BadArgumentError('data', 'send() takes a string, a Buffer/Uint8Array or a number.'),
+      );
     }
     const payload = typeof data === 'number' ? String(data) : data;
     try {
-      this.core.send(payload, {
-        binary: opt === 1,
-        fin: fin !== 0,
-        onAcked: (err) => {
-          if (!err) this.post('sent');
+      this.core.send(
+        payload,
+        {
+          binary: opt === 1,
+          fin: fin !== 0,
+          onAcked: (err) => {
+            if (!err) this.post('sent');
+          },
         },
-      }, (err) => {
-        if (!err) return;
-        // A lost link fails every message it had not accepted: one event says so (the firmware's
-        // single error 'tx'); the rest are traced.
-        if (this.txErrorPosted) return this.log('send failed: %s', err.message);
-        this.txErrorPosted = true;
-        this.post('error', 'tx', err);
-      });
+        (err) => {
+          if (!err) return;
+          // A lost link fails every message it had not accepted: one event says so (the firmware's
+          // single error 'tx'); the rest are traced.
+          if (this.txErrorPosted) return this.log('send failed: %s', err.message);
+          this.txErrorPosted = true;
+          this.post('error', 'tx', err);
+        },
+      );
     } catch (err) {
       // Refused before framing, like the firmware's type check: a false return, not error+disconnect.
       if (!(err instanceof WsInvalidTextError)) throw err;
@@ -296,8 +335,16 @@ export class LuatWebSocket {
   headers(h: Record<string, string | number> | string): boolean {
     if (this.released) return this.refuse('headers', releasedError());
     try {
-      const pairs = typeof h === 'string' ? parseHeaderString(h) : typeof h === 'object' && h !== null ? checkHeaders(h) : null;
-      if (!pairs) return this.refuse('headers', new BadArgumentError('headers', "headers() takes { Name: 'value' } or a string of 'Name: value\\r\\n' lines."));
+      const pairs =
+        typeof h === 'string' ? parseHeaderString(h) : typeof h === 'object' && h !== null ? checkHeaders(h) : null;
+      if (!pairs)
+        return this.refuse(
+          'headers',
+          new BadArgumentError(
+            'headers',
+            "headers() takes { Name: 'value' } or a string of 'Name: value\\r\\n' lines.",
+          ),
+        );
       this.core.setHeaders(pairs);
       return this.accept();
     } catch (err) {
@@ -345,12 +392,22 @@ function errorKind(err: Error): LuatErrorKind {
  * reason is `websocket.lastError()` (and traced on air780:ws). In TypeScript, check it before use:
  * `const wsc = websocket.create(modem, url, 60); if (!wsc) throw new Error('bad URL or adapter');`
  */
-function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCreateOptions, use_ipv6?: boolean, options?: LuatCreateOptions): LuatWebSocket | null {
+function create(
+  adapter: LuatAdapter,
+  url: string,
+  keepalive?: number | LuatCreateOptions,
+  use_ipv6?: boolean,
+  options?: LuatCreateOptions,
+): LuatWebSocket | null {
   createError = null;
-  const opts: LuatCreateOptions = typeof keepalive === 'object' && keepalive !== null ? { ...keepalive } : { ...options };
+  const opts: LuatCreateOptions =
+    typeof keepalive === 'object' && keepalive !== null ? { ...keepalive } : { ...options };
   if (typeof keepalive === 'number') opts.keepalive = keepalive;
   if (typeof use_ipv6 === 'boolean') opts.use_ipv6 = use_ipv6;
-  if (typeof url !== 'string') return createRefused(new WsUrlError('websocket.create: the URL must be a string such as "wss://example.com/path".'));
+  if (typeof url !== 'string')
+    return createRefused(
+      new WsUrlError('websocket.create: the URL must be a string such as "wss://example.com/path".'),
+    );
   try {
     parseWsUrl(url);
   } catch (err) {
@@ -362,7 +419,12 @@ function create(adapter: LuatAdapter, url: string, keepalive?: number | LuatCrea
   else if (adapter === hostAdapter) connect = hostConnect(opts);
   else if (adapter !== null && adapter !== undefined && typeof adapter !== 'number') {
     if (typeof adapter !== 'object' || typeof (adapter as StreamOpener).openStream !== 'function') {
-      return createRefused(new BadArgumentError('adapter', "websocket.create: the adapter must be a Modem (from Modem.open()), null for the most recently opened one, or 'host'."));
+      return createRefused(
+        new BadArgumentError(
+          'adapter',
+          "websocket.create: the adapter must be a Modem (from Modem.open()), null for the most recently opened one, or 'host'.",
+        ),
+      );
     }
     connect = openerConnect(adapter, opts);
   } else {

@@ -197,7 +197,11 @@ export class MessageQueues implements QueueOwner {
 
   shed(q: MessageQueue): boolean {
     if (!this.o.delivered()) return false;
-    if (!this.shedding) this.o.log('no for-await loop has started: messages kept for one passed %d bytes, the oldest (already emitted as "message") are dropped from it', this.o.limitBytes);
+    if (!this.shedding)
+      this.o.log(
+        'no for-await loop has started: messages kept for one passed %d bytes, the oldest (already emitted as "message") are dropped from it',
+        this.o.limitBytes,
+      );
     this.shedding = true;
     return q === this.early;
   }

@@ -21,7 +21,12 @@ export interface OpeningSettings {
   headers: Array<[string, string]>;
   connect: ConnectFn;
   /** The client's options object itself: read at each hop, as the options are. */
-  limits: { maxHeaderBytes?: number; followRedirects?: boolean; maxRedirects?: number; redirectHeaders?: readonly string[] };
+  limits: {
+    maxHeaderBytes?: number;
+    followRedirects?: boolean;
+    maxRedirects?: number;
+    redirectHeaders?: readonly string[];
+  };
   log: createDebug.Debugger;
 }
 
@@ -52,12 +57,17 @@ export async function openConnection(s: OpeningSettings, first: WsTarget, signal
     const r = await handshakeOnce(s, target, signal, withCredentials);
     if (!('redirect' in r)) return r;
     const max = Math.min(s.limits.maxRedirects ?? MAX_REDIRECTS, MAX_REDIRECTS);
-    if (++redirects > max) throw new WsHandshakeError(`More than ${max} redirects from ${s.url}`, { code: 'ERR_WS_REDIRECT' });
+    if (++redirects > max)
+      throw new WsHandshakeError(`More than ${max} redirects from ${s.url}`, { code: 'ERR_WS_REDIRECT' });
     const next = redirectTarget(r.redirect, target);
     if (withCredentials && !sameOrigin(first, next)) {
       withCredentials = false;
       const kept = [...checkRedirectHeaders(s.limits.redirectHeaders)];
-      s.log('redirect to another origin (%s): URL credentials and the headers set by the user are not sent%s', redactUrl(next.display), kept.length ? ` (except ${kept.join(', ')}: redirectHeaders)` : '');
+      s.log(
+        'redirect to another origin (%s): URL credentials and the headers set by the user are not sent%s',
+        redactUrl(next.display),
+        kept.length ? ` (except ${kept.join(', ')}: redirectHeaders)` : '',
+      );
     }
     if (!withCredentials) next.authorization = undefined;
     else if (!next.authorization) next.authorization = target.authorization;
@@ -77,20 +87,27 @@ function redirectTarget(location: string, from: WsTarget): WsTarget {
   try {
     resolved = new URL(location, `${from.secure ? 'https' : 'http'}://${from.hostHeader}${from.path}`);
   } catch {
-    throw new WsHandshakeError(`The server redirected to "${unparsedUrlShown(location.slice(0, 200))}", which is not a valid URL: check the server's Location header`, {
-      code: 'ERR_WS_REDIRECT',
-    });
+    throw new WsHandshakeError(
+      `The server redirected to "${unparsedUrlShown(location.slice(0, 200))}", which is not a valid URL: check the server's Location header`,
+      {
+        code: 'ERR_WS_REDIRECT',
+      },
+    );
   }
   try {
     return parseWsUrl(resolved, { allowHttp: true });
   } catch (err) {
-    throw new WsHandshakeError(`The server redirected to a URL that cannot be followed: ${(err as Error).message}`, { code: 'ERR_WS_REDIRECT' });
+    throw new WsHandshakeError(`The server redirected to a URL that cannot be followed: ${(err as Error).message}`, {
+      code: 'ERR_WS_REDIRECT',
+    });
   }
 }
 
 /** Same host and port, and no downgrade from wss to ws (ws's `isSameHost` plus its wss→ws rule). */
 function sameOrigin(first: WsTarget, next: WsTarget): boolean {
-  return next.host.toLowerCase() === first.host.toLowerCase() && next.port === first.port && (next.secure || !first.secure);
+  return (
+    next.host.toLowerCase() === first.host.toLowerCase() && next.port === first.port && (next.secure || !first.secure)
+  );
 }
 
 /**
@@ -115,7 +132,11 @@ async function connectOrAbort(connect: ConnectFn, t: ConnectTarget): Promise<Dup
     }
     return stream;
   } catch (err) {
-    if (signal.aborted) connecting.then((late) => late.destroy(), () => undefined);
+    if (signal.aborted)
+      connecting.then(
+        (late) => late.destroy(),
+        () => undefined,
+      );
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -123,7 +144,12 @@ async function connectOrAbort(connect: ConnectFn, t: ConnectTarget): Promise<Dup
   }
 }
 
-async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: AbortSignal, withCredentials: boolean): Promise<Hop> {
+async function handshakeOnce(
+  s: OpeningSettings,
+  target: WsTarget,
+  signal: AbortSignal,
+  withCredentials: boolean,
+): Promise<Hop> {
   // Built (and checked) before connecting: a refusal then leaves no stream behind.
   const key = makeKey();
   const request = buildRequest({
@@ -134,9 +160,17 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
     extensions: s.deflateOptions ? deflateOffer(s.deflateOptions) : undefined,
     // Any header may hold a credential (names are not a closed list): past another origin only
     // the ones the user listed in redirectHeaders go on.
-    headers: withCredentials ? s.headers : s.headers.filter(([name]) => checkRedirectHeaders(s.limits.redirectHeaders).has(name.toLowerCase())),
+    headers: withCredentials
+      ? s.headers
+      : s.headers.filter(([name]) => checkRedirectHeaders(s.limits.redirectHeaders).has(name.toLowerCase())),
   });
-  const stream = await connectOrAbort(s.connect, { host: target.host, port: target.port, secure: target.secure, servername: target.servername, signal });
+  const stream = await connectOrAbort(s.connect, {
+    host: target.host,
+    port: target.port,
+    secure: target.secure,
+    servername: target.servername,
+    signal,
+  });
   s.log('connected to %s:%d, request:\n%s', target.host, target.port, redactHeaders(request));
   return await new Promise<Hop>((resolve, reject) => {
     const parser = new ResponseParser(s.limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
@@ -190,7 +224,7 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
         resolve({ stream, head, key, rest: r.rest });
         return;
       }
-      const loc = head.headers['location'];
+      const loc = head.headers.location;
       if (s.limits.followRedirects && [301, 302, 303, 307, 308].includes(head.statusCode) && loc) {
         cleanup();
         stream.destroy();
@@ -208,7 +242,8 @@ async function handshakeOnce(s: OpeningSettings, target: WsTarget, signal: Abort
       if (head) return statusError();
       fail(new WsHandshakeError(`The server closed the connection during the websocket handshake with ${s.url}`));
     };
-    const onError = (err: Error) => fail(new WsConnectError(`Stream error during the handshake: ${err.message}`, { cause: err }));
+    const onError = (err: Error) =>
+      fail(new WsConnectError(`Stream error during the handshake: ${err.message}`, { cause: err }));
     const onAbort = () => fail(signal.reason as Error);
     stream.on('data', onData);
     stream.on('end', onEnd);

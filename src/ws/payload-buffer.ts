@@ -123,7 +123,12 @@ export class PayloadBuffer {
 
   private seal(): void {
     // A block mostly unused (the payload's last one) is not kept whole: a copy of its bytes is.
-    if (this.block && this.used > 0) this.pieces.push(this.used * 2 < this.block.length ? Buffer.from(this.block.subarray(0, this.used)) : this.block.subarray(0, this.used));
+    if (this.block && this.used > 0)
+      this.pieces.push(
+        this.used * 2 < this.block.length
+          ? Buffer.from(this.block.subarray(0, this.used))
+          : this.block.subarray(0, this.used),
+      );
     this.block = null;
     this.used = 0;
   }

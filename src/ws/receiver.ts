@@ -44,7 +44,7 @@ export function maxFramesPerMessage(maxPayload: number): number {
   return Math.max(1024, Math.floor(maxPayload / FRAME_COST));
 }
 
-const enum State {
+enum State {
   Info,
   Len16,
   Len64,
@@ -154,7 +154,9 @@ export class Receiver {
   }
 
   private accepting(): boolean {
-    return this.state === State.Info || this.state === State.Data || this.state === State.Len16 || this.state === State.Len64;
+    return (
+      this.state === State.Info || this.state === State.Data || this.state === State.Len16 || this.state === State.Len64
+    );
   }
 
   private consume(n: number): Buffer {
@@ -184,7 +186,11 @@ export class Receiver {
   }
 
   private protocol(message: string): void {
-    this.fail('ERR_WS_PROTOCOL', CloseCode.ProtocolError, `${message} (RFC 6455 violation by the server; connection failed with 1002)`);
+    this.fail(
+      'ERR_WS_PROTOCOL',
+      CloseCode.ProtocolError,
+      `${message} (RFC 6455 violation by the server; connection failed with 1002)`,
+    );
   }
 
   private loop(): void {
@@ -204,7 +210,8 @@ export class Receiver {
           const b = this.consume(8);
           const hi = b.readUInt32BE(0);
           if (hi & 0x80000000) return this.protocol('64-bit payload length with the most significant bit set');
-          if (hi > 0x1fffff) return this.fail('ERR_WS_MESSAGE_TOO_BIG', CloseCode.MessageTooBig, 'Frame length beyond 2^53 bytes');
+          if (hi > 0x1fffff)
+            return this.fail('ERR_WS_MESSAGE_TOO_BIG', CloseCode.MessageTooBig, 'Frame length beyond 2^53 bytes');
           this.payloadLength = hi * 0x100000000 + b.readUInt32BE(4);
           this.afterLength();
           break;
@@ -228,7 +235,8 @@ export class Receiver {
     const op = this.opcode;
     if (b0 & 0x30) return this.protocol('RSV2/RSV3 set without a negotiated extension');
     if (isControlOpcode(op)) {
-      if (op !== Opcode.Close && op !== Opcode.Ping && op !== Opcode.Pong) return this.protocol(`Reserved control opcode 0x${op.toString(16)}`);
+      if (op !== Opcode.Close && op !== Opcode.Ping && op !== Opcode.Pong)
+        return this.protocol(`Reserved control opcode 0x${op.toString(16)}`);
       if (rsv1) return this.protocol('RSV1 set on a control frame');
       if (!this.fin) return this.protocol('Fragmented control frame');
       if ((b1 & 0x7f) > MAX_CONTROL_PAYLOAD) return this.protocol('Control frame payload over 125 bytes');
@@ -266,12 +274,24 @@ export class Receiver {
 
   private afterLength(): void {
     if (this.state === State.Done) return;
-    if (!isControlOpcode(this.opcode) && !this.compressedFrame && this.messageLength + this.payloadLength > this.maxPayload) {
-      return this.fail('ERR_WS_MESSAGE_TOO_BIG', CloseCode.MessageTooBig, `Message larger than maxPayload (${this.maxPayload} bytes); raise maxPayload if such messages are expected`);
+    if (
+      !isControlOpcode(this.opcode) &&
+      !this.compressedFrame &&
+      this.messageLength + this.payloadLength > this.maxPayload
+    ) {
+      return this.fail(
+        'ERR_WS_MESSAGE_TOO_BIG',
+        CloseCode.MessageTooBig,
+        `Message larger than maxPayload (${this.maxPayload} bytes); raise maxPayload if such messages are expected`,
+      );
     }
     // Compressed input is bounded too; inflation is checked again against maxPayload.
     if (this.compressedFrame && this.payloadLength > this.maxPayload) {
-      return this.fail('ERR_WS_MESSAGE_TOO_BIG', CloseCode.MessageTooBig, `Compressed frame larger than maxPayload (${this.maxPayload} bytes)`);
+      return this.fail(
+        'ERR_WS_MESSAGE_TOO_BIG',
+        CloseCode.MessageTooBig,
+        `Compressed frame larger than maxPayload (${this.maxPayload} bytes)`,
+      );
     }
     this.remaining = this.payloadLength;
     this.state = State.Data;
@@ -291,7 +311,11 @@ export class Receiver {
         this.remaining -= piece.length;
         if (!this.compressedFrame) {
           if (this.messageOpcode === Opcode.Text && !this.utf8.write(piece)) {
-            this.fail('ERR_WS_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in a text message (connection failed with 1007)');
+            this.fail(
+              'ERR_WS_INVALID_UTF8',
+              CloseCode.InvalidPayload,
+              'Invalid UTF-8 in a text message (connection failed with 1007)',
+            );
             return false;
           }
           this.messageLength += piece.length;
@@ -330,7 +354,11 @@ export class Receiver {
         }
         const r = payload.subarray(2);
         if (!isValidUtf8(r)) {
-          this.fail('ERR_WS_INVALID_UTF8', CloseCode.InvalidPayload, 'Close reason is not valid UTF-8 (connection failed with 1007)');
+          this.fail(
+            'ERR_WS_INVALID_UTF8',
+            CloseCode.InvalidPayload,
+            'Close reason is not valid UTF-8 (connection failed with 1007)',
+          );
           return false;
         }
         reason = r.toString('utf8');
@@ -352,10 +380,18 @@ export class Receiver {
       (chunk) => {
         this.messageLength += chunk.length;
         if (this.messageLength > this.maxPayload) {
-          return new WsProtocolError('ERR_WS_MESSAGE_TOO_BIG', CloseCode.MessageTooBig, `Inflated message larger than maxPayload (${this.maxPayload} bytes)`);
+          return new WsProtocolError(
+            'ERR_WS_MESSAGE_TOO_BIG',
+            CloseCode.MessageTooBig,
+            `Inflated message larger than maxPayload (${this.maxPayload} bytes)`,
+          );
         }
         if (this.messageOpcode === Opcode.Text && !this.utf8.write(chunk)) {
-          return new WsProtocolError('ERR_WS_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in a compressed text message (connection failed with 1007)');
+          return new WsProtocolError(
+            'ERR_WS_INVALID_UTF8',
+            CloseCode.InvalidPayload,
+            'Invalid UTF-8 in a compressed text message (connection failed with 1007)',
+          );
         }
         this.data.append(chunk);
         return null;
@@ -367,7 +403,12 @@ export class Receiver {
           this.h.error(
             err instanceof WsProtocolError
               ? err
-              : new WsProtocolError('ERR_WS_INFLATE', CloseCode.InvalidPayload, `Cannot inflate a compressed message: ${err.message}`, { cause: err }),
+              : new WsProtocolError(
+                  'ERR_WS_INFLATE',
+                  CloseCode.InvalidPayload,
+                  `Cannot inflate a compressed message: ${err.message}`,
+                  { cause: err },
+                ),
           );
           return;
         }
@@ -386,7 +427,11 @@ export class Receiver {
   private dataFrameDone(): void {
     const isText = this.messageOpcode === Opcode.Text;
     if (this.fin && isText && !this.utf8.complete) {
-      this.fail('ERR_WS_INVALID_UTF8', CloseCode.InvalidPayload, 'Text message ends inside a UTF-8 sequence (connection failed with 1007)');
+      this.fail(
+        'ERR_WS_INVALID_UTF8',
+        CloseCode.InvalidPayload,
+        'Text message ends inside a UTF-8 sequence (connection failed with 1007)',
+      );
       return;
     }
     if (this.frames) {

@@ -23,7 +23,11 @@ export const MIN_RECONNECT_MS = 1000;
  * Delay before reconnect attempt number `attempt` (1 = first retry), or null when the retry
  * limit is reached.
  */
-export function reconnectDelay(policy: ReconnectOptions, attempt: number, random: () => number = Math.random): number | null {
+export function reconnectDelay(
+  policy: ReconnectOptions,
+  attempt: number,
+  random: () => number = Math.random,
+): number | null {
   if (policy.maxRetries !== undefined && attempt > policy.maxRetries) return null;
   if ((policy.strategy ?? 'fixed') === 'fixed') {
     return Math.max(MIN_RECONNECT_MS, policy.intervalMs ?? DEFAULT_RECONNECT_MS);

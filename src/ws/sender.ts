@@ -61,7 +61,8 @@ export class Sender {
     const opcode = first ? (options.binary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
     if ((first ? opcode : this.openMessage) === Opcode.Text) this.checkText(data, options, first);
     if (first) {
-      this.openCompressed = !!this.deflate && options.compress !== false && (data.length >= this.deflate.threshold || !options.fin);
+      this.openCompressed =
+        !!this.deflate && options.compress !== false && (data.length >= this.deflate.threshold || !options.fin);
     }
     const compressed = this.openCompressed;
     this.openMessage = options.fin ? 0 : first ? opcode : this.openMessage;
@@ -69,19 +70,27 @@ export class Sender {
       this.enqueue(data.length, () => this.write(encodeFrame({ fin: options.fin, opcode, payload: data }), cb), cb);
       return;
     }
-    this.enqueue(data.length, () => {
-      this.busy = true;
-      this.deflate!.compress(data, options.fin, (err, out) => {
-        this.busy = false;
-        if (this.closed) {
-          cb?.(err ?? new WsClosedError('The connection closed before this message was written; it was not sent.'));
-          return;
-        }
-        if (err) cb?.(err);
-        else this.write(encodeFrame({ fin: options.fin, rsv1: opcode !== Opcode.Continuation, opcode, payload: out }), cb);
-        this.drainQueue();
-      });
-    }, cb);
+    this.enqueue(
+      data.length,
+      () => {
+        this.busy = true;
+        this.deflate!.compress(data, options.fin, (err, out) => {
+          this.busy = false;
+          if (this.closed) {
+            cb?.(err ?? new WsClosedError('The connection closed before this message was written; it was not sent.'));
+            return;
+          }
+          if (err) cb?.(err);
+          else
+            this.write(
+              encodeFrame({ fin: options.fin, rsv1: opcode !== Opcode.Continuation, opcode, payload: out }),
+              cb,
+            );
+          this.drainQueue();
+        });
+      },
+      cb,
+    );
   }
 
   private checkText(data: Buffer, options: DataSendOptions, first: boolean): void {
@@ -123,11 +132,15 @@ export class Sender {
     }
     this.pendingPong = data;
     const send = (): void =>
-      this.enqueue(data.length, () => {
-        const payload = this.pendingPong;
-        this.pendingPong = null;
-        if (payload) this.write(encodeFrame({ fin: true, opcode: Opcode.Pong, payload }));
-      }, undefined);
+      this.enqueue(
+        data.length,
+        () => {
+          const payload = this.pendingPong;
+          this.pendingPong = null;
+          if (payload) this.write(encodeFrame({ fin: true, opcode: Opcode.Pong, payload }));
+        },
+        undefined,
+      );
     if (this.out.writableNeedDrain) this.out.once('drain', send);
     else send();
     return false;
@@ -145,7 +158,11 @@ export class Sender {
       body.writeUInt16BE(code, 0);
       r.copy(body, 2);
     }
-    this.enqueue(body.length, () => this.write(encodeFrame({ fin: true, opcode: Opcode.Close, payload: body }), cb), cb);
+    this.enqueue(
+      body.length,
+      () => this.write(encodeFrame({ fin: true, opcode: Opcode.Close, payload: body }), cb),
+      cb,
+    );
   }
 
   /** Drops everything queued (the connection is gone); their callbacks get `err`. */

@@ -17,14 +17,20 @@ export function toBuffer(data: string | Buffer | ArrayBuffer | ArrayBufferView):
  */
 export function deliveryOf(stream: Duplex): DeliveryTracker | null {
   const maybeTracker = (stream as Duplex & { delivery?: unknown }).delivery;
-  return maybeTracker && typeof (maybeTracker as DeliveryTracker).waitAcked === 'function' ? (maybeTracker as DeliveryTracker) : null;
+  return maybeTracker && typeof (maybeTracker as DeliveryTracker).waitAcked === 'function'
+    ? (maybeTracker as DeliveryTracker)
+    : null;
 }
 
 /**
  * A send that cannot start: the callbacks get `err` on a microtask (never synchronously, as after a
  * real write); with no callback at all it throws.
  */
-export function refuseSend(err: Error, cb: ((err?: Error) => void) | undefined, onAcked: ((err?: Error) => void) | undefined): void {
+export function refuseSend(
+  err: Error,
+  cb: ((err?: Error) => void) | undefined,
+  onAcked: ((err?: Error) => void) | undefined,
+): void {
   if (cb) queueMicrotask(() => cb(err));
   if (onAcked) queueMicrotask(() => onAcked(err));
   if (!cb && !onAcked) throw err;
@@ -84,7 +90,11 @@ export class SendOrder {
    * `cancel` for a send that threw before it could ever call it (its place must not block the line).
    */
   reserve(cb: (err?: Error) => void): { settle: (err?: Error) => void; cancel: () => void } {
-    const slot: { cb: (err?: Error) => void; done: boolean; err: Error | undefined } = { cb, done: false, err: undefined };
+    const slot: { cb: (err?: Error) => void; done: boolean; err: Error | undefined } = {
+      cb,
+      done: false,
+      err: undefined,
+    };
     this.pending.push(slot);
     return {
       settle: (err) => {

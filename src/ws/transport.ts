@@ -50,9 +50,12 @@ export function hostConnect(tlsOptions: WsTlsOptions = {}): ConnectFn {
         t.signal.removeEventListener('abort', onAbort);
         socket.destroy();
         reject(
-          new WsConnectError(`Cannot connect to ${t.host}:${t.port}${t.secure ? ' (TLS)' : ''}: ${err.message}. Check the host, port, network and certificates.`, {
-            cause: err,
-          }),
+          new WsConnectError(
+            `Cannot connect to ${t.host}:${t.port}${t.secure ? ' (TLS)' : ''}: ${err.message}. Check the host, port, network and certificates.`,
+            {
+              cause: err,
+            },
+          ),
         );
       };
       if (t.secure) {
@@ -103,9 +106,13 @@ const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_T
  */
 export function openerConnect(opener: StreamOpener, tlsOptions: WsTlsOptions = {}): ConnectFn {
   return async (t) => {
-    const aborted = () => new WsConnectError(`Connecting to ${t.host}:${t.port} was aborted`, { cause: t.signal.reason });
+    const aborted = () =>
+      new WsConnectError(`Connecting to ${t.host}:${t.port} was aborted`, { cause: t.signal.reason });
     if (t.signal.aborted) throw aborted();
-    const opts: NonNullable<Parameters<StreamOpener['openStream']>[2]> = { tls: t.secure ? (tlsOptions.mode ?? 'host') : false, signal: t.signal };
+    const opts: NonNullable<Parameters<StreamOpener['openStream']>[2]> = {
+      tls: t.secure ? (tlsOptions.mode ?? 'host') : false,
+      signal: t.signal,
+    };
     if (t.secure && t.servername) opts.servername = t.servername;
     if (tlsOptions.ca !== undefined) opts.ca = tlsOptions.ca;
     if (tlsOptions.rejectUnauthorized !== undefined) opts.rejectUnauthorized = tlsOptions.rejectUnauthorized;
@@ -125,7 +132,10 @@ export function openerConnect(opener: StreamOpener, tlsOptions: WsTlsOptions = {
     } catch (err) {
       if (t.signal.aborted) {
         // A stream that still arrives after the abort must not stay open (and hold a module link).
-        opening.then((s) => s.destroy(), () => undefined);
+        opening.then(
+          (s) => s.destroy(),
+          () => undefined,
+        );
         throw err instanceof WsConnectError ? err : aborted();
       }
       throw openFailed(t, err);
@@ -139,8 +149,12 @@ export function openerConnect(opener: StreamOpener, tlsOptions: WsTlsOptions = {
 function openFailed(t: { host: string; port: number; secure: boolean }, err: unknown): WsConnectError {
   if (err instanceof WsConnectError) return err;
   const code = String((err as { code?: unknown }).code ?? '');
-  const advice = t.secure && CERT_ERROR.test(code)
-    ? `: the server's certificate was not accepted (${code}). Pass the CA that signed it as the \`ca\` option, and check that the URL's host name is in the certificate.`
-    : '';
-  return new WsConnectError(`Cannot open a stream to ${t.host}:${t.port} through the module: ${(err as Error).message}${advice}`, { cause: err });
+  const advice =
+    t.secure && CERT_ERROR.test(code)
+      ? `: the server's certificate was not accepted (${code}). Pass the CA that signed it as the \`ca\` option, and check that the URL's host name is in the certificate.`
+      : '';
+  return new WsConnectError(
+    `Cannot open a stream to ${t.host}:${t.port} through the module: ${(err as Error).message}${advice}`,
+    { cause: err },
+  );
 }

@@ -31,10 +31,13 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
   } catch (err) {
     // No cause: the parser's TypeError holds the raw input (its `input`), password and token with it.
     const code = (err as { code?: unknown }).code;
-    throw new WsUrlError(`"${unparsedUrlShown(String(input))}" is not a valid URL${typeof code === 'string' ? ` (${code})` : ''}: write it as ws://host[:port]/path or wss://...`);
+    throw new WsUrlError(
+      `"${unparsedUrlShown(String(input))}" is not a valid URL${typeof code === 'string' ? ` (${code})` : ''}: write it as ws://host[:port]/path or wss://...`,
+    );
   }
   let protocol = url.protocol;
-  if (options.allowHttp && (protocol === 'http:' || protocol === 'https:')) protocol = protocol === 'http:' ? 'ws:' : 'wss:';
+  if (options.allowHttp && (protocol === 'http:' || protocol === 'https:'))
+    protocol = protocol === 'http:' ? 'ws:' : 'wss:';
   if (protocol !== 'ws:' && protocol !== 'wss:') {
     throw new WsUrlError(`Unsupported URL scheme "${url.protocol}" in ${shown(url)}: use ws:// or wss://`);
   }
@@ -54,7 +57,10 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
       pass = decodeURIComponent(url.password);
     } catch (err) {
       // A %-escape that is not UTF-8 (e.g. %E0 alone): no credentials can be derived from it.
-      throw new WsUrlError(`The user name or password in ${shown(url)} has a %-escape that is not UTF-8: percent-encode the credentials with encodeURIComponent`, { cause: err });
+      throw new WsUrlError(
+        `The user name or password in ${shown(url)} has a %-escape that is not UTF-8: percent-encode the credentials with encodeURIComponent`,
+        { cause: err },
+      );
     }
     authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
@@ -76,7 +82,10 @@ export function parseWsUrl(input: string | URL, options: { allowHttp?: boolean }
  * `@` or spaces) shown as `***`.
  */
 export function unparsedUrlShown(text: string): string {
-  return redactUrl(text).replace(/^([a-z][a-z0-9+.-]*:\/*)?[^?#]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  return redactUrl(text).replace(
+    /^([a-z][a-z0-9+.-]*:\/*)?[^?#]*@/i,
+    (_m, scheme: string | undefined) => `${scheme ?? ''}***@`,
+  );
 }
 
 /** The URL for an error message: password and query values masked. */

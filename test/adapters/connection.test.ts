@@ -126,7 +126,12 @@ describe('modem.createConnection', () => {
         accepted.forEach((s) => s.destroy());
         return new Promise<void>((r) => silent.close(() => r()));
       });
-      const socket = modem.createConnection({ host: 'localhost', port: (silent.address() as net.AddressInfo).port, tls: true, connectTimeoutMs: 800 });
+      const socket = modem.createConnection({
+        host: 'localhost',
+        port: (silent.address() as net.AddressInfo).port,
+        tls: true,
+        connectTimeoutMs: 800,
+      });
       const err = await errorOf(socket);
       expect(err.code).toBe('ETIMEDOUT');
       expect(err.cause?.code).toBe('ERR_CONNECT_TIMEOUT');

@@ -104,7 +104,9 @@ describe('modem.dispatcher (undici)', () => {
     expect(await (await undiciFetch(`${server.url}/hello`, { dispatcher: good })).text()).toBe('hello');
     const bad = modem.dispatcher({ ca: pki.otherCaCert });
     defer(() => bad.close());
-    const err = await undiciFetch(`${server.url}/hello`, { dispatcher: bad }).catch((e: Error & { cause?: { code?: string } }) => e);
+    const err = await undiciFetch(`${server.url}/hello`, { dispatcher: bad }).catch(
+      (e: Error & { cause?: { code?: string } }) => e,
+    );
     expect((err as { cause?: { code?: string } }).cause?.code).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
   });
 
@@ -118,9 +120,13 @@ describe('modem.dispatcher (undici)', () => {
     const reader = res.body!.getReader();
     await reader.read();
     mock.reboot();
-    const err = (await reader.read().catch((e: unknown) => e)) as Error & { code?: string; cause?: Error & { code?: string } };
+    const err = (await reader.read().catch((e: unknown) => e)) as Error & {
+      code?: string;
+      cause?: Error & { code?: string };
+    };
     const chain: string[] = [];
-    for (let e: (Error & { code?: string; cause?: unknown }) | undefined = err; e; e = e.cause as typeof e) chain.push(e.code ?? e.name);
+    for (let e: (Error & { code?: string; cause?: unknown }) | undefined = err; e; e = e.cause as typeof e)
+      chain.push(e.code ?? e.name);
     expect(chain).toContain('ECONNRESET');
     expect(chain).toContain('ERR_MODEM_RESET');
   });
@@ -135,6 +141,6 @@ describe('modem.dispatcher (undici)', () => {
     })();
     expect(err).toBeInstanceOf(PeerDependencyMissingError);
     expect(err?.code).toBe('ERR_PEER_MISSING');
-    expect(err?.message).toContain("npm install undici-not-installed-anywhere");
+    expect(err?.message).toContain('npm install undici-not-installed-anywhere');
   });
 });

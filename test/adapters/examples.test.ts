@@ -57,7 +57,9 @@ describe('examples/ run against the mock module and local servers', () => {
   it('fetch-json', async () => {
     const server = await startHttpServer();
     defer(() => server.close());
-    expect(await example('fetch-json', `http://127.0.0.1:${server.port}/json`)).toContain('→ 200 {"ok":true,"via":"module"}');
+    expect(await example('fetch-json', `http://127.0.0.1:${server.port}/json`)).toContain(
+      '→ 200 {"ok":true,"via":"module"}',
+    );
   });
 
   it('mqtt-telemetry', async () => {
@@ -78,7 +80,9 @@ describe('examples/ run against the mock module and local servers', () => {
   it('socketio-chat', async () => {
     const server = http.createServer();
     const io = new Server(server, { transports: ['websocket'] });
-    io.on('connection', (s) => s.on('chat', (msg: { text: string }, ack: (a: unknown) => void) => ack({ echoed: msg.text })));
+    io.on('connection', (s) =>
+      s.on('chat', (msg: { text: string }, ack: (a: unknown) => void) => ack({ echoed: msg.text })),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     defer(() => new Promise<void>((r) => io.close(() => r())));
     const out = await example('socketio-chat', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -89,7 +93,11 @@ describe('examples/ run against the mock module and local servers', () => {
     const pki = makeTestPki();
     const server = await startWsEcho({}, { cert: pki.serverCert, key: pki.serverKey });
     defer(() => server.close());
-    expect(await example('ws-client', `wss://localhost:${server.port}`)).toContain('echo: hello from ws over the module');
-    expect(await example('luatos-websocket', `wss://localhost:${server.port}`)).toContain('recv: hello from LuatOS style');
+    expect(await example('ws-client', `wss://localhost:${server.port}`)).toContain(
+      'echo: hello from ws over the module',
+    );
+    expect(await example('luatos-websocket', `wss://localhost:${server.port}`)).toContain(
+      'recv: hello from LuatOS style',
+    );
   });
 });

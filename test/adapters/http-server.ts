@@ -34,7 +34,11 @@ export async function startHttpServer(tls?: { cert: string; key: string }): Prom
     const url = req.url ?? '/';
     if (req.method === 'GET' && (url === '/blob' || url.startsWith('/blob?bytes='))) {
       const body = url === '/blob' ? blob : blob.subarray(0, Number(url.slice('/blob?bytes='.length)));
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'x-sha256': sha256(body) });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': body.length,
+        'x-sha256': sha256(body),
+      });
       res.end(body);
     } else if (req.method === 'POST' && url === '/upload') {
       const h = createHash('sha256');
@@ -107,7 +111,14 @@ export function request(
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts), reused: req.reusedSocket }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(parts),
+          reused: req.reusedSocket,
+        }),
+      );
     });
     req.on('error', reject);
     req.end(body);

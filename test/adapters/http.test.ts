@@ -24,7 +24,12 @@ describe('modem.httpAgent', () => {
       expect(sha256(got.body)).toBe(got.headers['x-sha256']);
       expect(sha256(got.body)).toBe(sha256(server.blob));
       const up = randomBytes(1024 * 1024);
-      const posted = await request(http, `${server.url}/upload`, { agent, method: 'POST', headers: { 'content-length': up.length } }, up);
+      const posted = await request(
+        http,
+        `${server.url}/upload`,
+        { agent, method: 'POST', headers: { 'content-length': up.length } },
+        up,
+      );
       expect(JSON.parse(posted.body.toString())).toEqual({ sha256: sha256(up), length: up.length });
       expect(server.uploads).toEqual([sha256(up)]);
       agent.destroy();

@@ -39,7 +39,12 @@ describe('the libraries over the pty mock (115200 baud, 2 ms latency)', () => {
         else c.close();
       },
     });
-    const posted = await undiciFetch(`${server.url}/upload`, { method: 'POST', body: stream, duplex: 'half', dispatcher });
+    const posted = await undiciFetch(`${server.url}/upload`, {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+      dispatcher,
+    });
     expect(await posted.json()).toEqual({ sha256: sha256(up), length: up.length });
   }, 120_000);
 
@@ -48,10 +53,18 @@ describe('the libraries over the pty mock (115200 baud, 2 ms latency)', () => {
     const broker = await startMosquitto({ cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert });
     defer(() => broker.stop());
     const { modem, fault } = await openPtyModem();
-    const onHost = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 4, reconnectPeriod: 0 });
+    const onHost = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     defer(() => onHost.endAsync(true));
     await onHost.subscribeAsync('pty/#', { qos: 2 });
-    const client = new MqttClient(modem.mqttStream({ host: '127.0.0.1', port: broker.port }), { protocolVersion: 4, clientId: 'pty-module', reconnectPeriod: 300, connectTimeout: 20_000 });
+    const client = new MqttClient(modem.mqttStream({ host: '127.0.0.1', port: broker.port }), {
+      protocolVersion: 4,
+      clientId: 'pty-module',
+      reconnectPeriod: 300,
+      connectTimeout: 20_000,
+    });
     client.on('error', () => {});
     defer(() => client.endAsync(true));
     const got = new Map<string, string>();
@@ -90,7 +103,8 @@ describe('the libraries over the pty mock (115200 baud, 2 ms latency)', () => {
     const echo = await startWsEcho();
     defer(() => echo.close());
     const ws = new WebSocket(`ws://127.0.0.1:${echo.port}/`, {
-      createConnection: ((o: { host: string; port: number }) => modem.createConnection({ host: o.host, port: o.port })) as never,
+      createConnection: ((o: { host: string; port: number }) =>
+        modem.createConnection({ host: o.host, port: o.port })) as never,
     });
     defer(() => ws.terminate());
     const msg = randomBytes(16 * 1024);
@@ -108,7 +122,10 @@ describe('the libraries over the pty mock (115200 baud, 2 ms latency)', () => {
     defer(() => new Promise<void>((r) => sio.close(() => r())));
     const agent = modem.httpAgent();
     defer(() => agent.destroy());
-    const client = ioClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { transports: ['websocket'], agent: agent as unknown as string });
+    const client = ioClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      transports: ['websocket'],
+      agent: agent as unknown as string,
+    });
     defer(() => client.close());
     await new Promise<void>((r) => client.once('connect', () => r()));
     expect(await client.timeout(20_000).emitWithAck('ping-me', 'over the pty')).toEqual({ pong: 'over the pty' });

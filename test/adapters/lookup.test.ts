@@ -9,9 +9,15 @@ import { startHttpServer } from './http-server.js';
 const NAMES: Record<string, string> = { 'api.example.test': '127.0.0.1', 'other.example.test': '127.0.0.2' };
 const resolve = (host: string) => NAMES[host];
 
-function lookup(modem: Modem, host: string, options: object | number = {}): Promise<{ address: string | LookupAddress[]; family?: number | undefined }> {
+function lookup(
+  modem: Modem,
+  host: string,
+  options: object | number = {},
+): Promise<{ address: string | LookupAddress[]; family?: number | undefined }> {
   return new Promise((res, rej) => {
-    modem.lookup(host, options as never, (err: Error | null, address: string | LookupAddress[], family?: number) => (err ? rej(err) : res({ address, family })));
+    modem.lookup(host, options as never, (err: Error | null, address: string | LookupAddress[], family?: number) =>
+      err ? rej(err) : res({ address, family }),
+    );
   });
 }
 
@@ -22,8 +28,14 @@ describe('modem.lookup (AT+CDNSGIP)', () => {
     const { modem, mock } = await openModem({ mock: { resolve } });
     expect(await lookup(modem, 'api.example.test')).toEqual({ address: '127.0.0.1', family: 4 });
     expect(await lookup(modem, 'other.example.test', 4)).toEqual({ address: '127.0.0.2', family: 4 });
-    expect((await lookup(modem, 'api.example.test', { all: true })).address).toEqual([{ address: '127.0.0.1', family: 4 }]);
-    expect(cdnsgips(mock.commands())).toEqual(['AT+CDNSGIP="api.example.test"', 'AT+CDNSGIP="other.example.test"', 'AT+CDNSGIP="api.example.test"']);
+    expect((await lookup(modem, 'api.example.test', { all: true })).address).toEqual([
+      { address: '127.0.0.1', family: 4 },
+    ]);
+    expect(cdnsgips(mock.commands())).toEqual([
+      'AT+CDNSGIP="api.example.test"',
+      'AT+CDNSGIP="other.example.test"',
+      'AT+CDNSGIP="api.example.test"',
+    ]);
     // `modem.lookup` is bound and stable: libraries receive it detached.
     expect(modem.lookup).toBe(modem.lookup);
   });
@@ -32,7 +44,12 @@ describe('modem.lookup (AT+CDNSGIP)', () => {
     const { modem } = await openModem({ mock: { resolve } });
     const err = await lookup(modem, 'nowhere.example.test').catch((e: ModemLookupError) => e);
     expect(err).toBeInstanceOf(ModemLookupError);
-    expect(err).toMatchObject({ code: 'ENOTFOUND', hostname: 'nowhere.example.test', moduleError: 10, syscall: 'getaddrinfo' });
+    expect(err).toMatchObject({
+      code: 'ENOTFOUND',
+      hostname: 'nowhere.example.test',
+      moduleError: 10,
+      syscall: 'getaddrinfo',
+    });
     const v6 = await lookup(modem, 'api.example.test', { family: 6 }).catch((e: ModemLookupError) => e);
     expect(v6).toMatchObject({ code: 'ENOTFOUND' });
   });
@@ -47,8 +64,12 @@ describe('modem.lookup (AT+CDNSGIP)', () => {
 
   it('concurrent lookups each get their own answer (a failure line names no host)', async () => {
     const { modem } = await openModem({ mock: { resolve } });
-    const results = await Promise.allSettled(['api.example.test', 'nowhere.example.test', 'other.example.test'].map((h) => lookup(modem, h)));
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.address : (r.reason as { code: string }).code))).toEqual(['127.0.0.1', 'ENOTFOUND', '127.0.0.2']);
+    const results = await Promise.allSettled(
+      ['api.example.test', 'nowhere.example.test', 'other.example.test'].map((h) => lookup(modem, h)),
+    );
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.address : (r.reason as { code: string }).code)),
+    ).toEqual(['127.0.0.1', 'ENOTFOUND', '127.0.0.2']);
   });
 
   it('http.get with `lookup: modem.lookup` resolves through the module, not the host', async () => {
@@ -57,11 +78,14 @@ describe('modem.lookup (AT+CDNSGIP)', () => {
     defer(() => server.close());
     const body = await new Promise<string>((res, rej) => {
       http
-        .get({ host: 'api.example.test', port: server.port, path: '/hello', lookup: modem.lookup, agent: false }, (r) => {
-          let s = '';
-          r.on('data', (d: Buffer) => (s += d.toString()));
-          r.on('end', () => res(s));
-        })
+        .get(
+          { host: 'api.example.test', port: server.port, path: '/hello', lookup: modem.lookup, agent: false },
+          (r) => {
+            let s = '';
+            r.on('data', (d: Buffer) => (s += d.toString()));
+            r.on('end', () => res(s));
+          },
+        )
         .on('error', rej);
     });
     expect(body).toBe('hello');
@@ -79,6 +103,10 @@ describe('modem.lookup (AT+CDNSGIP)', () => {
         .on('error', rej);
     });
     expect(viaModule).toBe('hello');
-    expect(mock.commands().some((c) => new RegExp(`^AT\\+CIPSTART=\\d,"TCP","api\\.example\\.test",${server.port}$`).test(c))).toBe(true);
+    expect(
+      mock
+        .commands()
+        .some((c) => new RegExp(`^AT\\+CIPSTART=\\d,"TCP","api\\.example\\.test",${server.port}$`).test(c)),
+    ).toBe(true);
   });
 });

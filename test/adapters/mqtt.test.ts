@@ -19,8 +19,17 @@ async function broker(): Promise<Broker> {
 }
 
 /** An mqtt.js client whose stream is a module link (the stream builder under test). */
-function moduleClient(modem: Modem, target: Parameters<Modem['mqttStream']>[0], options: IClientOptions = {}): MqttClient {
-  const client = new MqttClient(modem.mqttStream(target), { protocolVersion: 4, reconnectPeriod: 200, connectTimeout: 10_000, ...options });
+function moduleClient(
+  modem: Modem,
+  target: Parameters<Modem['mqttStream']>[0],
+  options: IClientOptions = {},
+): MqttClient {
+  const client = new MqttClient(modem.mqttStream(target), {
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+    connectTimeout: 10_000,
+    ...options,
+  });
   client.on('error', () => {}); // connection errors are followed by a reconnect; the tests check outcomes
   defer(() => new Promise<void>((r) => client.end(true, {}, () => r())));
   return client;
@@ -28,7 +37,11 @@ function moduleClient(modem: Modem, target: Parameters<Modem['mqttStream']>[0], 
 
 /** A client on the host's own network, the other side of each exchange. */
 async function hostClient(port: number, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, ...options });
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    ...options,
+  });
   defer(() => client.endAsync(true));
   return client;
 }
@@ -67,7 +80,11 @@ describe('mqtt.js through modem.mqttStream against mosquitto', () => {
     const pki = makeTestPki();
     const b = await broker();
     const { modem } = await openModem();
-    const onModule = moduleClient(modem, { host: 'localhost', port: b.tlsPort, tls: true, ca: pki.caCert }, { clientId: 'module-tls' });
+    const onModule = moduleClient(
+      modem,
+      { host: 'localhost', port: b.tlsPort, tls: true, ca: pki.caCert },
+      { clientId: 'module-tls' },
+    );
     const onHost = await hostClient(b.port);
     await connected(onModule);
     await onHost.subscribeAsync('tls/1', { qos: 1 });
@@ -77,7 +94,10 @@ describe('mqtt.js through modem.mqttStream against mosquitto', () => {
     expect(sha(await got)).toBe(sha(payload));
 
     const errors: Array<Error & { code?: string | number }> = [];
-    const refused = new MqttClient(modem.mqttStream({ host: 'localhost', port: b.tlsPort, tls: true, ca: pki.otherCaCert }), { reconnectPeriod: 0, connectTimeout: 10_000 });
+    const refused = new MqttClient(
+      modem.mqttStream({ host: 'localhost', port: b.tlsPort, tls: true, ca: pki.otherCaCert }),
+      { reconnectPeriod: 0, connectTimeout: 10_000 },
+    );
     refused.on('error', (e) => errors.push(e));
     defer(() => refused.endAsync(true));
     await until(() => errors.length > 0, 10_000, 'a TLS error');
@@ -127,7 +147,9 @@ describe('mqtt.js through modem.mqttStream against mosquitto', () => {
     expect(builds).toBeGreaterThanOrEqual(2);
     // QoS 1 allows duplicates (a PUBLISH resent after the link died before its PUBACK); counted, bounded by what was in flight.
     expect(duplicates).toBeLessThan(1000);
-    console.info(`mqtt qos1 across reboot: rebooted after ${rebootedAt} delivered, ${builds} builds, ${duplicates} duplicates`);
+    console.info(
+      `mqtt qos1 across reboot: rebooted after ${rebootedAt} delivered, ${builds} builds, ${duplicates} duplicates`,
+    );
   });
 
   it('a retained message reaches a module subscriber; the last will is delivered when the module link is cut', async () => {
@@ -140,10 +162,16 @@ describe('mqtt.js through modem.mqttStream against mosquitto', () => {
     const onModule = moduleClient(
       modem,
       { host: '127.0.0.1', port: b.port },
-      { clientId: 'module-will', reconnectPeriod: 0, will: { topic: 'state/will', payload: Buffer.from('module gone'), qos: 1, retain: false } },
+      {
+        clientId: 'module-will',
+        reconnectPeriod: 0,
+        will: { topic: 'state/will', payload: Buffer.from('module gone'), qos: 1, retain: false },
+      },
     );
     await connected(onModule);
-    const retained = new Promise<{ payload: string; retain: boolean }>((r) => onModule.once('message', (_t, p, pkt) => r({ payload: p.toString(), retain: pkt.retain })));
+    const retained = new Promise<{ payload: string; retain: boolean }>((r) =>
+      onModule.once('message', (_t, p, pkt) => r({ payload: p.toString(), retain: pkt.retain })),
+    );
     await onModule.subscribeAsync('state/retained', { qos: 1 });
     expect(await retained).toEqual({ payload: 'kept', retain: true });
     mock.closePeer(0); // the module drops the TCP link: no DISCONNECT reaches the broker

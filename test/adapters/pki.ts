@@ -13,6 +13,23 @@ export function localhostOnlyCert(): { cert: string; key: string } {
   run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'lo.key']);
   run(['req', '-new', '-key', 'lo.key', '-subj', '/CN=localhost', '-out', 'lo.csr']);
   writeFileSync(join(dir, 'lo.cnf'), 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n');
-  run(['x509', '-req', '-in', 'lo.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-sha256', '-extfile', 'lo.cnf', '-out', 'lo.crt']);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'lo.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    'lo.cnf',
+    '-out',
+    'lo.crt',
+  ]);
   return { cert: readFileSync(join(dir, 'lo.crt'), 'utf8'), key: readFileSync(join(dir, 'lo.key'), 'utf8') };
 }

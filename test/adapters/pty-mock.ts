@@ -24,10 +24,14 @@ export interface PtyMock {
 export async function openPtyModem(rxMode: 'push' | 'pull' = 'push'): Promise<PtyMock> {
   await ensureBuilt();
   const path = join(mkdtempSync(join(tmpdir(), 'air780-adapters-')), 'tty');
-  const child = spawn(process.execPath, [MAIN, 'mock', '--link', path, '--baud', String(PTY_BAUD), '--latency', String(PTY_LATENCY_MS)], {
-    cwd: ROOT,
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'mock', '--link', path, '--baud', String(PTY_BAUD), '--latency', String(PTY_LATENCY_MS)],
+    {
+      cwd: ROOT,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   defer(
     () =>

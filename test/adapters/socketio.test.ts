@@ -38,7 +38,9 @@ describe('socket.io-client v4 through an httpAgent (websocket transport)', () =>
     });
     defer(() => client.close());
     await once(client, 'connect');
-    expect(mock.commands().some((c) => new RegExp(`^AT\\+CIPSTART=\\d,"TCP","127\\.0\\.0\\.1",${srv.port}$`).test(c))).toBe(true);
+    expect(
+      mock.commands().some((c) => new RegExp(`^AT\\+CIPSTART=\\d,"TCP","127\\.0\\.0\\.1",${srv.port}$`).test(c)),
+    ).toBe(true);
 
     const heard = once<string>(client, 'heard');
     client.emit('shout', 'hello over cellular');

@@ -14,7 +14,11 @@ function wsOverModem(modem: Modem, url: string, extra: { ca?: string } = {}): We
     handshakeTimeout: 20_000,
     // ws hands over net/tls-style options; the module link (and host TLS) replaces net/tls.
     createConnection: ((o: { host: string; port: number | string; servername?: string }) =>
-      modem.createConnection({ host: o.host, port: o.port, ...(secure ? { tls: true, servername: o.servername, ...extra } : {}) })) as never,
+      modem.createConnection({
+        host: o.host,
+        port: o.port,
+        ...(secure ? { tls: true, servername: o.servername, ...extra } : {}),
+      })) as never,
   });
   defer(() => ws.terminate());
   return ws;

@@ -59,7 +59,7 @@ describe('argument encoding', () => {
     const host128 = [label, label, 'abc.ef'].join('.'); // 128 bytes
     expect(host128).toHaveLength(128);
     expect(atHost(host128)).toBe(`"${host128}"`);
-    refused(() => atHost(host128 + 'g'), 'host');
+    refused(() => atHost(`${host128}g`), 'host');
     expect(atApn('a'.repeat(128))).toHaveLength(130);
     refused(() => atApn('a'.repeat(129)), 'apn');
     expect(atUser('u'.repeat(32))).toHaveLength(34);
@@ -76,7 +76,7 @@ describe('argument encoding', () => {
       'trail-.example',
       'a..b',
       '.',
-      'a'.repeat(64) + '.com',
+      `${'a'.repeat(64)}.com`,
       '999.1.1.1',
       '1.2.3',
       'http://example.com',
@@ -100,7 +100,7 @@ describe('argument encoding', () => {
   it('send() refuses command strings that would inject a second command; nothing is written', async () => {
     const fake = new FakeModule();
     const ch = new AtChannel(fake.stream);
-    const bad = ['AT\r\nAT+CFUN=0', 'AT+CSQ\r', 'AT\nATZ', 'AT\0', 'AT+CIPSEND=0,5\x1a', '', 'AT+X' + 'x'.repeat(3000)];
+    const bad = ['AT\r\nAT+CFUN=0', 'AT+CSQ\r', 'AT\nATZ', 'AT\0', 'AT+CIPSEND=0,5\x1a', '', `AT+X${'x'.repeat(3000)}`];
     for (const cmd of bad) {
       await expect(ch.send(cmd)).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT', argument: 'command' });
     }
@@ -123,7 +123,9 @@ describe('layering', () => {
     const specifiers: string[] = [];
     for (const f of files) {
       const src = readFileSync(path.join(dir, f), 'utf8');
-      for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      for (const m of src.matchAll(
+        /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+      )) {
         specifiers.push(m[1] ?? m[2]!);
       }
     }

@@ -88,7 +88,7 @@ describe('AtChannel: URCs interleaved with commands', () => {
     await expect(ch.send('AT')).resolves.toMatchObject({ final: 'OK' });
   });
 
-  it('a SEND OK for another link is not this send\'s final', async () => {
+  it("a SEND OK for another link is not this send's final", async () => {
     const fake = new FakeModule(whole);
     const ch = open(fake);
     const unknown: string[] = [];
@@ -108,8 +108,8 @@ describe('AtChannel: URCs interleaved with commands', () => {
       const ch = open(fake);
       const unknown: string[] = [];
       ch.on('unknown', (l: string) => unknown.push(l));
-      fake.responder = lineResponder((cmd) => (echo ? `${cmd}\r` : '') + `\r\n+X: ${cmd.length}\r\n\r\nOK\r\n`);
-      fake.on('AT+CIPSEND=0,2\r\n', (echo ? 'AT+CIPSEND=0,2\r\n' : '') + '\r\n> ');
+      fake.responder = lineResponder((cmd) => `${echo ? `${cmd}\r` : ''}\r\n+X: ${cmd.length}\r\n\r\nOK\r\n`);
+      fake.on('AT+CIPSEND=0,2\r\n', `${echo ? 'AT+CIPSEND=0,2\r\n' : ''}\r\n> `);
       fake.on('\n\n', '\r\n0, SEND OK\r\n');
       expect(await ch.send('AT+CGMR')).toEqual({ command: 'AT+CGMR', lines: ['+X: 7'], final: 'OK' });
       expect((await ch.send('AT+CIPSEND=0,2', { payload: b('\n\n') })).final).toBe('0, SEND OK');
@@ -128,7 +128,7 @@ describe('AtChannel: non-standard finals', () => {
     fake.on('AT+CIPSHUT\r', '\r\nSHUT OK\r\n');
     fake.on('AT+CIFSR\r', '\r\n010.083.172.111\r\n');
     fake.on('AT+CIPCLOSE=1\r', '\r\n1,CLOSE OK\r\n');
-    fake.on('AT+CIPSTATUS\r', '\r\nOK\r\n\r\nSTATE: IP PROCESSING\r\n' + cLines.map((l) => `\r\n${l}\r\n`).join(''));
+    fake.on('AT+CIPSTATUS\r', `\r\nOK\r\n\r\nSTATE: IP PROCESSING\r\n${cLines.map((l) => `\r\n${l}\r\n`).join('')}`);
     fake.on('AT\r', '\r\nOK\r\n');
     expect((await ch.send('AT+CIPSHUT')).final).toBe('SHUT OK');
     expect((await ch.send('AT+CIFSR')).final).toBe('010.083.172.111');
@@ -155,7 +155,10 @@ describe('AtChannel: non-standard finals', () => {
     fake.on('AT+CGACT=1,1\r', '\r\n+CME ERROR: operation not allowed\r\n');
     fake.on('AT+X\r', '\r\nERROR\r\n');
     await expect(ch.send('AT+CPIN?')).rejects.toMatchObject({ code: 'ERR_CME', cme: 10, meaning: 'SIM not inserted' });
-    await expect(ch.send('AT+CGACT=1,1')).rejects.toMatchObject({ code: 'ERR_AT_ERROR', meaning: 'operation not allowed' });
+    await expect(ch.send('AT+CGACT=1,1')).rejects.toMatchObject({
+      code: 'ERR_AT_ERROR',
+      meaning: 'operation not allowed',
+    });
     const err = await ch.send('AT+X').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_AT_ERROR', final: 'ERROR', name: 'AtCommandError' });
   });
@@ -200,14 +203,34 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     const ch = open(fake);
     fake.on('AT+COPS=?\r', '\r\n+COPS: (1,"X")\r\n');
     const err = await ch.send('AT+COPS=?', { timeoutMs: 50 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_AT_TIMEOUT', command: 'AT+COPS=?', timeoutMs: 50, lines: ['+COPS: (1,"X")'] });
+    expect(err).toMatchObject({
+      code: 'ERR_AT_TIMEOUT',
+      command: 'AT+COPS=?',
+      timeoutMs: 50,
+      lines: ['+COPS: (1,"X")'],
+    });
   });
 
   /** After a timed-out AT+A: the module's late answer arrives at various moments; B must get its own. */
-  const lateCases: Array<{ name: string; late: 'idle' | 'before-sync-ok' | 'never'; lateFinal: string; written: string }> = [
+  const lateCases: Array<{
+    name: string;
+    late: 'idle' | 'before-sync-ok' | 'never';
+    lateFinal: string;
+    written: string;
+  }> = [
     { name: 'late OK while idle', late: 'idle', lateFinal: 'OK', written: 'AT+A\rAT\rAT+B\r' },
-    { name: 'late OK just before the sync OK', late: 'before-sync-ok', lateFinal: 'OK', written: 'AT+A\rAT\rAT+A780SYNC\rAT+B\r' },
-    { name: 'late ERROR just before the sync OK', late: 'before-sync-ok', lateFinal: 'ERROR', written: 'AT+A\rAT\rAT+B\r' },
+    {
+      name: 'late OK just before the sync OK',
+      late: 'before-sync-ok',
+      lateFinal: 'OK',
+      written: 'AT+A\rAT\rAT+A780SYNC\rAT+B\r',
+    },
+    {
+      name: 'late ERROR just before the sync OK',
+      late: 'before-sync-ok',
+      lateFinal: 'ERROR',
+      written: 'AT+A\rAT\rAT+B\r',
+    },
     { name: 'late +CME ERROR while idle', late: 'idle', lateFinal: '+CME ERROR: 3', written: 'AT+A\rAT\rAT+B\r' },
     { name: 'no late answer at all', late: 'never', lateFinal: '', written: 'AT+A\rAT\rAT+A780SYNC\rAT+B\r' },
   ];
@@ -266,7 +289,7 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     fake.on('AT+CIPSEND=0,3\r\n', ''); // silent at first
     // The payload is an AT command: written into a late prompt's aftermath it would run.
     const payload = b('AT+CFUN=0\r');
-    fake.on(' '.repeat(payload.length) + '\r', '');
+    fake.on(`${' '.repeat(payload.length)}\r`, '');
     await expect(ch.send('AT+CIPSEND=0,3', { payload, timeoutMs: 30 })).rejects.toMatchObject({
       code: 'ERR_AT_TIMEOUT',
       message: expect.stringMatching(/prompt/),
@@ -287,7 +310,9 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     const ch = open(fake);
     fake.on('AT+CIPSEND=0,5\r\n', '\r\n> ');
     fake.on('hello', ''); // the module never answers the send
-    await expect(ch.send('AT+CIPSEND=0,5', { payload: b('hello'), timeoutMs: 50 })).rejects.toMatchObject({ code: 'ERR_AT_TIMEOUT' });
+    await expect(ch.send('AT+CIPSEND=0,5', { payload: b('hello'), timeoutMs: 50 })).rejects.toMatchObject({
+      code: 'ERR_AT_TIMEOUT',
+    });
     // Line noise that looks like a prompt: the timed-out send's payload must not go out again.
     fake.send('\r\n> ');
     await fake.idle();
@@ -317,7 +342,11 @@ describe('AtChannel: queue, timeouts, cancellation', () => {
     const next = ch.send('AT+CSQ', { timeoutMs: 60_000 });
     await until(() => fake.written.toString() === 'AT+CIPACK=0\r', 'the command to be written');
     expect(ch.abandonInflight('the module restarted')).toBe(true);
-    await expect(ack).rejects.toMatchObject({ code: 'ERR_AT_ABANDONED', command: 'AT+CIPACK=0', message: expect.stringMatching(/restarted/) });
+    await expect(ack).rejects.toMatchObject({
+      code: 'ERR_AT_ABANDONED',
+      command: 'AT+CIPACK=0',
+      message: expect.stringMatching(/restarted/),
+    });
     // The queued command goes out after a resync, not after the abandoned one's 60 s timeout, and
     // gets its own answer (ERROR), not the late OK.
     await expect(next).rejects.toMatchObject({ code: 'ERR_AT_ERROR', lines: ['+CSQ: 9,0'] });
@@ -541,11 +570,15 @@ describe('AtChannel: tracing', () => {
     const fake = new FakeModule(whole);
     const ch = open(fake);
     fake.on('AT+CSTT="cmnet","user","s3cret!"\r', '\r\n+CME ERROR: 3\r\n');
-    const refused = (await ch.send('AT+CSTT="cmnet","user","s3cret!"').catch((e: unknown) => e)) as Error & { command: string };
+    const refused = (await ch.send('AT+CSTT="cmnet","user","s3cret!"').catch((e: unknown) => e)) as Error & {
+      command: string;
+    };
     expect(refused).toMatchObject({ code: 'ERR_CME', command: 'AT+CSTT="cmnet","user","***"' });
     expect(refused.message).toContain('AT+CSTT="cmnet","user","***" failed');
     fake.responder = lineResponder(() => undefined);
-    const timedOut = (await ch.send('AT+CPIN="1234"', { timeoutMs: 30 }).catch((e: unknown) => e)) as Error & { command: string };
+    const timedOut = (await ch.send('AT+CPIN="1234"', { timeoutMs: 30 }).catch((e: unknown) => e)) as Error & {
+      command: string;
+    };
     expect(timedOut).toMatchObject({ code: 'ERR_AT_TIMEOUT', command: 'AT+CPIN="***"' });
     for (const e of [refused, timedOut]) expect(`${e.message} ${e.command} ${e.stack}`).not.toMatch(/s3cret|1234/);
   });
@@ -573,7 +606,9 @@ describe('AtChannel: tracing', () => {
     }
     const text = out.join('\n');
     for (const secret of ['T0KEN', 'K3Y', 'B3ARER', 'device=7']) expect(text).not.toContain(secret);
-    expect(text).toContain(`GET /ws/feed?token=***&device=*** HTTP/1.1\\r\\n… (request head, ${head.length} bytes; headers not traced)`);
+    expect(text).toContain(
+      `GET /ws/feed?token=***&device=*** HTTP/1.1\\r\\n… (request head, ${head.length} bytes; headers not traced)`,
+    );
   });
 
   it('traces bytes both ways with escapes, redacts passwords, summarises large payloads', async () => {

@@ -29,9 +29,35 @@ describe('the dialect table', () => {
   });
 
   it('every URC example is known, and no information line is', () => {
-    const urcs = ['RDY', '^MODE: 17,17', '+E_UTRAN Service', '+CGEV: ME PDN ACT 1', '+NITZ: 24/01/01,00:00:00+32,0', '+PDP: DEACT', '5, CLOSED', '0,CONNECT FAIL', 'DATA ACCEPT:1,10', '+CIPRXGET: 1,0', '+CDNSGIP: 0,8', '+HTTPACTION: 0,200,5', '+CMTI: "SM",1', 'SMS Ready', 'Call Ready', 'CLOSED', 'TCP ERROR: 3'];
+    const urcs = [
+      'RDY',
+      '^MODE: 17,17',
+      '+E_UTRAN Service',
+      '+CGEV: ME PDN ACT 1',
+      '+NITZ: 24/01/01,00:00:00+32,0',
+      '+PDP: DEACT',
+      '5, CLOSED',
+      '0,CONNECT FAIL',
+      'DATA ACCEPT:1,10',
+      '+CIPRXGET: 1,0',
+      '+CDNSGIP: 0,8',
+      '+HTTPACTION: 0,200,5',
+      '+CMTI: "SM",1',
+      'SMS Ready',
+      'Call Ready',
+      'CLOSED',
+      'TCP ERROR: 3',
+    ];
     for (const l of urcs) expect(isKnownUrc(l), l).toBe(true);
-    for (const l of ['+CSQ: 20,0', 'OK', '+CIPRXGET: 4,0,12', '+CIPRXGET: 2,0,5,0', '0, CONNECT OKAY', 'STATE: IP STATUS']) expect(isKnownUrc(l), l).toBe(false);
+    for (const l of [
+      '+CSQ: 20,0',
+      'OK',
+      '+CIPRXGET: 4,0,12',
+      '+CIPRXGET: 2,0,5,0',
+      '0, CONNECT OKAY',
+      'STATE: IP STATUS',
+    ])
+      expect(isKnownUrc(l), l).toBe(false);
   });
 
   it('the scanner frames exactly the table’s block headers', () => {
@@ -39,12 +65,11 @@ describe('the dialect table', () => {
     const sc = new AtScanner((t) => tokens.push(t), { blockSilenceMs: 0 });
     for (const s of BLOCK_SHAPES) expect(s.marks.length).toBeGreaterThan(0);
     sc.push(Buffer.from('+RECEIVE,1,2:ab+IPD,3:cde+CIPRXGET: 2,4,1,0\r\nf\r\nOK\r\n', 'latin1'));
-    expect(tokens.map((t) => (t.type === 'block' ? `${t.kind}:${t.link ?? '-'}:${t.data}` : t.type === 'line' ? t.line : t.type))).toEqual([
-      'receive:1:ab',
-      'ipd:-:cde',
-      'ciprxget:4:f',
-      'OK',
-    ]);
+    expect(
+      tokens.map((t) =>
+        t.type === 'block' ? `${t.kind}:${t.link ?? '-'}:${t.data}` : t.type === 'line' ? t.line : t.type,
+      ),
+    ).toEqual(['receive:1:ab', 'ipd:-:cde', 'ciprxget:4:f', 'OK']);
   });
 });
 
@@ -63,7 +88,10 @@ describe('AtChannel.onShape: handlers receive the parsed fields', () => {
       fake.on('AT+CSQ\r', '\r\n+CSQ: 20,0\r\n2, CLOSED\r\n+RECEIVE,1,3:xyz\r\n+CDNSGIP: garbled\r\n\r\nOK\r\n');
       const r = await ch.send('AT+CSQ');
       expect(r.lines).toEqual(['+CSQ: 20,0']);
-      expect(got).toEqual([{ id: '2', event: 'CLOSED' }, { id: '1', len: 3, data: 'xyz' }]);
+      expect(got).toEqual([
+        { id: '2', event: 'CLOSED' },
+        { id: '1', len: 3, data: 'xyz' },
+      ]);
       // A line of a known shape whose fields do not parse is nobody's: reported, not an info line.
       expect(unknown).toEqual(['+CDNSGIP: garbled']);
     });

@@ -95,7 +95,11 @@ export class FakeModule {
   private process(): void {
     for (;;) {
       const step = this.script[0];
-      if (step && this.inbox.length >= step.expect.length && this.inbox.subarray(0, step.expect.length).equals(step.expect)) {
+      if (
+        step &&
+        this.inbox.length >= step.expect.length &&
+        this.inbox.subarray(0, step.expect.length).equals(step.expect)
+      ) {
         this.inbox = this.inbox.subarray(step.expect.length);
         this.script.shift();
         this.send(step.reply);

@@ -7,7 +7,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtScanner, blockSilenceBound, type AtToken } from '../../src/at/index.js';
 import { b, CHUNKINGS, whole, type Chunker } from './fake.js';
 
-type Flat = { type: string; line?: string; kind?: string; link?: number; hex?: string; reason?: string; received?: number };
+type Flat = {
+  type: string;
+  line?: string;
+  kind?: string;
+  link?: number;
+  hex?: string;
+  reason?: string;
+  received?: number;
+};
 
 function collector(options?: ConstructorParameters<typeof AtScanner>[1]): { s: AtScanner; out: Flat[] } {
   const out: Flat[] = [];
@@ -82,7 +90,11 @@ describe('a block that goes silent part-way', () => {
     s.push(b('\r\n+CIPRXGET: 2,1,5,0'));
     vi.advanceTimersByTime(400);
     s.push(b('\r\nRDY\r\n\r\nOK\r\n'));
-    expect(out).toEqual([{ type: 'garbage', reason: 'header-cut', preview: '+CIPRXGET: 2,1,5,0' }, line('RDY'), line('OK')]);
+    expect(out).toEqual([
+      { type: 'garbage', reason: 'header-cut', preview: '+CIPRXGET: 2,1,5,0' },
+      line('RDY'),
+      line('OK'),
+    ]);
   });
 
   it('is not cut while bytes keep coming, however slowly within the bound', () => {
@@ -94,7 +106,10 @@ describe('a block that goes silent part-way', () => {
       s.push(b('y'));
     }
     s.push(b('\r\nOK\r\n'));
-    expect(out).toEqual([{ type: 'block', kind: 'receive', line: '+RECEIVE,0,50:', link: 0, hex: hex('y'.repeat(50)) }, line('OK')]);
+    expect(out).toEqual([
+      { type: 'block', kind: 'receive', line: '+RECEIVE,0,50:', link: 0, hex: hex('y'.repeat(50)) },
+      line('OK'),
+    ]);
   });
 
   it('stops watching once the block is complete (no cut between tokens)', () => {
@@ -131,7 +146,10 @@ describe('a block that goes silent part-way', () => {
         r();
       }, 1),
     );
-    expect(out).toEqual([{ type: 'block', kind: 'receive', line: '+RECEIVE,0,6:', link: 0, hex: hex('abcdef') }, line('OK')]);
+    expect(out).toEqual([
+      { type: 'block', kind: 'receive', line: '+RECEIVE,0,6:', link: 0, hex: hex('abcdef') },
+      line('OK'),
+    ]);
   });
 });
 
@@ -171,7 +189,10 @@ describe('a block not followed by its CRLF (trailer checked)', () => {
 
   it('a good block with its trailer is delivered; with the trailer off nothing is checked', () => {
     const good = b('\r\n+RECEIVE,0,4:\r\nab\r\n\r\n\r\nOK\r\n');
-    expect(scanAllWays(good, trailer)).toEqual([{ type: 'block', kind: 'receive', line: '+RECEIVE,0,4:', link: 0, hex: hex('ab\r\n') }, line('OK')]);
+    expect(scanAllWays(good, trailer)).toEqual([
+      { type: 'block', kind: 'receive', line: '+RECEIVE,0,4:', link: 0, hex: hex('ab\r\n') },
+      line('OK'),
+    ]);
     const noTrailer = b('\r\n+RECEIVE,0,4:\r\nabcd+RECEIVE,1,1:\r\nz');
     expect(scanAllWays(noTrailer, { blockSilenceMs: 0 })).toEqual([
       { type: 'block', kind: 'receive', line: '+RECEIVE,0,4:', link: 0, hex: hex('abcd') },

@@ -3,7 +3,15 @@ import { AtScanner, type AtToken } from '../../src/at/index.js';
 import { b, byteByByte, CHUNKINGS, randomChunks, whole, type Chunker } from './fake.js';
 
 /** Tokens with data rendered as hex so they compare with toEqual. */
-type Flat = { type: string; line?: string; kind?: string; link?: number; hex?: string; reason?: string; preview?: string };
+type Flat = {
+  type: string;
+  line?: string;
+  kind?: string;
+  link?: number;
+  hex?: string;
+  reason?: string;
+  preview?: string;
+};
 
 function scan(input: Buffer, chunker: Chunker, options?: ConstructorParameters<typeof AtScanner>[1]): Flat[] {
   const out: Flat[] = [];

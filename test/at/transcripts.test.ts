@@ -35,7 +35,9 @@ async function play(steps: Step[], chunker: Chunker): Promise<Record_> {
   const fake = new FakeModule(chunker);
   const ch = new AtChannel(fake.stream, { defaultTimeoutMs: 2000 });
   const rec: Record_ = { outcomes: [], urcs: [], unknown: [], written: '' };
-  ch.onUrc(isKnownUrc, (u) => rec.urcs.push(u.data ? { line: u.line, data: u.data.toString('latin1') } : { line: u.line }));
+  ch.onUrc(isKnownUrc, (u) =>
+    rec.urcs.push(u.data ? { line: u.line, data: u.data.toString('latin1') } : { line: u.line }),
+  );
   ch.onUrc(/^\+(RECEIVE|IPD)/, (u) => rec.urcs.push({ line: u.line, data: u.data!.toString('latin1') }));
   ch.on('unknown', (line: string) => rec.unknown.push(line));
   for (const s of steps) {
@@ -76,7 +78,9 @@ async function play(steps: Step[], chunker: Chunker): Promise<Record_> {
   return rec;
 }
 
-const ok = (lines: string[], final = 'OK', data?: string): Outcome => ({ ok: data === undefined ? { lines, final } : { lines, final, data } });
+const ok = (lines: string[], final = 'OK', data?: string): Outcome => ({
+  ok: data === undefined ? { lines, final } : { lines, final, data },
+});
 
 const TRANSCRIPTS: Array<{ name: string; steps: Step[]; expected: Omit<Record_, 'written'>; written: string }> = [
   {
@@ -123,7 +127,12 @@ const TRANSCRIPTS: Array<{ name: string; steps: Step[]; expected: Omit<Record_, 
         afterPayload: '\r\nDATA ACCEPT:0,5\r\n\r\n+RECEIVE,0,7:\r\nTEST123',
       },
       { command: 'AT+CIPCLOSE=0', reply: '\r\n0, CLOSE OK\r\n' },
-      { unsolicited: '\r\n0, CLOSED\r\n', command: 'AT+CIPSEND=0,5', payload: b('hello'), reply: '\r\n+CME ERROR: 3\r\n' },
+      {
+        unsolicited: '\r\n0, CLOSED\r\n',
+        command: 'AT+CIPSEND=0,5',
+        payload: b('hello'),
+        reply: '\r\n+CME ERROR: 3\r\n',
+      },
     ],
     expected: {
       outcomes: [
@@ -187,7 +196,10 @@ const TRANSCRIPTS: Array<{ name: string; steps: Step[]; expected: Omit<Record_, 
     name: '7.4 pull mode',
     steps: [
       { command: 'AT+CIPRXGET=1', reply: '\r\nOK\r\n' },
-      { command: 'AT+CIPSTART=3,"TCP","36.9.88.120",6001', reply: '\r\nOK\r\n\r\n3, CONNECT OK\r\n\r\n+CIPRXGET: 1,3\r\n' },
+      {
+        command: 'AT+CIPSTART=3,"TCP","36.9.88.120",6001',
+        reply: '\r\nOK\r\n\r\n3, CONNECT OK\r\n\r\n+CIPRXGET: 1,3\r\n',
+      },
       { command: 'AT+CIPRXGET=2,3,10', reply: '\r\n+CIPRXGET: 2,3,5,0\r\nAAAAA\r\n\r\nOK\r\n' },
       { command: 'AT+CIPRXGET=3,0,720', reply: '\r\n+CIPRXGET: 3,0,4,0\r\n41424344\r\n\r\nOK\r\n' },
       { command: 'AT+CIPRXGET=3,0,720', reply: '\r\n+CIPRXGET: 3,0,0,0\r\n\r\nOK\r\n' },

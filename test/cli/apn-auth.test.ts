@@ -26,10 +26,28 @@ describe('private APN credentials', () => {
     const echo = await startEchoServer();
     cleanups.push(() => echo.close());
     const m = await tracedMock();
-    const r = await runCli(['ws', '--port', m.link, '--apn', 'corp.apn', '--user', 'alice', '--password', 'Pw-s3cret!', '--verbose', '--no-deflate', '--linger', '300', `${echo.url}/ws/echo2`], {
-      input: 'hello\n',
-      timeoutMs: 30_000,
-    });
+    const r = await runCli(
+      [
+        'ws',
+        '--port',
+        m.link,
+        '--apn',
+        'corp.apn',
+        '--user',
+        'alice',
+        '--password',
+        'Pw-s3cret!',
+        '--verbose',
+        '--no-deflate',
+        '--linger',
+        '300',
+        `${echo.url}/ws/echo2`,
+      ],
+      {
+        input: 'hello\n',
+        timeoutMs: 30_000,
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('hello\n');
     // The -v trace is polled: wait for the line rather than read it at once.
@@ -43,11 +61,26 @@ describe('private APN credentials', () => {
     const echo = await startEchoServer();
     cleanups.push(() => echo.close());
     const m = await tracedMock();
-    const r = await runCli(['ws', '--port', m.link, '--apn', 'corp.apn', '--user', 'bob', '--no-deflate', '--linger', '300', `${echo.url}/ws/echo2`], {
-      input: 'x\n',
-      env: { AIR780_APN_PASSWORD: 'from-env-pw' },
-      timeoutMs: 30_000,
-    });
+    const r = await runCli(
+      [
+        'ws',
+        '--port',
+        m.link,
+        '--apn',
+        'corp.apn',
+        '--user',
+        'bob',
+        '--no-deflate',
+        '--linger',
+        '300',
+        `${echo.url}/ws/echo2`,
+      ],
+      {
+        input: 'x\n',
+        env: { AIR780_APN_PASSWORD: 'from-env-pw' },
+        timeoutMs: 30_000,
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     await m.saw('> AT+CSTT=\\"corp.apn\\",\\"bob\\",\\"from-env-pw\\"');
     expect(r.stdout + r.stderr).not.toContain('from-env-pw');

@@ -28,7 +28,10 @@ function usageError(fn: () => unknown): UsageError {
 
 describe('parseArgs', () => {
   it('reads flags in every form, repeated lists and positionals', () => {
-    const r = parseArgs(['-H', 'A: 1', 'ws://h/x', '--header=B: 2', '--keepalive', '30', '--tls=modem', '--no-deflate', '--ratio', '0.5'], spec);
+    const r = parseArgs(
+      ['-H', 'A: 1', 'ws://h/x', '--header=B: 2', '--keepalive', '30', '--tls=modem', '--no-deflate', '--ratio', '0.5'],
+      spec,
+    );
     expect(r.positionals).toEqual(['ws://h/x']);
     expect(r.flags).toEqual({ header: ['A: 1', 'B: 2'], keepalive: 30, tls: 'modem', 'no-deflate': true, ratio: 0.5 });
   });
@@ -46,20 +49,26 @@ describe('parseArgs', () => {
   it('rejects unknown flags with a suggestion and the help hint', () => {
     const e = usageError(() => parseArgs(['ws://x', '--ecoh'], spec));
     expect(e.code).toBe('ERR_USAGE');
-    expect(e.message).toBe("air780 ws: unknown option --ecoh (did you mean --echo?)");
+    expect(e.message).toBe('air780 ws: unknown option --ecoh (did you mean --echo?)');
     expect(e.hint).toBe("run 'air780 ws --help' for the options");
     expect(usageError(() => parseArgs(['ws://x', '-Z'], spec)).message).toBe('air780 ws: unknown option -Z');
-    expect(usageError(() => parseArgs(['ws://x', '--zzzzzz'], spec)).message).toBe('air780 ws: unknown option --zzzzzz');
+    expect(usageError(() => parseArgs(['ws://x', '--zzzzzz'], spec)).message).toBe(
+      'air780 ws: unknown option --zzzzzz',
+    );
   });
 
   it('rejects missing values, bad numbers, out of range numbers and bad choices', () => {
     expect(usageError(() => parseArgs(['ws://x', '--keepalive'], spec)).message).toMatch(/--keepalive needs a value/);
     expect(usageError(() => parseArgs(['ws://x', '--keepalive', '--echo'], spec)).message).toMatch(/needs a value/);
-    expect(usageError(() => parseArgs(['ws://x', '--keepalive', '1.5'], spec)).message).toMatch(/whole number, got '1.5'/);
+    expect(usageError(() => parseArgs(['ws://x', '--keepalive', '1.5'], spec)).message).toMatch(
+      /whole number, got '1.5'/,
+    );
     expect(usageError(() => parseArgs(['ws://x', '--keepalive', '12abc'], spec)).message).toMatch(/whole number/);
     expect(usageError(() => parseArgs(['ws://x', '--keepalive', '-5'], spec)).message).toMatch(/at least 0, got -5/);
     expect(usageError(() => parseArgs(['ws://x', '--keepalive', '4000'], spec)).message).toMatch(/at most 3600/);
-    expect(usageError(() => parseArgs(['ws://x', '--tls', 'both'], spec)).message).toMatch(/one of host, modem; got 'both'/);
+    expect(usageError(() => parseArgs(['ws://x', '--tls', 'both'], spec)).message).toMatch(
+      /one of host, modem; got 'both'/,
+    );
     expect(usageError(() => parseArgs(['ws://x', '--echo=1'], spec)).message).toMatch(/--echo takes no value/);
   });
 

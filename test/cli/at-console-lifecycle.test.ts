@@ -57,7 +57,10 @@ describe('air780 at: session edges', () => {
     at.write('AT+CSQ\n');
     await at.waitFor(/^\+CSQ: \d+,\d+\nOK\n/m, 'no answer to AT+CSQ');
     m.quit();
-    const code = await Promise.race([at.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
+    const code = await Promise.race([
+      at.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running'), 15_000)),
+    ]);
     expect(code, at.stderr).toBe(1);
     expect(at.stderr).toMatch(/\(the port (closed|failed)/);
   }, 40_000);
@@ -68,7 +71,12 @@ describe('air780 at: session edges', () => {
     const s = runInPty(process.execPath, [MAIN, 'at', '--port', m.link], ROOT);
     cleanups.push(() => s.kill());
     await s.waitFor(/Ctrl-C or Ctrl-D exits\.\nAT>$/, 'no prompt');
-    for (const [c, answer] of [['AT+CIPMUX=1', 'OK'], ['AT+CSTT', 'OK'], ['AT+CIICR', 'OK'], ['AT+CIFSR', '10.83.172.111']]) {
+    for (const [c, answer] of [
+      ['AT+CIPMUX=1', 'OK'],
+      ['AT+CSTT', 'OK'],
+      ['AT+CIICR', 'OK'],
+      ['AT+CIFSR', '10.83.172.111'],
+    ]) {
       s.type(`${c}\r`);
       await s.waitFor((t) => t.includes(`AT> ${c}\n${answer}\n`), `no ${answer} for ${c}`);
     }
@@ -77,7 +85,10 @@ describe('air780 at: session edges', () => {
     s.type('AT+CIPSEND=0\r');
     await s.waitFor(/AT\+CIPSEND=0\n> ?$/, 'no payload prompt');
     s.type('\x03');
-    const code = await Promise.race([s.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
+    const code = await Promise.race([
+      s.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running'), 15_000)),
+    ]);
     expect(code, s.text).toBe(0);
     expect(s.text).toContain('payload cancelled (exit): ESC sent');
     // The module is out of its prompt: a new session's AT is a command, not payload.

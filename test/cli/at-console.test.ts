@@ -83,7 +83,9 @@ describe('air780 at: a raw console (piped stdin, written as a person would)', ()
     await fixed.waitFor(/^> \n> $/m, 'no second prompt after 3 of 10 bytes');
     fixed.end();
     expect(await fixed.exited, fixed.stderr).toBe(1);
-    expect(fixed.stderr).toContain('(end of input with 7 of the announced 10 payload bytes not typed; the module still waits for them)');
+    expect(fixed.stderr).toContain(
+      '(end of input with 7 of the announced 10 payload bytes not typed; the module still waits for them)',
+    );
     // Nothing was made up: the module never got a complete payload, so nothing reached the peer.
     expect(echo.received().length).toBe(0);
   });
@@ -102,7 +104,10 @@ describe('air780 at on a terminal: the prompt round trip', () => {
     await p.waitFor(/Ctrl-C or Ctrl-D exits\.\nAT>$/, 'no console prompt');
     for (const c of BEARER.trim().split('\n')) {
       p.type(`${c}\r`);
-      await p.waitFor((t) => t.endsWith(`${c}\n${c === 'AT+CIFSR' ? '10.83.172.111' : 'OK'}\nAT>`), `no answer to ${c}`);
+      await p.waitFor(
+        (t) => t.endsWith(`${c}\n${c === 'AT+CIFSR' ? '10.83.172.111' : 'OK'}\nAT>`),
+        `no answer to ${c}`,
+      );
     }
     p.type(`AT+CIPSTART=0,"TCP","127.0.0.1",${echo.port}\r`);
     await p.waitFor(/^URC: 0, CONNECT OK$/m, 'no CONNECT OK URC');
@@ -119,7 +124,10 @@ describe('air780 at on a terminal: the prompt round trip', () => {
 
 describe('no SIM, locked SIM, no coverage: at and info still work', () => {
   it('at: the console opens at once on a module without SIM and shows its errors', async () => {
-    const r = await runCli(['at', '--mock'], { input: 'AT+CPIN?\nAT+CGSN\n', env: { AIR780_MOCK_OPTIONS: '{"sim":"absent"}' } });
+    const r = await runCli(['at', '--mock'], {
+      input: 'AT+CPIN?\nAT+CGSN\n',
+      env: { AIR780_MOCK_OPTIONS: '{"sim":"absent"}' },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('+CME ERROR: 10\n359759002514931\nOK\n');
   });
@@ -146,7 +154,9 @@ describe('no SIM, locked SIM, no coverage: at and info still work', () => {
     expect(pin.code, pin.stderr).toBe(0);
     expect(pin.stdout).toMatch(/^SIM +locked: PIN required \(\+CPIN: SIM PIN\)$/m);
     expect(pin.stdout).toMatch(/^ICCID +.*\+CME ERROR: 11/m);
-    const searching = await runCli(['info', '--mock'], { env: { AIR780_MOCK_OPTIONS: '{"registrationDelayMs":600000}' } });
+    const searching = await runCli(['info', '--mock'], {
+      env: { AIR780_MOCK_OPTIONS: '{"registrationDelayMs":600000}' },
+    });
     expect(searching.code, searching.stderr).toBe(0);
     expect(searching.stdout).toMatch(/^SIM +ready$/m);
     expect(searching.stdout).toMatch(/^IMSI +460011234567890$/m);
@@ -182,8 +192,14 @@ describe('a port where nothing answers AT', () => {
     const dir = mkdtempSync(join(tmpdir(), 'air780-dead-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const [a, b] = [await deadPort(dir, 'a'), await deadPort(dir, 'b')];
-    const [info, at] = await Promise.all([runCli(['info', '--port', a], { timeoutMs: 30_000 }), runCli(['at', '--port', b], { input: 'ATI\n', timeoutMs: 30_000 })]);
-    for (const [r, link] of [[info, a], [at, b]] as const) {
+    const [info, at] = await Promise.all([
+      runCli(['info', '--port', a], { timeoutMs: 30_000 }),
+      runCli(['at', '--port', b], { input: 'ATI\n', timeoutMs: 30_000 }),
+    ]);
+    for (const [r, link] of [
+      [info, a],
+      [at, b],
+    ] as const) {
       expect(r.code, r.stderr).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(`air780: ${link} did not answer AT (6 tries, 1 s each)`);

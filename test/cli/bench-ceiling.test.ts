@@ -20,7 +20,14 @@ describe('stop-and-wait ceiling', () => {
     expect(pull / 11520).toBeCloseTo(0.9493, 4);
     const push = ceilingBytesPerSec({ baud: 115200, latencyMs: 2, direction: 'down', rxMode: 'push' })!;
     expect(push / 11520).toBeCloseTo(1460 / 1480, 6);
-    const framed = ceilingBytesPerSec({ baud: 115200, latencyMs: 2, direction: 'up', rxMode: 'push', messageBytes: 16384, frameOverhead: 8 })!;
+    const framed = ceilingBytesPerSec({
+      baud: 115200,
+      latencyMs: 2,
+      direction: 'up',
+      rxMode: 'push',
+      messageBytes: 16384,
+      frameOverhead: 8,
+    })!;
     expect(framed / up).toBeCloseTo(16384 / 16392, 9);
   });
 
@@ -41,12 +48,62 @@ describe('stop-and-wait ceiling', () => {
 
 describe('ceiling in the report', () => {
   const recs = [
-    record({ name: 'ws-throughput', transport: 'modem-mock', baud: 115200, direction: 'up', rxMode: 'push', payloadBytesPerSec: 10600, lineFraction: 10600 / 11520, ceilingFraction: 0.964 }),
-    record({ name: 'at-floor', transport: 'at-floor', baud: 115200, direction: 'up', rxMode: 'push', payloadBytesPerSec: 10700, lineFraction: 10700 / 11520, ceilingFraction: 0.972 }),
-    record({ name: 'ws-throughput', transport: 'modem-mock', baud: 921600, direction: 'up', rxMode: 'push', payloadBytesPerSec: 50000, lineFraction: 50000 / 92160, ceilingFraction: 0.62 }),
-    record({ name: 'at-floor', transport: 'at-floor', baud: 921600, direction: 'up', rxMode: 'push', payloadBytesPerSec: 60000, lineFraction: 60000 / 92160, ceilingFraction: 0.75 }),
-    record({ name: 'ws-json-plain', transport: 'modem-mock', baud: 115200, direction: 'down', payloadBytesPerSec: 11300, lineFraction: 0.98 }),
-    record({ name: 'ws-json-deflate', transport: 'modem-mock', baud: 115200, direction: 'down', payloadBytesPerSec: 43000, lineFraction: 3.76 }),
+    record({
+      name: 'ws-throughput',
+      transport: 'modem-mock',
+      baud: 115200,
+      direction: 'up',
+      rxMode: 'push',
+      payloadBytesPerSec: 10600,
+      lineFraction: 10600 / 11520,
+      ceilingFraction: 0.964,
+    }),
+    record({
+      name: 'at-floor',
+      transport: 'at-floor',
+      baud: 115200,
+      direction: 'up',
+      rxMode: 'push',
+      payloadBytesPerSec: 10700,
+      lineFraction: 10700 / 11520,
+      ceilingFraction: 0.972,
+    }),
+    record({
+      name: 'ws-throughput',
+      transport: 'modem-mock',
+      baud: 921600,
+      direction: 'up',
+      rxMode: 'push',
+      payloadBytesPerSec: 50000,
+      lineFraction: 50000 / 92160,
+      ceilingFraction: 0.62,
+    }),
+    record({
+      name: 'at-floor',
+      transport: 'at-floor',
+      baud: 921600,
+      direction: 'up',
+      rxMode: 'push',
+      payloadBytesPerSec: 60000,
+      lineFraction: 60000 / 92160,
+      ceilingFraction: 0.75,
+    }),
+    record({
+      name: 'ws-json-plain',
+      transport: 'modem-mock',
+      baud: 115200,
+      direction: 'down',
+      payloadBytesPerSec: 11300,
+      lineFraction: 0.98,
+    }),
+    record({
+      name: 'ws-json-deflate',
+      transport: 'modem-mock',
+      baud: 115200,
+      direction: 'down',
+      payloadBytesPerSec: 43000,
+      lineFraction: 3.76,
+    }),
   ];
 
   it('says how close we come and whether the bare exchange comes closer', () => {
@@ -55,7 +112,9 @@ describe('ceiling in the report', () => {
     expect(lines[0]).toBe(
       'ceiling 115200 up (push): the protocol allows 0.955 of line; ours 0.964 of it; bare AT exchange 0.972 of it, so the rest is held back by the mock and the pty, not the driver',
     );
-    expect(lines[1]).toMatch(/^ceiling 921600 up \(push\): .*ours 0\.620 of it; bare AT exchange 0\.750 of it, so the driver costs 0\.130 of it$/);
+    expect(lines[1]).toMatch(
+      /^ceiling 921600 up \(push\): .*ours 0\.620 of it; bare AT exchange 0\.750 of it, so the driver costs 0\.130 of it$/,
+    );
   });
 
   it('draws a panel per line rate with the ceiling across each bar, and the compression gain apart', () => {

@@ -14,7 +14,9 @@ describe('air780 bench --only', () => {
     const out = join(dir, 'out');
     const r = await runCli(['bench', '--only', 'bogus', '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--only "bogus" selects no measurement; choose from ws-throughput, ws-over-modem, cpu, echo-rtt, deflate, line-rate, socket-throughput/);
+    expect(r.stderr).toMatch(
+      /--only "bogus" selects no measurement; choose from ws-throughput, ws-over-modem, cpu, echo-rtt, deflate, line-rate, socket-throughput/,
+    );
     expect(existsSync(out)).toBe(false);
     expect(r.stderr).not.toMatch(/bench server on/);
   });

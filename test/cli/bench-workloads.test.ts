@@ -18,8 +18,12 @@ describe('bench workloads over the ws client (baseline path)', () => {
   });
 
   it('download receives exactly the requested bytes, json with deflate too', async () => {
-    expect((await download(wsDirect(server.port), 70_000, 16384, { deflate: false, timeoutMs: 10_000 })).bytes).toBe(70_000);
-    expect((await download(wsDirect(server.port), 50_000, 4096, { deflate: true, kind: 'json', timeoutMs: 10_000 })).bytes).toBe(50_000);
+    expect((await download(wsDirect(server.port), 70_000, 16384, { deflate: false, timeoutMs: 10_000 })).bytes).toBe(
+      70_000,
+    );
+    expect(
+      (await download(wsDirect(server.port), 50_000, 4096, { deflate: true, kind: 'json', timeoutMs: 10_000 })).bytes,
+    ).toBe(50_000);
   });
 
   it('echo round trips check the bytes and give percentiles', async () => {

@@ -18,7 +18,13 @@ afterAll(async () => {
 describe.each(['push', 'pull'] as const)('bench workloads over the ws package through the modem (%s)', (rxMode) => {
   it('uploads, downloads and echoes byte exact over one modem, several streams in turn', async () => {
     const mock = new MockModem();
-    const modem = await Modem.open({ stream: mock.hostStream(), rxMode, syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      rxMode,
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      commandTimeoutMs: 5000,
+    });
     try {
       const connect = wsOverModem(modem, server.port);
       // Not a multiple of the 1460-byte CIPSEND chunk nor of the message size: a short last message.
@@ -27,7 +33,9 @@ describe.each(['push', 'pull'] as const)('bench workloads over the ws package th
       expect(up.cpuMs).toBeGreaterThan(0);
       expect((await download(connect, 40_003, 16384, { deflate: false, timeoutMs: 20_000 })).bytes).toBe(40_003);
       // deflate negotiated over the module path too (JSON text messages).
-      expect((await download(connect, 20_000, 4096, { deflate: true, kind: 'json', timeoutMs: 20_000 })).bytes).toBe(20_000);
+      expect((await download(connect, 20_000, 4096, { deflate: true, kind: 'json', timeoutMs: 20_000 })).bytes).toBe(
+        20_000,
+      );
       const e = await echoRtt(connect, 1500, 3, 10_000);
       expect(e.samples).toBe(3);
     } finally {
@@ -50,10 +58,18 @@ describe('wsOverModem', () => {
     });
     await new Promise<void>((r) => peer.listen(0, '127.0.0.1', () => r()));
     const mock = new MockModem();
-    const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      commandTimeoutMs: 5000,
+    });
     try {
       let opened: Duplex | undefined;
-      const connect = wsOverModem({ openStream: async (h, p, o) => (opened = await modem.openStream(h, p, o)) }, (peer.address() as AddressInfo).port);
+      const connect = wsOverModem(
+        { openStream: async (h, p, o) => (opened = await modem.openStream(h, p, o)) },
+        (peer.address() as AddressInfo).port,
+      );
       await expect(connect('/bench/sink', { deflate: false })).rejects.toThrow(/400/);
       expect(opened?.destroyed).toBe(true);
     } finally {

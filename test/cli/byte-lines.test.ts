@@ -35,7 +35,7 @@ function expected(input: Buffer, max = 1024): Event[] {
   const out: Event[] = [];
   const pieces: Buffer[] = [];
   let start = 0;
-  for (let i = 0; i < input.length; i++) if (input[i] === 0x0a) (pieces.push(input.subarray(start, i)), (start = i + 1));
+  for (let i = 0; i < input.length; i++) if (input[i] === 0x0a) pieces.push(input.subarray(start, i)), (start = i + 1);
   const last = input.subarray(start);
   for (const p of pieces) out.push(p.length > max ? ['overflow', p.length] : ['line', p.toString('hex')]);
   if (last.length > 0) out.push(last.length > max ? ['overflow', last.length] : ['line', last.toString('hex')]);
@@ -47,7 +47,14 @@ const sample = Buffer.from([0x61, 0xff, 0xfe, 0x0d, 0x62, 0x0a, 0x0a, 0x00, 0x80
 
 describe('readByteLines', () => {
   it('keeps every byte but the LF (CR, NUL, invalid UTF-8 included); an empty line is a line; a last line without LF counts', async () => {
-    expect(await run(sample, [])).toEqual([['line', '61fffe0d62'], ['line', ''], ['line', '00800d'], ['line', 'c3'], ['line', '7a'], ['end']]);
+    expect(await run(sample, [])).toEqual([
+      ['line', '61fffe0d62'],
+      ['line', ''],
+      ['line', '00800d'],
+      ['line', 'c3'],
+      ['line', '7a'],
+      ['end'],
+    ]);
   });
 
   it('gives the same lines byte by byte, all at once, and at random splits', async () => {
@@ -62,11 +69,28 @@ describe('readByteLines', () => {
   });
 
   it('a line over the bound is reported with its size, not sent in pieces; the lines around it are kept', async () => {
-    const input = Buffer.concat([Buffer.from('ok\n'), Buffer.alloc(40, 0x41), Buffer.from('\nafter\n'), Buffer.alloc(33, 0x42)]);
+    const input = Buffer.concat([
+      Buffer.from('ok\n'),
+      Buffer.alloc(40, 0x41),
+      Buffer.from('\nafter\n'),
+      Buffer.alloc(33, 0x42),
+    ]);
     for (const cuts of [[], [...input.keys()], [5, 20, 44]]) {
-      expect(await run(input, cuts, 32)).toEqual([['line', '6f6b'], ['overflow', 40], ['line', Buffer.from('after').toString('hex')], ['overflow', 33], ['end']]);
+      expect(await run(input, cuts, 32)).toEqual([
+        ['line', '6f6b'],
+        ['overflow', 40],
+        ['line', Buffer.from('after').toString('hex')],
+        ['overflow', 33],
+        ['end'],
+      ]);
     }
-    const random = Buffer.concat([Buffer.alloc(10, 1), Buffer.from('\n'), Buffer.alloc(50, 2), Buffer.from('\n'), Buffer.alloc(32, 3)]);
+    const random = Buffer.concat([
+      Buffer.alloc(10, 1),
+      Buffer.from('\n'),
+      Buffer.alloc(50, 2),
+      Buffer.from('\n'),
+      Buffer.alloc(32, 3),
+    ]);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(100)), async (cuts) => {
         expect(await run(random, cuts, 32)).toEqual(expected(random, 32));

@@ -22,7 +22,8 @@ describe('air780 (spawned as a user runs it)', () => {
   it('--help lists every command; <cmd> --help lists its options', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['ports', 'info', 'at', 'ws', 'mock', 'demo', 'bench']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['ports', 'info', 'at', 'ws', 'mock', 'demo', 'bench'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
     expect(r.stdout).toMatch(/^Exit status: 0 success, 1 failure .*, 2 bad command line\.$/m);
     const at = await runCli(['at', '--help']);
     expect(at.code).toBe(0);
@@ -31,17 +32,32 @@ describe('air780 (spawned as a user runs it)', () => {
     const ws = await runCli(['ws', '--help']);
     expect(ws.code).toBe(0);
     expect(ws.stdout).toMatch(/^Usage: air780 ws \[options\] <url>/);
-    for (const f of ['--echo', '--header', '--keepalive', '--tls', '--ca', '--insecure', '--rx', '--no-deflate', '--binary', '--port', '--mock']) expect(ws.stdout).toContain(f);
+    for (const f of [
+      '--echo',
+      '--header',
+      '--keepalive',
+      '--tls',
+      '--ca',
+      '--insecure',
+      '--rx',
+      '--no-deflate',
+      '--binary',
+      '--port',
+      '--mock',
+    ])
+      expect(ws.stdout).toContain(f);
   });
 
   it('usage errors: one line with a hint, exit status 2, nothing on stdout', async () => {
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toMatch(/^air780: unknown command 'frobnicate'\n  hint: commands: ports, info/);
+    expect(unknown.stderr).toMatch(/^air780: unknown command 'frobnicate'\n {2}hint: commands: ports, info/);
     const flag = await runCli(['info', '--mokc']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toBe("air780: air780 info: unknown option --mokc (did you mean --mock?)\n  hint: run 'air780 info --help' for the options\n");
+    expect(flag.stderr).toBe(
+      "air780: air780 info: unknown option --mokc (did you mean --mock?)\n  hint: run 'air780 info --help' for the options\n",
+    );
     const missing = await runCli(['ws', '--mock']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('missing <url>');
@@ -59,7 +75,7 @@ describe('air780 (spawned as a user runs it)', () => {
     expect(r.stderr).toContain('--verbose');
   });
 
-  it('ports lists the machine\'s serial ports (or says there are none) and exits 0', async () => {
+  it("ports lists the machine's serial ports (or says there are none) and exits 0", async () => {
     const r = await runCli(['ports']);
     expect(r.code).toBe(0);
     expect(r.stdout.length).toBeGreaterThan(0);

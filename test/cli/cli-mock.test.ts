@@ -25,7 +25,10 @@ function waitFor(get: () => string, pattern: RegExp, timeoutMs: number, what: st
 describe('air780 mock --link', () => {
   it('serves the mock on a pty another process opens with serialport; stdin faults; SIGTERM removes the link', async () => {
     const link = join(mkdtempSync(join(tmpdir(), 'air780-cli-mock-')), 'tty');
-    const child = spawn(process.execPath, [MAIN, 'mock', '--link', link, '-v'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'mock', '--link', link, '-v'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -65,7 +68,10 @@ describe('air780 mock --link', () => {
   it('stdin "reboot cut" stops what the module was writing at once; plain "reboot" lets it finish', async () => {
     const link = join(mkdtempSync(join(tmpdir(), 'air780-cli-mock-')), 'tty');
     // 9600 baud: 2000 bytes take about 2 s on the line, so a reboot lands while they are going out.
-    const child = spawn(process.execPath, [MAIN, 'mock', '--link', link, '--baud', '9600'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'mock', '--link', link, '--baud', '9600'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -82,7 +88,7 @@ describe('air780 mock --link', () => {
         child.stdin.write('noise 2000\n');
         await waitFor(() => String(rx.length), /^[1-9]\d*$/, 10_000, 'no noise on the line');
         child.stdin.write(`${fault}\n`);
-        await waitFor(text, /\r\nRDY\r\n[^]*\+NITZ: [^\r]*\r\n/, 15_000, `no RDY and boot URCs after ${fault}`);
+        await waitFor(text, /\r\nRDY\r\n[\s\S]*\+NITZ: [^\r]*\r\n/, 15_000, `no RDY and boot URCs after ${fault}`);
         return text().indexOf('\r\nRDY\r\n');
       };
       expect(await beforeRdy('reboot cut 200')).toBeLessThan(2000);

@@ -33,7 +33,10 @@ describe('air780 at --mock from a pipe', () => {
     const r = await runCli(['at', '--mock'], { input: 'AT\nAT+CSQ\n\nAT+CGSN\nAT+NOSUCHCMD\nAT+CPIN?\n' });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n').filter(Boolean);
-    const csq = lines.indexOf('+CSQ: 19,99') >= 0 ? lines.indexOf('+CSQ: 19,99') : lines.findIndex((l) => l.startsWith('+CSQ: 19,'));
+    const csq =
+      lines.indexOf('+CSQ: 19,99') >= 0
+        ? lines.indexOf('+CSQ: 19,99')
+        : lines.findIndex((l) => l.startsWith('+CSQ: 19,'));
     expect(lines[0]).toBe('OK');
     expect(csq).toBe(1);
     expect(lines[2]).toBe('OK');
@@ -47,11 +50,19 @@ describe('air780 at --mock from a pipe', () => {
 });
 
 /** A websocket server that plays the Autobahn role against `air780 ws --echo`. */
-async function checkingServer(messages: Array<{ data: Buffer | string; binary: boolean }>): Promise<{ url: string; result: Promise<Array<{ data: Buffer; binary: boolean }>> }> {
+async function checkingServer(
+  messages: Array<{ data: Buffer | string; binary: boolean }>,
+): Promise<{ url: string; result: Promise<Array<{ data: Buffer; binary: boolean }>> }> {
   const server = http.createServer();
   const wss = new WebSocketServer({ server });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise<void>((r) => { wss.close(); server.close(() => r()); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        wss.close();
+        server.close(() => r());
+      }),
+  );
   const result = new Promise<Array<{ data: Buffer; binary: boolean }>>((resolve) => {
     wss.on('connection', (ws: WebSocket) => {
       const got: Array<{ data: Buffer; binary: boolean }> = [];
@@ -94,7 +105,10 @@ describe('air780 ws --mock', () => {
   it('interactive: stdin lines are sent, echoes printed on stdout, exit 0 at end of input', async () => {
     const echo: EchoServer = await startEchoServer();
     cleanups.push(() => echo.close());
-    const r = await runCli(['ws', '--mock', '--no-deflate', '--linger', '1500', `${echo.url}/ws/echo2`], { input: 'one\ntwo two\nthree\n', timeoutMs: 30_000 });
+    const r = await runCli(['ws', '--mock', '--no-deflate', '--linger', '1500', `${echo.url}/ws/echo2`], {
+      input: 'one\ntwo two\nthree\n',
+      timeoutMs: 30_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('one\ntwo two\nthree\n');
     expect(echo.echoed).toBe(3);
@@ -107,7 +121,10 @@ describe('air780 ws --mock', () => {
     const echo: EchoServer = await startEchoServer({ perMessageDeflate: true });
     cleanups.push(() => echo.close());
     const lines = Array.from({ length: 200 }, (_, i) => `message ${i + 1} ${'x'.repeat(i % 37)}`);
-    const r = await runCli(['ws', '--mock', `${echo.url}/ws/echo2`], { input: `${lines.join('\n')}\n`, timeoutMs: 30_000 });
+    const r = await runCli(['ws', '--mock', `${echo.url}/ws/echo2`], {
+      input: `${lines.join('\n')}\n`,
+      timeoutMs: 30_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('(permessage-deflate)');
     expect(r.stdout).toBe(`${lines.join('\n')}\n`);
@@ -124,7 +141,9 @@ describe('air780 ws --mock', () => {
 
 describe('air780 demo', () => {
   it('--count 3 runs the seed example on the mock, survives the injected reboot and exits 0', async () => {
-    const r = await runCli(['demo', '--count', '3', '--interval', '300', '--reconnect', '1000', '--timeout', '40'], { timeoutMs: 60_000 });
+    const r = await runCli(['demo', '--count', '3', '--interval', '300', '--reconnect', '1000', '--timeout', '40'], {
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const recv = r.stdout.split('\n').filter((l) => /recv +#\d/.test(l));
     expect(recv).toHaveLength(3);

@@ -7,22 +7,23 @@ import { AtConsole, type ConsoleOutput } from '../../src/cli/console.js';
 import { rng } from '../helpers/rng.js';
 import { fakeModule } from './fake-module.js';
 
-
 const tick = () => new Promise((r) => setImmediate(r));
 
 type Split = (b: Buffer) => Buffer[];
 const whole: Split = (b) => [b];
 const bytewise: Split = (b) => [...b].map((x) => Buffer.from([x]));
-const random = (seed: number): Split => (b) => {
-  const rnd = rng(seed);
-  const out: Buffer[] = [];
-  for (let i = 0; i < b.length; ) {
-    const n = 1 + Math.floor(rnd() * 7);
-    out.push(b.subarray(i, i + n));
-    i += n;
-  }
-  return out;
-};
+const random =
+  (seed: number): Split =>
+  (b) => {
+    const rnd = rng(seed);
+    const out: Buffer[] = [];
+    for (let i = 0; i < b.length; ) {
+      const n = 1 + Math.floor(rnd() * 7);
+      out.push(b.subarray(i, i + n));
+      i += n;
+    }
+    return out;
+  };
 
 async function session(split: Split): Promise<{ shown: ConsoleOutput[]; written: string }> {
   const m = fakeModule();
@@ -51,7 +52,11 @@ async function session(split: Split): Promise<{ shown: ConsoleOutput[]; written:
 
 describe('AtConsole', () => {
   it('prompt, payload as typed in two lines, block data with CRLF inside, URCs and responses told apart: any chunking', async () => {
-    const runs = [await session(whole), await session(bytewise), ...(await Promise.all([1, 2, 3, 4, 5].map((s) => session(random(s)))))];
+    const runs = [
+      await session(whole),
+      await session(bytewise),
+      ...(await Promise.all([1, 2, 3, 4, 5].map((s) => session(random(s))))),
+    ];
     const expected: ConsoleOutput[] = [
       { kind: 'prompt', remaining: 5 },
       { kind: 'prompt', remaining: 2 },
@@ -95,7 +100,10 @@ describe('AtConsole', () => {
     expect(m.written().toString()).toBe('AT+CSQ\r');
     await new Promise((r) => setTimeout(r, 120));
     expect(m.written().toString()).toBe('AT+CSQ\rATI\r');
-    expect(shown).toContainEqual({ kind: 'note', text: 'no final result for AT+CSQ within 0.05 s; what comes later is shown as it arrives' });
+    expect(shown).toContainEqual({
+      kind: 'note',
+      text: 'no final result for AT+CSQ within 0.05 s; what comes later is shown as it arrives',
+    });
     con.close();
   });
 
@@ -108,7 +116,10 @@ describe('AtConsole', () => {
     m.send(Buffer.from('\r\n+CIPRXGET: 2,0,10,0\r\n0123789\r\n\r\nOK\r\n')); // 3 bytes lost on the line
     await con.idle();
     expect(shown.filter((o) => o.kind === 'data')).toEqual([]);
-    expect(shown).toContainEqual({ kind: 'note', text: 'the data did not end where announced (bytes lost or added on the line); not shown' });
+    expect(shown).toContainEqual({
+      kind: 'note',
+      text: 'the data did not end where announced (bytes lost or added on the line); not shown',
+    });
     expect(shown.at(-1)).toEqual({ kind: 'response', line: 'OK' });
     con.close();
   });

@@ -14,16 +14,18 @@ const tick = () => new Promise((r) => setImmediate(r));
 type Split = (b: Buffer) => Buffer[];
 const whole: Split = (b) => [b];
 const bytewise: Split = (b) => [...b].map((x) => Buffer.from([x]));
-const random = (seed: number): Split => (b) => {
-  const rnd = rng(seed);
-  const out: Buffer[] = [];
-  for (let i = 0; i < b.length; ) {
-    const n = 1 + Math.floor(rnd() * 5);
-    out.push(b.subarray(i, i + n));
-    i += n;
-  }
-  return out;
-};
+const random =
+  (seed: number): Split =>
+  (b) => {
+    const rnd = rng(seed);
+    const out: Buffer[] = [];
+    for (let i = 0; i < b.length; ) {
+      const n = 1 + Math.floor(rnd() * 5);
+      out.push(b.subarray(i, i + n));
+      i += n;
+    }
+    return out;
+  };
 
 async function run(split: Split): Promise<ConsoleOutput[]> {
   const m = fakeModule();

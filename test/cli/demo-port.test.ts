@@ -13,8 +13,12 @@ describe('air780 demo with AIR780_PORT', () => {
   it('set, no --port, no --url: exit 2 with a hint, nothing opened', async () => {
     const r = await runCli(['demo', '--count', '1'], { env: { AIR780_PORT: '/dev/ttyACM-nonexistent' } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^air780: AIR780_PORT is set \(\/dev\/ttyACM-nonexistent\), so the demo runs on that module and needs a server it can reach: give --url$/m);
-    expect(r.stderr).toMatch(/hint: e\.g\. --url ws:\/\/.*--mock \(or unsetting AIR780_PORT\) runs it on the embedded mock/);
+    expect(r.stderr).toMatch(
+      /^air780: AIR780_PORT is set \(\/dev\/ttyACM-nonexistent\), so the demo runs on that module and needs a server it can reach: give --url$/m,
+    );
+    expect(r.stderr).toMatch(
+      /hint: e\.g\. --url ws:\/\/.*--mock \(or unsetting AIR780_PORT\) runs it on the embedded mock/,
+    );
     expect(r.stderr).not.toContain('opening');
   });
 
@@ -27,7 +31,10 @@ describe('air780 demo with AIR780_PORT', () => {
     await mock.waitFor(/mock: ready on /, 'mock not ready', 'stderr');
     const echo = await startEchoServer();
     cleanups.push(() => echo.close());
-    const r = await runCli(['demo', '--url', `${echo.url}/ws/echo`, '--count', '2', '--interval', '200', '--timeout', '30'], { env: { AIR780_PORT: link }, timeoutMs: 40_000 });
+    const r = await runCli(
+      ['demo', '--url', `${echo.url}/ws/echo`, '--count', '2', '--interval', '200', '--timeout', '30'],
+      { env: { AIR780_PORT: link }, timeoutMs: 40_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`opening ${link}...`);
     // No local echo server of its own and no injected reboot: that is the mock-only path.
@@ -37,13 +44,19 @@ describe('air780 demo with AIR780_PORT', () => {
   });
 
   it('set, with --mock: the embedded mock', async () => {
-    const r = await runCli(['demo', '--mock', '--count', '1', '--interval', '200', '--no-reboot', '--timeout', '30'], { env: { AIR780_PORT: '/dev/ttyACM-nonexistent' }, timeoutMs: 40_000 });
+    const r = await runCli(['demo', '--mock', '--count', '1', '--interval', '200', '--no-reboot', '--timeout', '30'], {
+      env: { AIR780_PORT: '/dev/ttyACM-nonexistent' },
+      timeoutMs: 40_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('opening the embedded mock');
   });
 
   it('unset (as in CI): the embedded mock and a local echo server, as before', async () => {
-    const r = await runCli(['demo', '--count', '1', '--interval', '200', '--no-reboot', '--timeout', '30'], { env: { AIR780_PORT: '' }, timeoutMs: 40_000 });
+    const r = await runCli(['demo', '--count', '1', '--interval', '200', '--no-reboot', '--timeout', '30'], {
+      env: { AIR780_PORT: '' },
+      timeoutMs: 40_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('local echo server (LuatOS protocol)');
     expect(r.stderr).toContain('opening the embedded mock');

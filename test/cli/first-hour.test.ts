@@ -24,7 +24,9 @@ describe('error lines name the program once', () => {
   it('ws with a URL that is not ws://', async () => {
     const r = await runCli(['ws', '--mock', 'example.com']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("air780: 'example.com' is not a ws:// or wss:// URL\n  hint: e.g. air780 ws ws://echo.example.com/ws\n");
+    expect(r.stderr).toBe(
+      "air780: 'example.com' is not a ws:// or wss:// URL\n  hint: e.g. air780 ws ws://echo.example.com/ws\n",
+    );
   });
 
   it('mock with an unknown quirk', async () => {
@@ -46,7 +48,9 @@ describe('info', () => {
   it('--mock with --port is refused (exit 2), not --port silently ignored', async () => {
     const r = await runCli(['info', '--mock', '--port', '/tmp/x']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('air780: --mock and --port name two different modules\n  hint: give one: --mock for the embedded mock, or --port PATH for a module\n');
+    expect(r.stderr).toBe(
+      'air780: --mock and --port name two different modules\n  hint: give one: --mock for the embedded mock, or --port PATH for a module\n',
+    );
     expect(r.stdout).toBe('');
   });
 
@@ -54,7 +58,9 @@ describe('info', () => {
     // This machine has no Air780 plugged in (as CI): discovery finds none.
     const r = await runCli(['info'], { env: { AIR780_PORT: undefined }, timeoutMs: 60_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^air780: no Air780 module found \(.*\); plug it in, set AIR780_PORT, or pass --port PATH$/m);
+    expect(r.stderr).toMatch(
+      /^air780: no Air780 module found \(.*\); plug it in, set AIR780_PORT, or pass --port PATH$/m,
+    );
     expect(r.stderr).toContain('\n  hint: no module at hand? add --mock to run on the embedded mock\n');
   }, 70_000);
 });
@@ -101,9 +107,14 @@ describe('at: socket data without a line end', () => {
 describe('ws', () => {
   it('text mode refuses a line that is not UTF-8 (one line on stderr) and sends the next', async () => {
     const srv = await server();
-    const r = await runCliBytes(['ws', '--mock', '--linger', '300', srv.url('/t')], Buffer.from('\xff\xfe\nok\n', 'latin1'));
+    const r = await runCliBytes(
+      ['ws', '--mock', '--linger', '300', srv.url('/t')],
+      Buffer.from('\xff\xfe\nok\n', 'latin1'),
+    );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.split('\n')).toContain('input line 1 not sent: it is not UTF-8 text (--binary sends bytes as they are)');
+    expect(r.stderr.split('\n')).toContain(
+      'input line 1 not sent: it is not UTF-8 text (--binary sends bytes as they are)',
+    );
     expect(srv.connections[0]!.messages.map((m) => m.data.toString('latin1'))).toEqual(['ok']);
     expect(r.stdout.toString()).toBe('ok\n');
   }, 60_000);
@@ -111,9 +122,14 @@ describe('ws', () => {
   it('Ctrl-C closes cleanly (1000), then exits 130, as --help says', async () => {
     const srv = await server();
     const help = await runCli(['ws', '--help']);
-    expect(help.stdout.replace(/\s+/g, ' ')).toContain('Exit status 0 after a clean close, 1 if the connection failed or closed uncleanly, 130 after Ctrl-C.');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      'Exit status 0 after a clean close, 1 if the connection failed or closed uncleanly, 130 after Ctrl-C.',
+    );
 
-    const child = spawn(process.execPath, [MAIN, 'ws', '--mock', srv.url('/c')], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'ws', '--mock', srv.url('/c')], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     cleanups.push(() => void child.kill('SIGKILL'));
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -71,7 +71,9 @@ describe('air780 mock --link PATH', () => {
     const dir = join(freshDir(), 'nodir');
     const r = await runCli(['mock', '--link', join(dir, 'x')], { timeoutMs: 30_000 });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`air780: cannot create ${join(dir, 'x')}: the directory ${dir} does not exist\n  hint: create it first (mkdir -p ${dir}), or choose another --link PATH\n`);
+    expect(r.stderr).toBe(
+      `air780: cannot create ${join(dir, 'x')}: the directory ${dir} does not exist\n  hint: create it first (mkdir -p ${dir}), or choose another --link PATH\n`,
+    );
   }, 60_000);
 
   it('finds python3 on PATH, takes $AIR780_PYTHON, and names what is missing', async () => {
@@ -83,7 +85,10 @@ describe('air780 mock --link PATH', () => {
     );
     expect(existsSync(link)).toBe(false);
 
-    const badEnv = await runCli(['mock', '--link', link], { timeoutMs: 30_000, env: { AIR780_PYTHON: '/nonexistent/python3' } });
+    const badEnv = await runCli(['mock', '--link', link], {
+      timeoutMs: 30_000,
+      env: { AIR780_PYTHON: '/nonexistent/python3' },
+    });
     expect(badEnv.code).toBe(1);
     expect(badEnv.stderr.split('\n')[0]).toBe(
       'air780: AIR780_PYTHON=/nonexistent/python3 is not an executable file: point it at python3, or unset it to use the python3 on PATH. (ERR_MOCK_NO_PYTHON)',
@@ -91,7 +96,9 @@ describe('air780 mock --link PATH', () => {
 
     // The python3 on PATH is the one run: a wrapper that leaves a mark, then runs the real one.
     const bin = freshDir();
-    writeFileSync(join(bin, 'python3'), `#!/bin/sh\n: > '${join(bin, 'ran')}'\nexec /usr/bin/python3 "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'python3'), `#!/bin/sh\n: > '${join(bin, 'ran')}'\nexec /usr/bin/python3 "$@"\n`, {
+      mode: 0o755,
+    });
     const viaPath = startMock(link, [], { PATH: bin });
     await viaPath.waitFor(/mock: ready on /, 'mock ready with python3 from PATH', 'stderr', 30_000);
     expect(existsSync(join(bin, 'ran'))).toBe(true);

@@ -41,7 +41,10 @@ describe('air780 mock --link --latency 50 --baud 115200, used by other commands'
     const s = await startRecordingServer();
     cleanups.push(() => s.close());
 
-    const r = await runCli(['ws', '--port', link, '--linger', '500', s.url('/linked')], { input: 'through the pty\n', timeoutMs: 90_000 });
+    const r = await runCli(['ws', '--port', link, '--linger', '500', s.url('/linked')], {
+      input: 'through the pty\n',
+      timeoutMs: 90_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('through the pty\n');
     expect(s.connections[0]!.messages.map((m) => m.data.toString())).toEqual(['through the pty']);
@@ -71,7 +74,9 @@ describe('air780 bench --quick --only echo-rtt --out DIR', () => {
     const echo = records.filter((x) => x.name === 'echo-rtt');
     expect(echo.length, JSON.stringify(records)).toBeGreaterThan(0);
     // Nothing but what --only asked for was measured (peak RSS of the run is reported alongside).
-    expect(records.filter((x) => x.name !== 'echo-rtt').map((x) => x.name)).toEqual(records.filter((x) => x.name === 'peak-rss').map((x) => x.name));
+    expect(records.filter((x) => x.name !== 'echo-rtt').map((x) => x.name)).toEqual(
+      records.filter((x) => x.name === 'peak-rss').map((x) => x.name),
+    );
     expect(new Set(echo.map((x) => x.messageBytes))).toEqual(new Set([32, 1024]));
     for (const x of echo) {
       expect(x.transport).toBe('modem-mock');

@@ -10,7 +10,14 @@ beforeAll(async () => {
   await ensureBuilt();
 }, 120_000);
 
-const QUIRKS = ['cgreg-for-cereg', 'connect-no-space', 'boot-garbage', 'urc-after-prompt', 'tls-close-ok', 'echo-after-reboot'];
+const QUIRKS = [
+  'cgreg-for-cereg',
+  'connect-no-space',
+  'boot-garbage',
+  'urc-after-prompt',
+  'tls-close-ok',
+  'echo-after-reboot',
+];
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

@@ -11,7 +11,18 @@ beforeAll(async () => {
 }, 120_000);
 
 const port = (path: string, vendorId?: string, productId?: string, iface?: number) =>
-  describePort({ path, manufacturer: undefined, serialNumber: undefined, pnpId: undefined, locationId: undefined, vendorId, productId }, iface);
+  describePort(
+    {
+      path,
+      manufacturer: undefined,
+      serialNumber: undefined,
+      pnpId: undefined,
+      locationId: undefined,
+      vendorId,
+      productId,
+    },
+    iface,
+  );
 
 describe('which ports a probe touches', () => {
   const ttyS0 = port('/dev/ttyS0');
@@ -33,7 +44,12 @@ describe('which ports a probe touches', () => {
   });
 
   it('--probe-all: everything but the log port', () => {
-    expect([ttyS0, arduino, at, diag].map((p) => skipReason(p, true))).toEqual([undefined, undefined, undefined, 'skipped (log/DIAG port)']);
+    expect([ttyS0, arduino, at, diag].map((p) => skipReason(p, true))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'skipped (log/DIAG port)',
+    ]);
   });
 });
 

@@ -74,18 +74,28 @@ export function screen(raw: string): string {
   let col = 0;
   const line = (): string[] => (rows[row] ??= []);
   // eslint-disable-next-line no-control-regex
-  const token = /\x1b\[([0-9;?]*)([ -\/]*)([@-~])|\x1b\][^\x07]*\x07|\x1b.|[\s\S]/gu;
+  const token = /\x1b\[([0-9;?]*)([ -/]*)([@-~])|\x1b\][^\x07]*\x07|\x1b.|[\s\S]/gu;
   for (const m of raw.matchAll(token)) {
     const t = m[0];
     if (m[3] !== undefined) {
       if (m[1]!.startsWith('?')) continue;
       const n = m[1] === '' ? undefined : Number(m[1]!.split(';')[0]);
       switch (m[3]) {
-        case 'G': col = Math.max(0, (n ?? 1) - 1); break;
-        case 'C': col += n ?? 1; break;
-        case 'D': col = Math.max(0, col - (n ?? 1)); break;
-        case 'A': row = Math.max(0, row - (n ?? 1)); break;
-        case 'B': row += n ?? 1; break;
+        case 'G':
+          col = Math.max(0, (n ?? 1) - 1);
+          break;
+        case 'C':
+          col += n ?? 1;
+          break;
+        case 'D':
+          col = Math.max(0, col - (n ?? 1));
+          break;
+        case 'A':
+          row = Math.max(0, row - (n ?? 1));
+          break;
+        case 'B':
+          row += n ?? 1;
+          break;
         case 'K':
           if (!n) line().length = Math.min(line().length, col);
           else if (n === 1) for (let i = 0; i <= col && i < line().length; i++) line()[i] = ' ';
@@ -138,8 +148,10 @@ export function runInPty(command: string, args: string[], cwd: string): PtySessi
         const start = Date.now();
         const tick = () => {
           if (ok(screen(raw))) return resolve();
-          if (child.exitCode !== null) return reject(new Error(`${what}: the command exited (${child.exitCode}); screen:\n${screen(raw)}`));
-          if (Date.now() - start > timeoutMs) return reject(new Error(`${what}: not within ${timeoutMs} ms; screen:\n${screen(raw)}`));
+          if (child.exitCode !== null)
+            return reject(new Error(`${what}: the command exited (${child.exitCode}); screen:\n${screen(raw)}`));
+          if (Date.now() - start > timeoutMs)
+            return reject(new Error(`${what}: not within ${timeoutMs} ms; screen:\n${screen(raw)}`));
           setTimeout(tick, 20);
         };
         tick();

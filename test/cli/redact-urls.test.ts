@@ -12,7 +12,9 @@ describe('redactUrls', () => {
   });
 
   it('hides query values and passwords wherever a URL appears', () => {
-    expect(redactUrls("Cannot connect to 'wss://h:1/x?token=SECRET': refused")).toBe("Cannot connect to 'wss://h:1/x?token=***': refused");
+    expect(redactUrls("Cannot connect to 'wss://h:1/x?token=SECRET': refused")).toBe(
+      "Cannot connect to 'wss://h:1/x?token=***': refused",
+    );
     expect(redactUrls('a ws://u:pw@h/p b')).toBe('a ws://u:***@h/p b');
     expect(redactUrls('x ws://h/p?SECRET y ws://h/q?k=SECRET2')).toBe('x ws://h/p?*** y ws://h/q?k=***');
   });

@@ -19,7 +19,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const node = (code: string) => spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+const node = (code: string) =>
+  spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
 
 describe('require("air780-bridge")', () => {
   it('fails with "this package is ESM" and the import() to use', () => {

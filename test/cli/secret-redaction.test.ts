@@ -78,9 +78,15 @@ describe('the APN password in errors and traces', () => {
   });
 
   it('redactSecrets: PINs and passwords of any secret-bearing command, anywhere in a line; other text as is', () => {
-    expect(redactSecrets('AT+CPIN="1234" failed: +CME ERROR 16 (incorrect password).')).toBe('AT+CPIN="***" failed: +CME ERROR 16 (incorrect password).');
-    expect(redactSecrets(`no final result for ${CSTT} within 60 s`)).toBe('no final result for AT+CSTT="corp.apn","alice","***" within 60 s');
-    expect(redactSecrets('AT+CSQ failed: ERROR; AT+CIPSTART=0,"TCP","h",80')).toBe('AT+CSQ failed: ERROR; AT+CIPSTART=0,"TCP","h",80');
+    expect(redactSecrets('AT+CPIN="1234" failed: +CME ERROR 16 (incorrect password).')).toBe(
+      'AT+CPIN="***" failed: +CME ERROR 16 (incorrect password).',
+    );
+    expect(redactSecrets(`no final result for ${CSTT} within 60 s`)).toBe(
+      'no final result for AT+CSTT="corp.apn","alice","***" within 60 s',
+    );
+    expect(redactSecrets('AT+CSQ failed: ERROR; AT+CIPSTART=0,"TCP","h",80')).toBe(
+      'AT+CSQ failed: ERROR; AT+CIPSTART=0,"TCP","h",80',
+    );
     expect(redactSecrets('connected to ws://h/p?token=abc')).toBe('connected to ws://h/p?token=***');
   });
 });

@@ -33,7 +33,11 @@ export interface CliSession {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliSession {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -55,7 +59,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliSessio
         const tick = (): void => {
           if (test.test(where === 'stdout' ? stdout : stderr)) return resolve();
           if (child.exitCode !== null || Date.now() - start > timeoutMs) {
-            return reject(new Error(`${what}: ${child.exitCode !== null ? `exited ${child.exitCode}` : `not within ${timeoutMs} ms`}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+            return reject(
+              new Error(
+                `${what}: ${child.exitCode !== null ? `exited ${child.exitCode}` : `not within ${timeoutMs} ms`}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+              ),
+            );
           }
           setTimeout(tick, 20);
         };

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
  * A TCP server on 127.0.0.1 that hands each connection to `onSocket`; pushed onto `cleanups`, it
  * destroys its connections and closes. Resolves with its port.
  */
-export async function startTcpServer(cleanups: Array<() => void | Promise<void>>, onSocket: (s: net.Socket) => void = () => {}): Promise<number> {
+export async function startTcpServer(
+  cleanups: Array<() => void | Promise<void>>,
+  onSocket: (s: net.Socket) => void = () => {},
+): Promise<number> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
     sockets.add(s);

@@ -28,7 +28,11 @@ describe('VERSION', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
     const run = promisify(execFile);
-    const lib = await run(process.execPath, ['--input-type=module', '-e', `import { VERSION } from ${JSON.stringify(join(COPY, 'dist/index.js'))}; process.stdout.write(VERSION);`]);
+    const lib = await run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { VERSION } from ${JSON.stringify(join(COPY, 'dist/index.js'))}; process.stdout.write(VERSION);`,
+    ]);
     expect(lib.stdout).toBe('9.8.7-version-test');
     const cli = await run(process.execPath, [join(COPY, 'dist/cli/main.js'), '--version']);
     expect(cli.stdout.trim()).toContain('9.8.7-version-test');

@@ -15,7 +15,12 @@ const server = recordingServers(cleanups);
 describe('air780 ws --binary / text / --echo', () => {
   it('--binary: each stdin line arrives as a binary message with exactly its bytes (not UTF-8 only)', async () => {
     const s = await server();
-    const lines = [Buffer.from('plain ascii'), Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x80, 0x41, 0x0d, 0x42]), Buffer.from('héllo €'), Buffer.from([0xc3])];
+    const lines = [
+      Buffer.from('plain ascii'),
+      Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x80, 0x41, 0x0d, 0x42]),
+      Buffer.from('héllo €'),
+      Buffer.from([0xc3]),
+    ];
     const input = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
     const r = await runCliBytes(['ws', '--mock', '--binary', '--linger', '300', s.url('/bin')], input);
     expect(r.code, r.stderr).toBe(0);
@@ -28,7 +33,10 @@ describe('air780 ws --binary / text / --echo', () => {
 
   it('without --binary: lines arrive as text messages, received text printed one a line', async () => {
     const s = await server();
-    const r = await runCli(['ws', '--mock', '--linger', '300', s.url('/text')], { input: 'one\ntwo €\n', timeoutMs: 60_000 });
+    const r = await runCli(['ws', '--mock', '--linger', '300', s.url('/text')], {
+      input: 'one\ntwo €\n',
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const got = s.connections[0]!.messages;
     expect(got.map((m) => [m.binary, m.data.toString()])).toEqual([

@@ -48,10 +48,16 @@ export interface RecordingServerOptions {
 }
 
 export async function startRecordingServer(options: RecordingServerOptions = {}): Promise<RecordingServer> {
-  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }) : http.createServer();
+  const server = options.tls
+    ? https.createServer({ cert: options.tls.cert, key: options.tls.key })
+    : http.createServer();
   // A client that fails verification aborts the TLS handshake: not an error of the server's.
   server.on('tlsClientError', () => {});
-  const wss = new WebSocketServer({ server, perMessageDeflate: options.perMessageDeflate ?? false, maxPayload: 16 * 1024 * 1024 });
+  const wss = new WebSocketServer({
+    server,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+    maxPayload: 16 * 1024 * 1024,
+  });
   const connections: SeenConnection[] = [];
   wss.on('connection', (ws, req) => {
     const c: SeenConnection = { ws, headers: req.headers, extensions: ws.extensions, messages: [], pings: 0 };
@@ -100,7 +106,11 @@ export function sha256(data: string | Buffer): string {
 }
 
 /** Like runCli, with stdin and stdout as bytes (runCli's strings would decode them as UTF-8). */
-export function runCliBytes(args: string[], input: Buffer, timeoutMs = 60_000): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+export function runCliBytes(
+  args: string[],
+  input: Buffer,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -127,7 +137,9 @@ export function errorLines(stderr: string): string[] {
 }
 
 /** `startRecordingServer` bound to a test file's cleanup list (closed after each test). */
-export function recordingServers(cleanups: Array<() => void | Promise<void>>): (options?: RecordingServerOptions) => Promise<RecordingServer> {
+export function recordingServers(
+  cleanups: Array<() => void | Promise<void>>,
+): (options?: RecordingServerOptions) => Promise<RecordingServer> {
   return async (options = {}) => {
     const s = await startRecordingServer(options);
     cleanups.push(() => s.close());

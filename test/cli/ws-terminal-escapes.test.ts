@@ -63,7 +63,9 @@ async function hostileStatusServer(): Promise<number> {
 /** What a terminal could act on: ESC, BEL, other C0 but TAB/LF/the tty's CR before LF, DEL, C1, bidi. */
 function actionable(raw: string): string[] {
   // eslint-disable-next-line no-control-regex
-  return [...raw.replace(/\r\n/g, '\n').matchAll(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g)].map((m) => JSON.stringify(m[0]));
+  return [...raw.replace(/\r\n/g, '\n').matchAll(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g)].map((m) =>
+    JSON.stringify(m[0]),
+  );
 }
 
 describe('air780 ws on a terminal', () => {
@@ -94,11 +96,26 @@ describe('air780 ws on a terminal', () => {
 
   it('the status text of a refused handshake (and its --verbose trace) is shown escaped', async () => {
     const port = await hostileStatusServer();
-    const pty = runInPty('env', ['DEBUG=air780:ws*', 'DEBUG_COLORS=no', process.execPath, MAIN, 'ws', '--mock', '--verbose', `ws://127.0.0.1:${port}/`], ROOT);
+    const pty = runInPty(
+      'env',
+      [
+        'DEBUG=air780:ws*',
+        'DEBUG_COLORS=no',
+        process.execPath,
+        MAIN,
+        'ws',
+        '--mock',
+        '--verbose',
+        `ws://127.0.0.1:${port}/`,
+      ],
+      ROOT,
+    );
     cleanup.push(() => pty.kill());
     expect(await pty.exited).toBe(1);
     expect(actionable(pty.raw), pty.raw).toEqual([]);
-    expect(pty.text).toContain('air780: The server answered HTTP 403 \\x1b]0;STATUS-TITLE\\x07Forbidden\u00c2\\x9b2J instead');
+    expect(pty.text).toContain(
+      'air780: The server answered HTTP 403 \\x1b]0;STATUS-TITLE\\x07Forbidden\u00c2\\x9b2J instead',
+    );
     expect(pty.text).toMatch(/response 403 \\x1b\]0;STATUS-TITLE\\x07Forbidden/);
   });
 });

@@ -21,7 +21,10 @@ describe('air780 ws --mock wss:// (host TLS and module TLS)', () => {
 
   it('--ca FILE: the host verifies the server, a line goes out and comes back', async () => {
     const s = await tlsServer();
-    const r = await runCli(['ws', '--mock', '--ca', caFile, '--linger', '300', s.url('/tls')], { input: 'over tls\n', timeoutMs: 60_000 });
+    const r = await runCli(['ws', '--mock', '--ca', caFile, '--linger', '300', s.url('/tls')], {
+      input: 'over tls\n',
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('over tls\n');
     expect(s.connections).toHaveLength(1);
@@ -47,7 +50,10 @@ describe('air780 ws --mock wss:// (host TLS and module TLS)', () => {
 
   it('--insecure: works, with one warning line on stderr', async () => {
     const s = await tlsServer();
-    const r = await runCli(['ws', '--mock', '--insecure', '--linger', '300', s.url('/tls')], { input: 'unverified\n', timeoutMs: 60_000 });
+    const r = await runCli(['ws', '--mock', '--insecure', '--linger', '300', s.url('/tls')], {
+      input: 'unverified\n',
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('unverified\n');
     expect(r.stderr.match(/^warning: --insecure: .*not verified/gm)).toHaveLength(1);
@@ -56,7 +62,10 @@ describe('air780 ws --mock wss:// (host TLS and module TLS)', () => {
 
   it('--tls modem --ca FILE: TLS in the (mock) module, verified against the CA, works', async () => {
     const s = await tlsServer();
-    const r = await runCli(['ws', '--mock', '--tls', 'modem', '--ca', caFile, '--linger', '300', s.url('/modem-tls')], { input: 'module tls\n', timeoutMs: 60_000 });
+    const r = await runCli(['ws', '--mock', '--tls', 'modem', '--ca', caFile, '--linger', '300', s.url('/modem-tls')], {
+      input: 'module tls\n',
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('module tls\n');
     expect(s.connections[0]!.messages.map((m) => m.data.toString())).toEqual(['module tls']);
@@ -64,7 +73,10 @@ describe('air780 ws --mock wss:// (host TLS and module TLS)', () => {
 
   it('--tls modem with an unrelated CA: exit 1, one clear line, nothing reaches the server', async () => {
     const s = await tlsServer();
-    const r = await runCli(['ws', '--mock', '--tls', 'modem', '--ca', otherCaFile, s.url('/modem-tls')], { input: 'x\n', timeoutMs: 60_000 });
+    const r = await runCli(['ws', '--mock', '--tls', 'modem', '--ca', otherCaFile, s.url('/modem-tls')], {
+      input: 'x\n',
+      timeoutMs: 60_000,
+    });
     expect(r.code, r.stderr).toBe(1);
     const errors = errorLines(r.stderr);
     expect(errors, r.stderr).toHaveLength(1);
@@ -74,7 +86,9 @@ describe('air780 ws --mock wss:// (host TLS and module TLS)', () => {
   });
 
   it('--ca with a file that does not exist: exit 1 naming the file, before opening the module', async () => {
-    const r = await runCli(['ws', '--mock', '--ca', join(pki.dir, 'missing.crt'), 'wss://localhost:1/'], { timeoutMs: 30_000 });
+    const r = await runCli(['ws', '--mock', '--ca', join(pki.dir, 'missing.crt'), 'wss://localhost:1/'], {
+      timeoutMs: 30_000,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^air780: cannot read --ca .*missing\.crt/m);
     expect(r.stderr).not.toContain('opening the embedded mock');

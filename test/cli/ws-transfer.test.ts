@@ -19,7 +19,16 @@ describe('air780 ws --rx pull, permessage-deflate', () => {
   for (const deflate of [true, false]) {
     it(`--rx pull${deflate ? '' : ' --no-deflate'}: a 200 KB message is echoed byte-exact; deflate ${deflate ? 'is' : 'is not'} negotiated`, async () => {
       const s = await server({ perMessageDeflate: true });
-      const args = ['ws', '--mock', '--rx', 'pull', ...(deflate ? [] : ['--no-deflate']), '--linger', '500', s.url('/big')];
+      const args = [
+        'ws',
+        '--mock',
+        '--rx',
+        'pull',
+        ...(deflate ? [] : ['--no-deflate']),
+        '--linger',
+        '500',
+        s.url('/big'),
+      ];
       const r = await runCli(args, { input: `${big}\n`, timeoutMs: 120_000 });
       expect(r.code, r.stderr).toBe(0);
       const c = s.connections[0]!;

@@ -19,23 +19,35 @@ const cleanups = useBuiltCli();
 describe('redactUrl', () => {
   it('keeps scheme, host, port, path and query names; hides values, bare query words and passwords', () => {
     expect(redactUrl('wss://example.com/ws/echo?token=SECRET')).toBe('wss://example.com/ws/echo?token=***');
-    expect(redactUrl('ws://127.0.0.1:9001/runCase?case=1&agent=air780')).toBe('ws://127.0.0.1:9001/runCase?case=***&agent=***');
+    expect(redactUrl('ws://127.0.0.1:9001/runCase?case=1&agent=air780')).toBe(
+      'ws://127.0.0.1:9001/runCase?case=***&agent=***',
+    );
     expect(redactUrl('ws://h/p?SECRET')).toBe('ws://h/p?***');
     expect(redactUrl('ws://user:pw@h/p')).toBe('ws://user:***@h/p');
     expect(redactUrl('ws://h/p')).toBe('ws://h/p');
     expect(redactUrl('ws://h/p#frag?x=1')).toBe('ws://h/p');
     expect(redactUrl('not a url?token=SECRET')).toBe('not a url?***');
-    expect(redactUrls("Cannot connect to 'wss://h:1/x?token=SECRET': refused")).toBe("Cannot connect to 'wss://h:1/x?token=***': refused");
+    expect(redactUrls("Cannot connect to 'wss://h:1/x?token=SECRET': refused")).toBe(
+      "Cannot connect to 'wss://h:1/x?token=***': refused",
+    );
   });
 });
 
 describe('cliWording', () => {
   it('names flags where the library names API options', () => {
-    expect(cliWording('no Air780 module found (x); plug it in, set AIR780_PORT, or pass { path }')).toBe('no Air780 module found (x); plug it in, set AIR780_PORT, or pass --port PATH');
-    expect(cliWording("module TLS has no CA store: pass { ca } to verify the server, or { rejectUnauthorized: false } to connect without verification")).toBe(
+    expect(cliWording('no Air780 module found (x); plug it in, set AIR780_PORT, or pass { path }')).toBe(
+      'no Air780 module found (x); plug it in, set AIR780_PORT, or pass --port PATH',
+    );
+    expect(
+      cliWording(
+        'module TLS has no CA store: pass { ca } to verify the server, or { rejectUnauthorized: false } to connect without verification',
+      ),
+    ).toBe(
       'module TLS has no CA store: pass --ca FILE to verify the server, or --insecure to connect without verification',
     );
-    expect(cliWording("certificate was not accepted (X). Pass the CA that signed it as the `ca` option, and check")).toBe('certificate was not accepted (X). Pass the CA that signed it with --ca FILE, and check');
+    expect(
+      cliWording('certificate was not accepted (X). Pass the CA that signed it as the `ca` option, and check'),
+    ).toBe('certificate was not accepted (X). Pass the CA that signed it with --ca FILE, and check');
     expect(cliWording('nothing to change here')).toBe('nothing to change here');
   });
 });
@@ -62,7 +74,10 @@ describe('air780 ws status output', () => {
     const echo = await startEchoServer();
     cleanups.push(() => echo.close());
     const url = `${echo.url}/ws/echo2?token=SECRET123&device=abc`;
-    const r = await runCli(['ws', '--mock', '--no-deflate', '--linger', '300', url], { input: 'hi\n', timeoutMs: 30_000 });
+    const r = await runCli(['ws', '--mock', '--no-deflate', '--linger', '300', url], {
+      input: 'hi\n',
+      timeoutMs: 30_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('hi\n');
     expect(r.stderr).toContain(`connected to ${echo.url}/ws/echo2?token=***&device=***`);
@@ -97,7 +112,10 @@ describe('air780 ws: TLS advice in flags, --insecure warned about', () => {
 
   it('--insecure: one warning line on stderr, and the connection works', async () => {
     const { port } = await wssServer();
-    const r = await runCli(['ws', '--mock', '--insecure', '--no-deflate', '--linger', '300', `wss://127.0.0.1:${port}/`], { input: 'x\n', timeoutMs: 30_000 });
+    const r = await runCli(
+      ['ws', '--mock', '--insecure', '--no-deflate', '--linger', '300', `wss://127.0.0.1:${port}/`],
+      { input: 'x\n', timeoutMs: 30_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('x\n');
     expect(r.stderr.match(/^warning: --insecure: /gm)).toHaveLength(1);

@@ -28,8 +28,31 @@ const FORBIDDEN = /[\x00-\x1f\x7f]/;
 const hostile: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme-ascii', maxLength: 140 }),
-  fc.string({ unit: fc.constantFrom('"', '\r', '\n', '\0', '\x1a', '\x1b', '\x7f', '\t', 'a', '.', '-', ':', '\u00e9', '\ud800', '%', '@', '/'), maxLength: 30 }),
-  fc.tuple(fc.domain(), fc.constantFrom('', '"', '\r\nAT+CFUN=0', '\0', '.', '..', ' ', '\u0130', '/x')).map(([d, s]) => d + s),
+  fc.string({
+    unit: fc.constantFrom(
+      '"',
+      '\r',
+      '\n',
+      '\0',
+      '\x1a',
+      '\x1b',
+      '\x7f',
+      '\t',
+      'a',
+      '.',
+      '-',
+      ':',
+      '\u00e9',
+      '\ud800',
+      '%',
+      '@',
+      '/',
+    ),
+    maxLength: 30,
+  }),
+  fc
+    .tuple(fc.domain(), fc.constantFrom('', '"', '\r\nAT+CFUN=0', '\0', '.', '..', ' ', '\u0130', '/x'))
+    .map(([d, s]) => d + s),
   fc.tuple(fc.constantFrom('', '"', '\r', ' '), fc.domain()).map(([s, d]) => s + d),
   fc.ipV4(),
   fc.ipV4Extended(),
@@ -39,7 +62,15 @@ const hostile: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Not even strings. */
-const notString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.object(), fc.array(fc.string()));
+const notString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.object(),
+  fc.array(fc.string()),
+);
 
 /** Call `fn`; a throw must be a BadArgumentError. Returns the result or undefined when refused. */
 function guarded<T>(fn: () => T, argument?: string): T | undefined {
@@ -107,7 +138,13 @@ describe('AT argument encoders fuzz', () => {
   it('atInt yields plain decimal digits within its range, or refuses [seed 78103]', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.integer(), fc.double(), fc.bigInt().map((b) => Number(b)), fc.constantFrom(-0, 2 ** 53, -(2 ** 53), NaN, Infinity), notString),
+        fc.oneof(
+          fc.integer(),
+          fc.double(),
+          fc.bigInt().map((b) => Number(b)),
+          fc.constantFrom(-0, 2 ** 53, -(2 ** 53), NaN, Infinity),
+          notString,
+        ),
         fc.option(fc.integer({ min: -1000, max: 1000 }), { nil: undefined }),
         fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }),
         (v, min, max) => {
@@ -128,39 +165,58 @@ describe('AT argument encoders fuzz', () => {
 
   it('a command assembled from encoded arguments is one line: assertCommand accepts it, no forbidden byte [seed 78104]', () => {
     fc.assert(
-      fc.property(hostile, hostile, hostile, hostile, fc.integer({ min: -5, max: 70_000 }), (apn, user, pass, host, port) => {
-        const a = guarded(() => atApn(apn));
-        const u = guarded(() => atUser(user));
-        const p = guarded(() => atPassword(pass));
-        if (a !== undefined && u !== undefined && p !== undefined) {
-          const cmd = `AT+CSTT=${a},${u},${p}`;
-          expect(cmd).not.toMatch(FORBIDDEN);
-          expect(cmd.split('"').length - 1).toBe(6);
-          expect(() => assertCommand(cmd)).not.toThrow();
-        }
-        const h = guarded(() => atHost(host));
-        const n = guarded(() => atInt(port, { name: 'port', min: 1, max: 65535 }));
-        if (h !== undefined && n !== undefined) {
-          const cmd = `AT+CIPSTART=0,"TCP",${h},${n}`;
-          expect(cmd).not.toMatch(FORBIDDEN);
-          expect(cmd.split('"').length - 1).toBe(4);
-          expect(() => assertCommand(cmd)).not.toThrow();
-        }
-      }),
+      fc.property(
+        hostile,
+        hostile,
+        hostile,
+        hostile,
+        fc.integer({ min: -5, max: 70_000 }),
+        (apn, user, pass, host, port) => {
+          const a = guarded(() => atApn(apn));
+          const u = guarded(() => atUser(user));
+          const p = guarded(() => atPassword(pass));
+          if (a !== undefined && u !== undefined && p !== undefined) {
+            const cmd = `AT+CSTT=${a},${u},${p}`;
+            expect(cmd).not.toMatch(FORBIDDEN);
+            expect(cmd.split('"').length - 1).toBe(6);
+            expect(() => assertCommand(cmd)).not.toThrow();
+          }
+          const h = guarded(() => atHost(host));
+          const n = guarded(() => atInt(port, { name: 'port', min: 1, max: 65535 }));
+          if (h !== undefined && n !== undefined) {
+            const cmd = `AT+CIPSTART=0,"TCP",${h},${n}`;
+            expect(cmd).not.toMatch(FORBIDDEN);
+            expect(cmd.split('"').length - 1).toBe(4);
+            expect(() => assertCommand(cmd)).not.toThrow();
+          }
+        },
+      ),
       params(78104, 800),
     );
   });
 
   it('assertCommand refuses every command holding a control byte, accepts the rest up to 2048 bytes [seed 78105]', () => {
     fc.assert(
-      fc.property(fc.oneof(hostile, fc.tuple(fc.constant('AT+'), hostile).map(([a, b]) => a + b), fc.integer({ min: 2000, max: 2100 }).map((n) => 'AT' + 'x'.repeat(n)), notString), (cmd) => {
-        const ok = guarded(() => {
-          assertCommand(cmd);
-          return true;
-        }, 'command');
-        const expected = typeof cmd === 'string' && cmd.length > 0 && !FORBIDDEN.test(cmd) && Buffer.byteLength(cmd) <= AT_LIMITS.command;
-        expect(ok === true).toBe(expected);
-      }),
+      fc.property(
+        fc.oneof(
+          hostile,
+          fc.tuple(fc.constant('AT+'), hostile).map(([a, b]) => a + b),
+          fc.integer({ min: 2000, max: 2100 }).map((n) => `AT${'x'.repeat(n)}`),
+          notString,
+        ),
+        (cmd) => {
+          const ok = guarded(() => {
+            assertCommand(cmd);
+            return true;
+          }, 'command');
+          const expected =
+            typeof cmd === 'string' &&
+            cmd.length > 0 &&
+            !FORBIDDEN.test(cmd) &&
+            Buffer.byteLength(cmd) <= AT_LIMITS.command;
+          expect(ok === true).toBe(expected);
+        },
+      ),
       params(78105, 1500),
     );
   });

@@ -20,7 +20,13 @@ type Event =
   | { kind: 'longline'; n: number };
 
 type Cmd =
-  | { kind: 'plain'; echo: boolean; lines: string[]; final: 'OK' | 'ERROR' | '+CME ERROR: 3' | '+CME ERROR: 50'; events: Array<[number, Event]> }
+  | {
+      kind: 'plain';
+      echo: boolean;
+      lines: string[];
+      final: 'OK' | 'ERROR' | '+CME ERROR: 3' | '+CME ERROR: 50';
+      events: Array<[number, Event]>;
+    }
   | { kind: 'prompt'; echo: boolean; payload: Uint8Array; final: 'DATA ACCEPT:0,' | '0, SEND OK' | '0, SEND FAIL' }
   | { kind: 'silent'; late: 'none' | 'OK' | 'ERROR' };
 
@@ -28,12 +34,30 @@ const MAX_LINE = 512;
 
 const hostilePayload = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 100 }),
-  fc.constantFrom('\r\nOK\r\n', '> ', 'AT\r', '\r\n+RECEIVE,0,5:\r\n', '\u001a', '\u001b', '\n').map((s) => new Uint8Array(Buffer.from(s))),
+  fc
+    .constantFrom('\r\nOK\r\n', '> ', 'AT\r', '\r\n+RECEIVE,0,5:\r\n', '\u001a', '\u001b', '\n')
+    .map((s) => new Uint8Array(Buffer.from(s))),
 );
 const eventArb: fc.Arbitrary<Event> = fc.oneof(
   { weight: 3, arbitrary: fc.nat(9999).map((id) => ({ kind: 'urc' as const, id })) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('block' as const), via: fc.constantFrom('receive' as const, 'ipd' as const), link: fc.integer({ min: 0, max: 5 }), data: fc.oneof(hostilePayload, fc.uint8Array({ maxLength: 1460 })) }) },
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 30 }).map((a) => ({ kind: 'noise' as const, bytes: new Uint8Array([0xff, ...a.filter((x) => x !== 0x0d && x !== 0x0a)]) })) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('block' as const),
+      via: fc.constantFrom('receive' as const, 'ipd' as const),
+      link: fc.integer({ min: 0, max: 5 }),
+      data: fc.oneof(hostilePayload, fc.uint8Array({ maxLength: 1460 })),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .uint8Array({ maxLength: 30 })
+      .map((a) => ({
+        kind: 'noise' as const,
+        bytes: new Uint8Array([0xff, ...a.filter((x) => x !== 0x0d && x !== 0x0a)]),
+      })),
+  },
   { weight: 1, arbitrary: fc.integer({ min: MAX_LINE + 1, max: 3000 }).map((n) => ({ kind: 'longline' as const, n })) },
 );
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
@@ -56,7 +80,13 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
       final: fc.constantFrom('DATA ACCEPT:0,' as const, '0, SEND OK' as const, '0, SEND FAIL' as const),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('silent' as const), late: fc.constantFrom('none' as const, 'OK' as const, 'ERROR' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('silent' as const),
+      late: fc.constantFrom('none' as const, 'OK' as const, 'ERROR' as const),
+    }),
+  },
 );
 
 function eventBytes(e: Event): Buffer {
@@ -141,7 +171,9 @@ class ScriptedModule {
         this.payloads.set(index, Buffer.from(this.inbox.subarray(0, cmd.payload.length)));
         this.inbox = this.inbox.subarray(cmd.payload.length);
         this.awaitingPayload = undefined;
-        this.say(Buffer.from(`\r\n${cmd.final === 'DATA ACCEPT:0,' ? `DATA ACCEPT:0,${cmd.payload.length}` : cmd.final}\r\n`));
+        this.say(
+          Buffer.from(`\r\n${cmd.final === 'DATA ACCEPT:0,' ? `DATA ACCEPT:0,${cmd.payload.length}` : cmd.final}\r\n`),
+        );
         continue;
       }
       const cr = this.inbox.indexOf(0x0d);
@@ -166,7 +198,10 @@ class ScriptedModule {
       return;
     }
     const m = /^AT\+(?:P|S)(\d+)$|^AT\+CIPSEND=0,(\d+)$/.exec(line);
-    const index = m?.[1] !== undefined ? Number(m[1]) : this.cmds.findIndex((c, i) => c.kind === 'prompt' && !this.payloads.has(i) && commandText(c, i) === line);
+    const index =
+      m?.[1] !== undefined
+        ? Number(m[1])
+        : this.cmds.findIndex((c, i) => c.kind === 'prompt' && !this.payloads.has(i) && commandText(c, i) === line);
     const cmd = this.cmds[index];
     if (!cmd || commandText(cmd, index) !== line) {
       this.unexpected.push(line);
@@ -177,7 +212,7 @@ class ScriptedModule {
       if (cmd.late !== 'none') this.owedLate.push(cmd.late);
       return;
     }
-    const echo = cmd.echo ? Buffer.from(line + '\r') : Buffer.alloc(0);
+    const echo = cmd.echo ? Buffer.from(`${line}\r`) : Buffer.alloc(0);
     if (cmd.kind === 'prompt') {
       this.awaitingPayload = { cmd, index };
       this.say(Buffer.concat([echo, Buffer.from('\r\n> ')]));
@@ -204,66 +239,97 @@ function wireEvents(c: Extract<Cmd, { kind: 'plain' }>): Event[] {
 describe('AtChannel fuzz', () => {
   it('echo, URCs, blocks, noise, prompts, silent commands and late finals: every command gets its own result [seed 78501]', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 1 << 30 }), fc.integer({ min: 1, max: 96 }), async (cmds, seed, maxChunk) => {
-        let x = seed;
-        const cut = () => {
-          x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-          return 1 + (x % maxChunk);
-        };
-        const mod = new ScriptedModule(cmds, cut);
-        const ch = new AtChannel(mod.stream, { defaultTimeoutMs: 10_000, syncTimeoutMs: 10_000, maxLineLength: MAX_LINE });
-        const urcs: string[] = [];
-        const blocks: string[] = [];
-        const unknown: string[] = [];
-        const errors: unknown[] = [];
-        ch.onUrc(/^\+URC: \d+$/, (u) => urcs.push(u.line));
-        ch.onUrc(/^\+(?:RECEIVE|IPD),/, (u) => blocks.push(`${u.kind}:${u.link ?? '-'}:${Buffer.from(u.data!).toString('hex')}`));
-        ch.on('unknown', (l: string) => unknown.push(l));
-        ch.on('error', (e) => errors.push(e));
+      fc.asyncProperty(
+        fc.array(cmdArb, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.integer({ min: 1, max: 96 }),
+        async (cmds, seed, maxChunk) => {
+          let x = seed;
+          const cut = () => {
+            x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+            return 1 + (x % maxChunk);
+          };
+          const mod = new ScriptedModule(cmds, cut);
+          const ch = new AtChannel(mod.stream, {
+            defaultTimeoutMs: 10_000,
+            syncTimeoutMs: 10_000,
+            maxLineLength: MAX_LINE,
+          });
+          const urcs: string[] = [];
+          const blocks: string[] = [];
+          const unknown: string[] = [];
+          const errors: unknown[] = [];
+          ch.onUrc(/^\+URC: \d+$/, (u) => urcs.push(u.line));
+          ch.onUrc(/^\+(?:RECEIVE|IPD),/, (u) =>
+            blocks.push(`${u.kind}:${u.link ?? '-'}:${Buffer.from(u.data!).toString('hex')}`),
+          );
+          ch.on('unknown', (l: string) => unknown.push(l));
+          ch.on('error', (e) => errors.push(e));
 
-        const results = await Promise.all(
-          cmds.map((c, i) => {
-            const opts: { timeoutMs: number; payload?: Buffer } = { timeoutMs: c.kind === 'silent' ? 30 : 10_000 };
-            if (c.kind === 'prompt') opts.payload = Buffer.from(c.payload);
-            return ch.send(commandText(c, i), opts).then(
-              (r) => ({ ok: true, lines: r.lines, final: r.final }),
-              (e: unknown) => {
-                expect(e).toBeInstanceOf(Air780Error);
-                const err = e as Air780Error & { final?: string; lines?: string[] };
-                return { ok: false, code: err.code, final: err.final, lines: err.code === 'ERR_AT_TIMEOUT' ? [] : err.lines };
-              },
-            );
-          }),
-        );
-        for (let i = 0; i < 200 && !mod.idle; i++) await new Promise((r) => setImmediate(r));
-        await new Promise((r) => setImmediate(r));
-        ch.close();
+          const results = await Promise.all(
+            cmds.map((c, i) => {
+              const opts: { timeoutMs: number; payload?: Buffer } = { timeoutMs: c.kind === 'silent' ? 30 : 10_000 };
+              if (c.kind === 'prompt') opts.payload = Buffer.from(c.payload);
+              return ch.send(commandText(c, i), opts).then(
+                (r) => ({ ok: true, lines: r.lines, final: r.final }),
+                (e: unknown) => {
+                  expect(e).toBeInstanceOf(Air780Error);
+                  const err = e as Air780Error & { final?: string; lines?: string[] };
+                  return {
+                    ok: false,
+                    code: err.code,
+                    final: err.final,
+                    lines: err.code === 'ERR_AT_TIMEOUT' ? [] : err.lines,
+                  };
+                },
+              );
+            }),
+          );
+          for (let i = 0; i < 200 && !mod.idle; i++) await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setImmediate(r));
+          ch.close();
 
-        const expected = cmds.map((c, i) => {
-          if (c.kind === 'silent') return { ok: false, code: 'ERR_AT_TIMEOUT', final: undefined, lines: [] };
-          if (c.kind === 'prompt') {
-            const final = c.final === 'DATA ACCEPT:0,' ? `DATA ACCEPT:0,${c.payload.length}` : c.final;
-            return c.final === '0, SEND FAIL' ? { ok: false, code: 'ERR_AT_ERROR', final, lines: [] } : { ok: true, lines: [], final };
-          }
-          const lines = plainLines(c, i);
-          if (c.final === 'OK') return { ok: true, lines, final: 'OK' };
-          return { ok: false, code: c.final === 'ERROR' ? 'ERR_AT_ERROR' : 'ERR_CME', final: c.final, lines };
-        });
-        expect(results).toEqual(expected);
-        expect(mod.unexpected).toEqual([]);
-        cmds.forEach((c, i) => {
-          if (c.kind === 'prompt') expect(mod.payloads.get(i)?.toString('hex'), `payload of command ${i}`).toBe(Buffer.from(c.payload).toString('hex'));
-        });
-        const events = cmds.flatMap((c) => (c.kind === 'plain' ? wireEvents(c) : []));
-        expect(urcs).toEqual(events.flatMap((e) => (e.kind === 'urc' ? [`+URC: ${e.id}`] : [])));
-        expect(blocks).toEqual(
-          events.flatMap((e) => (e.kind === 'block' ? [`${e.via}:${e.via === 'receive' ? e.link : '-'}:${Buffer.from(e.data).toString('hex')}`] : [])),
-        );
-        expect(unknown).toEqual(
-          events.flatMap((e) => (e.kind === 'noise' ? [Buffer.from(e.bytes).toString('utf8')] : e.kind === 'longline' ? ['Z'.repeat(48)] : [])),
-        );
-        expect(errors).toEqual([]);
-      }),
+          const expected = cmds.map((c, i) => {
+            if (c.kind === 'silent') return { ok: false, code: 'ERR_AT_TIMEOUT', final: undefined, lines: [] };
+            if (c.kind === 'prompt') {
+              const final = c.final === 'DATA ACCEPT:0,' ? `DATA ACCEPT:0,${c.payload.length}` : c.final;
+              return c.final === '0, SEND FAIL'
+                ? { ok: false, code: 'ERR_AT_ERROR', final, lines: [] }
+                : { ok: true, lines: [], final };
+            }
+            const lines = plainLines(c, i);
+            if (c.final === 'OK') return { ok: true, lines, final: 'OK' };
+            return { ok: false, code: c.final === 'ERROR' ? 'ERR_AT_ERROR' : 'ERR_CME', final: c.final, lines };
+          });
+          expect(results).toEqual(expected);
+          expect(mod.unexpected).toEqual([]);
+          cmds.forEach((c, i) => {
+            if (c.kind === 'prompt')
+              expect(mod.payloads.get(i)?.toString('hex'), `payload of command ${i}`).toBe(
+                Buffer.from(c.payload).toString('hex'),
+              );
+          });
+          const events = cmds.flatMap((c) => (c.kind === 'plain' ? wireEvents(c) : []));
+          expect(urcs).toEqual(events.flatMap((e) => (e.kind === 'urc' ? [`+URC: ${e.id}`] : [])));
+          expect(blocks).toEqual(
+            events.flatMap((e) =>
+              e.kind === 'block'
+                ? [`${e.via}:${e.via === 'receive' ? e.link : '-'}:${Buffer.from(e.data).toString('hex')}`]
+                : [],
+            ),
+          );
+          expect(unknown).toEqual(
+            events.flatMap((e) =>
+              e.kind === 'noise'
+                ? [Buffer.from(e.bytes).toString('utf8')]
+                : e.kind === 'longline'
+                  ? ['Z'.repeat(48)]
+                  : [],
+            ),
+          );
+          expect(errors).toEqual([]);
+        },
+      ),
       params(78501, 120),
     );
   });

@@ -27,8 +27,12 @@ const urcArb = fc.constantFrom('0, CONNECT OK', 'OK', '+CIPRXGET: 1,2', '1, CLOS
 
 function pieceArb(trailer: boolean): fc.Arbitrary<Piece> {
   return fc.oneof(
-    fc.tuple(fc.integer({ min: 0, max: 5 }), dataArb).map(([n, d]) => block(`\r\n+RECEIVE,${n},${d.length}:\r\n`, d, trailer ? '\r\n' : '', trailer ? 2 : 0)),
-    fc.tuple(fc.integer({ min: 0, max: 5 }), dataArb).map(([n, d]) => block(`\r\n+CIPRXGET: 2,${n},${d.length},0\r\n`, d, '\r\n\r\nOK\r\n', 2)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 5 }), dataArb)
+      .map(([n, d]) => block(`\r\n+RECEIVE,${n},${d.length}:\r\n`, d, trailer ? '\r\n' : '', trailer ? 2 : 0)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 5 }), dataArb)
+      .map(([n, d]) => block(`\r\n+CIPRXGET: 2,${n},${d.length},0\r\n`, d, '\r\n\r\nOK\r\n', 2)),
     urcArb.map((l) => ({ bytes: Buffer.from(`\r\n${l}\r\n`) })),
   );
 }
@@ -74,7 +78,9 @@ describe('AtScanner: random cuts', () => {
         expect(rdy).toBeGreaterThanOrEqual(0);
         const blocksBefore = tokens.slice(0, rdy).filter((t) => t.type === 'block');
         // In order, each one a whole block from before the cut, byte-exact.
-        expect(blocksBefore.map((t) => (t.type === 'block' ? t.data.toString('hex') : ''))).toEqual(whole.map((d) => d.toString('hex')));
+        expect(blocksBefore.map((t) => (t.type === 'block' ? t.data.toString('hex') : ''))).toEqual(
+          whole.map((d) => d.toString('hex')),
+        );
         const blocksAfter = tokens.slice(rdy).filter((t) => t.type === 'block');
         expect(blocksAfter.map((t) => (t.type === 'block' ? t.data.toString('latin1') : ''))).toEqual(['END']);
         expect(tokens.slice(rdy).some((t) => t.type === 'line' && t.line === '^MODE: 17,17')).toBe(true);

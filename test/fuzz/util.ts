@@ -12,8 +12,8 @@ import fc from 'fast-check';
  * a failure prints the seed actually used, so it replays with that offset.
  */
 export function params(seed: number, numRuns: number): fc.Parameters<unknown> {
-  const offset = Number(process.env['FUZZ_SEED_OFFSET'] ?? 0) || 0;
-  const factor = Number(process.env['FUZZ_RUNS_FACTOR'] ?? 1) || 1;
+  const offset = Number(process.env.FUZZ_SEED_OFFSET ?? 0) || 0;
+  const factor = Number(process.env.FUZZ_RUNS_FACTOR ?? 1) || 1;
   return { seed: seed + offset, numRuns: Math.max(1, Math.round(numRuns * factor)), endOnFailure: true };
 }
 

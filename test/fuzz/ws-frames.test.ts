@@ -24,7 +24,15 @@ function refFrame(opcode: number, payload: Buffer, fin = true): Buffer {
 }
 
 /** Raw frame with every field under control, for the invalid cases. */
-function rawFrame(o: { fin?: boolean; rsv?: number; opcode: number; masked?: boolean; len?: number | bigint; form?: 7 | 16 | 64; payload?: Buffer }): Buffer {
+function rawFrame(o: {
+  fin?: boolean;
+  rsv?: number;
+  opcode: number;
+  masked?: boolean;
+  len?: number | bigint;
+  form?: 7 | 16 | 64;
+  payload?: Buffer;
+}): Buffer {
   const payload = o.payload ?? Buffer.alloc(0);
   const len = o.len ?? payload.length;
   const form = o.form ?? (Number(len) < 126 ? 7 : Number(len) < 65536 ? 16 : 64);
@@ -96,12 +104,16 @@ const msgArb: fc.Arbitrary<Msg> = fc.record({
 
 /** Bytes of a message as fragments with control frames between them, and the events expected. */
 function msgData(m: Msg): Buffer {
-  return typeof m.data === 'string' ? Buffer.from(m.data, 'utf8') : Buffer.from('é'.repeat(m.data.bigUtf8Chars), 'utf8');
+  return typeof m.data === 'string'
+    ? Buffer.from(m.data, 'utf8')
+    : Buffer.from('é'.repeat(m.data.bigUtf8Chars), 'utf8');
 }
 
 function encodeMsg(m: Msg): { bytes: Buffer; events: Ev[]; fragEvents: Ev[] } {
   const data = msgData(m);
-  const pts = [...new Set(m.cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b).filter((p) => p > 0 && p < data.length);
+  const pts = [...new Set(m.cuts.map((c) => c % (data.length + 1)))]
+    .sort((a, b) => a - b)
+    .filter((p) => p > 0 && p < data.length);
   const bounds = [0, ...pts, data.length];
   const pieces = bounds.slice(1).map((end, i) => data.subarray(bounds[i], end));
   const parts: Buffer[] = [];
@@ -122,7 +134,11 @@ function encodeMsg(m: Msg): { bytes: Buffer; events: Ev[]; fragEvents: Ev[] } {
       }
     }
   });
-  return { bytes: Buffer.concat(parts), events: [...ctl, ['message', m.binary ? 'bin' : 'text', data.toString('hex')]], fragEvents };
+  return {
+    bytes: Buffer.concat(parts),
+    events: [...ctl, ['message', m.binary ? 'bin' : 'text', data.toString('hex')]],
+    fragEvents,
+  };
 }
 
 const MAX = 80_000;
@@ -132,7 +148,9 @@ describe('frame decoder fuzz: valid streams', () => {
     fc.assert(
       fc.property(
         fc.array(msgArb, { minLength: 1, maxLength: 5 }),
-        fc.option(fc.tuple(fc.constantFrom(1000, 1001, 1003, 1011, 3000, 4999), fc.string({ maxLength: 40 })), { nil: undefined }),
+        fc.option(fc.tuple(fc.constantFrom(1000, 1001, 1003, 1011, 3000, 4999), fc.string({ maxLength: 40 })), {
+          nil: undefined,
+        }),
         chunkingArb,
         fc.boolean(),
         (msgs, close, c, frames) => {
@@ -144,7 +162,9 @@ describe('frame decoder fuzz: valid streams', () => {
             // Cutting the reason at 123 bytes may split a character: then it must fail with 1007.
             const validReason = Buffer.from(reason.toString('utf8')).equals(reason);
             parts.push(refFrame(8, closeBody(close[0], reason)));
-            expected.push(validReason ? ['close', close[0], reason.toString('utf8')] : ['error', 'ERR_WS_INVALID_UTF8', 1007]);
+            expected.push(
+              validReason ? ['close', close[0], reason.toString('utf8')] : ['error', 'ERR_WS_INVALID_UTF8', 1007],
+            );
             parts.push(refFrame(1, Buffer.from('after close: never decoded')));
           }
           const input = Buffer.concat(parts);
@@ -159,47 +179,53 @@ describe('frame decoder fuzz: valid streams', () => {
 
   it('holding and releasing the decoder at random events and chunks changes no event [seed 78405]', () => {
     fc.assert(
-      fc.property(fc.array(msgArb, { minLength: 1, maxLength: 5 }), chunkingArb, fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }), fc.boolean(), (msgs, c, holds, frames) => {
-        const enc = msgs.map(encodeMsg);
-        const expected = enc.flatMap((e) => (frames ? e.fragEvents : e.events));
-        const events: Ev[] = [];
-        let k = 0;
-        // After some events the consumer is "full": the decoder is held until the next chunk.
-        const maybeHold = () => {
-          if (holds[k++ % holds.length]) r.hold();
-        };
-        const r: Receiver = new Receiver(
-          { maxPayload: MAX, frames },
-          {
-            message: (d, bin) => {
-              events.push(['message', bin ? 'bin' : 'text', d.toString('hex')]);
-              maybeHold();
+      fc.property(
+        fc.array(msgArb, { minLength: 1, maxLength: 5 }),
+        chunkingArb,
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        (msgs, c, holds, frames) => {
+          const enc = msgs.map(encodeMsg);
+          const expected = enc.flatMap((e) => (frames ? e.fragEvents : e.events));
+          const events: Ev[] = [];
+          let k = 0;
+          // After some events the consumer is "full": the decoder is held until the next chunk.
+          const maybeHold = () => {
+            if (holds[k++ % holds.length]) r.hold();
+          };
+          const r: Receiver = new Receiver(
+            { maxPayload: MAX, frames },
+            {
+              message: (d, bin) => {
+                events.push(['message', bin ? 'bin' : 'text', d.toString('hex')]);
+                maybeHold();
+              },
+              fragment: (d, fin, op) => {
+                events.push(['fragment', op, fin, d.toString('hex')]);
+                maybeHold();
+              },
+              ping: (d) => {
+                events.push(['ping', d.toString('hex')]);
+                maybeHold();
+              },
+              pong: (d) => events.push(['pong', d.toString('hex')]),
+              close: (code, reason) => events.push(['close', code, reason]),
+              error: (e) => events.push(['error', e.code, e.closeCode]),
             },
-            fragment: (d, fin, op) => {
-              events.push(['fragment', op, fin, d.toString('hex')]);
-              maybeHold();
-            },
-            ping: (d) => {
-              events.push(['ping', d.toString('hex')]);
-              maybeHold();
-            },
-            pong: (d) => events.push(['pong', d.toString('hex')]),
-            close: (code, reason) => events.push(['close', code, reason]),
-            error: (e) => events.push(['error', e.code, e.closeCode]),
-          },
-        );
-        for (const piece of chunk(Buffer.concat(enc.map((e) => e.bytes)), c)) {
-          const wasHeld = r.holding;
-          const before = events.length;
-          const accepted = r.push(piece);
-          expect(accepted).toBe(!r.holding);
-          // A held decoder only buffers.
-          if (wasHeld) expect(events.length).toBe(before);
-          if (holds[k % holds.length]) r.release();
-        }
-        for (let i = 0; i < 10_000 && r.holding; i++) r.release();
-        expect(events).toEqual(expected);
-      }),
+          );
+          for (const piece of chunk(Buffer.concat(enc.map((e) => e.bytes)), c)) {
+            const wasHeld = r.holding;
+            const before = events.length;
+            const accepted = r.push(piece);
+            expect(accepted).toBe(!r.holding);
+            // A held decoder only buffers.
+            if (wasHeld) expect(events.length).toBe(before);
+            if (holds[k % holds.length]) r.release();
+          }
+          for (let i = 0; i < 10_000 && r.holding; i++) r.release();
+          expect(events).toEqual(expected);
+        },
+      ),
       params(78405, 80),
     );
   });
@@ -207,7 +233,10 @@ describe('frame decoder fuzz: valid streams', () => {
   it('encodeFrame (client side) is byte-identical to ws Sender.frame with the same mask key [seed 78402]', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 65_530, max: 66_000 }).map((n) => new Uint8Array(n).fill(7))),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.integer({ min: 65_530, max: 66_000 }).map((n) => new Uint8Array(n).fill(7)),
+        ),
         fc.uint8Array({ minLength: 4, maxLength: 4 }),
         fc.constantFrom(0, 1, 2, 8, 9, 10),
         fc.boolean(),
@@ -222,7 +251,13 @@ describe('frame decoder fuzz: valid streams', () => {
           const maskBuffer = Buffer.from(key);
           const ref = Buffer.concat(
             Sender.frame(Buffer.from(payload), {
-              fin, rsv1, opcode, mask: true, readOnly: false, maskBuffer, generateMask: () => {},
+              fin,
+              rsv1,
+              opcode,
+              mask: true,
+              readOnly: false,
+              maskBuffer,
+              generateMask: () => {},
             }),
           );
           expect(ours.equals(ref)).toBe(true);
@@ -246,7 +281,15 @@ interface Bad {
 const invalidUtf8 = fc
   .tuple(
     fc.string({ maxLength: 20 }),
-    fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xe2, 0x28, 0xa1], [0x80], [0xf0, 0x8f, 0xbf, 0xbf]),
+    fc.constantFrom(
+      [0xff],
+      [0xc0, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf5, 0x80, 0x80, 0x80],
+      [0xe2, 0x28, 0xa1],
+      [0x80],
+      [0xf0, 0x8f, 0xbf, 0xbf],
+    ),
     fc.string({ maxLength: 20 }),
   )
   .map(([a, bad, b]) => Buffer.concat([Buffer.from(a), Buffer.from(bad), Buffer.from(b)]));
@@ -254,45 +297,107 @@ const invalidUtf8 = fc
 function badArb(maxPayload: number): fc.Arbitrary<Bad> {
   const P = (name: string, bytes: Buffer): Bad => ({ name, bytes, code: 'ERR_WS_PROTOCOL', close: 1002 });
   return fc.oneof(
-    fc.tuple(fc.constantFrom(1, 2, 3), fc.constantFrom(1, 2, 9)).map(([rsv, op]) => P(`rsv ${rsv << 1} on op ${op}`, rawFrame({ rsv: rsv === 1 ? 2 : rsv === 2 ? 1 : 3, opcode: op }))),
-    fc.constantFrom(1, 2).map((op) => P('rsv1 without deflate', rawFrame({ rsv: 4, opcode: op, payload: Buffer.from('x') }))),
-    fc.constantFrom(3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf).map((op) => P(`reserved opcode ${op}`, rawFrame({ opcode: op }))),
-    fc.constantFrom(1, 2, 8, 9, 10).map((op) => P('masked server frame', rawFrame({ opcode: op, masked: true, payload: Buffer.from('ab') }))),
-    fc.tuple(fc.constantFrom(8, 9, 10), fc.integer({ min: 126, max: 70_000 })).map(([op, n]) => P('control payload over 125', rawFrame({ opcode: op, len: n }))),
+    fc
+      .tuple(fc.constantFrom(1, 2, 3), fc.constantFrom(1, 2, 9))
+      .map(([rsv, op]) =>
+        P(`rsv ${rsv << 1} on op ${op}`, rawFrame({ rsv: rsv === 1 ? 2 : rsv === 2 ? 1 : 3, opcode: op })),
+      ),
+    fc
+      .constantFrom(1, 2)
+      .map((op) => P('rsv1 without deflate', rawFrame({ rsv: 4, opcode: op, payload: Buffer.from('x') }))),
+    fc
+      .constantFrom(3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf)
+      .map((op) => P(`reserved opcode ${op}`, rawFrame({ opcode: op }))),
+    fc
+      .constantFrom(1, 2, 8, 9, 10)
+      .map((op) => P('masked server frame', rawFrame({ opcode: op, masked: true, payload: Buffer.from('ab') }))),
+    fc
+      .tuple(fc.constantFrom(8, 9, 10), fc.integer({ min: 126, max: 70_000 }))
+      .map(([op, n]) => P('control payload over 125', rawFrame({ opcode: op, len: n }))),
     fc.constantFrom(8, 9, 10).map((op) => P('fragmented control', rawFrame({ opcode: op, fin: false }))),
-    fc.boolean().map((fin) => P('continuation with nothing to continue', rawFrame({ opcode: 0, fin, payload: Buffer.from('x') }))),
-    fc.constantFrom(1, 2).map((op) => P('new message inside a fragmented one', Buffer.concat([rawFrame({ opcode: 2, fin: false, payload: Buffer.from('a') }), rawFrame({ opcode: op })]))),
+    fc
+      .boolean()
+      .map((fin) =>
+        P('continuation with nothing to continue', rawFrame({ opcode: 0, fin, payload: Buffer.from('x') })),
+      ),
+    fc
+      .constantFrom(1, 2)
+      .map((op) =>
+        P(
+          'new message inside a fragmented one',
+          Buffer.concat([rawFrame({ opcode: 2, fin: false, payload: Buffer.from('a') }), rawFrame({ opcode: op })]),
+        ),
+      ),
     fc.constant(P('close with a 1-byte body', rawFrame({ opcode: 8, payload: Buffer.from([3]) }))),
-    fc.constantFrom(0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535).map((code) => P(`close code ${code}`, rawFrame({ opcode: 8, payload: closeBody(code, Buffer.alloc(0)) }))),
-    fc.bigInt({ min: 1n << 63n, max: (1n << 64n) - 1n }).map((len) => P('64-bit length with the top bit set', rawFrame({ opcode: 2, len, form: 64 }))),
-    invalidUtf8.map((r): Bad => ({ name: 'close reason not UTF-8', bytes: rawFrame({ opcode: 8, payload: closeBody(1000, r.subarray(0, 123)) }), code: 'ERR_WS_INVALID_UTF8', close: 1007 })),
+    fc
+      .constantFrom(0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535)
+      .map((code) => P(`close code ${code}`, rawFrame({ opcode: 8, payload: closeBody(code, Buffer.alloc(0)) }))),
+    fc
+      .bigInt({ min: 1n << 63n, max: (1n << 64n) - 1n })
+      .map((len) => P('64-bit length with the top bit set', rawFrame({ opcode: 2, len, form: 64 }))),
+    invalidUtf8.map(
+      (r): Bad => ({
+        name: 'close reason not UTF-8',
+        bytes: rawFrame({ opcode: 8, payload: closeBody(1000, r.subarray(0, 123)) }),
+        code: 'ERR_WS_INVALID_UTF8',
+        close: 1007,
+      }),
+    ),
     fc.tuple(invalidUtf8, fc.nat()).map(([d, cut]): Bad => {
       const at = cut % (d.length + 1);
       return {
         name: 'text not UTF-8 (maybe split over fragments)',
-        bytes: Buffer.concat([rawFrame({ opcode: 1, fin: false, payload: d.subarray(0, at) }), rawFrame({ opcode: 0, payload: d.subarray(at) })]),
+        bytes: Buffer.concat([
+          rawFrame({ opcode: 1, fin: false, payload: d.subarray(0, at) }),
+          rawFrame({ opcode: 0, payload: d.subarray(at) }),
+        ]),
         code: 'ERR_WS_INVALID_UTF8',
         close: 1007,
       };
     }),
-    fc.constantFrom([0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98]).map((tail): Bad => ({
-      name: 'text ends inside a character',
-      bytes: rawFrame({ opcode: 1, payload: Buffer.concat([Buffer.from('ok'), Buffer.from(tail)]) }),
-      code: 'ERR_WS_INVALID_UTF8',
-      close: 1007,
-    })),
+    fc.constantFrom([0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98]).map(
+      (tail): Bad => ({
+        name: 'text ends inside a character',
+        bytes: rawFrame({ opcode: 1, payload: Buffer.concat([Buffer.from('ok'), Buffer.from(tail)]) }),
+        code: 'ERR_WS_INVALID_UTF8',
+        close: 1007,
+      }),
+    ),
     // Only the header: the error must come before any payload byte is waited for or buffered.
-    fc.tuple(fc.constantFrom(1, 2), fc.constantFrom<7 | 16 | 64>(7, 16, 64), fc.integer({ min: 1, max: 1000 })).map(([op, form, extra]): Bad => {
-      const len = BigInt(maxPayload + extra);
-      const f: 7 | 16 | 64 = len >= 65536n ? 64 : len >= 126n && form === 7 ? 16 : form;
-      return { name: 'one frame over maxPayload (header only)', bytes: rawFrame({ opcode: op, len, form: f }), code: 'ERR_WS_MESSAGE_TOO_BIG', close: 1009 };
-    }),
-    fc.bigInt({ min: (1n << 53n) - 1n, max: (1n << 63n) - 1n }).map((len): Bad => ({ name: 'length 2^53 and beyond (header only)', bytes: rawFrame({ opcode: 2, len, form: 64 }), code: 'ERR_WS_MESSAGE_TOO_BIG', close: 1009 })),
+    fc
+      .tuple(fc.constantFrom(1, 2), fc.constantFrom<7 | 16 | 64>(7, 16, 64), fc.integer({ min: 1, max: 1000 }))
+      .map(([op, form, extra]): Bad => {
+        const len = BigInt(maxPayload + extra);
+        const f: 7 | 16 | 64 = len >= 65536n ? 64 : len >= 126n && form === 7 ? 16 : form;
+        return {
+          name: 'one frame over maxPayload (header only)',
+          bytes: rawFrame({ opcode: op, len, form: f }),
+          code: 'ERR_WS_MESSAGE_TOO_BIG',
+          close: 1009,
+        };
+      }),
+    fc
+      .bigInt({ min: (1n << 53n) - 1n, max: (1n << 63n) - 1n })
+      .map(
+        (len): Bad => ({
+          name: 'length 2^53 and beyond (header only)',
+          bytes: rawFrame({ opcode: 2, len, form: 64 }),
+          code: 'ERR_WS_MESSAGE_TOO_BIG',
+          close: 1009,
+        }),
+      ),
     fc.integer({ min: 1, max: 4 }).map((n): Bad => {
       // Fragments that each fit, whose sum does not: refused at the header of the one that overflows.
       const size = Math.ceil(maxPayload / n);
-      const frags = Array.from({ length: n }, (_, i) => rawFrame({ opcode: i === 0 ? 2 : 0, fin: false, payload: Buffer.alloc(size, 1) }));
-      return { name: 'fragments summing over maxPayload', bytes: Buffer.concat([...frags, rawFrame({ opcode: 0, len: 1 })]), code: 'ERR_WS_MESSAGE_TOO_BIG', close: 1009 };
+      const frags = Array.from({ length: n }, (_, i) =>
+        rawFrame({ opcode: i === 0 ? 2 : 0, fin: false, payload: Buffer.alloc(size, 1) }),
+      );
+      return {
+        name: 'fragments summing over maxPayload',
+        bytes: Buffer.concat([...frags, rawFrame({ opcode: 0, len: 1 })]),
+        code: 'ERR_WS_MESSAGE_TOO_BIG',
+        close: 1009,
+      };
     }),
   );
 }
@@ -304,9 +409,15 @@ describe('frame decoder fuzz: invalid streams', () => {
         fc.integer({ min: 200, max: 20_000 }).chain((maxPayload) =>
           fc.record({
             maxPayload: fc.constant(maxPayload),
-            prefix: fc.array(msgArb.filter((m) => msgData(m).length <= maxPayload), { maxLength: 3 }),
+            prefix: fc.array(
+              msgArb.filter((m) => msgData(m).length <= maxPayload),
+              { maxLength: 3 },
+            ),
             bad: badArb(maxPayload),
-            after: fc.array(msgArb.filter((m) => msgData(m).length <= 200), { maxLength: 2 }),
+            after: fc.array(
+              msgArb.filter((m) => msgData(m).length <= 200),
+              { maxLength: 2 },
+            ),
           }),
         ),
         chunkingArb,
@@ -327,24 +438,37 @@ describe('frame decoder fuzz: invalid streams', () => {
     const soup = fc.array(
       fc.oneof(
         fc.uint8Array({ maxLength: 12 }).map((a) => Buffer.from(a)),
-        fc.constantFrom(0x81, 0x82, 0x01, 0x00, 0x80, 0x88, 0x89, 0x8a, 0x7e, 0x7f, 0xff, 0xc1).map((b) => Buffer.from([b])),
-        fc.constantFrom(rawFrame({ opcode: 1, fin: false, payload: Buffer.from('ab') }), rawFrame({ opcode: 0, payload: Buffer.from('c') }), rawFrame({ opcode: 9 }), Buffer.from([0x82, 0x7f, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])),
+        fc
+          .constantFrom(0x81, 0x82, 0x01, 0x00, 0x80, 0x88, 0x89, 0x8a, 0x7e, 0x7f, 0xff, 0xc1)
+          .map((b) => Buffer.from([b])),
+        fc.constantFrom(
+          rawFrame({ opcode: 1, fin: false, payload: Buffer.from('ab') }),
+          rawFrame({ opcode: 0, payload: Buffer.from('c') }),
+          rawFrame({ opcode: 9 }),
+          Buffer.from([0x82, 0x7f, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+        ),
       ),
       { maxLength: 40 },
     );
     fc.assert(
-      fc.property(soup, chunkingArb, fc.integer({ min: 1, max: 5000 }), fc.boolean(), (pieces, c, maxPayload, frames) => {
-        const input = Buffer.concat(pieces);
-        const whole = decode([input], maxPayload, frames);
-        const split = decode(chunk(input, c), maxPayload, frames);
-        // Both runs saw every byte, so the chunking must not change a single event.
-        expect(split.events).toEqual(whole.events);
-        const ends = whole.events.filter((e) => e[0] === 'error' || e[0] === 'close');
-        expect(ends.length).toBeLessThanOrEqual(1);
-        if (ends.length === 1) expect(whole.events.at(-1)).toBe(ends[0]);
-        for (const e of whole.events) if (e[0] === 'error') expect([1002, 1007, 1009]).toContain(e[2]);
-        expect(Math.max(whole.largest, split.largest)).toBeLessThanOrEqual(Math.max(maxPayload, 125));
-      }),
+      fc.property(
+        soup,
+        chunkingArb,
+        fc.integer({ min: 1, max: 5000 }),
+        fc.boolean(),
+        (pieces, c, maxPayload, frames) => {
+          const input = Buffer.concat(pieces);
+          const whole = decode([input], maxPayload, frames);
+          const split = decode(chunk(input, c), maxPayload, frames);
+          // Both runs saw every byte, so the chunking must not change a single event.
+          expect(split.events).toEqual(whole.events);
+          const ends = whole.events.filter((e) => e[0] === 'error' || e[0] === 'close');
+          expect(ends.length).toBeLessThanOrEqual(1);
+          if (ends.length === 1) expect(whole.events.at(-1)).toBe(ends[0]);
+          for (const e of whole.events) if (e[0] === 'error') expect([1002, 1007, 1009]).toContain(e[2]);
+          expect(Math.max(whole.largest, split.largest)).toBeLessThanOrEqual(Math.max(maxPayload, 125));
+        },
+      ),
       params(78404, 800),
     );
   });

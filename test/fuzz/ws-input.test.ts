@@ -34,20 +34,44 @@ const hostArb = fc.oneof(
   fc.ipV4(),
   fc.ipV4Extended(),
   fc.ipV6().map((ip) => `[${ip}]`),
-  fc.constantFrom('', 'localhost', 'bücher.de', 'xn--bcher-kva.de', '[::1', '::1', '1.2.3', '999.1.1.1', '0x7f.1', 'a b', '%00', 'a%2eb', 'h\u0000', 'h\r\nx', '\u3002', '[fe80::1%25eth0]', 'EXAMPLE.COM.'),
+  fc.constantFrom(
+    '',
+    'localhost',
+    'bücher.de',
+    'xn--bcher-kva.de',
+    '[::1',
+    '::1',
+    '1.2.3',
+    '999.1.1.1',
+    '0x7f.1',
+    'a b',
+    '%00',
+    'a%2eb',
+    'h\u0000',
+    'h\r\nx',
+    '\u3002',
+    '[fe80::1%25eth0]',
+    'EXAMPLE.COM.',
+  ),
 );
-const portArb = fc.oneof(fc.constant(''), fc.integer({ min: 0, max: 70_000 }).map((p) => `:${p}`), fc.constantFrom(':', ':abc', ':-1', ':080', ':65536'));
+const portArb = fc.oneof(
+  fc.constant(''),
+  fc.integer({ min: 0, max: 70_000 }).map((p) => `:${p}`),
+  fc.constantFrom(':', ':abc', ':-1', ':080', ':65536'),
+);
 const pathArb = fc.oneof(
   fc.constant(''),
   fc.webPath(),
   fc.tuple(fc.webPath(), fc.webQueryParameters(), fc.webFragments()).map(([p, q, f]) => `${p}?${q}#${f}`),
-  text(30).map((s) => '/' + s),
+  text(30).map((s) => `/${s}`),
   fc.constantFrom('/a b', '/%zz', '/%', '/\r\n/x', '/\t', '/\u0000', '?x=\r\n', '#frag', '/..%2f..', '//double'),
 );
 /** Userinfo written raw, so ':' and '@' and '%' reach the URL parser as typed. */
 const rawUserinfo = fc.oneof(
   fc.constant(''),
-  fc.tuple(fc.string({ maxLength: 10 }), fc.option(fc.string({ maxLength: 10 }))).map(([u, p]) => (p === null ? `${u}@` : `${u}:${p}@`)),
+  fc
+    .tuple(fc.string({ maxLength: 10 }), fc.option(fc.string({ maxLength: 10 })))
+    .map(([u, p]) => (p === null ? `${u}@` : `${u}:${p}@`)),
   fc.constantFrom('a:b@', ':@', 'a@b@', 'a:b:c@', 'us%40er:p%3Ass@', 'u:%@', '%41:%42@'),
 );
 
@@ -78,7 +102,9 @@ function checkTarget(t: WsTarget, input: string): void {
 describe('parseWsUrl fuzz', () => {
   it('hostile URLs: a WsTarget with clean fields, or ERR_WS_URL [seed 78201]', () => {
     const urlArb = fc.oneof(
-      fc.tuple(schemeArb, rawUserinfo, hostArb, portArb, pathArb).map(([s, u, h, p, path]) => `${s}://${u}${h}${p}${path}`),
+      fc
+        .tuple(schemeArb, rawUserinfo, hostArb, portArb, pathArb)
+        .map(([s, u, h, p, path]) => `${s}://${u}${h}${p}${path}`),
       fc.webUrl({ withQueryParameters: true, withFragments: true }).map((u) => u.replace(/^https?/, 'ws')),
       text(60),
     );
@@ -101,7 +127,11 @@ describe('parseWsUrl fuzz', () => {
   });
 
   it('raw userinfo (":", "@", "%", bad escapes) gives a target or ERR_WS_URL, never URIError [seed 78301]', () => {
-    const info = fc.string({ unit: fc.constantFrom('a', ':', '%', '4', '1', 'f', 'E', '0', '@'), minLength: 1, maxLength: 8 });
+    const info = fc.string({
+      unit: fc.constantFrom('a', ':', '%', '4', '1', 'f', 'E', '0', '@'),
+      minLength: 1,
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(info, (u) => {
         const r = outcome(() => parseWsUrl(`ws://${u}@example.com/`), 'ERR_WS_URL');
@@ -113,29 +143,46 @@ describe('parseWsUrl fuzz', () => {
 
   it('userinfo with any characters (":" and "@" included), percent-encoded, round-trips into Basic auth [seed 78202]', () => {
     fc.assert(
-      fc.property(text(20), text(20), fc.boolean(), fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6().map((ip) => `[${ip}]`)), (user, pass, withPass, host) => {
-        fc.pre(user !== '' || (withPass && pass !== ''));
-        const info = encodeURIComponent(user) + (withPass ? ':' + encodeURIComponent(pass) : '');
-        const t = parseWsUrl(`wss://${info}@${host}/p?q=1#f`);
-        checkTarget(t, host);
-        expect(t.authorization).toBeDefined();
-        const decoded = Buffer.from(t.authorization!.slice('Basic '.length), 'base64').toString('utf8');
-        expect(decoded).toBe(`${user}:${withPass ? pass : ''}`);
-        expect(t.path).toBe('/p?q=1');
-        if (withPass && pass !== '') expect(t.display).not.toContain(encodeURIComponent(pass) + '@');
-      }),
+      fc.property(
+        text(20),
+        text(20),
+        fc.boolean(),
+        fc.oneof(
+          fc.domain(),
+          fc.ipV4(),
+          fc.ipV6().map((ip) => `[${ip}]`),
+        ),
+        (user, pass, withPass, host) => {
+          fc.pre(user !== '' || (withPass && pass !== ''));
+          const info = encodeURIComponent(user) + (withPass ? `:${encodeURIComponent(pass)}` : '');
+          const t = parseWsUrl(`wss://${info}@${host}/p?q=1#f`);
+          checkTarget(t, host);
+          expect(t.authorization).toBeDefined();
+          const decoded = Buffer.from(t.authorization!.slice('Basic '.length), 'base64').toString('utf8');
+          expect(decoded).toBe(`${user}:${withPass ? pass : ''}`);
+          expect(t.path).toBe('/p?q=1');
+          if (withPass && pass !== '') expect(t.display).not.toContain(`${encodeURIComponent(pass)}@`);
+        },
+      ),
       params(78202, 800),
     );
   });
 
   it('IPv6 literals: host without brackets, Host header with them, no SNI [seed 78203]', () => {
     fc.assert(
-      fc.property(fc.ipV6(), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), fc.boolean(), (ip, port, secure) => {
-        const t = parseWsUrl(`${secure ? 'wss' : 'ws'}://[${ip}]${port === undefined ? '' : `:${port}`}/`);
-        expect(isIP(t.host)).toBe(6);
-        expect(t.servername).toBe('');
-        expect(t.hostHeader).toBe(port === undefined || port === (secure ? 443 : 80) ? `[${t.host}]` : `[${t.host}]:${port}`);
-      }),
+      fc.property(
+        fc.ipV6(),
+        fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+        fc.boolean(),
+        (ip, port, secure) => {
+          const t = parseWsUrl(`${secure ? 'wss' : 'ws'}://[${ip}]${port === undefined ? '' : `:${port}`}/`);
+          expect(isIP(t.host)).toBe(6);
+          expect(t.servername).toBe('');
+          expect(t.hostHeader).toBe(
+            port === undefined || port === (secure ? 443 : 80) ? `[${t.host}]` : `[${t.host}]:${port}`,
+          );
+        },
+      ),
       params(78203, 500),
     );
   });
@@ -145,14 +192,37 @@ describe('parseWsUrl fuzz', () => {
 
 const nameArb = fc.oneof(
   fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}$/),
-  fc.constantFrom('Host', 'host', 'UPGRADE', 'Connection', 'Sec-WebSocket-Key', 'sec-websocket-protocol', 'Content-Length', 'Transfer-Encoding', 'X-A', 'Authorization', 'Cookie'),
+  fc.constantFrom(
+    'Host',
+    'host',
+    'UPGRADE',
+    'Connection',
+    'Sec-WebSocket-Key',
+    'sec-websocket-protocol',
+    'Content-Length',
+    'Transfer-Encoding',
+    'X-A',
+    'Authorization',
+    'Cookie',
+  ),
   fc.constantFrom('', ' X', 'X ', 'X:Y', 'X\r\nY', 'X\0', 'Ä', 'a b', '(x)', '"q"'),
   text(8),
 );
 const valueArb = fc.oneof(
   fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
   text(30),
-  fc.constantFrom('', 'a\r\nInjected: 1', 'a\nb', 'a\rb', 'a\0b', '\r\n\r\nGET / HTTP/1.1', 'ünï', '\t', ' lead and trail ', 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    'a\r\nInjected: 1',
+    'a\nb',
+    'a\rb',
+    'a\0b',
+    '\r\n\r\nGET / HTTP/1.1',
+    'ünï',
+    '\t',
+    ' lead and trail ',
+    'x'.repeat(5000),
+  ),
 );
 
 /** The request's head lines (without the empty line that ends it). */
@@ -169,7 +239,10 @@ const target = parseWsUrl('ws://example.com:8080/chat?x=1');
 
 describe('header validation fuzz', () => {
   it('checkHeaders: accepted headers are tokens with CR/LF/NUL-free values and add exactly one request line each [seed 78204]', () => {
-    const input = fc.oneof(fc.array(fc.tuple(nameArb, valueArb), { maxLength: 6 }), fc.dictionary(nameArb, fc.oneof(valueArb, fc.integer()), { maxKeys: 6 }));
+    const input = fc.oneof(
+      fc.array(fc.tuple(nameArb, valueArb), { maxLength: 6 }),
+      fc.dictionary(nameArb, fc.oneof(valueArb, fc.integer()), { maxKeys: 6 }),
+    );
     fc.assert(
       fc.property(input, (h) => {
         const r = outcome(() => checkHeaders(h as Record<string, string>), 'ERR_WS_BAD_HEADER');
@@ -184,7 +257,7 @@ describe('header validation fuzz', () => {
         expect(lines[0]).toBe('GET /chat?x=1 HTTP/1.1');
         // Handshake headers appear once each: a user header cannot duplicate or override them.
         for (const h of ['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version']) {
-          expect(lines.filter((l) => l.toLowerCase().startsWith(h + ':')).length).toBe(1);
+          expect(lines.filter((l) => l.toLowerCase().startsWith(`${h}:`)).length).toBe(1);
         }
       }),
       params(78204, 1500),
@@ -192,8 +265,21 @@ describe('header validation fuzz', () => {
   });
 
   it('checkHeaders from JavaScript: names that are not strings, values that are not strings or finite numbers, malformed containers → ERR_WS_BAD_HEADER [seed 78303]', () => {
-    const notString = fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer(), fc.boolean(), fc.constant(Symbol('s')), fc.constant({}), fc.constant(['X']), fc.constant(() => 'X'));
-    const badValue = fc.oneof(notString.filter((v) => typeof v !== 'number'), fc.constantFrom(NaN, Infinity, -Infinity), fc.bigInt());
+    const notString = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(Symbol('s')),
+      fc.constant({}),
+      fc.constant(['X']),
+      fc.constant(() => 'X'),
+    );
+    const badValue = fc.oneof(
+      notString.filter((v) => typeof v !== 'number'),
+      fc.constantFrom(NaN, Infinity, -Infinity),
+      fc.bigInt(),
+    );
     const good = fc.tuple(fc.constantFrom('X-A', 'X-B', 'Accept'), fc.oneof(fc.constantFrom('v', ''), fc.integer()));
     const bad = fc.oneof(
       fc.tuple(notString, fc.constant('v')).map(([n, v]) => ({ entry: [n, v] as unknown })),
@@ -232,18 +318,23 @@ describe('header validation fuzz', () => {
       fc.constantFrom('', ':', 'NoColon', ': v', 'X:', 'X: a\rb', 'X:\0'),
     );
     fc.assert(
-      fc.property(fc.array(lineArb, { maxLength: 6 }), fc.constantFrom('\r\n', '\n'), fc.boolean(), (lines, sep, trailing) => {
-        const s = lines.join(sep) + (trailing ? sep : '');
-        const r = outcome(() => parseHeaderString(s), 'ERR_WS_BAD_HEADER');
-        if (!r.ok) return;
-        for (const [n, v] of r.value) {
-          expect(isToken(n)).toBe(true);
-          expect(v).not.toMatch(/[\r\n\0]/);
-          expect(v).toBe(v.trim());
-        }
-        // One pair per non-empty line of the string form: nothing dropped, nothing split further.
-        expect(r.value.length).toBe(s.split(/\r?\n/).filter((l) => l !== '').length);
-      }),
+      fc.property(
+        fc.array(lineArb, { maxLength: 6 }),
+        fc.constantFrom('\r\n', '\n'),
+        fc.boolean(),
+        (lines, sep, trailing) => {
+          const s = lines.join(sep) + (trailing ? sep : '');
+          const r = outcome(() => parseHeaderString(s), 'ERR_WS_BAD_HEADER');
+          if (!r.ok) return;
+          for (const [n, v] of r.value) {
+            expect(isToken(n)).toBe(true);
+            expect(v).not.toMatch(/[\r\n\0]/);
+            expect(v).toBe(v.trim());
+          }
+          // One pair per non-empty line of the string form: nothing dropped, nothing split further.
+          expect(r.value.length).toBe(s.split(/\r?\n/).filter((l) => l !== '').length);
+        },
+      ),
       params(78205, 1500),
     );
   });
@@ -253,13 +344,49 @@ describe('header validation fuzz', () => {
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const statusArb = fc.oneof(
-  fc.constantFrom('HTTP/1.1 101 Switching Protocols', 'HTTP/1.1 101', 'HTTP/1.0 101 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 302 Found', 'HTTP/2 101 x', 'http/1.1 101 x', 'HTTP/1.1 10 x', 'HTTP/1.1 1010 x', 'SSH-2.0-OpenSSH', ''),
+  fc.constantFrom(
+    'HTTP/1.1 101 Switching Protocols',
+    'HTTP/1.1 101',
+    'HTTP/1.0 101 OK',
+    'HTTP/1.1 200 OK',
+    'HTTP/1.1 302 Found',
+    'HTTP/2 101 x',
+    'http/1.1 101 x',
+    'HTTP/1.1 10 x',
+    'HTTP/1.1 1010 x',
+    'SSH-2.0-OpenSSH',
+    '',
+  ),
   fc.tuple(fc.integer({ min: 100, max: 599 }), text(12)).map(([c, r]) => `HTTP/1.1 ${c} ${r.replace(/\r\n/g, '')}`),
 );
 const headerLineArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptFor(KEY)}`, 'Sec-WebSocket-Accept: wrong', 'Sec-WebSocket-Protocol: chat', 'Sec-WebSocket-Protocol: other', 'Sec-WebSocket-Extensions: permessage-deflate', 'Connection: keep-alive, Upgrade', 'upgrade: WebSocket') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Accept: ${acceptFor(KEY)}`,
+      'Sec-WebSocket-Accept: wrong',
+      'Sec-WebSocket-Protocol: chat',
+      'Sec-WebSocket-Protocol: other',
+      'Sec-WebSocket-Extensions: permessage-deflate',
+      'Connection: keep-alive, Upgrade',
+      'upgrade: WebSocket',
+    ),
+  },
   { weight: 3, arbitrary: fc.tuple(nameArb, valueArb).map(([n, v]) => `${n}: ${v}`.replace(/\r\n/g, ' ')) },
-  { weight: 1, arbitrary: fc.constantFrom(' folded continuation', 'NoColon', ':empty-name', 'Bad Name: x', 'X: a\0b', 'X: \u00ff\u00fe', 'X:' + 'y'.repeat(3000)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      ' folded continuation',
+      'NoColon',
+      ':empty-name',
+      'Bad Name: x',
+      'X: a\0b',
+      'X: \u00ff\u00fe',
+      `X:${'y'.repeat(3000)}`,
+    ),
+  },
 );
 
 /**
@@ -300,7 +427,10 @@ describe('handshake response parser fuzz', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 200, max: 3000 }),
-        fc.oneof(fc.constant<Chunking>({ kind: 'bytes' }), fc.array(fc.nat(), { minLength: 50, maxLength: 400 }).map<Chunking>((cuts) => ({ kind: 'cuts', cuts }))),
+        fc.oneof(
+          fc.constant<Chunking>({ kind: 'bytes' }),
+          fc.array(fc.nat(), { minLength: 50, maxLength: 400 }).map<Chunking>((cuts) => ({ kind: 'cuts', cuts })),
+        ),
         fc.uint8Array({ maxLength: 20 }),
         (padding, c, after) => {
           const head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-Pad: ${'p'.repeat(padding)}\r\n\r\n`;
@@ -316,7 +446,9 @@ describe('handshake response parser fuzz', () => {
           });
           expect(result).not.toBeNull();
           expect(result!.r.head.headers['x-pad']).toBe('p'.repeat(padding));
-          expect(Buffer.concat([result!.r.rest, ...pieces.slice(result!.pushes)]).equals(Buffer.from(after))).toBe(true);
+          expect(Buffer.concat([result!.r.rest, ...pieces.slice(result!.pushes)]).equals(Buffer.from(after))).toBe(
+            true,
+          );
           // One join of the input plus a few bytes of seam per push. Re-joining everything on
           // every push (the old parser) copies about pushes × length / 2 bytes.
           expect(total).toBeLessThanOrEqual(2 * input.length + 16 * result!.pushes);
@@ -325,7 +457,6 @@ describe('handshake response parser fuzz', () => {
       params(78307, 100),
     );
   });
-
 
   it('any head in any chunking: the same head and rest, or the same ERR_WS_HANDSHAKE [seed 78206]', () => {
     fc.assert(
@@ -336,7 +467,7 @@ describe('handshake response parser fuzz', () => {
         fc.constantFrom(64, 512, 4096, 16 * 1024),
         chunkingArb,
         (status, headerLines, after, maxBytes, c) => {
-          const head = [status, ...headerLines].join('\r\n') + '\r\n\r\n';
+          const head = `${[status, ...headerLines].join('\r\n')}\r\n\r\n`;
           const input = Buffer.concat([Buffer.from(head, 'latin1'), after]);
           const run = (chunks: Buffer[]) =>
             outcome(() => {
@@ -379,7 +510,16 @@ describe('handshake response parser fuzz', () => {
   it('every header line of the head shows up as an own property under its lower-case name, Object member names included [seed 78302]', () => {
     const name = fc.oneof(
       fc.stringMatching(/^[a-z][a-z-]{0,10}$/),
-      fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'Constructor', '__PROTO__', 'isPrototypeOf'),
+      fc.constantFrom(
+        'constructor',
+        '__proto__',
+        'toString',
+        'hasOwnProperty',
+        'valueOf',
+        'Constructor',
+        '__PROTO__',
+        'isPrototypeOf',
+      ),
     );
     fc.assert(
       fc.property(
@@ -390,7 +530,7 @@ describe('handshake response parser fuzz', () => {
         (names, value, twice, c) => {
           // `twice`: each header repeated, which must join the two values with ", ".
           const lines = names.flatMap((n) => (twice ? [`${n}: ${value}`, `${n}: ${value}2`] : [`${n}: ${value}`]));
-          const head = ['HTTP/1.1 101 Switching Protocols', ...lines].join('\r\n') + '\r\n\r\n';
+          const head = `${['HTTP/1.1 101 Switching Protocols', ...lines].join('\r\n')}\r\n\r\n`;
           const p = new ResponseParser(16384);
           let r: ReturnType<ResponseParser['push']> = null;
           for (const ch of chunk(Buffer.from(head, 'latin1'), c)) r = p.push(ch) ?? r;
@@ -398,7 +538,7 @@ describe('handshake response parser fuzz', () => {
           const h = r!.head.headers;
           expect(Object.keys(h).sort()).toEqual(names.map((n) => n.toLowerCase()).sort());
           for (const n of names) {
-            expect(Object.prototype.hasOwnProperty.call(h, n.toLowerCase()), n).toBe(true);
+            expect(Object.hasOwn(h, n.toLowerCase()), n).toBe(true);
             expect(h[n.toLowerCase()], n).toBe(twice ? `${value}, ${value}2` : value);
           }
           // Names never sent are absent, whatever Object.prototype holds.

@@ -20,7 +20,25 @@ const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Strings meant to break a header line, plus ordinary ones. */
 const hostile = fc.oneof(
-  { weight: 2, arbitrary: fc.constantFrom('a\r\nX-Injected: 1', 'a\nX-Injected: 1', 'a\rX-Injected: 1', '\r\n\r\nGET /x HTTP/1.1', 'a\0b', 'a\x0bb', 'a\x7fb', 'a\x1bb', 'tab\there', 'ünïcödé', '\u010a\u010d', ' x ', '', 'v') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'a\r\nX-Injected: 1',
+      'a\nX-Injected: 1',
+      'a\rX-Injected: 1',
+      '\r\n\r\nGET /x HTTP/1.1',
+      'a\0b',
+      'a\x0bb',
+      'a\x7fb',
+      'a\x1bb',
+      'tab\there',
+      'ünïcödé',
+      '\u010a\u010d',
+      ' x ',
+      '',
+      'v',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
   { weight: 1, arbitrary: fc.stringMatching(/^[a-z0-9.-]{1,12}$/) },
 );
@@ -68,16 +86,25 @@ describe('request head injection fuzz', () => {
   it('buildRequest with hostile parts (target fields included): exactly the lines asked for, or ERR_WS_URL / ERR_WS_BAD_HEADER [seed 78305]', () => {
     const base = parseWsUrl('ws://example.com:8080/chat?x=1');
     const targetArb = fc.record({
-      path: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(base.path, '/', '/a%0D%0Ab?c=%00') }, { weight: 1, arbitrary: hostile.map((s) => '/' + s) }, { weight: 1, arbitrary: hostile }),
+      path: fc.oneof(
+        { weight: 8, arbitrary: fc.constantFrom(base.path, '/', '/a%0D%0Ab?c=%00') },
+        { weight: 1, arbitrary: hostile.map((s) => `/${s}`) },
+        { weight: 1, arbitrary: hostile },
+      ),
       hostHeader: mostly(fc.constantFrom(base.hostHeader, '[::1]:81', 'xn--bcher-kva.de')),
       authorization: mostly(fc.constantFrom(undefined, 'Basic dTpw')),
     });
-    const headerArb = fc.tuple(mostly(fc.constantFrom('X-A', 'Accept', 'Origin', 'Authorization')), mostly(fc.constantFrom('v', '', 'tab\there', 'ünï', ' x ')));
+    const headerArb = fc.tuple(
+      mostly(fc.constantFrom('X-A', 'Accept', 'Origin', 'Authorization')),
+      mostly(fc.constantFrom('v', '', 'tab\there', 'ünï', ' x ')),
+    );
     const partsArb = fc.record({
       target: targetArb,
       key: mostly(fc.constant('dGhlIHNhbXBsZSBub25jZQ==')),
       origin: fc.option(mostly(fc.webUrl()), { nil: undefined }),
-      protocols: fc.option(fc.uniqueArray(mostly(fc.constantFrom('chat', 'v2.json', 'a', 'b')), { maxLength: 3 }), { nil: undefined }),
+      protocols: fc.option(fc.uniqueArray(mostly(fc.constantFrom('chat', 'v2.json', 'a', 'b')), { maxLength: 3 }), {
+        nil: undefined,
+      }),
       extensions: fc.option(mostly(fc.constant('permessage-deflate; client_max_window_bits')), { nil: undefined }),
       headers: fc.uniqueArray(headerArb, { maxLength: 3, selector: ([n]) => String(n).toLowerCase() }),
     });
@@ -104,7 +131,8 @@ describe('request head injection fuzz', () => {
           ['sec-websocket-key', parts.key],
           ['sec-websocket-version', '13'],
         ];
-        if (parts.target.authorization && !userHas('authorization')) expected.push(['authorization', parts.target.authorization]);
+        if (parts.target.authorization && !userHas('authorization'))
+          expected.push(['authorization', parts.target.authorization]);
         if (parts.origin !== undefined && !userHas('origin')) expected.push(['origin', parts.origin]);
         if (parts.protocols?.length) expected.push(['sec-websocket-protocol', parts.protocols.join(', ')]);
         if (parts.extensions) expected.push(['sec-websocket-extensions', parts.extensions]);
@@ -117,12 +145,16 @@ describe('request head injection fuzz', () => {
   it('WebSocketClient: a hostile origin or subprotocol never injects a request line; refusals are Air780Errors [seed 78304]', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.constant(undefined), fc.webUrl(), fc.constantFrom('http://a\r\nX-Injected: 1', 'http://a\nb', 'http://a\0')),
+        fc.oneof(
+          fc.constant(undefined),
+          fc.webUrl(),
+          fc.constantFrom('http://a\r\nX-Injected: 1', 'http://a\nb', 'http://a\0'),
+        ),
         fc.oneof(fc.constant(undefined), fc.constantFrom('chat', 'bad proto', 'x\r\ny', '')),
         async (origin, protocol) => {
           const opts: Record<string, unknown> = {};
-          if (origin !== undefined) opts['origin'] = origin;
-          if (protocol !== undefined) opts['protocols'] = [protocol];
+          if (origin !== undefined) opts.origin = origin;
+          if (protocol !== undefined) opts.protocols = [protocol];
           const r = await capture('ws://example.com/', opts);
           if ('error' in r) {
             expectAir780(r.error, ['ERR_WS_BAD_HEADER']);
@@ -139,16 +171,33 @@ describe('request head injection fuzz', () => {
 
   it('WebSocketClient with hostile URL, headers, origin, subprotocols and deflate options: a clean request on the wire, or a coded refusal from the constructor [seed 78306]', async () => {
     const urlArb = fc.oneof(
-      { weight: 3, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }).map((u) => u.replace(/^https?/, 'ws')) },
+      {
+        weight: 3,
+        arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }).map((u) => u.replace(/^https?/, 'ws')),
+      },
       fc.tuple(hostile, hostile).map(([p, q]) => `ws://example.com/${p}?${q}`),
       fc.tuple(hostile, hostile).map(([u, p]) => `ws://${encodeURIComponent(u)}:${encodeURIComponent(p)}@example.com/`),
-      fc.constantFrom('ws://example.com/%0d%0aX-Injected:%201', 'ws://example.com/a\r\nX-Injected: 1', 'ws://ex\u00e4mple.com/\u00e4?\u00e4', 'ws://[::1]:81/'),
+      fc.constantFrom(
+        'ws://example.com/%0d%0aX-Injected:%201',
+        'ws://example.com/a\r\nX-Injected: 1',
+        'ws://ex\u00e4mple.com/\u00e4?\u00e4',
+        'ws://[::1]:81/',
+      ),
     );
-    const windowBits = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 9, max: 15 }) }, fc.integer({ min: 7, max: 16 }), fc.constantFrom<unknown>('15\r\nX-Injected: 1', '12', 12.5, NaN, null));
+    const windowBits = fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 9, max: 15 }) },
+      fc.integer({ min: 7, max: 16 }),
+      fc.constantFrom<unknown>('15\r\nX-Injected: 1', '12', 12.5, NaN, null),
+    );
     const pmdArb = fc.oneof(
       fc.boolean(),
       fc.record(
-        { serverMaxWindowBits: windowBits, clientMaxWindowBits: windowBits, serverNoContextTakeover: fc.constantFrom<unknown>(true, false, true, 'yes'), level: fc.constantFrom<unknown>(-1, 9, 1, 10, '6') },
+        {
+          serverMaxWindowBits: windowBits,
+          clientMaxWindowBits: windowBits,
+          serverNoContextTakeover: fc.constantFrom<unknown>(true, false, true, 'yes'),
+          level: fc.constantFrom<unknown>(-1, 9, 1, 10, '6'),
+        },
         { requiredKeys: [] },
       ),
       fc.constantFrom<unknown>('permessage-deflate\r\nX-Injected: 1', null, 1, false, true),
@@ -159,13 +208,19 @@ describe('request head injection fuzz', () => {
         fc.option(mostly(fc.webUrl()), { nil: undefined }),
         // Duplicates on purpose ('chat' twice is refused).
         fc.option(fc.array(mostly(fc.constantFrom('chat', 'v2', 'mqtt')), { maxLength: 3 }), { nil: undefined }),
-        fc.option(fc.array(fc.tuple(mostly(fc.constantFrom('X-A', 'Cookie', 'Origin')), mostly(fc.constantFrom('v', 'a=b; c=d', ''))), { maxLength: 3 }), { nil: undefined }),
+        fc.option(
+          fc.array(
+            fc.tuple(mostly(fc.constantFrom('X-A', 'Cookie', 'Origin')), mostly(fc.constantFrom('v', 'a=b; c=d', ''))),
+            { maxLength: 3 },
+          ),
+          { nil: undefined },
+        ),
         pmdArb,
         async (url, origin, protocols, headers, perMessageDeflate) => {
           const opts: Record<string, unknown> = { perMessageDeflate };
-          if (origin !== undefined) opts['origin'] = origin;
-          if (protocols !== undefined) opts['protocols'] = protocols;
-          if (headers !== undefined) opts['headers'] = headers;
+          if (origin !== undefined) opts.origin = origin;
+          if (protocols !== undefined) opts.protocols = protocols;
+          if (headers !== undefined) opts.headers = headers;
           const r = await capture(url, opts);
           if ('error' in r) {
             expectAir780(r.error, ['ERR_WS_URL', 'ERR_WS_BAD_HEADER', 'ERR_WS_BAD_OPTION']);
@@ -175,7 +230,8 @@ describe('request head injection fuzz', () => {
           const h = checkHead(lines);
           // What was accepted is on the wire as given: nothing dropped, nothing rewritten.
           for (const [n, v] of headers ?? []) expect(h).toContainEqual([n.toLowerCase(), v]);
-          if (origin !== undefined && !(headers ?? []).some(([n]) => n.toLowerCase() === 'origin')) expect(h).toContainEqual(['origin', origin]);
+          if (origin !== undefined && !(headers ?? []).some(([n]) => n.toLowerCase() === 'origin'))
+            expect(h).toContainEqual(['origin', origin]);
           if (protocols?.length) expect(h).toContainEqual(['sec-websocket-protocol', protocols.join(', ')]);
           expect(h.some(([n]) => n === 'sec-websocket-extensions')).toBe(perMessageDeflate !== false);
           expect(lines[0]).toBe(`GET ${parseWsUrl(url).path} HTTP/1.1`);
@@ -191,7 +247,10 @@ describe('request head injection fuzz', () => {
  * handshake would need an answer (or the constructor's error). Only the request head is checked,
  * so the client is closed as soon as it is complete.
  */
-async function capture(url: string, options: Record<string, unknown>): Promise<{ request: string } | { error: unknown }> {
+async function capture(
+  url: string,
+  options: Record<string, unknown>,
+): Promise<{ request: string } | { error: unknown }> {
   const raw: Buffer[] = [];
   let connected = false;
   const stream = new Duplex({
@@ -219,7 +278,8 @@ async function capture(url: string, options: Record<string, unknown>): Promise<{
   }
   const errors: unknown[] = [];
   client.on('error', (e) => errors.push(e));
-  for (let i = 0; i < 200 && !text().includes('\r\n\r\n') && errors.length === 0; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 200 && !text().includes('\r\n\r\n') && errors.length === 0; i++)
+    await new Promise((r) => setImmediate(r));
   client.close();
   expect(errors).toEqual([]);
   const request = text();

@@ -21,7 +21,23 @@ function openssl(args: string[], cwd: string): void {
 
 function makeCa(dir: string, name: string): void {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
-  openssl(['req', '-x509', '-new', '-key', `${name}.key`, '-sha256', '-days', '2', '-subj', `/CN=${name}`, '-out', `${name}.crt`], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-out',
+      `${name}.crt`,
+    ],
+    dir,
+  );
 }
 
 /** Creates (once per process) a CA, a server cert signed by it, and an unrelated CA. */
@@ -33,8 +49,34 @@ export function makeTestPki(): TestPki {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'server.key'], dir);
   openssl(['req', '-new', '-key', 'server.key', '-subj', '/CN=localhost', '-out', 'server.csr'], dir);
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-sha256', '-extfile', 'ext.cnf', '-out', 'server.crt'], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      'ext.cnf',
+      '-out',
+      'server.crt',
+    ],
+    dir,
+  );
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-  cached = { dir, caCert: read('ca.crt'), serverCert: read('server.crt'), serverKey: read('server.key'), otherCaCert: read('other-ca.crt') };
+  cached = {
+    dir,
+    caCert: read('ca.crt'),
+    serverCert: read('server.crt'),
+    serverKey: read('server.key'),
+    otherCaCert: read('other-ca.crt'),
+  };
   return cached;
 }

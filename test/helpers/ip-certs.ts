@@ -23,13 +23,46 @@ export function makeIpVsNamePki(): IpVsNamePki {
   const dir = mkdtempSync(join(tmpdir(), 'air780-ipcert-'));
   const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);
-  openssl(['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', '2', '-subj', '/CN=ip-vs-name test CA', '-out', 'ca.crt']);
+  openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ca.key',
+    '-sha256',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ip-vs-name test CA',
+    '-out',
+    'ca.crt',
+  ]);
   const leaf = (name: string, san: string) => {
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
     openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`]);
     writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-sha256', '-extfile', `${name}.cnf`, '-out', `${name}.crt`]);
-    return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.cnf`,
+      '-out',
+      `${name}.crt`,
+    ]);
+    return {
+      cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+      key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+    };
   };
   const dns = leaf('dns-localhost', 'DNS:localhost');
   const ip = leaf('ip-127', 'IP:127.0.0.1');

@@ -41,7 +41,11 @@ describe('close frame + FIN right behind the last messages, through the mock mod
           // and the modem layer then destroys the socket with the unread bytes (src/modem, not src/ws).
           const b = burst(30, { compress: deflate, seed: deflate ? 21 : 22, close: [1000, 'done'], pings: false });
           conn.socket.end(b.bytes);
-          expect(await closed, `${initiator} initiated, ${got.length} messages`).toEqual({ code: 1000, reason: 'done', wasClean: true });
+          expect(await closed, `${initiator} initiated, ${got.length} messages`).toEqual({
+            code: 1000,
+            reason: 'done',
+            wasClean: true,
+          });
           expect(digest(got)).toEqual(digest(b.messages));
           expect(errors).toEqual([]);
         }

@@ -30,7 +30,11 @@ afterAll(async () => {
 
 describe('data after our close frame (raw server)', () => {
   it('delivers text, binary and a fragmented message sent before the server close, and sends nothing but the close', async () => {
-    const client = new WebSocketClient(`ws://127.0.0.1:${raw.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 5000 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${raw.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 0,
+      closeTimeoutMs: 5000,
+    });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     const got: Array<[string | Buffer, boolean]> = [];
@@ -70,7 +74,11 @@ describe('data after our close frame (raw server)', () => {
   });
 
   it('frames mode: every fragment sent before the server close is delivered', async () => {
-    const client = new WebSocketClient(`ws://127.0.0.1:${raw.port}/`, { perMessageDeflate: false, keepaliveMs: 0, frames: true });
+    const client = new WebSocketClient(`ws://127.0.0.1:${raw.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 0,
+      frames: true,
+    });
     const frags: Array<[string, boolean, number]> = [];
     client.on('fragment', (d, fin, op) => frags.push([d.toString(), fin, op]));
     const conn = await raw.next();
@@ -78,7 +86,9 @@ describe('data after our close frame (raw server)', () => {
     const closed = client.closed();
     client.close();
     await conn.closeFrame();
-    await conn.send(Buffer.concat([serverFrame(1, 'a', { fin: false }), serverFrame(0, 'b'), serverFrame(8, closeBody(1000))]));
+    await conn.send(
+      Buffer.concat([serverFrame(1, 'a', { fin: false }), serverFrame(0, 'b'), serverFrame(8, closeBody(1000))]),
+    );
     await conn.ended();
     conn.socket.end();
     expect((await closed).wasClean).toBe(true);
@@ -92,7 +102,10 @@ describe('data after our close frame (raw server)', () => {
 describe('through the module', () => {
   it('WebSocketClient: close() right after the first of a burst still yields the whole burst', async () => {
     const { modem } = await openModem({ rxMode: 'push' });
-    const client = new WebSocketClient(`ws://127.0.0.1:${burst.port}/`, { connect: openerConnect(modem), keepaliveMs: 0 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${burst.port}/`, {
+      connect: openerConnect(modem),
+      keepaliveMs: 0,
+    });
     defer(() => client.terminate());
     const got: Array<string | Buffer> = [];
     client.on('message', (d) => {

@@ -51,7 +51,8 @@ async function connectThrough(modem: Modem, port: number, options: WebSocketClie
   const next = async (timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
     while (inbox.length === 0) {
-      if (Date.now() > deadline) throw new Error(`no message within ${timeoutMs} ms (errors: ${errors.map((e) => e.message).join('; ')})`);
+      if (Date.now() > deadline)
+        throw new Error(`no message within ${timeoutMs} ms (errors: ${errors.map((e) => e.message).join('; ')})`);
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, 100);
@@ -105,7 +106,6 @@ describe.each(['push', 'pull'] as const)('%s receive mode, in-process stream', (
       expect(ev).toMatchObject({ code: 1000, wasClean: true });
       expect(c.errors).toEqual([]);
     });
-
   });
 
   it('reassembles server-fragmented text and binary messages (ws server, 1000-byte frames)', async () => {

@@ -52,9 +52,21 @@ export async function openModem(
   if (options.pty) {
     const pty = await mock.servePty();
     defer(() => pty.close());
-    modem = await Modem.open({ path: pty.path, baudRate: 115200, ...FAST, rxMode: options.rxMode ?? 'push', ...options.modem });
+    modem = await Modem.open({
+      path: pty.path,
+      baudRate: 115200,
+      ...FAST,
+      rxMode: options.rxMode ?? 'push',
+      ...options.modem,
+    });
   } else {
-    modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), ...FAST, rxMode: options.rxMode ?? 'push', ...options.modem });
+    modem = await Modem.open({
+      stream: mock.hostStream(),
+      reopen: () => mock.hostStream(),
+      ...FAST,
+      rxMode: options.rxMode ?? 'push',
+      ...options.modem,
+    });
   }
   defer(() => modem.close());
   return { mock, modem };
@@ -68,7 +80,10 @@ export interface LuatRecord {
 }
 
 /** Records every LuatOS callback event of `wsc` (after calling `tap`, if given) and waits for them. */
-export function recordLuat(wsc: LuatWebSocket, tap?: (event: LuatWsEvent) => void): {
+export function recordLuat(
+  wsc: LuatWebSocket,
+  tap?: (event: LuatWsEvent) => void,
+): {
   events: LuatRecord[];
   names(): string[];
   waitFor(event: LuatWsEvent, count?: number, ms?: number): Promise<LuatRecord[]>;
@@ -86,7 +101,8 @@ export function recordLuat(wsc: LuatWebSocket, tap?: (event: LuatWsEvent) => voi
     async waitFor(event, count = 1, ms = 20_000) {
       const deadline = Date.now() + ms;
       while (events.filter((e) => e.event === event).length < count) {
-        if (Date.now() > deadline) throw new Error(`no ${count}× ${event} within ${ms} ms; got ${events.map((e) => e.event).join(',')}`);
+        if (Date.now() > deadline)
+          throw new Error(`no ${count}× ${event} within ${ms} ms; got ${events.map((e) => e.event).join(',')}`);
         await new Promise<void>((r) => {
           wake = r;
           setTimeout(r, 50);
@@ -113,7 +129,8 @@ export async function until(predicate: () => boolean, timeoutMs = 20_000, what =
 export function expectThroughModule(mock: MockModem, port: number, rxMode?: 'push' | 'pull'): void {
   const cmds = mock.commands();
   const start = new RegExp(`^AT\\+CIPSTART=\\d,"TCP","127\\.0\\.0\\.1",${port}$`);
-  if (!cmds.some((c) => start.test(c))) throw new Error(`the module never opened a link to port ${port}: ${cmds.slice(-20).join(' | ')}`);
+  if (!cmds.some((c) => start.test(c)))
+    throw new Error(`the module never opened a link to port ${port}: ${cmds.slice(-20).join(' | ')}`);
   const pulls = cmds.filter((c) => /^AT\+CIPRXGET=2,/.test(c)).length;
   if (rxMode === 'pull' && pulls === 0) throw new Error('pull mode, but no AT+CIPRXGET=2 was sent');
   if (rxMode === 'push' && pulls > 0) throw new Error(`push mode, but ${pulls} AT+CIPRXGET=2 were sent`);

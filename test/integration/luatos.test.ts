@@ -10,7 +10,16 @@ import type { WebSocket } from 'ws';
 import type { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
 import { hostAdapter, websocket, type LuatWebSocket } from '../../src/ws/index.js';
-import { defer, expectThroughModule, openModem, recordLuat, startWsEcho, until, type LuatRecord, type WsPeer } from './helpers.js';
+import {
+  defer,
+  expectThroughModule,
+  openModem,
+  recordLuat,
+  startWsEcho,
+  until,
+  type LuatRecord,
+  type WsPeer,
+} from './helpers.js';
 
 /** Echo server that also logs what it received, per connection. */
 let peer: WsPeer;
@@ -142,7 +151,11 @@ describe.each([
     expect(wsc.ready()).toBe(true);
     const tag = `after-${Date.now()}`;
     expect(wsc.send(tag)).toBe(true);
-    await until(() => rec.events.some((e) => e.event === 'recv' && e.data === tag), 10_000, 'the echo of the message sent after the reconnect');
+    await until(
+      () => rec.events.some((e) => e.event === 'recv' && e.data === tag),
+      10_000,
+      'the echo of the message sent after the reconnect',
+    );
     expect(received).toContain(tag);
     expect(modem.state).toBe('online');
     // Both connections went through the module.
@@ -180,7 +193,9 @@ describe('keepalive through the module', () => {
     expect(after[0]!.data).toBe('rx');
     expect(after[0]!.payload).toMatchObject({ code: 'ERR_WS_PONG_TIMEOUT' });
     expect(connections).toBe(2);
-    expect(mock.commands().filter((c) => new RegExp(`^AT\\+CIPSTART=\\d,"TCP","127\\.0\\.0\\.1",${silent.port}$`).test(c))).toHaveLength(2);
+    expect(
+      mock.commands().filter((c) => new RegExp(`^AT\\+CIPSTART=\\d,"TCP","127\\.0\\.0\\.1",${silent.port}$`).test(c)),
+    ).toHaveLength(2);
     // The new connection answers: pings keep it alive over several keepalive periods.
     await until(() => pingsAnswered >= 2, 10_000, 'two answered keepalive pings');
     expect(rec.events.slice(mark + after.length).map((e) => e.event)).toEqual([]);

@@ -38,7 +38,11 @@ type Outcome = 'accepted' | `refused ${string}`;
 /** The first code in an error's cause chain (Node's verification code, for a refused certificate). */
 function codes(err: unknown): string {
   const out: string[] = [];
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 8; e = e.cause as typeof e, i++) {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 8;
+    e = e.cause as typeof e, i++
+  ) {
     if (typeof e.code === 'string') out.push(e.code);
   }
   return out.join(' < ');
@@ -79,7 +83,8 @@ const wsPaths: Array<[string, (modem: Modem, ca: string) => ConnectFn]> = [
   ['openerConnect(modem, { ca })', (modem, ca) => openerConnect(modem, { ca })],
   [
     "the README's connect: modem.openStream(t.host, t.port, { tls: 'host', servername: t.servername })",
-    (modem, ca) => (t) => modem.openStream(t.host, t.port, { tls: t.secure ? 'host' : false, servername: t.servername, ca }),
+    (modem, ca) => (t) =>
+      modem.openStream(t.host, t.port, { tls: t.secure ? 'host' : false, servername: t.servername, ca }),
   ],
 ];
 
@@ -104,7 +109,11 @@ describe('host TLS over the module checks the IP for an IP target, the name for 
       expect(await streamOutcome(() => modem.openStream('127.0.0.1', dnsPeer.port, opts))).toMatch(ALTNAME);
     }
     // An explicit name is what gets checked, whatever the host.
-    expect(await streamOutcome(() => modem.openStream('127.0.0.1', dnsPeer.port, { tls: 'host', ca, servername: 'localhost' }))).toBe('accepted');
+    expect(
+      await streamOutcome(() =>
+        modem.openStream('127.0.0.1', dnsPeer.port, { tls: 'host', ca, servername: 'localhost' }),
+      ),
+    ).toBe('accepted');
   });
 
   it('websocket.create(modem, wss://127.0.0.1…): conack with the IP certificate, error then disconnect with the localhost one', async () => {
@@ -132,24 +141,35 @@ describe('host TLS over the module checks the IP for an IP target, the name for 
     expect(await wsOutcome(`wss://127.0.0.1:${dnsPeer.port}/`, connect)).toMatch(MODULE_REFUSED);
     const hostnames = mock.commands().filter((c) => c.startsWith('AT+SSLCFG="hostname"'));
     expect(hostnames[0]).toMatch(/^AT\+SSLCFG="hostname",\d,"localhost"$/);
-    expect(hostnames.slice(1).every((c) => /^AT\+SSLCFG="hostname",\d,$/.test(c)), hostnames.join('\n')).toBe(true);
+    expect(
+      hostnames.slice(1).every((c) => /^AT\+SSLCFG="hostname",\d,$/.test(c)),
+      hostnames.join('\n'),
+    ).toBe(true);
   });
 
   it('the default host transport (hostConnect) agrees', async () => {
     const connect = hostConnect({ ca: pki.caCert });
     expect(await wsOutcome(`wss://127.0.0.1:${ipPeer.port}/`, connect)).toBe('accepted');
-    expect(await wsOutcome(`wss://127.0.0.1:${dnsPeer.port}/`, connect)).toMatch(/^refused ERR_WS_CONNECT < ERR_TLS_CERT_ALTNAME_INVALID/);
+    expect(await wsOutcome(`wss://127.0.0.1:${dnsPeer.port}/`, connect)).toMatch(
+      /^refused ERR_WS_CONNECT < ERR_TLS_CERT_ALTNAME_INVALID/,
+    );
   });
 });
 
 describe('air780 ws --mock wss://127.0.0.1 --ca (spawned)', () => {
   for (const tls of ['host', 'modem'] as const) {
     it(`--tls ${tls}: the IP certificate works, the localhost one is refused, and no DEP0123 warning`, async () => {
-      const ok = await runCli(['ws', '--mock', '--tls', tls, '--ca', pki.caFile, '--linger', '300', `wss://127.0.0.1:${ipPeer.port}/ip`], { input: 'by ip\n', timeoutMs: 60_000 });
+      const ok = await runCli(
+        ['ws', '--mock', '--tls', tls, '--ca', pki.caFile, '--linger', '300', `wss://127.0.0.1:${ipPeer.port}/ip`],
+        { input: 'by ip\n', timeoutMs: 60_000 },
+      );
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stdout).toBe('by ip\n');
       expect(ok.stderr).not.toMatch(/DEP0123|Setting the TLS ServerName to an IP address/);
-      const bad = await runCli(['ws', '--mock', '--tls', tls, '--ca', pki.caFile, `wss://127.0.0.1:${dnsPeer.port}/dns`], { input: 'x\n', timeoutMs: 60_000 });
+      const bad = await runCli(
+        ['ws', '--mock', '--tls', tls, '--ca', pki.caFile, `wss://127.0.0.1:${dnsPeer.port}/dns`],
+        { input: 'x\n', timeoutMs: 60_000 },
+      );
       expect(bad.code, bad.stderr).toBe(1);
       expect(bad.stdout).toBe('');
       expect(bad.stderr).not.toMatch(/DEP0123|Setting the TLS ServerName to an IP address/);

@@ -40,7 +40,11 @@ async function open(rxMode: 'push' | 'pull' = 'push', tls?: { port: number; ca: 
   const url = tls ? `wss://localhost:${tls.port}/` : `ws://127.0.0.1:${peer.port}/`;
   const client = new WebSocketClient(url, {
     connect: async (t) =>
-      (stream = (await modem.openStream(t.host, t.port, tls ? { tls: 'host', ca: tls.ca, servername: t.servername } : {})) as TrackedStream),
+      (stream = (await modem.openStream(
+        t.host,
+        t.port,
+        tls ? { tls: 'host', ca: tls.ca, servername: t.servername } : {},
+      )) as TrackedStream),
     perMessageDeflate: false,
     keepaliveMs: 0,
     handshakeTimeoutMs: 15_000,
@@ -127,9 +131,15 @@ describe('websocket send over the module completes on DATA ACCEPT', () => {
     const ends = sizes.map((n) => (end += frameSize(n)));
     const calls: Array<{ i: number; err?: string; accepted: number }> = [];
     sizes.forEach((n, i) =>
-      client.send(Buffer.alloc(n, i), {}, (err?: CodedError) => calls.push({ i, ...(err ? { err: String(err.code) } : {}), accepted: stream.delivery.bytesAccepted })),
+      client.send(Buffer.alloc(n, i), {}, (err?: CodedError) =>
+        calls.push({ i, ...(err ? { err: String(err.code) } : {}), accepted: stream.delivery.bytesAccepted }),
+      ),
     );
-    await until(() => calls.length === sizes.length && messages.length === sizes.length, 'every callback and echo', 30_000);
+    await until(
+      () => calls.length === sizes.length && messages.length === sizes.length,
+      'every callback and echo',
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 50)); // a second call would show up here
     expect(calls.map((c) => c.i)).toEqual(sizes.map((_, i) => i));
     expect(calls.filter((c) => c.err)).toEqual([]);
@@ -186,8 +196,10 @@ describe('websocket send over the module completes on DATA ACCEPT', () => {
     const calls: Array<[number, string]> = [];
     const acks: Array<[number, string]> = [];
     for (let i = 0; i < 10; i++) {
-      client.send(Buffer.alloc(2000, i), { onAcked: (err?: CodedError) => acks.push([i, err ? String(err.code) : 'ok']) }, (err?: CodedError) =>
-        calls.push([i, err ? String(err.code) : 'ok']),
+      client.send(
+        Buffer.alloc(2000, i),
+        { onAcked: (err?: CodedError) => acks.push([i, err ? String(err.code) : 'ok']) },
+        (err?: CodedError) => calls.push([i, err ? String(err.code) : 'ok']),
       );
     }
     await until(() => wire.holdingCommand, 'the CIPSEND to be written');
@@ -234,7 +246,10 @@ describe('websocket send over the module completes on DATA ACCEPT', () => {
     await rec.waitFor('conack');
     expect(wsc.send('delivered')).toBe(true);
     await rec.waitFor('sent');
-    const link = mock.commands().map((c) => /^AT\+CIPSTART=(\d),/.exec(c)).find(Boolean)![1]!;
+    const link = mock
+      .commands()
+      .map((c) => /^AT\+CIPSTART=(\d),/.exec(c))
+      .find(Boolean)![1]!;
     wire.holdCommand(`AT+CIPSEND=${link},`, `${link}, CLOSED`);
     expect(wsc.send('never accepted')).toBe(true);
     expect(wsc.send('never accepted either')).toBe(true);

@@ -49,25 +49,35 @@ async function blackHoledModem(): Promise<{ modem: Modem; mock: MockModem }> {
 async function startedLink(mock: MockModem, host: string, port: number): Promise<number> {
   const re = new RegExp(`^AT\\+CIPSTART=(\\d),"TCP","${host.replace(/\./g, '\\.')}",${port}$`);
   let link = -1;
-  await until(() => {
-    for (const c of mock.commands()) {
-      const m = re.exec(c);
-      if (m) link = Number(m[1]);
-    }
-    return link >= 0;
-  }, 20_000, `AT+CIPSTART to ${host}:${port}`);
+  await until(
+    () => {
+      for (const c of mock.commands()) {
+        const m = re.exec(c);
+        if (m) link = Number(m[1]);
+      }
+      return link >= 0;
+    },
+    20_000,
+    `AT+CIPSTART to ${host}:${port}`,
+  );
   return link;
 }
 
 /** The link was closed on the module, and all six links can be connected again. */
 async function expectLinkFreed(modem: Modem, mock: MockModem, link: number): Promise<void> {
   await until(() => mock.commands().includes(`AT+CIPCLOSE=${link}`), 20_000, `AT+CIPCLOSE=${link}`);
-  const streams = await Promise.all(Array.from({ length: 6 }, () => modem.openStream('127.0.0.1', sinkPort, { timeoutMs: 20_000 })));
+  const streams = await Promise.all(
+    Array.from({ length: 6 }, () => modem.openStream('127.0.0.1', sinkPort, { timeoutMs: 20_000 })),
+  );
   for (const s of streams) defer(() => s.destroy());
   expect(streams).toHaveLength(6);
 }
 
-function modemClient(modem: Modem, url: string, handshakeTimeoutMs: number): { ws: WebSocketClient; errors: Error[]; closed: Promise<{ code: number }> } {
+function modemClient(
+  modem: Modem,
+  url: string,
+  handshakeTimeoutMs: number,
+): { ws: WebSocketClient; errors: Error[]; closed: Promise<{ code: number }> } {
   const ws = new WebSocketClient(url, { connect: openerConnect(modem), handshakeTimeoutMs, perMessageDeflate: false });
   defer(() => ws.terminate());
   const errors: Error[] = [];

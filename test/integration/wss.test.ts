@@ -78,14 +78,22 @@ describe.each([
     expect(errors).toHaveLength(1);
     const err = errors[0] as Error & { code?: string; cause?: Error & { code?: string } };
     expect(err.code).toBe('ERR_WS_CONNECT');
-    expect(err.message).toMatch(mode === 'host' ? /certificate was not accepted .*`ca` option/ : /for module TLS, the server's TLS versions and CA/);
+    expect(err.message).toMatch(
+      mode === 'host'
+        ? /certificate was not accepted .*`ca` option/
+        : /for module TLS, the server's TLS versions and CA/,
+    );
     // The cause says which check failed: Node's verification code (host TLS) or the module's refusal.
     expect(err.cause?.code).toMatch(mode === 'host' ? /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/ : /^ERR_CONNECT_FAILED$/);
     expect(peer.requests.length).toBe(before);
-    expect(mock.commands().some((c) => c.endsWith(`"localhost",${peer.port}`) && c.startsWith('AT+CIPSTART='))).toBe(true);
+    expect(mock.commands().some((c) => c.endsWith(`"localhost",${peer.port}`) && c.startsWith('AT+CIPSTART='))).toBe(
+      true,
+    );
     // All six links are free again.
     const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', peer.port));
-    await Promise.all(sockets.map((s) => new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject))));
+    await Promise.all(
+      sockets.map((s) => new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject))),
+    );
     for (const s of sockets) s.destroy();
   });
 

@@ -55,7 +55,7 @@ describe('reboot during a block', () => {
     mock.applyFault('reboot 300');
     await c.waitFor((u) => u.includes('\r\nRDY\r\n'), 'RDY', 5000);
     const text = c.unread();
-    expect(text.slice(0, text.indexOf('\r\nRDY\r\n'))).toBe(GREETING.toString('latin1') + '\r\n');
+    expect(text.slice(0, text.indexOf('\r\nRDY\r\n'))).toBe(`${GREETING.toString('latin1')}\r\n`);
   });
 });
 
@@ -65,7 +65,9 @@ describe('line faults inside the next block', () => {
     mock.applyFault('drop 3');
     await start();
     const rest = (await c.read(1397 + 2)).toString('latin1');
-    expect(rest).toBe(GREETING.subarray(0, 700).toString('latin1') + GREETING.subarray(703).toString('latin1') + '\r\n');
+    expect(rest).toBe(
+      `${GREETING.subarray(0, 700).toString('latin1') + GREETING.subarray(703).toString('latin1')}\r\n`,
+    );
   });
 
   it('"insert 5": five foreign bytes appear in its middle', async () => {
@@ -73,7 +75,9 @@ describe('line faults inside the next block', () => {
     mock.corruptNextBlock({ insert: Buffer.from('\r\nOK\n') });
     await start();
     const rest = (await c.read(1405 + 2)).toString('latin1');
-    expect(rest).toBe(GREETING.subarray(0, 700).toString('latin1') + '\r\nOK\n' + GREETING.subarray(700).toString('latin1') + '\r\n');
+    expect(rest).toBe(
+      `${GREETING.subarray(0, 700).toString('latin1')}\r\nOK\n${GREETING.subarray(700).toString('latin1')}\r\n`,
+    );
   });
 
   it('rejects bad fault lines', () => {

@@ -5,7 +5,8 @@ import { mockHarness } from './harness.js';
 
 const { setup, greetingServer: server } = mockHarness({ rebootDelayMs: 50 });
 
-const BOOT_URCS = '\r\nRDY\r\n\r\n^MODE: 17,17\r\n\r\n+E_UTRAN Service\r\n\r\n+CGEV: ME PDN ACT 1\r\n\r\n+NITZ: 24/07/23,08:35:01+32,0\r\n';
+const BOOT_URCS =
+  '\r\nRDY\r\n\r\n^MODE: 17,17\r\n\r\n+E_UTRAN Service\r\n\r\n+CGEV: ME PDN ACT 1\r\n\r\n+NITZ: 24/07/23,08:35:01+32,0\r\n';
 const C_INITIAL = [0, 1, 2, 3, 4, 5].map((n) => `\r\nC: ${n},,"","","","INITIAL"\r\n`).join('');
 
 describe('quirks', () => {
@@ -24,7 +25,7 @@ describe('quirks', () => {
 
   test('boot-garbage before RDY after a reboot', async () => {
     const { c } = setup({ quirks: ['boot-garbage'] });
-    await c.cmd('AT+RESET\r', "AT+RESET\r\r\nOK\r\n^boot.rom'v'!" + BOOT_URCS);
+    await c.cmd('AT+RESET\r', `AT+RESET\r\r\nOK\r\n^boot.rom'v'!${BOOT_URCS}`);
   });
 
   test('urc-after-prompt', async () => {
@@ -40,7 +41,7 @@ describe('quirks', () => {
     for (const quirk of [false, true]) {
       const { c } = setup({ quirks: quirk ? ['echo-after-reboot'] : [] });
       await c.cmd('ATE0;&W\r', 'ATE0;&W\r\r\nOK\r\n');
-      await c.cmd('AT+CFUN=1,1\r', '\r\nOK\r\n' + BOOT_URCS);
+      await c.cmd('AT+CFUN=1,1\r', `\r\nOK\r\n${BOOT_URCS}`);
       await c.cmd('AT\r', quirk ? 'AT\r\r\nOK\r\n' : '\r\nOK\r\n');
     }
   });
@@ -69,7 +70,11 @@ describe('faults', () => {
     await c.expect('\r\n+PDP: DEACT\r\n');
     await c.cmd('AT+CIPSEND=0,1\r', '\r\n+CME ERROR: 3\r\n');
     await c.cmd(`AT+CIPSTART=1,"TCP","127.0.0.1",${s.port}\r`, '\r\n+CME ERROR: 3\r\n');
-    await c.cmd('AT+CIPSTATUS\r', '\r\nOK\r\n\r\nSTATE: PDP DEACT\r\n' + C_INITIAL.replace('\r\nC: 0,,"","","","INITIAL"\r\n', `\r\nC: 0,0,"TCP","127.0.0.1","${s.port}","CLOSED"\r\n`));
+    await c.cmd(
+      'AT+CIPSTATUS\r',
+      '\r\nOK\r\n\r\nSTATE: PDP DEACT\r\n' +
+        C_INITIAL.replace('\r\nC: 0,,"","","","INITIAL"\r\n', `\r\nC: 0,0,"TCP","127.0.0.1","${s.port}","CLOSED"\r\n`),
+    );
     await bringUpMulti(c, { echoOff: true });
     await c.cmd(`AT+CIPSTART=0,"TCP","127.0.0.1",${s.port}\r`, '\r\nOK\r\n\r\n0, CONNECT OK\r\n');
   });

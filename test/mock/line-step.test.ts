@@ -11,7 +11,10 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function lineAt(baudRate: number, chunkMs = resolveOptions({ baudRate }).lineChunkMs): { line: SerialLine; got: Buffer[] } {
+function lineAt(
+  baudRate: number,
+  chunkMs = resolveOptions({ baudRate }).lineChunkMs,
+): { line: SerialLine; got: Buffer[] } {
   const line = new SerialLine({ baudRate, chunkMs, chunkBytes: 4096, highWater: 1 << 20, lowWater: 1 << 19 });
   const got: Buffer[] = [];
   line.setSink((b) => {

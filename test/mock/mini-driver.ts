@@ -1,4 +1,4 @@
-import type { RawClient } from './raw-client.js';
+
 
 /**
  * Just enough of a length-driven AT reader for bulk tests: lines, the `> ` prompt, `+RECEIVE`
@@ -65,7 +65,10 @@ export class MiniReader {
 
   private wait(timeoutMs: number, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timeout waiting for ${what}; lines ${JSON.stringify(this.lines.slice(-5))}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`timeout waiting for ${what}; lines ${JSON.stringify(this.lines.slice(-5))}`)),
+        timeoutMs,
+      );
       this.waiters.push(() => {
         clearTimeout(t);
         resolve();

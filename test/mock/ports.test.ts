@@ -35,7 +35,9 @@ describe('serialport binding', () => {
     cleanups.push(() => closePort(port));
     await new Promise<void>((r, j) => port.once('open', r).once('error', j));
     await session(new RawClient(port), echo.port);
-    expect(await mock.binding().list()).toMatchObject([{ path: MockModem.BINDING_PATH, vendorId: '19d1', productId: '0001' }]);
+    expect(await mock.binding().list()).toMatchObject([
+      { path: MockModem.BINDING_PATH, vendorId: '19d1', productId: '0001' },
+    ]);
   });
 
   test('unplug: the port closes as disconnected; after replug it opens again', async () => {
@@ -49,7 +51,9 @@ describe('serialport binding', () => {
     const closed = new Promise<{ disconnected?: boolean } | null>((r) => port.once('close', r));
     mock.unplug();
     expect((await closed)?.disconnected).toBe(true);
-    await expect(mock.binding().open({ path: MockModem.BINDING_PATH, baudRate: 115200 })).rejects.toThrow(/No such file/);
+    await expect(mock.binding().open({ path: MockModem.BINDING_PATH, baudRate: 115200 })).rejects.toThrow(
+      /No such file/,
+    );
     mock.replug();
     const again = new SerialPortStream({ binding: mock.binding(), path: MockModem.BINDING_PATH, baudRate: 115200 });
     again.on('error', () => {});

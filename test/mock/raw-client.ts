@@ -35,14 +35,19 @@ export class RawClient {
   }
 
   write(data: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.stream.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, (e) => (e ? reject(e) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.stream.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
   }
 
   /** Wait until `pred` holds over the unread bytes. */
   async waitFor(pred: (unread: Buffer) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this.buf.subarray(this.pos))) {
-      if (this.closed || this.error) throw new Error(`stream ended while waiting for ${what}; unread ${JSON.stringify(this.unread())}`);
+      if (this.closed || this.error)
+        throw new Error(`stream ended while waiting for ${what}; unread ${JSON.stringify(this.unread())}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timeout waiting for ${what}; unread ${JSON.stringify(this.unread())}`);
       await new Promise<void>((resolve) => {
@@ -67,7 +72,11 @@ export class RawClient {
   /** The next bytes must be exactly `expected` (latin1). Returns them. */
   async expect(expected: string | Buffer, timeoutMs?: number): Promise<string> {
     const exp = typeof expected === 'string' ? Buffer.from(expected, 'latin1') : expected;
-    await this.waitFor((u) => u.length >= exp.length || !exp.subarray(0, u.length).equals(u), JSON.stringify(exp.toString('latin1')), timeoutMs);
+    await this.waitFor(
+      (u) => u.length >= exp.length || !exp.subarray(0, u.length).equals(u),
+      JSON.stringify(exp.toString('latin1')),
+      timeoutMs,
+    );
     const got = this.buf.subarray(this.pos, this.pos + exp.length);
     if (!got.equals(exp)) {
       throw new Error(`expected ${JSON.stringify(exp.toString('latin1'))}\n     got ${JSON.stringify(this.unread())}`);
@@ -113,7 +122,9 @@ export class RawClient {
 }
 
 /** A loopback server on 127.0.0.1 that hands each connection to `onSocket`; tracks sockets for peer-close tests. */
-export async function startTrackedServer(onSocket: (s: net.Socket) => void): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
+export async function startTrackedServer(
+  onSocket: (s: net.Socket) => void,
+): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
   const sockets: net.Socket[] = [];
   const server = net.createServer((s) => {
     sockets.push(s);
@@ -141,7 +152,10 @@ export function startGreetingServer(greeting: string | Buffer): ReturnType<typeo
 }
 
 /** Bring a multi-link bearer up with echo off; asserts every reply byte-exact. */
-export async function bringUpMulti(c: RawClient, opts: { rxf?: number; qsend?: number; rxget?: number; echoOff?: boolean } = {}): Promise<void> {
+export async function bringUpMulti(
+  c: RawClient,
+  opts: { rxf?: number; qsend?: number; rxget?: number; echoOff?: boolean } = {},
+): Promise<void> {
   if (!opts.echoOff) await c.cmd('ATE0\r', 'ATE0\r\r\nOK\r\n');
   await c.cmd('AT+CIPSHUT\r', '\r\nSHUT OK\r\n');
   await c.cmd('AT+CIPMUX=1\r', '\r\nOK\r\n');

@@ -71,7 +71,11 @@ describe('state-machine refusals (air780e-at.md §4)', () => {
     await c.cmd('AT+CSTT\r', '\r\nOK\r\n');
     await c.cmd('AT+CIICR\r', '\r\nOK\r\n');
     await c.cmd('AT+CIPSTART=0,"TCP","127.0.0.1",80\r', '\r\n+CME ERROR: 3\r\n');
-    await c.cmd('AT+CIPSTATUS\r', '\r\nOK\r\n\r\nSTATE: IP GPRSACT\r\n' + [0, 1, 2, 3, 4, 5].map((n) => `\r\nC: ${n},,"","","","INITIAL"\r\n`).join(''));
+    await c.cmd(
+      'AT+CIPSTATUS\r',
+      '\r\nOK\r\n\r\nSTATE: IP GPRSACT\r\n' +
+        [0, 1, 2, 3, 4, 5].map((n) => `\r\nC: ${n},,"","","","INITIAL"\r\n`).join(''),
+    );
   });
 
   test('CIPSTART with a link id in single mode and without one in multi mode', async () => {
@@ -109,7 +113,11 @@ describe('state-machine refusals (air780e-at.md §4)', () => {
   });
 
   test('unresolvable name gives CONNECT FAIL after the DNS delay; a black-holed address stays silent', async () => {
-    const { c } = setup({ dnsFailDelayMs: 50, blackhole: ['192.0.2.1'], resolve: (h) => (h === 'good' ? '127.0.0.1' : h === '192.0.2.1' ? h : undefined) });
+    const { c } = setup({
+      dnsFailDelayMs: 50,
+      blackhole: ['192.0.2.1'],
+      resolve: (h) => (h === 'good' ? '127.0.0.1' : h === '192.0.2.1' ? h : undefined),
+    });
     await bringUpMulti(c);
     await c.cmd('AT+CIPSTART=0,"TCP","no.such.host",80\r', '\r\nOK\r\n');
     await c.expect('\r\n0, CONNECT FAIL\r\n');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { makeTestPki } from '../helpers/certs.js';
 import { startEchoServer, startTlsEchoServer } from '../helpers/servers.js';
-import { bringUpMulti, RawClient } from './raw-client.js';
+import { bringUpMulti, type RawClient } from './raw-client.js';
 import { mockHarness } from './harness.js';
 
 const { cleanups, setup } = mockHarness();

@@ -7,7 +7,8 @@ import { mockHarness } from './harness.js';
 // Every transcript of air780e-at.md §7, byte-exact, through a raw client.
 
 const { cleanups, setup } = mockHarness({
-  resolve: (h) => (h === 'example.com' || h === 'localhost' ? '127.0.0.1' : h.match(/^\d+\.\d+\.\d+\.\d+$/) ? h : undefined),
+  resolve: (h) =>
+    h === 'example.com' || h === 'localhost' ? '127.0.0.1' : h.match(/^\d+\.\d+\.\d+\.\d+$/) ? h : undefined,
 });
 
 describe('§7 transcripts', () => {
@@ -88,7 +89,10 @@ describe('§7 transcripts', () => {
   test('7.4 pull mode: URC once, binary read, hex reads, size', async () => {
     const a = await startGreetingServer('AAAAA');
     const b = await startGreetingServer('ABCD');
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const { c } = setup();
     await c.cmd('ATE0\r', 'ATE0\r\r\nOK\r\n');
     await c.cmd('AT+CIPRXGET=1\r', '\r\nOK\r\n');

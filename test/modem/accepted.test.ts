@@ -121,7 +121,9 @@ describe('waitAccepted', () => {
     expect(((await aborted.result) as CodedError).code).toBe('ERR_ABORTED');
     const pre = new AbortController();
     pre.abort();
-    expect(((await outcome(s.delivery.waitAccepted(10, { signal: pre.signal }))) as CodedError).code).toBe('ERR_ABORTED');
+    expect(((await outcome(s.delivery.waitAccepted(10, { signal: pre.signal }))) as CodedError).code).toBe(
+      'ERR_ABORTED',
+    );
     // Those settled waits left nothing behind: the real acceptance still resolves a new one.
     const w = watch(s.delivery.waitAccepted(10));
     await waitFor(() => hold.seen, 10_000, 'the module to accept');

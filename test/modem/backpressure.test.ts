@@ -16,7 +16,7 @@ describe('pull-mode backpressure', () => {
     const total = 2 * 1024 * 1024;
     const payload = Buffer.alloc(total);
     for (let i = 0; i < total; i++) payload[i] = (i * 31 + (i >> 11)) & 0xff;
-      const server = net.createServer((s) => {
+    const server = net.createServer((s) => {
       s.on('error', () => undefined);
       // Write in pieces so the server side sees its own backpressure.
       let off = 0;
@@ -34,13 +34,19 @@ describe('pull-mode backpressure', () => {
     cleanup.push(() => new Promise((r) => server.close(() => r())));
     const mock = new MockModem({ rxBufferBytes: 64 * 1024 });
     cleanup.push(() => mock.close());
-    const modem = await Modem.open({ stream: mock.hostStream(), rxMode: 'pull', syncIntervalMs: 300, pollIntervalMs: 50 });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      rxMode: 'pull',
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+    });
     cleanup.push(() => modem.close());
     const s = modem.connect('127.0.0.1', (server.address() as AddressInfo).port);
     await once(s, 'connect');
     // Do not read: let the buffers fill.
     await waitFor(() => s.readableLength >= 32 * 1024, 10_000, 'the socket buffer to fill');
-    const reads = () => mock.transcript.filter((e) => e.kind === 'command' && e.text.startsWith('AT+CIPRXGET=2,')).length;
+    const reads = () =>
+      mock.transcript.filter((e) => e.kind === 'command' && e.text.startsWith('AT+CIPRXGET=2,')).length;
     await new Promise((r) => setTimeout(r, 300));
     const readsAtPause = reads();
     const bufferedAtPause = s.readableLength;

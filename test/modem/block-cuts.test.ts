@@ -66,7 +66,11 @@ afterAll(async () => {
 const bed = useEchoServer();
 const { cleanup } = bed;
 
-async function open(rxMode: 'push' | 'pull', echo: 'on' | 'off', mockOpts: MockModemOptions = {}): Promise<{ mock: MockModem; modem: Modem; wire: Duplex }> {
+async function open(
+  rxMode: 'push' | 'pull',
+  echo: 'on' | 'off',
+  mockOpts: MockModemOptions = {},
+): Promise<{ mock: MockModem; modem: Modem; wire: Duplex }> {
   const mock = new MockModem({ baudRate: BAUD, latencyMs: 2, rebootDelayMs: REBOOT_MS, ...mockOpts });
   cleanup.push(() => mock.close());
   if (echo === 'off') {
@@ -84,7 +88,9 @@ async function open(rxMode: 'push' | 'pull', echo: 'on' | 'off', mockOpts: MockM
 }
 
 /** A socket receiving the source stream; `got()` is everything it delivered so far. */
-async function receiving(modem: Modem): Promise<{ s: ModemSocket; got: () => Buffer; ended: Promise<{ name: string; args: unknown[] }> }> {
+async function receiving(
+  modem: Modem,
+): Promise<{ s: ModemSocket; got: () => Buffer; ended: Promise<{ name: string; args: unknown[] }> }> {
   const s = modem.connect('127.0.0.1', sourcePort);
   const parts: Buffer[] = [];
   s.on('data', (d: Buffer) => parts.push(d));
@@ -132,34 +138,37 @@ describe.each([
   ['push', 'a command in flight'],
   ['pull', 'a command in flight'],
 ] as const)('a reboot mid-block (%s, %s)', (rxMode, inflight) => {
-  it.each(['on', 'off'] as const)('echo %s: the socket fails with ERR_MODEM_RESET, nothing foreign delivered, online within reboot + 2 s', async (echo) => {
-    const { mock, modem, wire } = await open(rxMode, echo);
-    const rx = await receiving(modem);
-    await waitFor(() => rx.got().length >= 3000, 20_000, 'data flowing');
-    const cuts: string[] = [];
-    modem.at.on('cut', (c: { reason: string }) => cuts.push(c.reason));
-    if (inflight === 'a command in flight' && rxMode === 'push') {
-      // A send whose final never comes: the command is in flight when the module loses power.
-      mock.swallowNextFinal();
-      rx.s.write(Buffer.alloc(20, 0x61));
-      await waitFor(() => mock.commands().some((c) => c.startsWith('AT+CIPSEND=')), 10_000, 'the CIPSEND');
-    }
-    let rebootAt = 0;
-    await midBlock(wire, HEADER[rxMode], () => {
-      rebootAt = performance.now();
-      mock.reboot({ cut: true });
-    });
-    const online = new Promise<number>((resolve) => modem.on('online', () => resolve(performance.now())));
-    const end = await rx.ended;
-    expect(end.name).toBe('error');
-    expect(end.args[0]).toMatchObject({ code: 'ERR_MODEM_RESET' });
-    expectPatternPrefix(rx.got());
-    expect(rx.got().toString('latin1')).not.toMatch(/RDY|\^MODE|OK\r/);
-    const onlineAt = await online;
-    expect(onlineAt - rebootAt).toBeLessThan(REBOOT_MS + 2000);
-    expect(cuts).toEqual(['silence']);
-    await worksAgain(modem);
-  });
+  it.each(['on', 'off'] as const)(
+    'echo %s: the socket fails with ERR_MODEM_RESET, nothing foreign delivered, online within reboot + 2 s',
+    async (echo) => {
+      const { mock, modem, wire } = await open(rxMode, echo);
+      const rx = await receiving(modem);
+      await waitFor(() => rx.got().length >= 3000, 20_000, 'data flowing');
+      const cuts: string[] = [];
+      modem.at.on('cut', (c: { reason: string }) => cuts.push(c.reason));
+      if (inflight === 'a command in flight' && rxMode === 'push') {
+        // A send whose final never comes: the command is in flight when the module loses power.
+        mock.swallowNextFinal();
+        rx.s.write(Buffer.alloc(20, 0x61));
+        await waitFor(() => mock.commands().some((c) => c.startsWith('AT+CIPSEND=')), 10_000, 'the CIPSEND');
+      }
+      let rebootAt = 0;
+      await midBlock(wire, HEADER[rxMode], () => {
+        rebootAt = performance.now();
+        mock.reboot({ cut: true });
+      });
+      const online = new Promise<number>((resolve) => modem.on('online', () => resolve(performance.now())));
+      const end = await rx.ended;
+      expect(end.name).toBe('error');
+      expect(end.args[0]).toMatchObject({ code: 'ERR_MODEM_RESET' });
+      expectPatternPrefix(rx.got());
+      expect(rx.got().toString('latin1')).not.toMatch(/RDY|\^MODE|OK\r/);
+      const onlineAt = await online;
+      expect(onlineAt - rebootAt).toBeLessThan(REBOOT_MS + 2000);
+      expect(cuts).toEqual(['silence']);
+      await worksAgain(modem);
+    },
+  );
 });
 
 describe.each(['push', 'pull'] as const)('a reset faster than the silence bound (%s)', (rxMode) => {
@@ -182,27 +191,30 @@ describe.each(['push', 'pull'] as const)('a block whose bytes disagree with its 
   it.each([
     ['3 bytes dropped', { drop: 3 }],
     ['5 bytes inserted', { insert: Buffer.from([0x0d, 0x52, 0x44, 0x59, 0x0a]) }],
-  ] as const)('%s: that link fails with ERR_DATA_LOST, the other keeps its stream intact, a new socket works', async (_what, fault) => {
-    const { mock, modem } = await open(rxMode, 'off');
-    const a = await receiving(modem);
-    const b = await receiving(modem);
-    await waitFor(() => a.got().length >= 2000 && b.got().length >= 2000, 20_000, 'data flowing on both');
-    mock.corruptNextBlock(fault);
-    const first = await Promise.race([a.ended.then(() => a), b.ended.then(() => b)]);
-    const other = first === a ? b : a;
-    const end = await first.ended;
-    expect(end.name).toBe('error');
-    expect(end.args[0]).toMatchObject({ code: 'ERR_DATA_LOST' });
-    expectPatternPrefix(first.got());
-    // The other link goes on receiving its stream intact, and the modem stays online.
-    const had = other.got().length;
-    await waitFor(() => other.got().length >= had + 5000, 20_000, 'the other link receiving');
-    expectPatternPrefix(other.got());
-    expect(other.s.destroyed).toBe(false);
-    expect(modem.state).toBe('online');
-    await worksAgain(modem);
-    other.s.destroy();
-  });
+  ] as const)(
+    '%s: that link fails with ERR_DATA_LOST, the other keeps its stream intact, a new socket works',
+    async (_what, fault) => {
+      const { mock, modem } = await open(rxMode, 'off');
+      const a = await receiving(modem);
+      const b = await receiving(modem);
+      await waitFor(() => a.got().length >= 2000 && b.got().length >= 2000, 20_000, 'data flowing on both');
+      mock.corruptNextBlock(fault);
+      const first = await Promise.race([a.ended.then(() => a), b.ended.then(() => b)]);
+      const other = first === a ? b : a;
+      const end = await first.ended;
+      expect(end.name).toBe('error');
+      expect(end.args[0]).toMatchObject({ code: 'ERR_DATA_LOST' });
+      expectPatternPrefix(first.got());
+      // The other link goes on receiving its stream intact, and the modem stays online.
+      const had = other.got().length;
+      await waitFor(() => other.got().length >= had + 5000, 20_000, 'the other link receiving');
+      expectPatternPrefix(other.got());
+      expect(other.s.destroyed).toBe(false);
+      expect(modem.state).toBe('online');
+      await worksAgain(modem);
+      other.s.destroy();
+    },
+  );
 });
 
 describe('a slow, healthy line', () => {

@@ -3,14 +3,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem, type MockModemOptions, type MockQuirk } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions, type ProgressEvent } from '../../src/modem/index.js';
 
-const FAST: ModemOpenOptions = { syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 3000, simTimeoutMs: 2000, registrationTimeoutMs: 5000, attachTimeoutMs: 5000 };
+const FAST: ModemOpenOptions = {
+  syncIntervalMs: 300,
+  pollIntervalMs: 50,
+  commandTimeoutMs: 3000,
+  simTimeoutMs: 2000,
+  registrationTimeoutMs: 5000,
+  attachTimeoutMs: 5000,
+};
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
 });
 
-async function openOn(mockOpts: MockModemOptions, opts: ModemOpenOptions = {}): Promise<{ mock: MockModem; modem: Modem }> {
+async function openOn(
+  mockOpts: MockModemOptions,
+  opts: ModemOpenOptions = {},
+): Promise<{ mock: MockModem; modem: Modem }> {
   const mock = new MockModem(mockOpts);
   cleanup.push(() => mock.close());
   const modem = await Modem.open({ stream: mock.hostStream(), ...FAST, ...opts });
@@ -18,7 +28,14 @@ async function openOn(mockOpts: MockModemOptions, opts: ModemOpenOptions = {}): 
   return { mock, modem };
 }
 
-const QUIRKS: MockQuirk[] = ['cgreg-for-cereg', 'connect-no-space', 'boot-garbage', 'urc-after-prompt', 'tls-close-ok', 'echo-after-reboot'];
+const QUIRKS: MockQuirk[] = [
+  'cgreg-for-cereg',
+  'connect-no-space',
+  'boot-garbage',
+  'urc-after-prompt',
+  'tls-close-ok',
+  'echo-after-reboot',
+];
 
 describe('bring-up', () => {
   it('runs the §8 sequence in order and reports progress', async () => {
@@ -26,14 +43,34 @@ describe('bring-up', () => {
     cleanup.push(() => mock.close());
     const steps: ProgressEvent['step'][] = [];
     const states: string[] = [];
-    const modem = await Modem.open({ stream: mock.hostStream(), ...FAST, apn: 'cmnet', onProgress: (p) => steps.push(p.step) });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      ...FAST,
+      apn: 'cmnet',
+      onProgress: (p) => steps.push(p.step),
+    });
     cleanup.push(() => modem.close());
     modem.on('state', (s: string) => states.push(s));
     expect(modem.state).toBe('online');
     expect(Modem.default).toBe(modem);
     expect(modem.ipAddress).toBe('10.83.172.111');
     const cmds = mock.transcript.filter((e) => e.kind === 'command').map((e) => e.text);
-    const order = ['ATE0', 'AT+CMEE=1', 'AT+CPIN?', 'AT+CGATT?', 'AT+CIPSHUT', 'AT+CIPMUX=1', 'AT+CIPMUX?', 'AT+CIPQSEND=1', 'AT+CIPRXF=0', 'AT+CIPRXGET=0', 'AT+CIPRXGET?', 'AT+CSTT="cmnet"', 'AT+CIICR', 'AT+CIFSR'];
+    const order = [
+      'ATE0',
+      'AT+CMEE=1',
+      'AT+CPIN?',
+      'AT+CGATT?',
+      'AT+CIPSHUT',
+      'AT+CIPMUX=1',
+      'AT+CIPMUX?',
+      'AT+CIPQSEND=1',
+      'AT+CIPRXF=0',
+      'AT+CIPRXGET=0',
+      'AT+CIPRXGET?',
+      'AT+CSTT="cmnet"',
+      'AT+CIICR',
+      'AT+CIFSR',
+    ];
     let last = -1;
     for (const c of order) {
       const i = cmds.indexOf(c, last + 1);
@@ -136,13 +173,17 @@ describe('bring-up', () => {
   it('gives up registration after its timeout with a clear error', async () => {
     const mock = new MockModem({ registrationDelayMs: 60_000 });
     cleanup.push(() => mock.close());
-    await expect(Modem.open({ stream: mock.hostStream(), ...FAST, registrationTimeoutMs: 600 })).rejects.toMatchObject({ code: 'ERR_NOT_REGISTERED' });
+    await expect(Modem.open({ stream: mock.hostStream(), ...FAST, registrationTimeoutMs: 600 })).rejects.toMatchObject({
+      code: 'ERR_NOT_REGISTERED',
+    });
   });
 
   it('refuses an APN with a quote before writing it', async () => {
     const mock = new MockModem();
     cleanup.push(() => mock.close());
-    await expect(Modem.open({ stream: mock.hostStream(), ...FAST, apn: 'cm"net' })).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+    await expect(Modem.open({ stream: mock.hostStream(), ...FAST, apn: 'cm"net' })).rejects.toMatchObject({
+      code: 'ERR_BAD_ARGUMENT',
+    });
     expect(mock.transcript.some((e) => e.kind === 'command' && e.text.startsWith('AT+CSTT'))).toBe(false);
   });
 
@@ -150,13 +191,22 @@ describe('bring-up', () => {
     const { PassThrough, Duplex } = await import('node:stream');
     const sink = new PassThrough();
     const silent = Duplex.from({ writable: new PassThrough(), readable: sink });
-    await expect(Modem.open({ stream: silent, ...FAST, syncAttempts: 2, syncIntervalMs: 100, resyncTimeoutMs: 200 })).rejects.toMatchObject({ code: 'ERR_NO_RESPONSE' });
+    await expect(
+      Modem.open({ stream: silent, ...FAST, syncAttempts: 2, syncIntervalMs: 100, resyncTimeoutMs: 200 }),
+    ).rejects.toMatchObject({ code: 'ERR_NO_RESPONSE' });
   });
 });
 
 describe('info()', () => {
   it('parses identity, signal, registration, operator and IP', async () => {
-    const { modem } = await openOn({ firmware: 'AirM2M_780E_V1171_LTE_AT', model: 'Air780E', imei: '359759002514931', iccid: '89860117831003134201', imsi: '460011234567890', rssi: 25 });
+    const { modem } = await openOn({
+      firmware: 'AirM2M_780E_V1171_LTE_AT',
+      model: 'Air780E',
+      imei: '359759002514931',
+      iccid: '89860117831003134201',
+      imsi: '460011234567890',
+      rssi: 25,
+    });
     const info = await modem.info();
     expect(info).toMatchObject({
       firmware: 'AirM2M_780E_V1171_LTE_AT',

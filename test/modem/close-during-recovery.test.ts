@@ -33,7 +33,10 @@ describe('modem.close() during recovery', () => {
   }, 120_000);
 
   it('cancels the back-off sleep: the process exits by itself within 1 s of close', async () => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let closedAt: number | undefined;

@@ -34,7 +34,10 @@ async function startSink(variant: Variant): Promise<number> {
     c.on('error', () => undefined);
     c.resume();
   };
-  const server = variant === 'tls' ? tls.createServer({ cert: pki.serverCert, key: pki.serverKey }, onConn) : net.createServer(onConn);
+  const server =
+    variant === 'tls'
+      ? tls.createServer({ cert: pki.serverCert, key: pki.serverKey }, onConn)
+      : net.createServer(onConn);
   const sockets = new Set<net.Socket>();
   server.on(variant === 'tls' ? 'secureConnection' : 'connection', (c: net.Socket) => sockets.add(c));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -48,7 +51,9 @@ async function startSink(variant: Variant): Promise<number> {
 async function open(rxMode: 'push' | 'pull', variant: Variant) {
   const { mock, modem, wire } = await openInterposed(cleanup, rxMode, variant);
   const connect = (): ModemSocket =>
-    variant === 'tls' ? modem.connect('localhost', tlsEcho.port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', bed.echo.port);
+    variant === 'tls'
+      ? modem.connect('localhost', tlsEcho.port, { tls: 'modem', ca: pki.caCert })
+      : modem.connect('127.0.0.1', bed.echo.port);
   return { mock, modem, wire, connect };
 }
 
@@ -105,7 +110,10 @@ describe.each(['push', 'pull'] as const)('%s mode', (rxMode) => {
       // Nothing comes back: in pull mode unread data would delay the close report (plain) or be
       // discarded by it (TLS), which is another test.
       const port = await startSink(variant);
-      const s = variant === 'tls' ? modem.connect('localhost', port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', port);
+      const s =
+        variant === 'tls'
+          ? modem.connect('localhost', port, { tls: 'modem', ca: pki.caCert })
+          : modem.connect('127.0.0.1', port);
       await once(s, 'connect');
       s.resume();
       const w = watch(s);
@@ -175,33 +183,40 @@ describe('other operations in flight when a link closes', () => {
     expect(Buffer.concat(got).equals(sent)).toBe(true);
     // Every byte went out and came back through pull reads, and the close came after the last one.
     const cmds = mock.commands();
-    expect(cmds.filter((c) => c.startsWith(`AT+CIPSEND=${s.link},`)).reduce((t, c) => t + Number(c.split(',')[1]), 0)).toBe(sent.length);
-    expect(cmds.filter((c) => c.startsWith(`AT+CIPRXGET=2,${s.link},`)).length).toBeGreaterThanOrEqual(Math.ceil(sent.length / 1460));
+    expect(
+      cmds.filter((c) => c.startsWith(`AT+CIPSEND=${s.link},`)).reduce((t, c) => t + Number(c.split(',')[1]), 0),
+    ).toBe(sent.length);
+    expect(cmds.filter((c) => c.startsWith(`AT+CIPRXGET=2,${s.link},`)).length).toBeGreaterThanOrEqual(
+      Math.ceil(sent.length / 1460),
+    );
     const text = mock.sentText();
     expect(text.indexOf(`${s.link}, CLOSED`)).toBeGreaterThan(text.lastIndexOf(`+CIPRXGET: 2,${s.link},`));
   });
 
-  it.each(['plain', 'tls'] as const)('%s: end() whose CIPCLOSE meets a peer close settles and frees the link', async (variant) => {
-    const { mock, wire, connect } = await open('push', variant);
-    const s = connect();
-    await once(s, 'connect');
-    s.resume();
-    const w = watch(s);
-    const closed = closeLine(variant, s.link);
-    // The CIPCLOSE is written but reaches the module after it reported the peer's close.
-    wire.holdCommand(`AT+CIPCLOSE=${s.link}`, closed);
-    s.end();
-    await waitFor(() => w.events.includes('finish'), 10_000, 'finish');
-    mock.closePeer(s.link);
-    await w.closed();
-    await waitFor(() => mock.commands().includes(`AT+CIPCLOSE=${s.link}`), 10_000, 'the CIPCLOSE');
-    expect(w.codes).toEqual([]);
-    await stillWorks(connect);
-    // Six sockets at once: no link id stayed reserved by the raced close.
-    const all = Array.from({ length: 6 }, connect);
-    await Promise.all(all.map((x) => firstEvent(x, ['connect'], 20_000)));
-    for (const x of all) x.destroy();
-  });
+  it.each(['plain', 'tls'] as const)(
+    '%s: end() whose CIPCLOSE meets a peer close settles and frees the link',
+    async (variant) => {
+      const { mock, wire, connect } = await open('push', variant);
+      const s = connect();
+      await once(s, 'connect');
+      s.resume();
+      const w = watch(s);
+      const closed = closeLine(variant, s.link);
+      // The CIPCLOSE is written but reaches the module after it reported the peer's close.
+      wire.holdCommand(`AT+CIPCLOSE=${s.link}`, closed);
+      s.end();
+      await waitFor(() => w.events.includes('finish'), 10_000, 'finish');
+      mock.closePeer(s.link);
+      await w.closed();
+      await waitFor(() => mock.commands().includes(`AT+CIPCLOSE=${s.link}`), 10_000, 'the CIPCLOSE');
+      expect(w.codes).toEqual([]);
+      await stillWorks(connect);
+      // Six sockets at once: no link id stayed reserved by the raced close.
+      const all = Array.from({ length: 6 }, connect);
+      await Promise.all(all.map((x) => firstEvent(x, ['connect'], 20_000)));
+      for (const x of all) x.destroy();
+    },
+  );
 
   it("tls: the answer to a CIPCLOSE crossed by the peer's close does not reach the next command", async () => {
     // A TLS peer close is reported as `<n>, CLOSE OK`, the line that also answers CIPCLOSE: when the

@@ -16,7 +16,10 @@ afterAll(async () => {
 
 /** Payload lengths of every AT+CIPSEND the module received, in order. */
 function sendLengths(mock: MockModem): number[] {
-  return mock.commands().filter((c) => c.startsWith('AT+CIPSEND=')).map((c) => Number(c.split(',')[1]));
+  return mock
+    .commands()
+    .filter((c) => c.startsWith('AT+CIPSEND='))
+    .map((c) => Number(c.split(',')[1]));
 }
 
 describe('send chunking', () => {
@@ -29,7 +32,12 @@ describe('send chunking', () => {
     ['odd small writes (333 B)', 333, 200],
   ])('%s go out in full 1460-byte sends, byte exact', async (_name, size, count) => {
     const mock = new MockModem({ latencyMs: 1 });
-    const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      commandTimeoutMs: 5000,
+    });
     try {
       const socket: ModemSocket = modem.connect('127.0.0.1', echo.port);
       await once(socket, 'connect');

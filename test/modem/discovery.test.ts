@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { BindingInterface, PortInfo } from '@serialport/bindings-cpp';
+import type { BindingInterface, } from '@serialport/bindings-cpp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem, discoverPorts } from '../../src/modem/index.js';
@@ -11,13 +11,23 @@ afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
 });
 
-
 /** Three ACM ports of one module: if02 (dead here), if04 (DIAG), if06 (the mock's AT port). */
 function threePortBinding(mock: MockModem, opened: string[]): BindingInterface {
   const inner = mock.binding() as unknown as BindingInterface;
   return {
     async list() {
-      return [usb('/dev/fakeACM0', '02'), usb('/dev/fakeACM1', '04'), usb('/dev/fakeACM2', '06'), { ...usb('/dev/ttyS0', '00'), vendorId: undefined, productId: undefined, manufacturer: undefined, pnpId: undefined }];
+      return [
+        usb('/dev/fakeACM0', '02'),
+        usb('/dev/fakeACM1', '04'),
+        usb('/dev/fakeACM2', '06'),
+        {
+          ...usb('/dev/ttyS0', '00'),
+          vendorId: undefined,
+          productId: undefined,
+          manufacturer: undefined,
+          pnpId: undefined,
+        },
+      ];
     },
     async open(options) {
       opened.push(options.path);
@@ -90,7 +100,14 @@ describe('discovery', () => {
     cleanup.push(() => echo.close());
     const mock = new MockModem();
     cleanup.push(() => mock.close());
-    const modem = await Modem.open({ path: '/dev/mock-air780', binding: mock.binding() as unknown as BindingInterface, syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100, recoveryMaxBackoffMs: 400 });
+    const modem = await Modem.open({
+      path: '/dev/mock-air780',
+      binding: mock.binding() as unknown as BindingInterface,
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      recoveryBackoffMs: 100,
+      recoveryMaxBackoffMs: 400,
+    });
     cleanup.push(() => modem.close());
     const s = modem.connect('127.0.0.1', echo.port);
     await once(s, 'connect');

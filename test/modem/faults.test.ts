@@ -19,7 +19,13 @@ const { cleanup } = bed;
 async function open(rxMode: 'push' | 'pull', opts: ModemOpenOptions = {}) {
   const mock = new MockModem({ quirks: ['echo-after-reboot', 'boot-garbage'] });
   cleanup.push(() => mock.close());
-  const modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), ...FAST, rxMode, ...opts });
+  const modem = await Modem.open({
+    stream: mock.hostStream(),
+    reopen: () => mock.hostStream(),
+    ...FAST,
+    rxMode,
+    ...opts,
+  });
   cleanup.push(() => modem.close());
   return { mock, modem };
 }
@@ -42,7 +48,11 @@ async function busySockets(modem: Modem, n: number): Promise<ModemSocket[]> {
 }
 
 async function expectAllEnded(sockets: ModemSocket[], code: string): Promise<void> {
-  const outcomes = await Promise.all(sockets.map((s) => (s.destroyed ? Promise.resolve({ name: 'close', args: [s.errored] }) : firstEvent(s, ['error', 'close'], 20_000))));
+  const outcomes = await Promise.all(
+    sockets.map((s) =>
+      s.destroyed ? Promise.resolve({ name: 'close', args: [s.errored] }) : firstEvent(s, ['error', 'close'], 20_000),
+    ),
+  );
   for (let i = 0; i < sockets.length; i++) {
     const o = outcomes[i]!;
     if (o.name === 'error') expect(o.args[0]).toMatchObject({ code });
@@ -53,10 +63,12 @@ async function expectAllEnded(sockets: ModemSocket[], code: string): Promise<voi
 async function worksAgain(modem: Modem): Promise<void> {
   await waitFor(() => modem.state === 'online', 20_000, 'online again');
   const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
-  const results = await Promise.all(sockets.map(async (s) => {
-    await once(s, 'connect');
-    return echoThrough(s, 20_000);
-  }));
+  const results = await Promise.all(
+    sockets.map(async (s) => {
+      await once(s, 'connect');
+      return echoThrough(s, 20_000);
+    }),
+  );
   for (const r of results) expect(r.received).toBe(r.sent);
   for (const s of sockets) s.destroy();
 }
@@ -87,7 +99,11 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
     s.on('error', () => undefined);
     mock.swallowNextFinal();
     s.write(Buffer.alloc(10, 1)); // its CIPSEND gets no final
-    await waitFor(() => mock.commands().some((c) => c.startsWith(`AT+CIPSEND=${s.link},10`)), 10_000, 'the swallowed CIPSEND');
+    await waitFor(
+      () => mock.commands().some((c) => c.startsWith(`AT+CIPSEND=${s.link},10`)),
+      10_000,
+      'the swallowed CIPSEND',
+    );
     const online = new Promise<void>((resolve) => modem.on('state', (st: string) => st === 'online' && resolve()));
     mock.reboot({ delayMs: 50 });
     await online;
@@ -97,7 +113,9 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
   it('+PDP: DEACT: sockets fail, the bearer is brought up again', async () => {
     const { mock, modem } = await open(rxMode);
     const sockets = await busySockets(modem, 2);
-    const [reason] = (await Promise.all([once(modem, 'recovering'), Promise.resolve(mock.deactivatePdp())]))[0] as [string];
+    const [reason] = (await Promise.all([once(modem, 'recovering'), Promise.resolve(mock.deactivatePdp())]))[0] as [
+      string,
+    ];
     expect(reason).toBe('pdp');
     await expectAllEnded(sockets, 'ERR_MODEM_RESET');
     await worksAgain(modem);
@@ -132,7 +150,7 @@ describe.each(['push', 'pull'] as const)('faults during traffic (%s mode)', (rxM
     const s = modem.connect('127.0.0.1', bed.echo.port);
     await once(s, 'connect');
     const run = echoThrough(s, 200_000);
-    mock.injectNoise(Buffer.from('\r\n^boot.rom\'v\'!\r\nManufactManufact\r\n'));
+    mock.injectNoise(Buffer.from("\r\n^boot.rom'v'!\r\nManufactManufact\r\n"));
     const r = await run;
     expect(r.received).toBe(r.sent);
     s.destroy();
@@ -160,7 +178,11 @@ describe('hard reset', () => {
     s.on('error', () => undefined);
     mock.stall(6000);
     s.write(Buffer.alloc(100));
-    await waitFor(() => mock.transcript.some((e) => e.kind === 'command' && (e.text === 'AT+CFUN=1,1' || e.text === 'AT+RESET')), 20_000, 'a reset command');
+    await waitFor(
+      () => mock.transcript.some((e) => e.kind === 'command' && (e.text === 'AT+CFUN=1,1' || e.text === 'AT+RESET')),
+      20_000,
+      'a reset command',
+    );
     await worksAgain(modem);
   });
 });
@@ -181,6 +203,8 @@ describe('no way back', () => {
     expect(modem.state).toBe('closed');
     await waitFor(() => s.destroyed, 5000, 'socket destroyed');
     expect(errors[0]).toMatchObject({ code: 'ERR_MODEM_RESET' });
-    expect(() => modem.connect('127.0.0.1', bed.echo.port)).toThrow(expect.objectContaining({ code: 'ERR_MODEM_NOT_READY' }));
+    expect(() => modem.connect('127.0.0.1', bed.echo.port)).toThrow(
+      expect.objectContaining({ code: 'ERR_MODEM_NOT_READY' }),
+    );
   });
 });

@@ -11,7 +11,11 @@ import { Interposer } from './interpose.js';
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** Writes `size` random bytes (honouring backpressure) and reads as many back; returns both hashes. */
-export async function echoThrough(socket: Duplex, size: number, chunk = 16 * 1024): Promise<{ sent: string; received: string; bytes: number }> {
+export async function echoThrough(
+  socket: Duplex,
+  size: number,
+  chunk = 16 * 1024,
+): Promise<{ sent: string; received: string; bytes: number }> {
   const data = randomBytes(size);
   const received: Buffer[] = [];
   let got = 0;
@@ -36,7 +40,11 @@ export async function echoThrough(socket: Duplex, size: number, chunk = 16 * 102
 }
 
 /** Resolves with the first event among `names`. */
-export function firstEvent(emitter: NodeJS.EventEmitter, names: string[], timeoutMs = 20_000): Promise<{ name: string; args: unknown[] }> {
+export function firstEvent(
+  emitter: NodeJS.EventEmitter,
+  names: string[],
+  timeoutMs = 20_000,
+): Promise<{ name: string; args: unknown[] }> {
   return new Promise((resolve, reject) => {
     const handlers = names.map((name) => {
       const h = (...args: unknown[]) => {
@@ -103,12 +111,22 @@ export function useEchoServer(): EchoBed {
  * A modem on a mock module with an {@link Interposer} on the wire, closed by `cleanup`. The 'tls'
  * variant gives the mock the field's `CLOSE OK` quirk of module-TLS links.
  */
-export async function openInterposed(cleanup: EchoBed['cleanup'], rxMode: 'push' | 'pull', variant: 'plain' | 'tls'): Promise<{ mock: MockModem; modem: Modem; wire: Interposer }> {
+export async function openInterposed(
+  cleanup: EchoBed['cleanup'],
+  rxMode: 'push' | 'pull',
+  variant: 'plain' | 'tls',
+): Promise<{ mock: MockModem; modem: Modem; wire: Interposer }> {
   const mockOpts: MockModemOptions = variant === 'tls' ? { quirks: ['tls-close-ok'] } : {};
   const mock = new MockModem(mockOpts);
   cleanup.push(() => mock.close());
   const wire = new Interposer(mock.hostStream());
-  const modem = await Modem.open({ stream: wire.host, rxMode, syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 5000 });
+  const modem = await Modem.open({
+    stream: wire.host,
+    rxMode,
+    syncIntervalMs: 300,
+    pollIntervalMs: 50,
+    commandTimeoutMs: 5000,
+  });
   cleanup.push(() => modem.close());
   return { mock, modem, wire };
 }

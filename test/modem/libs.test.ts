@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MockModem } from '../../src/mock/index.js';
@@ -44,7 +44,13 @@ describe('libraries over a ModemSocket', () => {
     const wss = new WebSocketServer({ server });
     wss.on('connection', (ws) => ws.on('message', (m, isBinary) => ws.send(m, { binary: isBinary })));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise((r) => { wss.close(); server.close(() => r()); }));
+    cleanup.push(
+      () =>
+        new Promise((r) => {
+          wss.close();
+          server.close(() => r());
+        }),
+    );
     const port = (server.address() as AddressInfo).port;
     const client = new WebSocket(`ws://127.0.0.1:${port}/echo`, {
       handshakeTimeout: 10_000,
@@ -73,10 +79,13 @@ describe('libraries over a ModemSocket', () => {
     const conns = new Set<import('node:net').Socket>();
     const silent = net.createServer((c) => conns.add(c));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise((r) => {
-      for (const c of conns) c.destroy();
-      silent.close(() => r());
-    }));
+    cleanup.push(
+      () =>
+        new Promise((r) => {
+          for (const c of conns) c.destroy();
+          silent.close(() => r());
+        }),
+    );
     const port = (silent.address() as AddressInfo).port;
     const client = new WebSocket(`ws://127.0.0.1:${port}/`, {
       handshakeTimeout: 400,
@@ -104,7 +113,9 @@ describe('libraries over a ModemSocket', () => {
 
   it('host TLS with the wrong CA is refused', async () => {
     const { modem } = await open();
-    await expect(modem.openStream('localhost', tlsEcho.port, { tls: 'host', ca: pki.otherCaCert })).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/) });
+    await expect(
+      modem.openStream('localhost', tlsEcho.port, { tls: 'host', ca: pki.otherCaCert }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/) });
     await expect(modem.openStream('localhost', tlsEcho.port, { tls: 'host' })).rejects.toBeTruthy();
     // links were freed
     const ok = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', echo.port));
@@ -167,7 +178,9 @@ describe('module TLS', () => {
 
   it('module TLS needs a CA unless verification is explicitly off', async () => {
     const { modem } = await open();
-    await expect(modem.openStream('localhost', tlsEcho.port, { tls: 'modem' })).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+    await expect(modem.openStream('localhost', tlsEcho.port, { tls: 'modem' })).rejects.toMatchObject({
+      code: 'ERR_BAD_ARGUMENT',
+    });
     const s = await modem.openStream('localhost', tlsEcho.port, { tls: 'modem', rejectUnauthorized: false });
     const r = await echoThrough(s, 3000);
     expect(r.received).toBe(r.sent);
@@ -176,6 +189,8 @@ describe('module TLS', () => {
 
   it('module TLS with the wrong CA fails to connect', async () => {
     const { modem } = await open();
-    await expect(modem.openStream('localhost', tlsEcho.port, { tls: 'modem', ca: pki.otherCaCert, timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'ERR_CONNECT_FAILED' });
+    await expect(
+      modem.openStream('localhost', tlsEcho.port, { tls: 'modem', ca: pki.otherCaCert, timeoutMs: 10_000 }),
+    ).rejects.toMatchObject({ code: 'ERR_CONNECT_FAILED' });
   });
 });

@@ -96,7 +96,17 @@ async function run(seed: number, steps: number, rxMode: 'push' | 'pull'): Promis
     const k = slots.length;
     const peer = await startPeer();
     const socket = modem.connect('127.0.0.1', (peer.server.address() as AddressInfo).port, { timeoutMs: 20_000 });
-    const slot: Slot = { k, socket, peer, stream: appStream(k, 64 * 1024), written: 0, delivered: [], errors: [], closed: undefined, ended: false };
+    const slot: Slot = {
+      k,
+      socket,
+      peer,
+      stream: appStream(k, 64 * 1024),
+      written: 0,
+      delivered: [],
+      errors: [],
+      closed: undefined,
+      ended: false,
+    };
     socket.on('data', (b: Buffer) => slot.delivered.push(b));
     socket.on('error', (e: Error & { code?: string }) => slot.errors.push(e.code ?? e.message));
     socket.on('close', (hadError: boolean) => (slot.closed = hadError));
@@ -147,7 +157,11 @@ async function run(seed: number, steps: number, rxMode: 'push' | 'pull'): Promis
         s.socket.end();
         break;
       case 'refuseSend':
-        if (s.socket.link >= 0) mock.refuseNext(`AT+CIPSEND=${s.socket.link},`, pick(['+CME ERROR: 50', `${s.socket.link}, SEND FAIL`, '+CME ERROR: 3'])!);
+        if (s.socket.link >= 0)
+          mock.refuseNext(
+            `AT+CIPSEND=${s.socket.link},`,
+            pick(['+CME ERROR: 50', `${s.socket.link}, SEND FAIL`, '+CME ERROR: 3'])!,
+          );
         break;
       case 'refuseClose':
         if (s.socket.link >= 0) mock.refuseNext(`AT+CIPCLOSE=${s.socket.link}`, '+CME ERROR: 50');
@@ -176,18 +190,33 @@ async function run(seed: number, steps: number, rxMode: 'push' | 'pull'): Promis
   for (const s of slots) {
     const what = `seed ${seed}, socket ${s.k} (link ${s.socket.link}, errors ${JSON.stringify(s.errors)}, written ${s.written}, accepted ${s.socket.bytesWritten})`;
     const delivered = Buffer.concat(s.delivered);
-    expect(delivered.every((b) => b === (s.k & 0xff)), `${what}: delivered bytes of another peer`).toBe(true);
+    expect(
+      delivered.every((b) => b === (s.k & 0xff)),
+      `${what}: delivered bytes of another peer`,
+    ).toBe(true);
     expect(delivered.length, `${what}: delivered more than its peer sent`).toBeLessThanOrEqual(s.peer.sent);
     const atPeer = Buffer.from(Buffer.concat(s.peer.received).toString('latin1').replace(/ /g, ''), 'latin1');
-    expect(atPeer.equals(s.stream.subarray(0, atPeer.length)), `${what}: the peer got bytes out of order or not written`).toBe(true);
-    expect(s.socket.bytesWritten, `${what}: reported accepted more than the module accepted`).toBeLessThanOrEqual(acceptedByModule.get(s.k) ?? 0);
-    if (s.closed === false) expect(s.socket.bytesWritten, `${what}: closed without an error with bytes not accepted`).toBe(s.written);
+    expect(
+      atPeer.equals(s.stream.subarray(0, atPeer.length)),
+      `${what}: the peer got bytes out of order or not written`,
+    ).toBe(true);
+    expect(s.socket.bytesWritten, `${what}: reported accepted more than the module accepted`).toBeLessThanOrEqual(
+      acceptedByModule.get(s.k) ?? 0,
+    );
+    if (s.closed === false)
+      expect(s.socket.bytesWritten, `${what}: closed without an error with bytes not accepted`).toBe(s.written);
     else expect(s.errors.length, `${what}: closed with hadError but no 'error'`).toBeGreaterThan(0);
   }
 }
 
 describe('links under randomized faults', () => {
-  for (const [seed, rxMode] of [[1, 'push'], [2, 'push'], [3, 'push'], [4, 'pull'], [5, 'pull']] as const) {
+  for (const [seed, rxMode] of [
+    [1, 'push'],
+    [2, 'push'],
+    [3, 'push'],
+    [4, 'pull'],
+    [5, 'pull'],
+  ] as const) {
     it(`seed ${seed}, ${rxMode} mode: no injection, no cross delivery, honest acceptance, every socket closes`, async () => {
       await run(seed, 60, rxMode);
     }, 180_000);

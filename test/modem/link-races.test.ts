@@ -98,7 +98,12 @@ describe('a CIPSEND whose prompt comes after its timeout', () => {
     raw.write('AT+CFUN=0\r');
     await waitFor(() => mock.commands().includes('AT+CFUN=0'), 5000, 'the radio to be turned off');
     await new Promise((r) => setTimeout(r, 100));
-    const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, registrationTimeoutMs: 5000 });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      registrationTimeoutMs: 5000,
+    });
     cleanup.push(() => modem.close());
     expect(modem.state).toBe('online');
     expect(mock.commands()).toContain('AT+CFUN=1');
@@ -106,7 +111,7 @@ describe('a CIPSEND whose prompt comes after its timeout', () => {
 });
 
 describe('a link id is reused only after the module confirms its close', () => {
-  it('a refused CIPSEND closes the link on the module; a new socket never gets the old peer\'s bytes', async () => {
+  it("a refused CIPSEND closes the link on the module; a new socket never gets the old peer's bytes", async () => {
     const { mock, modem } = await openModem();
     const old = await startPeer();
     const a = await connected(modem.connect('127.0.0.1', old.port));
@@ -155,7 +160,7 @@ describe('a link id is reused only after the module confirms its close', () => {
 });
 
 describe('ALREADY CONNECT', () => {
-  it('an id the module still holds and will not close is not freed: the next socket never gets the old peer\'s bytes', async () => {
+  it("an id the module still holds and will not close is not freed: the next socket never gets the old peer's bytes", async () => {
     const { mock, modem } = await openModem();
     const old = await startPeer();
     const a = await connected(modem.connect('127.0.0.1', old.port));
@@ -189,13 +194,18 @@ describe('DATA ACCEPT counts', () => {
     const s = await connected(modem.connect('127.0.0.1', bed.echo.port));
     const seen = collect(s);
     mock.acceptNextPartially(4);
-    const written = new Promise<void>((resolve, reject) => s.write('abcdefghij', (err) => (err ? reject(err) : resolve())));
+    const written = new Promise<void>((resolve, reject) =>
+      s.write('abcdefghij', (err) => (err ? reject(err) : resolve())),
+    );
     await written;
     await s.delivery.waitAccepted(10, { timeoutMs: 10_000 });
     await waitFor(() => seen.data().length >= 10, 10_000, 'the echo');
     expect(seen.data().toString()).toBe('abcdefghij');
     expect(s.bytesWritten).toBe(10);
-    expect(mock.commands().filter((c) => c.startsWith(`AT+CIPSEND=${s.link},`))).toEqual([`AT+CIPSEND=${s.link},10`, `AT+CIPSEND=${s.link},6`]);
+    expect(mock.commands().filter((c) => c.startsWith(`AT+CIPSEND=${s.link},`))).toEqual([
+      `AT+CIPSEND=${s.link},10`,
+      `AT+CIPSEND=${s.link},6`,
+    ]);
     s.destroy();
   });
 
@@ -232,7 +242,10 @@ describe('pull mode: end() while a read is in flight', () => {
     await waitFor(() => seen.events.some((e) => e.startsWith('close:')), 10_000, 'close');
     expect(seen.events.filter((e) => e.startsWith('error'))).toEqual([]);
     expect(seen.events).toEqual(['end', 'close:false']);
-    const read = wire.hostLines.map((l) => rxHeader.exec(l)).filter((m) => m !== null).reduce((sum, m) => sum + Number(m[1]), 0);
+    const read = wire.hostLines
+      .map((l) => rxHeader.exec(l))
+      .filter((m) => m !== null)
+      .reduce((sum, m) => sum + Number(m[1]), 0);
     expect(read).toBeGreaterThan(0);
     expect(seen.data().length).toBe(read);
     expect(seen.data().equals(Buffer.alloc(read, 0x61))).toBe(true);
@@ -268,7 +281,7 @@ describe('a write-only user when the peer closes during an upload', () => {
 });
 
 describe('CIPSTART answered +CME ERROR: 65535', () => {
-  it('without ALREADY CONNECT the connect fails with the module\'s error, no CIPCLOSE, no retry', async () => {
+  it("without ALREADY CONNECT the connect fails with the module's error, no CIPCLOSE, no retry", async () => {
     const { mock, modem } = await openModem();
     mock.refuseNext('AT+CIPSTART=', '+CME ERROR: 65535');
     mock.clearTranscript();
@@ -276,7 +289,9 @@ describe('CIPSTART answered +CME ERROR: 65535', () => {
     const [err] = (await once(s, 'error')) as [CodedError];
     expect(err.code).toBe('ERR_CONNECT_FAILED');
     expect(err.message).toMatch(/65535/);
-    expect(mock.commands().filter((c) => /^AT\+CIP(?:START|CLOSE)/.test(c))).toEqual([expect.stringMatching(/^AT\+CIPSTART=/)]);
+    expect(mock.commands().filter((c) => /^AT\+CIP(?:START|CLOSE)/.test(c))).toEqual([
+      expect.stringMatching(/^AT\+CIPSTART=/),
+    ]);
   });
 });
 
@@ -288,7 +303,11 @@ describe('bearer loss reported link by link', () => {
     const aSeen = collect(a);
     const bSeen = collect(b);
     mock.deactivatePdp({ reportLinksFirst: true });
-    await waitFor(() => aSeen.events.some((e) => e.startsWith('close:')) && bSeen.events.some((e) => e.startsWith('close:')), 10_000, 'both sockets to close');
+    await waitFor(
+      () => aSeen.events.some((e) => e.startsWith('close:')) && bSeen.events.some((e) => e.startsWith('close:')),
+      10_000,
+      'both sockets to close',
+    );
     for (const seen of [aSeen, bSeen]) {
       expect(seen.events).not.toContain('end');
       expect(seen.events).toEqual(['error:ERR_MODEM_RESET', 'close:true']);

@@ -6,7 +6,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockModem, type MockModemOptions } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions, type ProgressEvent } from '../../src/modem/index.js';
 
-const FAST: ModemOpenOptions = { syncIntervalMs: 300, pollIntervalMs: 50, commandTimeoutMs: 3000, simTimeoutMs: 2000, registrationTimeoutMs: 5000, attachTimeoutMs: 5000 };
+const FAST: ModemOpenOptions = {
+  syncIntervalMs: 300,
+  pollIntervalMs: 50,
+  commandTimeoutMs: 3000,
+  simTimeoutMs: 2000,
+  registrationTimeoutMs: 5000,
+  attachTimeoutMs: 5000,
+};
 const HOUR = 3_600_000;
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -35,7 +42,10 @@ async function open(mockOpts: MockModemOptions, opts: ModemOpenOptions): Promise
 
 /** Rejects when `p` has not settled within `ms` (a deadline that never comes). */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)),
+  ]);
 }
 
 describe('bring-up deadlines on a monotonic clock', () => {
@@ -48,7 +58,9 @@ describe('bring-up deadlines on a monotonic clock', () => {
 
   it('a backward step of the wall clock (-1 h) during registration does not stretch the wait', async () => {
     const onProgress = stepClockAt('register', -HOUR);
-    await expect(within(open({ registrationDelayMs: 1e12 }, { registrationTimeoutMs: 600, onProgress }), 10_000)).rejects.toMatchObject({ code: 'ERR_NOT_REGISTERED' });
+    await expect(
+      within(open({ registrationDelayMs: 1e12 }, { registrationTimeoutMs: 600, onProgress }), 10_000),
+    ).rejects.toMatchObject({ code: 'ERR_NOT_REGISTERED' });
     expect(Date.now() - performance.timeOrigin).toBeLessThan(-HOUR / 2);
   });
 });

@@ -33,7 +33,12 @@ describe('modem answer parsers', () => {
   });
 
   it('accepts +CEREG, +CGREG (the 780EPV answer to AT+CEREG?) and +CREG', () => {
-    expect(parseRegistration('+CEREG: 0,1')).toMatchObject({ source: 'CEREG', registered: true, roaming: false, text: 'home' });
+    expect(parseRegistration('+CEREG: 0,1')).toMatchObject({
+      source: 'CEREG',
+      registered: true,
+      roaming: false,
+      text: 'home',
+    });
     expect(parseRegistration('+CGREG: 0,5')).toMatchObject({ source: 'CGREG', registered: true, roaming: true });
     expect(parseRegistration('+CREG: 2,2,"1A2B","0C3D4E",7')).toMatchObject({ registered: false, text: 'searching' });
     expect(parseRegistration('+CEREG: 0,3')!.text).toBe('denied');

@@ -13,7 +13,13 @@ describe.each(['push', 'pull'] as const)('over a real pty with serialport (%s mo
     cleanup.push(() => mock.close());
     const pty = await mock.servePty();
     cleanup.push(() => pty.close());
-    const modem = await Modem.open({ path: pty.path, baudRate: 115200, rxMode, syncIntervalMs: 300, pollIntervalMs: 50 });
+    const modem = await Modem.open({
+      path: pty.path,
+      baudRate: 115200,
+      rxMode,
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+    });
     cleanup.push(() => modem.close());
     const sockets = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(sockets.map((s) => once(s, 'connect')));
@@ -23,7 +29,13 @@ describe.each(['push', 'pull'] as const)('over a real pty with serialport (%s mo
     sockets.forEach((s, i) => s.on('data', (b: Buffer) => void (progress[i] = progress[i]! + b.length)));
     let watchdog: NodeJS.Timeout | undefined;
     const stuck = new Promise<never>((_, reject) => {
-      watchdog = setTimeout(() => reject(new Error(`echo not complete after 80 s; bytes back per socket: ${progress.join(', ')} of ${1024 * 1024}`)), 80_000);
+      watchdog = setTimeout(
+        () =>
+          reject(
+            new Error(`echo not complete after 80 s; bytes back per socket: ${progress.join(', ')} of ${1024 * 1024}`),
+          ),
+        80_000,
+      );
     });
     cleanup.push(async () => clearTimeout(watchdog));
     const results = await Promise.race([Promise.all(sockets.map((s) => echoThrough(s, 1024 * 1024))), stuck]);

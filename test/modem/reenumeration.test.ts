@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { format } from 'node:util';
-import type { BindingInterface, PortInfo } from '@serialport/bindings-cpp';
+import type { BindingInterface, } from '@serialport/bindings-cpp';
 import createDebug from 'debug';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
@@ -13,13 +13,17 @@ import { byIdHint } from '../../src/modem/transport.js';
 import { startEchoServer } from '../helpers/servers.js';
 import { echoThrough, waitFor, usbPort as usb } from './helpers.js';
 
-const FAST: ModemOpenOptions = { syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100, recoveryMaxBackoffMs: 400 };
+const FAST: ModemOpenOptions = {
+  syncIntervalMs: 300,
+  pollIntervalMs: 50,
+  recoveryBackoffMs: 100,
+  recoveryMaxBackoffMs: 400,
+};
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!().catch(() => undefined);
 });
-
 
 /**
  * The module's three ACM ports, numbered from `base` (if02, if04 = DIAG, if06 = AT); `renumber(n)`
@@ -31,7 +35,11 @@ function renumberingBinding(mock: MockModem, opened: string[]) {
   const binding = {
     async list() {
       if (!mock.plugged) return [];
-      return [usb(`/dev/ttyACM${base}`, '02'), usb(`/dev/ttyACM${base + 1}`, '04'), usb(`/dev/ttyACM${base + 2}`, '06')];
+      return [
+        usb(`/dev/ttyACM${base}`, '02'),
+        usb(`/dev/ttyACM${base + 1}`, '04'),
+        usb(`/dev/ttyACM${base + 2}`, '06'),
+      ];
     },
     async open(options) {
       opened.push(options.path);
@@ -68,7 +76,12 @@ function captureModemDebug(): string[] {
   return lines;
 }
 
-async function unplugAndRecover(modem: Modem, mock: MockModem, echoPort: number, duringUnplug: () => void): Promise<void> {
+async function unplugAndRecover(
+  modem: Modem,
+  mock: MockModem,
+  echoPort: number,
+  duringUnplug: () => void,
+): Promise<void> {
   const s = modem.connect('127.0.0.1', echoPort);
   await once(s, 'connect');
   s.on('error', () => undefined);
@@ -113,7 +126,8 @@ describe('port reopen after USB re-enumeration', () => {
     const modem = await Modem.open({ path: '/dev/ttyACM2', binding, ...FAST });
     cleanup.push(() => modem.close());
     expect(opened).toEqual(['/dev/ttyACM2']); // no discovery
-    const hints = () => lines.filter((l) => l.includes('/dev/ttyACM2 is numbered in plug order') && l.includes('/dev/serial/by-id/'));
+    const hints = () =>
+      lines.filter((l) => l.includes('/dev/ttyACM2 is numbered in plug order') && l.includes('/dev/serial/by-id/'));
     expect(hints()).toHaveLength(1);
     await unplugAndRecover(modem, mock, echo.port, () => undefined);
     await waitFor(() => modem.state === 'online', 20_000, 'online again');
@@ -184,7 +198,11 @@ describe('port reopen after USB re-enumeration', () => {
     const mock = new MockModem();
     cleanup.push(() => mock.close());
     const lines = captureModemDebug();
-    const modem = await Modem.open({ path: '/dev/serial/by-id/usb-EigenComm-if06', binding: mock.binding() as unknown as BindingInterface, ...FAST });
+    const modem = await Modem.open({
+      path: '/dev/serial/by-id/usb-EigenComm-if06',
+      binding: mock.binding() as unknown as BindingInterface,
+      ...FAST,
+    });
     cleanup.push(() => modem.close());
     expect(lines.some((l) => l.includes('numbered in plug order'))).toBe(false);
   });
@@ -201,7 +219,9 @@ describe('byIdHint', () => {
     mkdirSync(byId);
     symlinkSync(other, join(byId, 'usb-EigenComm_EigenComm_Compo_000000000001-if02'));
     symlinkSync(tty, join(byId, 'usb-EigenComm_EigenComm_Compo_000000000001-if06'));
-    expect(await byIdHint(tty, byId)).toContain(`use ${join(byId, 'usb-EigenComm_EigenComm_Compo_000000000001-if06')} instead`);
+    expect(await byIdHint(tty, byId)).toContain(
+      `use ${join(byId, 'usb-EigenComm_EigenComm_Compo_000000000001-if06')} instead`,
+    );
     expect(await byIdHint(join(dir, 'ttyACM9'), byId)).toContain('use its /dev/serial/by-id/… link instead');
     expect(await byIdHint('/dev/ttyUSB0', join(dir, 'nope'))).toContain('use its /dev/serial/by-id/… link instead');
     expect(await byIdHint(join(byId, 'usb-EigenComm_EigenComm_Compo_000000000001-if06'), byId)).toBeUndefined();

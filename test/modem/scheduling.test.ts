@@ -10,10 +10,20 @@ import { echoThrough, firstEvent, useEchoServer } from './helpers.js';
 const bed = useEchoServer();
 const { cleanup } = bed;
 
-async function open(rxMode: 'push' | 'pull', mockOpts: ConstructorParameters<typeof MockModem>[0] = {}, pushBufferLimit?: number) {
+async function open(
+  rxMode: 'push' | 'pull',
+  mockOpts: ConstructorParameters<typeof MockModem>[0] = {},
+  pushBufferLimit?: number,
+) {
   const mock = new MockModem(mockOpts);
   cleanup.push(() => mock.close());
-  const modem = await Modem.open({ stream: mock.hostStream(), rxMode, syncIntervalMs: 300, pollIntervalMs: 50, ...(pushBufferLimit ? { pushBufferLimit } : {}) });
+  const modem = await Modem.open({
+    stream: mock.hostStream(),
+    rxMode,
+    syncIntervalMs: 300,
+    pollIntervalMs: 50,
+    ...(pushBufferLimit ? { pushBufferLimit } : {}),
+  });
   cleanup.push(() => modem.close());
   return { mock, modem };
 }
@@ -71,7 +81,10 @@ describe('fair sharing of the AT channel', () => {
     reader.on('data', (b: Buffer) => got.push(b));
     await once(reader, 'end');
     expect(Buffer.concat(got).equals(payload)).toBe(true);
-    const cmds = mock.transcript.slice(from).filter((e) => e.kind === 'command').map((e) => e.text);
+    const cmds = mock.transcript
+      .slice(from)
+      .filter((e) => e.kind === 'command')
+      .map((e) => e.text);
     const reads = cmds.filter((c) => c.startsWith(`AT+CIPRXGET=2,${reader.link},`)).length;
     expect(reads).toBeGreaterThanOrEqual(Math.ceil(payload.length / 1460));
     bulk.destroy();

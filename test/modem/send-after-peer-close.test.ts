@@ -53,7 +53,9 @@ async function startPeer(variant: Variant): Promise<{ port: number; connection: 
 async function open(rxMode: 'push' | 'pull', variant: Variant) {
   const { mock, modem, wire } = await openInterposed(cleanup, rxMode, variant);
   const connect = (port: number): ModemSocketType =>
-    variant === 'tls' ? modem.connect('localhost', port, { tls: 'modem', ca: pki.caCert }) : modem.connect('127.0.0.1', port);
+    variant === 'tls'
+      ? modem.connect('localhost', port, { tls: 'modem', ca: pki.caCert })
+      : modem.connect('127.0.0.1', port);
   return { mock, modem, wire, connect };
 }
 
@@ -102,34 +104,37 @@ async function stillWorks(connect: (port: number) => ModemSocketType, variant: V
 }
 
 describe('push mode: a send refused after the peer closed', () => {
-  it.each(['plain', 'tls'] as const)('%s: the reader gets every byte the peer sent, then end, then ERR_LINK_CLOSED, then close', async (variant) => {
-    const peer = await startPeer(variant);
-    const { wire, connect } = await open('push', variant);
-    const s = connect(peer.port);
-    await once(s, 'connect');
-    const conn = await peer.connection();
-    const events = record(s);
-    const closed = variant === 'tls' ? `${s.link}, CLOSE OK` : `${s.link}, CLOSED`;
-    // The pong is on its way to the module but reaches it after the peer's data and FIN.
-    wire.holdCommand(`AT+CIPSEND=${s.link},`, closed);
-    const first = writeCb(s, Buffer.from('pong'));
-    await waitFor(() => wire.holdingCommand, 10_000, 'the CIPSEND to be written');
-    const data = randomBytes(40_000);
-    conn.end(data);
-    await waitFor(() => wire.hostLines.includes('+CME ERROR: 3'), 10_000, 'the refused send');
-    expect(wire.hostLines.indexOf(closed)).toBeLessThan(wire.hostLines.indexOf('+CME ERROR: 3'));
-    // Nothing read yet (no 'data' listener): the bytes wait in the readable buffer.
-    expect(s.destroyed).toBe(false);
-    expect(events).toEqual([]);
-    const later = writeCb(s, Buffer.from('later'));
-    const acked = reject(s.delivery.waitAcked(4, { timeoutMs: 20_000 }));
-    await expectPeerDataThenLinkClosed(s, events, data);
-    expect(await first).toBeUndefined(); // taken into the send queue at once, as net.Socket does
-    expect((await later)?.code).toBe('ERR_LINK_CLOSED');
-    expect((await acked)?.code).toBe('ERR_LINK_CLOSED');
-    expect(s.bytesWritten).toBe(0);
-    await stillWorks(connect, variant);
-  });
+  it.each(['plain', 'tls'] as const)(
+    '%s: the reader gets every byte the peer sent, then end, then ERR_LINK_CLOSED, then close',
+    async (variant) => {
+      const peer = await startPeer(variant);
+      const { wire, connect } = await open('push', variant);
+      const s = connect(peer.port);
+      await once(s, 'connect');
+      const conn = await peer.connection();
+      const events = record(s);
+      const closed = variant === 'tls' ? `${s.link}, CLOSE OK` : `${s.link}, CLOSED`;
+      // The pong is on its way to the module but reaches it after the peer's data and FIN.
+      wire.holdCommand(`AT+CIPSEND=${s.link},`, closed);
+      const first = writeCb(s, Buffer.from('pong'));
+      await waitFor(() => wire.holdingCommand, 10_000, 'the CIPSEND to be written');
+      const data = randomBytes(40_000);
+      conn.end(data);
+      await waitFor(() => wire.hostLines.includes('+CME ERROR: 3'), 10_000, 'the refused send');
+      expect(wire.hostLines.indexOf(closed)).toBeLessThan(wire.hostLines.indexOf('+CME ERROR: 3'));
+      // Nothing read yet (no 'data' listener): the bytes wait in the readable buffer.
+      expect(s.destroyed).toBe(false);
+      expect(events).toEqual([]);
+      const later = writeCb(s, Buffer.from('later'));
+      const acked = reject(s.delivery.waitAcked(4, { timeoutMs: 20_000 }));
+      await expectPeerDataThenLinkClosed(s, events, data);
+      expect(await first).toBeUndefined(); // taken into the send queue at once, as net.Socket does
+      expect((await later)?.code).toBe('ERR_LINK_CLOSED');
+      expect((await acked)?.code).toBe('ERR_LINK_CLOSED');
+      expect(s.bytesWritten).toBe(0);
+      await stillWorks(connect, variant);
+    },
+  );
 
   it('a send refused without a peer close still destroys the socket at once', async () => {
     const peer = await startPeer('plain');
@@ -154,26 +159,29 @@ describe('push mode: a send refused after the peer closed', () => {
 });
 
 describe('a write after the peer closed', () => {
-  it.each(['push', 'pull'] as const)('%s: fails with ERR_LINK_CLOSED after every byte was read, without a write-after-end', async (rxMode) => {
-    const peer = await startPeer('plain');
-    const { mock, wire, connect } = await open(rxMode, 'plain');
-    const s = connect(peer.port);
-    await once(s, 'connect');
-    const conn = await peer.connection();
-    const events = record(s);
-    const data = randomBytes(30_000);
-    conn.end(data);
-    // Nothing read yet: the bytes wait in the readable buffer (pull: the host read them all, the
-    // module then reported the close).
-    await waitFor(() => wire.hostLines.includes(`${s.link}, CLOSED`), 10_000, 'the close report');
-    const late = writeCb(s, Buffer.from('pong'));
-    await new Promise((r) => setImmediate(r));
-    expect(s.destroyed).toBe(false);
-    expect(mock.commands().some((c) => c.startsWith('AT+CIPSEND'))).toBe(false);
-    await expectPeerDataThenLinkClosed(s, events, data);
-    expect((await late)?.code).toBe('ERR_LINK_CLOSED');
-    await stillWorks(connect, 'plain');
-  });
+  it.each(['push', 'pull'] as const)(
+    '%s: fails with ERR_LINK_CLOSED after every byte was read, without a write-after-end',
+    async (rxMode) => {
+      const peer = await startPeer('plain');
+      const { mock, wire, connect } = await open(rxMode, 'plain');
+      const s = connect(peer.port);
+      await once(s, 'connect');
+      const conn = await peer.connection();
+      const events = record(s);
+      const data = randomBytes(30_000);
+      conn.end(data);
+      // Nothing read yet: the bytes wait in the readable buffer (pull: the host read them all, the
+      // module then reported the close).
+      await waitFor(() => wire.hostLines.includes(`${s.link}, CLOSED`), 10_000, 'the close report');
+      const late = writeCb(s, Buffer.from('pong'));
+      await new Promise((r) => setImmediate(r));
+      expect(s.destroyed).toBe(false);
+      expect(mock.commands().some((c) => c.startsWith('AT+CIPSEND'))).toBe(false);
+      await expectPeerDataThenLinkClosed(s, events, data);
+      expect((await late)?.code).toBe('ERR_LINK_CLOSED');
+      await stillWorks(connect, 'plain');
+    },
+  );
 });
 
 describe('pull mode: a send refused while the module still holds what the peer sent before its FIN', () => {

@@ -40,10 +40,12 @@ describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
     // Every send used the 1460-byte limit except the tail of each stream.
     const sends = mock.transcript.filter((e) => e.kind === 'command' && e.text.startsWith('AT+CIPSEND='));
     expect(sends.every((e) => Number(e.text.split(',')[1]) <= 1460)).toBe(true);
-    await Promise.all(sockets.map(async (s) => {
-      s.end();
-      await once(s, 'close');
-    }));
+    await Promise.all(
+      sockets.map(async (s) => {
+        s.end();
+        await once(s, 'close');
+      }),
+    );
     // Links are free again.
     const again = Array.from({ length: 6 }, () => modem.connect('127.0.0.1', bed.echo.port));
     await Promise.all(again.map(connected));
@@ -96,7 +98,9 @@ describe.each(['push', 'pull'] as const)('sockets in %s mode', (rxMode) => {
     expect(s.delivery.bytesQueued).toBe(5000);
     await s.delivery.waitAcked(5000, { timeoutMs: 10_000 });
     expect(mock.transcript.some((e) => e.kind === 'command' && e.text === `AT+CIPACK=${s.link}`)).toBe(true);
-    await expect(s.delivery.waitAcked(10_000, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'ERR_DELIVERY_TIMEOUT' });
+    await expect(s.delivery.waitAcked(10_000, { timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'ERR_DELIVERY_TIMEOUT',
+    });
     s.destroy();
   });
 
@@ -173,7 +177,8 @@ describe('socket surface', () => {
     s.on('data', (b: Buffer) => got.push(b));
     for (let i = 0; i < 200; i++) s.write(Buffer.from([i]));
     while (Buffer.concat(got).length < 200) await once(s, 'data');
-    const sends = mock.transcript.filter((e) => e.kind === 'command' && e.text.startsWith('AT+CIPSEND=')).length - before;
+    const sends =
+      mock.transcript.filter((e) => e.kind === 'command' && e.text.startsWith('AT+CIPSEND=')).length - before;
     expect(sends).toBeLessThan(20);
     expect([...Buffer.concat(got)]).toEqual(Array.from({ length: 200 }, (_, i) => i));
     s.destroy();

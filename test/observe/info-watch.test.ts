@@ -7,7 +7,12 @@ beforeAll(async () => {
   await ensureBuilt();
 }, 120_000);
 
-function run(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; err: () => string; exited: Promise<number | null> } {
+function run(args: string[]): {
+  child: ReturnType<typeof spawn>;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -31,7 +36,10 @@ describe('air780 info --watch', () => {
     await until(() => (p.out().match(/Ctrl-C to stop/g) ?? []).length >= 3, 'three views');
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(0);
-    const views = p.out().split(/^air780 info · every 0\.5 s · \d\d:\d\d:\d\d · Ctrl-C to stop$/m).slice(1);
+    const views = p
+      .out()
+      .split(/^air780 info · every 0\.5 s · \d\d:\d\d:\d\d · Ctrl-C to stop$/m)
+      .slice(1);
     expect(views.length).toBeGreaterThanOrEqual(3);
     const serialOut = views.map((v) => Number(/^Serial\s+to module (\d+) B/m.exec(v)?.[1]));
     for (let i = 1; i < serialOut.length; i++) expect(serialOut[i]!).toBeGreaterThan(serialOut[i - 1]!);
@@ -47,13 +55,21 @@ describe('air780 info --watch', () => {
     await until(() => p.out().split('\n').filter(Boolean).length >= 2, 'two lines');
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(0);
-    const lines = p.out().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { imei: string; serial: { bytesOut: number } });
+    const lines = p
+      .out()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { imei: string; serial: { bytesOut: number } });
     expect(lines[0]!.imei).toBe('359759002514931');
     expect(lines[1]!.serial.bytesOut).toBeGreaterThan(lines[0]!.serial.bytesOut);
   });
 
   it('refuses seconds without --watch and out of range', async () => {
-    for (const args of [['info', '--mock', '5'], ['info', '--mock', '--watch', '0.1'], ['info', '--mock', '--watch', 'soon']]) {
+    for (const args of [
+      ['info', '--mock', '5'],
+      ['info', '--mock', '--watch', '0.1'],
+      ['info', '--mock', '--watch', 'soon'],
+    ]) {
       const p = run(args);
       expect(await p.exited).toBe(2);
       expect(p.err()).toMatch(/seconds|--watch/);

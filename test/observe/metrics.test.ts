@@ -15,13 +15,31 @@ const bed = useEchoServer();
 const { cleanup } = bed;
 
 /** Label names a series may carry: all from fixed sets, none from user input. */
-const ALLOWED_LABELS = new Set(['imei', 'state', 'cause', 'direction', 'link', 'command', 'kind', 'model', 'firmware', 'client', 'le']);
+const ALLOWED_LABELS = new Set([
+  'imei',
+  'state',
+  'cause',
+  'direction',
+  'link',
+  'command',
+  'kind',
+  'model',
+  'firmware',
+  'client',
+  'le',
+]);
 
 describe('registerModemMetrics', () => {
   it('exposes state, recoveries, signal, serial/link bytes and AT commands with the IMEI label', async () => {
     const mock = new MockModem({ quirks: ['echo-after-reboot'], iccid: ICCID, imsi: IMSI, imei: IMEI });
     cleanup.push(() => mock.close());
-    const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100, password: PASSWORD });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      recoveryBackoffMs: 100,
+      password: PASSWORD,
+    });
     cleanup.push(() => modem.close());
     const obs = observeModem(modem, { signalIntervalMs: 0 });
     cleanup.push(async () => obs.close());
@@ -89,7 +107,8 @@ describe('registerModemMetrics', () => {
         if (s.labels?.command) expect(COMMAND_LABELS).toContain(s.labels.command);
       }
     }
-    for (const secret of [ICCID, IMSI, PASSWORD, '127.0.0.1', String(bed.echo.port)]) expect(text).not.toContain(secret);
+    for (const secret of [ICCID, IMSI, PASSWORD, '127.0.0.1', String(bed.echo.port)])
+      expect(text).not.toContain(secret);
   });
 
   it('takes a Modem, a prefix and a registry; unregister removes the metrics', async () => {

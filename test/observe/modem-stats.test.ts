@@ -2,7 +2,12 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem, type ModemOpenOptions } from '../../src/modem/index.js';
-import { observeModem, type ModemObserver, type ModemStats, type ObserveModemOptions } from '../../src/observe/index.js';
+import {
+  observeModem,
+  type ModemObserver,
+  type ModemStats,
+  type ObserveModemOptions,
+} from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 
 const FAST: ModemOpenOptions = {
@@ -23,7 +28,12 @@ const { cleanup } = bed;
 async function open(options: ObserveModemOptions = {}): Promise<{ mock: MockModem; modem: Modem; obs: ModemObserver }> {
   const mock = new MockModem({ quirks: ['echo-after-reboot'], iccid: ICCID, imsi: IMSI, imei: IMEI });
   cleanup.push(() => mock.close());
-  const modem = await Modem.open({ stream: mock.hostStream(), reopen: () => mock.hostStream(), ...FAST, password: 'apn-Secret-9x' });
+  const modem = await Modem.open({
+    stream: mock.hostStream(),
+    reopen: () => mock.hostStream(),
+    ...FAST,
+    password: 'apn-Secret-9x',
+  });
   cleanup.push(() => modem.close());
   const obs = observeModem(modem, options);
   cleanup.push(async () => obs.close());
@@ -130,7 +140,9 @@ describe('modem stats', () => {
     const before = obs.stats();
     mock.clearTranscript();
     for (let i = 0; i < 3; i++) await modem.at.send('AT+CGMM');
-    await expect(modem.at.send('AT+NOSUCH')).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_(CME|AT_ERROR)$/) });
+    await expect(modem.at.send('AT+NOSUCH')).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_(CME|AT_ERROR)$/),
+    });
     const s = obs.stats();
     expect(s.at.commands.CGMM!.count - (before.at.commands.CGMM?.count ?? 0)).toBe(3);
     expect(s.at.commands.CGMM!.errors).toBe(0);
@@ -142,7 +154,9 @@ describe('modem stats', () => {
   it('keeps a per-link row: destination, TLS mode, bytes each way, sends; then the closed row', async () => {
     const { modem, obs } = await open({ signalIntervalMs: 0, identity: false });
     const socket = modem.connect('127.0.0.1', bed.echo.port);
-    expect(obs.stats().links).toMatchObject([{ state: 'connecting', destination: `127.0.0.1:${bed.echo.port}`, tls: 'none' }]);
+    expect(obs.stats().links).toMatchObject([
+      { state: 'connecting', destination: `127.0.0.1:${bed.echo.port}`, tls: 'none' },
+    ]);
     await once(socket, 'connect');
     const data = Buffer.alloc(3000, 0x41);
     const got: Buffer[] = [];

@@ -6,7 +6,13 @@ export interface ParsedFamily {
   name: string;
   help: string;
   type: 'GAUGE' | 'COUNTER' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED';
-  metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string; sum?: string }>;
+  metrics: Array<{
+    value?: string;
+    labels?: Record<string, string>;
+    buckets?: Record<string, string>;
+    count?: string;
+    sum?: string;
+  }>;
 }
 
 /** `/metrics` text → metric families, by a real parser. */
@@ -23,7 +29,11 @@ export function parseMetrics(text: string): Map<string, ParsedFamily> {
 }
 
 /** The value of the one series of `family` whose labels include `labels`. */
-export function valueOf(families: Map<string, ParsedFamily>, family: string, labels: Record<string, string> = {}): number | undefined {
+export function valueOf(
+  families: Map<string, ParsedFamily>,
+  family: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const f = families.get(family);
   if (!f) return undefined;
   const hits = f.metrics.filter((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));

@@ -21,7 +21,11 @@ const { cleanup } = bed;
 
 async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
   cleanup.push(() => browser.close());
   return browser;
 }
@@ -30,7 +34,13 @@ describe('status page in Chromium', () => {
   it('shows IMEI and state, a link row while a connection is open, a reboot as an event and online again, without reloading', async () => {
     const mock = new MockModem({ imei: IMEI, iccid: ICCID, quirks: ['echo-after-reboot'] });
     cleanup.push(() => mock.close());
-    const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100, password: PASSWORD });
+    const modem = await Modem.open({
+      stream: mock.hostStream(),
+      syncIntervalMs: 300,
+      pollIntervalMs: 50,
+      recoveryBackoffMs: 100,
+      password: PASSWORD,
+    });
     cleanup.push(() => modem.close());
     const obs = observeModem(modem, { signalIntervalMs: 300 });
     cleanup.push(async () => obs.close());
@@ -46,7 +56,11 @@ describe('status page in Chromium', () => {
     await page.goto(status.url, { waitUntil: 'load' });
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     const text = (sel: string) => page.$eval(sel, (e) => e.textContent ?? '');
-    await page.waitForFunction((imei: string) => document.querySelector('.imei')?.textContent === imei, { timeout: 15_000 }, IMEI);
+    await page.waitForFunction(
+      (imei: string) => document.querySelector('.imei')?.textContent === imei,
+      { timeout: 15_000 },
+      IMEI,
+    );
     await page.waitForFunction(() => document.querySelector('.state')?.textContent === 'online', { timeout: 15_000 });
     await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live', { timeout: 15_000 });
     expect(await text('.identity')).toContain('8986…4201');
@@ -58,17 +72,27 @@ describe('status page in Chromium', () => {
     await once(socket, 'connect');
     socket.write(Buffer.alloc(20_000, 0x61));
     const dest = `127.0.0.1:${bed.echo.port}`;
-    await page.waitForFunction((d: string) => [...document.querySelectorAll('.links tr.open td.dest')].some((td) => td.textContent === d), { timeout: 15_000 }, dest);
+    await page.waitForFunction(
+      (d: string) => [...document.querySelectorAll('.links tr.open td.dest')].some((td) => td.textContent === d),
+      { timeout: 15_000 },
+      dest,
+    );
     await waitFor(() => socket.bytesRead === 20_000, 15_000, 'echo');
-    await page.waitForFunction(() => /19\.5 KiB/.test(document.querySelector('.links tr.open')?.textContent ?? ''), { timeout: 15_000 });
+    await page.waitForFunction(() => /19\.5 KiB/.test(document.querySelector('.links tr.open')?.textContent ?? ''), {
+      timeout: 15_000,
+    });
     const shots = process.env.AIR780_SCREENSHOT_DIR ?? join(tmpdir(), 'air780-status-shots');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'status-link-open.png'), fullPage: true });
 
     // A reboot: shown as an event, the state goes back to online, the page never reloads.
     mock.reboot({ delayMs: 50 });
-    await page.waitForFunction(() => !!document.querySelector('.event-list li[data-kind="reboot"]'), { timeout: 20_000 });
-    await page.waitForFunction(() => !!document.querySelector('.event-list li[data-kind="recovered"]'), { timeout: 20_000 });
+    await page.waitForFunction(() => !!document.querySelector('.event-list li[data-kind="reboot"]'), {
+      timeout: 20_000,
+    });
+    await page.waitForFunction(() => !!document.querySelector('.event-list li[data-kind="recovered"]'), {
+      timeout: 20_000,
+    });
     await page.waitForFunction(() => document.querySelector('.state')?.textContent === 'online', { timeout: 20_000 });
     expect(await text('.recov')).toContain('reboot 1');
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
@@ -79,7 +103,9 @@ describe('status page in Chromium', () => {
     // Phone width: nothing wider than the screen.
     await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2 });
     await new Promise((r) => setTimeout(r, 300));
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(shots, 'status-phone.png'), fullPage: true });
 

@@ -2,7 +2,14 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
-import { observeModem, parseStatusAddress, startModemStatus, startStatusServer, type StatusDocument, type StatusServer } from '../../src/observe/index.js';
+import {
+  observeModem,
+  parseStatusAddress,
+  startModemStatus,
+  startStatusServer,
+  type StatusDocument,
+  type StatusServer,
+} from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 import { parseMetrics, valueOf } from './prom-parse.js';
 
@@ -42,7 +49,12 @@ function get(port: number, path: string, headers: Record<string, string> = {}, m
 }
 
 /** Server-sent events of one /events connection, up to the first `until` accepts (or the `n`th). */
-function events(port: number, n: number, headers: Record<string, string> = {}, until?: (d: StatusDocument) => boolean): Promise<StatusDocument[]> {
+function events(
+  port: number,
+  n: number,
+  headers: Record<string, string> = {},
+  until?: (d: StatusDocument) => boolean,
+): Promise<StatusDocument[]> {
   return new Promise((resolve, reject) => {
     const docs: StatusDocument[] = [];
     const req = request({ host: '127.0.0.1', port, path: '/events', headers }, (res) => {
@@ -73,13 +85,23 @@ function events(port: number, n: number, headers: Record<string, string> = {}, u
 async function bedWithServer(auth?: string): Promise<{ mock: MockModem; modem: Modem; status: StatusServer }> {
   const mock = new MockModem({ iccid: ICCID, imsi: IMSI, imei: IMEI, quirks: ['echo-after-reboot'] });
   cleanup.push(() => mock.close());
-  const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50, recoveryBackoffMs: 100, password: PASSWORD });
+  const modem = await Modem.open({
+    stream: mock.hostStream(),
+    syncIntervalMs: 300,
+    pollIntervalMs: 50,
+    recoveryBackoffMs: 100,
+    password: PASSWORD,
+  });
   cleanup.push(() => modem.close());
   const obs = observeModem(modem, { signalIntervalMs: 200 });
   cleanup.push(async () => obs.close());
   const status = await startStatusServer({ modules: [obs], port: 0, ...(auth ? { auth } : {}) });
   cleanup.push(() => status.close());
-  await waitFor(() => obs.stats().identity.imei !== undefined && obs.stats().network.signal !== undefined, 10_000, 'identity and signal');
+  await waitFor(
+    () => obs.stats().identity.imei !== undefined && obs.stats().network.signal !== undefined,
+    10_000,
+    'identity and signal',
+  );
   return { mock, modem, status };
 }
 
@@ -92,9 +114,15 @@ function expectNoSecrets(): void {
 describe('status server', () => {
   it('refuses a non-loopback bind without credentials, and a malformed address', async () => {
     const obs = [] as never[];
-    await expect(startStatusServer({ modules: obs, host: '0.0.0.0', port: 0 })).rejects.toMatchObject({ code: 'ERR_STATUS_AUTH_REQUIRED' });
-    await expect(startStatusServer({ modules: obs, host: '192.168.1.10', port: 0 })).rejects.toMatchObject({ code: 'ERR_STATUS_AUTH_REQUIRED' });
-    await expect(startStatusServer({ modules: obs, host: '0.0.0.0', port: 0, auth: 'nopassword' })).rejects.toMatchObject({ code: 'ERR_STATUS_BAD_OPTION' });
+    await expect(startStatusServer({ modules: obs, host: '0.0.0.0', port: 0 })).rejects.toMatchObject({
+      code: 'ERR_STATUS_AUTH_REQUIRED',
+    });
+    await expect(startStatusServer({ modules: obs, host: '192.168.1.10', port: 0 })).rejects.toMatchObject({
+      code: 'ERR_STATUS_AUTH_REQUIRED',
+    });
+    await expect(
+      startStatusServer({ modules: obs, host: '0.0.0.0', port: 0, auth: 'nopassword' }),
+    ).rejects.toMatchObject({ code: 'ERR_STATUS_BAD_OPTION' });
     expect(parseStatusAddress('127.0.0.1:9780')).toEqual({ host: '127.0.0.1', port: 9780 });
     expect(parseStatusAddress('[::1]:9781')).toEqual({ host: '::1', port: 9781 });
     expect(parseStatusAddress('9782')).toEqual({ host: '127.0.0.1', port: 9782 });
@@ -170,7 +198,9 @@ describe('status server', () => {
     const modem = await Modem.open({ stream: mock.hostStream(), syncIntervalMs: 300, pollIntervalMs: 50 });
     cleanup.push(() => modem.close());
     const base = modem.listenerCount('state');
-    await expect(startModemStatus([modem], { address: '0.0.0.0:0' })).rejects.toMatchObject({ code: 'ERR_STATUS_AUTH_REQUIRED' });
+    await expect(startModemStatus([modem], { address: '0.0.0.0:0' })).rejects.toMatchObject({
+      code: 'ERR_STATUS_AUTH_REQUIRED',
+    });
     expect(modem.listenerCount('state')).toBe(base);
     const status = await startModemStatus([modem], { address: '127.0.0.1:0', signalIntervalMs: 0 });
     expect(modem.listenerCount('state')).toBe(base + 1);

@@ -40,7 +40,15 @@ describe('websocket stats', () => {
     client.close(1000, 'bye');
     await once(client, 'close');
     const s = obs.stats();
-    expect(s).toMatchObject({ state: 'closed', connects: 1, reconnects: 0, messagesOut: 3, bytesOut: 12, messagesIn: 3, bytesIn: 12 });
+    expect(s).toMatchObject({
+      state: 'closed',
+      connects: 1,
+      reconnects: 0,
+      messagesOut: 3,
+      bytesOut: 12,
+      messagesIn: 3,
+      bytesIn: 12,
+    });
     expect(s.lastClose).toMatchObject({ code: 1000, reason: 'bye', wasClean: true });
     expect(s.url).toBe(`ws://127.0.0.1:${port}/feed?…`);
     expect(JSON.stringify(s)).not.toMatch(/s3cr3tT0ken|pw@/);

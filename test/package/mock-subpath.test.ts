@@ -15,7 +15,9 @@ describe("the 'air780-bridge/mock' subpath", () => {
   }, 120_000);
 
   it('resolves by package name to the built mock, with its types, and a module answers AT through it', async () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; import: string }> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      exports: Record<string, { types: string; import: string }>;
+    };
     const sub = pkg.exports['./mock']!;
     expect(existsSync(join(ROOT, sub.types))).toBe(true);
     // A file inside the package imports itself by name (Node's self-reference through "exports").

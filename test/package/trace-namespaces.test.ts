@@ -9,14 +9,17 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Namespace → files that create it (literal namespaces; templates like `air780:ws:${n}` are named by hand in README). */
 function namespaces(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const file of sources(join(ROOT, 'src'))) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/createDebug\('([^']+)'\)/g)) out.set(m[1]!, [...(out.get(m[1]!) ?? []), file.slice(ROOT.length + 1)]);
+    for (const m of readFileSync(file, 'utf8').matchAll(/createDebug\('([^']+)'\)/g))
+      out.set(m[1]!, [...(out.get(m[1]!) ?? []), file.slice(ROOT.length + 1)]);
   }
   return out;
 }

@@ -1,4 +1,10 @@
-import type { BindingInterface, BindingPortInterface, OpenOptions, PortInfo, PortStatus } from '@serialport/bindings-cpp';
+import type {
+  BindingInterface,
+  BindingPortInterface,
+  OpenOptions,
+  PortInfo,
+  PortStatus,
+} from '@serialport/bindings-cpp';
 
 /** A scriptable in-memory port: the test feeds bytes, sees writes, and can hang the line up. */
 export class FakePort implements BindingPortInterface {
@@ -8,12 +14,29 @@ export class FakePort implements BindingPortInterface {
   /** When set, write() stays pending until the test calls releaseWrite() or hangUp(). */
   holdWrites = false;
   private inbox: Buffer[] = [];
-  private pendingRead: { buffer: Buffer; offset: number; length: number; resolve: (v: { buffer: Buffer; bytesRead: number }) => void; reject: (e: Error) => void } | null = null;
+  private pendingRead: {
+    buffer: Buffer;
+    offset: number;
+    length: number;
+    resolve: (v: { buffer: Buffer; bytesRead: number }) => void;
+    reject: (e: Error) => void;
+  } | null = null;
   private pendingWrite: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private gone: Error | null = null;
 
   constructor(options: OpenOptions) {
-    this.openOptions = { dataBits: 8, lock: true, stopBits: 1, parity: 'none', rtscts: false, xon: false, xoff: false, xany: false, hupcl: true, ...options } as Required<OpenOptions>;
+    this.openOptions = {
+      dataBits: 8,
+      lock: true,
+      stopBits: 1,
+      parity: 'none',
+      rtscts: false,
+      xon: false,
+      xoff: false,
+      xany: false,
+      hupcl: true,
+      ...options,
+    } as Required<OpenOptions>;
   }
 
   /** Bytes from the "device". */
@@ -99,7 +122,9 @@ export class FakePort implements BindingPortInterface {
 }
 
 /** A binding over {@link FakePort}s; `ports` holds every port it opened, `listed` what list() returns. */
-export function fakeBinding(listed: PortInfo[] = []): BindingInterface & { ports: FakePort[]; failOpen: Error | undefined } {
+export function fakeBinding(
+  listed: PortInfo[] = [],
+): BindingInterface & { ports: FakePort[]; failOpen: Error | undefined } {
   const binding = {
     ports: [] as FakePort[],
     failOpen: undefined as Error | undefined,

@@ -35,7 +35,9 @@ describe('full-duplex bulk traffic through a pty pair', () => {
     const pty = await pair();
     const openStream = (path: string) =>
       new Promise<SerialPortStream>((resolve, reject) => {
-        const s = new SerialPortStream({ binding: TtyBinding, path, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(s)));
+        const s = new SerialPortStream({ binding: TtyBinding, path, baudRate: 115200 }, (err) =>
+          err ? reject(err) : resolve(s),
+        );
         s.on('error', () => undefined);
       });
     const a = await openStream(pty.a);

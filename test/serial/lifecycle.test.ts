@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { once } from 'node:events';
 import { SerialPortMock } from 'serialport';
 import { Air780Error } from '../../src/at/errors.js';
 import {
@@ -40,18 +39,25 @@ describe('opening', () => {
 
   it('rejects bad options before touching the system', async () => {
     await expect(openSerialPort({ path: '' })).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
-    await expect(openSerialPort({ path: '/dev/ttyACM0', baudRate: -1 })).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+    await expect(openSerialPort({ path: '/dev/ttyACM0', baudRate: -1 })).rejects.toMatchObject({
+      code: 'ERR_BAD_ARGUMENT',
+    });
   });
 
-  it('wraps an injected binding\'s open failure', async () => {
+  it("wraps an injected binding's open failure", async () => {
     const binding = fakeBinding();
     binding.failOpen = Object.assign(new Error('Permission denied, cannot open /dev/ttyACM2'), { code: 'EACCES' });
-    await expect(openSerialPort({ path: '/dev/ttyACM2', binding })).rejects.toMatchObject({ code: 'ERR_PORT_OPEN', reason: 'permission' });
+    await expect(openSerialPort({ path: '/dev/ttyACM2', binding })).rejects.toMatchObject({
+      code: 'ERR_PORT_OPEN',
+      reason: 'permission',
+    });
   });
 
   it('times out an open that never answers', async () => {
     const binding = { list: async () => [], open: () => new Promise<never>(() => undefined) };
-    await expect(openSerialPort({ path: '/dev/ttyX', binding, openTimeoutMs: 50 })).rejects.toMatchObject({ code: 'ERR_PORT_OPEN' });
+    await expect(openSerialPort({ path: '/dev/ttyX', binding, openTimeoutMs: 50 })).rejects.toMatchObject({
+      code: 'ERR_PORT_OPEN',
+    });
   });
 });
 
@@ -100,8 +106,15 @@ describe('on a pty pair', () => {
     const big = Buffer.alloc(4 * 1024 * 1024, 0x55);
     let writeError: Error | null | undefined;
     let queuedError: Error | null | undefined;
-    const written = new Promise<void>((resolve) => a.write(big, (err) => { writeError = err; resolve(); }));
-    a.write(Buffer.from('queued behind'), (err) => { queuedError = err; });
+    const written = new Promise<void>((resolve) =>
+      a.write(big, (err) => {
+        writeError = err;
+        resolve();
+      }),
+    );
+    a.write(Buffer.from('queued behind'), (err) => {
+      queuedError = err;
+    });
     const closed = closeEvent(a);
     await new Promise((r) => setTimeout(r, 100));
     expect(writeError).toBeUndefined(); // still in flight
@@ -119,7 +132,12 @@ describe('on a pty pair', () => {
     const pty = await pair();
     const a = await openSerialPort({ path: pty.a });
     let writeError: Error | null | undefined;
-    const written = new Promise<void>((resolve) => a.write(Buffer.alloc(4 * 1024 * 1024, 1), (err) => { writeError = err; resolve(); }));
+    const written = new Promise<void>((resolve) =>
+      a.write(Buffer.alloc(4 * 1024 * 1024, 1), (err) => {
+        writeError = err;
+        resolve();
+      }),
+    );
     await new Promise((r) => setTimeout(r, 50));
     const closed = closeEvent(a);
     await a.close();
@@ -145,7 +163,7 @@ describe('on a pty pair', () => {
 });
 
 describe('with an injected binding', () => {
-  it('moves bytes through serialport\'s mock binding', async () => {
+  it("moves bytes through serialport's mock binding", async () => {
     const MockBinding = SerialPortMock.binding;
     MockBinding.createPort('/dev/fakeAir780', { echo: true, record: true });
     try {
@@ -200,7 +218,9 @@ describe('with an injected binding', () => {
     port.write(Buffer.from('B'));
     port.write(Buffer.from('C'));
     let drained = false;
-    const draining = port.drain().then(() => { drained = true; });
+    const draining = port.drain().then(() => {
+      drained = true;
+    });
     await new Promise((r) => setImmediate(r));
     expect(drained).toBe(false);
     while (fake.writePending) {

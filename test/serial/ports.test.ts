@@ -13,7 +13,15 @@ import {
 import { fakeBinding } from './fake-binding.js';
 
 function port(p: Partial<PortInfo> & { path: string }): PortInfo {
-  return { manufacturer: undefined, serialNumber: undefined, pnpId: undefined, locationId: undefined, productId: undefined, vendorId: undefined, ...p };
+  return {
+    manufacturer: undefined,
+    serialNumber: undefined,
+    pnpId: undefined,
+    locationId: undefined,
+    productId: undefined,
+    vendorId: undefined,
+    ...p,
+  };
 }
 
 const air = (path: string, pnpId?: string) =>
@@ -33,9 +41,21 @@ describe('describePort', () => {
 
   it('derives the interface and the role from udev, Windows and location ids', () => {
     const at6 = describePort(air('/dev/ttyACM5', 'usb-EigenComm_EigenComm_Compo_000000000001-if06'));
-    expect(at6).toMatchObject({ isAir780: true, interfaceNumber: 6, role: 'at', path: '/dev/ttyACM5', manufacturer: 'EigenComm' });
-    expect(describePort(air('/dev/ttyACM4', 'usb-EigenComm_EigenComm_Compo_000000000001-if04'))).toMatchObject({ interfaceNumber: 4, role: 'diag' });
-    expect(describePort(air('COM7', 'USB\\VID_19D1&PID_0001&MI_02\\6&1A2B3C4D&0&0002'))).toMatchObject({ interfaceNumber: 2, role: 'at' });
+    expect(at6).toMatchObject({
+      isAir780: true,
+      interfaceNumber: 6,
+      role: 'at',
+      path: '/dev/ttyACM5',
+      manufacturer: 'EigenComm',
+    });
+    expect(describePort(air('/dev/ttyACM4', 'usb-EigenComm_EigenComm_Compo_000000000001-if04'))).toMatchObject({
+      interfaceNumber: 4,
+      role: 'diag',
+    });
+    expect(describePort(air('COM7', 'USB\\VID_19D1&PID_0001&MI_02\\6&1A2B3C4D&0&0002'))).toMatchObject({
+      interfaceNumber: 2,
+      role: 'at',
+    });
     expect(interfaceFromIds({ pnpId: undefined, locationId: '1-2:1.6' })).toBe(6);
     expect(interfaceFromIds({ pnpId: 'usb-FTDI_FT232R-if00-port0', locationId: undefined })).toBe(0);
     expect(interfaceFromIds({ pnpId: 'usb-Some_Thing', locationId: undefined })).toBeUndefined();
@@ -44,7 +64,11 @@ describe('describePort', () => {
 
   it('lets the sysfs interface win and gives non-Air780 ports no role', () => {
     expect(describePort(air('/dev/ttyACM3', 'usb-x-if04'), 2)).toMatchObject({ interfaceNumber: 2, role: 'at' });
-    expect(describePort(port({ path: '/dev/ttyACM0', vendorId: '2341', productId: '0043' }), 2)).toMatchObject({ interfaceNumber: 2, role: 'unknown', isAir780: false });
+    expect(describePort(port({ path: '/dev/ttyACM0', vendorId: '2341', productId: '0043' }), 2)).toMatchObject({
+      interfaceNumber: 2,
+      role: 'unknown',
+      isAir780: false,
+    });
   });
 
   it('orders AT candidates 6, 2, unknown and leaves out DIAG and other devices', () => {
@@ -100,7 +124,12 @@ describe('sysfs and listPorts', () => {
 
   it('lists through a binding and marks each port', async () => {
     const sys = await fakeSys();
-    const binding = fakeBinding([air('/dev/ttyACM3'), air('/dev/ttyACM4'), air('/dev/ttyACM5'), port({ path: '/dev/ttyS0' })]);
+    const binding = fakeBinding([
+      air('/dev/ttyACM3'),
+      air('/dev/ttyACM4'),
+      air('/dev/ttyACM5'),
+      port({ path: '/dev/ttyS0' }),
+    ]);
     const ports = await listPorts({ binding, sysRoot: sys });
     expect(ports.map((p) => [p.path, p.isAir780, p.interfaceNumber, p.role])).toEqual([
       ['/dev/ttyACM3', true, 2, 'at'],

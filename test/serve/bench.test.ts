@@ -6,7 +6,15 @@ describe('benchServe', () => {
   it('measures raw, SOCKS, HTTP both ways and six parallel downloads, checking every byte', async () => {
     const { modem } = await openModem({ rxMode: 'pull', mock: { baudRate: 921600 } });
     const results = await benchServe(modem, { baud: 921600, bytes: 32 * 1024 });
-    expect(results.map((r) => `${r.path} ${r.direction}`)).toEqual(['raw down', 'raw up', 'socks down', 'socks up', 'http down', 'http up', 'socks-x6 down']);
+    expect(results.map((r) => `${r.path} ${r.direction}`)).toEqual([
+      'raw down',
+      'raw up',
+      'socks down',
+      'socks up',
+      'http down',
+      'http up',
+      'socks-x6 down',
+    ]);
     for (const r of results) {
       expect(r.bytesPerSec).toBeGreaterThan(0);
       // The simulated line bounds every rate (a little slack for timer granularity).

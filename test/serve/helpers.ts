@@ -17,7 +17,10 @@ export interface Bed {
 
 /** `n` mock modules (pull mode unless told) and both proxies on ephemeral loopback ports. */
 export async function startBed(
-  options: { modules?: number; rxMode?: 'push' | 'pull'; mock?: MockModemOptions; modem?: ModemOpenOptions } & Omit<ServeOptions, 'modules' | 'socks' | 'http'> = {},
+  options: { modules?: number; rxMode?: 'push' | 'pull'; mock?: MockModemOptions; modem?: ModemOpenOptions } & Omit<
+    ServeOptions,
+    'modules' | 'socks' | 'http'
+  > = {},
 ): Promise<Bed> {
   const { modules = 1, rxMode = 'pull', mock, modem, ...rest } = options;
   const mocks: MockModem[] = [];
@@ -29,7 +32,12 @@ export async function startBed(
     modems.push(m.modem);
     pool.push({ name: `mock${i}`, modem: m.modem });
   }
-  const proxies = await startProxies({ modules: pool, socks: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, ...rest });
+  const proxies = await startProxies({
+    modules: pool,
+    socks: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    ...rest,
+  });
   defer(() => proxies.close());
   return { proxies, mocks, modems, socksPort: proxies.socks!.port, httpPort: proxies.http!.port };
 }
@@ -41,7 +49,11 @@ export interface Run {
 }
 
 /** Runs a program to completion (stdout as bytes), bounded by `timeoutMs`. */
-export function run(cmd: string, args: string[], options: { input?: Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     const out: Buffer[] = [];
@@ -64,7 +76,18 @@ export function run(cmd: string, args: string[], options: { input?: Buffer; time
 
 /** Debian's curl, never a proxy from the environment. */
 export function curl(args: string[], options: { input?: Buffer; timeoutMs?: number } = {}): Promise<Run> {
-  return run('curl', ['-sS', '--noproxy', '', ...args], { ...options, env: { http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '', ALL_PROXY: '', all_proxy: '', NO_PROXY: '' } });
+  return run('curl', ['-sS', '--noproxy', '', ...args], {
+    ...options,
+    env: {
+      http_proxy: '',
+      https_proxy: '',
+      HTTP_PROXY: '',
+      HTTPS_PROXY: '',
+      ALL_PROXY: '',
+      all_proxy: '',
+      NO_PROXY: '',
+    },
+  });
 }
 
 /** Debian's python3 (its python3-socks package is installed there). */
@@ -85,7 +108,9 @@ export function rawClient(port: number): Promise<RawClient> {
     let error: string | undefined;
     socket.on('data', (d: Buffer) => parts.push(d));
     socket.on('error', (e: Error & { code?: string }) => (error = e.code ?? e.message));
-    const closed = new Promise<{ data: Buffer; error?: string }>((r) => socket.once('close', () => r({ data: Buffer.concat(parts), ...(error ? { error } : {}) })));
+    const closed = new Promise<{ data: Buffer; error?: string }>((r) =>
+      socket.once('close', () => r({ data: Buffer.concat(parts), ...(error ? { error } : {}) })),
+    );
     socket.once('connect', () => resolve({ socket, received: () => Buffer.concat(parts), closed }));
     socket.once('error', reject);
   });

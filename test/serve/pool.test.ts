@@ -12,7 +12,11 @@ async function modules(n: number, slowBoot = false) {
   return out;
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string }) => e.code);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: { code?: string }) => e.code,
+  );
 
 describe('LinkPool', () => {
   it('spreads links over the modules with the most free ones, then queues FIFO and serves in order', async () => {

@@ -25,23 +25,39 @@ describe('air780 serve (spawned)', () => {
     const pki = makeTestPki();
     const tlsWeb = await startHttpServer({ cert: pki.serverCert, key: pki.serverKey });
     defer(() => tlsWeb.close());
-    const serve = await spawnServe(['--mock', '--log', log], { AIR780_PROXY_AUTH: AUTH, AIR780_MOCK_HOSTS: '{"web.only-the-module.test":"127.0.0.1"}' });
+    const serve = await spawnServe(['--mock', '--log', log], {
+      AIR780_PROXY_AUTH: AUTH,
+      AIR780_MOCK_HOSTS: '{"web.only-the-module.test":"127.0.0.1"}',
+    });
     expect(serve.stderr).toMatch(/serve: ready socks=127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ modules=1 auth=on/);
     const socks = `socks5h://carol:pa55-w0rd%3Awith-colon@127.0.0.1:${serve.socksPort}`;
     const get = await curl(['-x', socks, `http://web.only-the-module.test:${web.port}/blob`]);
     expect(get.stderr).toBe('');
     expect(sha256(get.stdout)).toBe(sha256(web.blob));
     const body = randomBytes(1024 * 1024);
-    const up = await curl(['-x', socks, '--data-binary', '@-', `http://web.only-the-module.test:${web.port}/upload`], { input: body });
+    const up = await curl(['-x', socks, '--data-binary', '@-', `http://web.only-the-module.test:${web.port}/upload`], {
+      input: body,
+    });
     expect(JSON.parse(up.stdout.toString())).toEqual({ sha256: sha256(body), length: body.length });
     const proxy = ['-x', `http://127.0.0.1:${serve.httpPort}`, '--proxy-user', AUTH];
     const fwd = await curl([...proxy, `http://localhost:${web.port}/blob`]);
     expect(sha256(fwd.stdout)).toBe(sha256(web.blob));
-    const tls = await curl([...proxy, '--cacert', join(pki.dir, 'ca.crt'), '--data-binary', '@-', `https://localhost:${tlsWeb.port}/upload`], { input: body });
+    const tls = await curl(
+      [...proxy, '--cacert', join(pki.dir, 'ca.crt'), '--data-binary', '@-', `https://localhost:${tlsWeb.port}/upload`],
+      { input: body },
+    );
     expect(JSON.parse(tls.stdout.toString())).toEqual({ sha256: sha256(body), length: body.length });
     const tlsGet = await curl([...proxy, '--cacert', join(pki.dir, 'ca.crt'), `https://localhost:${tlsWeb.port}/blob`]);
     expect(sha256(tlsGet.stdout)).toBe(sha256(tlsWeb.blob));
-    const denied = await curl(['-x', `http://127.0.0.1:${serve.httpPort}`, '-o', '/dev/null', '-w', '%{http_code}', `http://localhost:${web.port}/hello`]);
+    const denied = await curl([
+      '-x',
+      `http://127.0.0.1:${serve.httpPort}`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `http://localhost:${web.port}/hello`,
+    ]);
     expect(denied.stdout.toString()).toBe('407');
 
     const t0 = Date.now();
@@ -49,11 +65,23 @@ describe('air780 serve (spawned)', () => {
     expect(await serve.exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5000);
     const text = readFileSync(log, 'utf8');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThanOrEqual(5);
     // The download's tunnel: the name as the client gave it, the bytes the body took (plus the head).
-    const download = lines.find((l) => l.proxy === 'socks' && l.destination === `web.only-the-module.test:${web.port}` && (l.down as number) > web.blob.length);
-    expect(download).toMatchObject({ module: 'mock0', ended: 'closed', client: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    const download = lines.find(
+      (l) =>
+        l.proxy === 'socks' &&
+        l.destination === `web.only-the-module.test:${web.port}` &&
+        (l.down as number) > web.blob.length,
+    );
+    expect(download).toMatchObject({
+      module: 'mock0',
+      ended: 'closed',
+      client: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
     expect(lines.some((l) => l.proxy === 'connect' && (l.up as number) > body.length)).toBe(true);
     expect(lines.some((l) => l.proxy === 'http' && (l.down as number) >= web.blob.length)).toBe(true);
     // Only these fields, ever: no payload, no header, no credential has a place to go.
@@ -68,7 +96,9 @@ describe('air780 serve (spawned)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/0\.0\.0\.0 \(beyond this machine\) needs credentials/);
     expect(r.stderr).toMatch(/hint: set AIR780_PROXY_AUTH=/);
-    const h = await runCli(['serve', '--mock', '--http-proxy', '192.168.1.2:3128', '--socks', 'off'], { env: { AIR780_PROXY_AUTH: '' } });
+    const h = await runCli(['serve', '--mock', '--http-proxy', '192.168.1.2:3128', '--socks', 'off'], {
+      env: { AIR780_PROXY_AUTH: '' },
+    });
     expect(h.code).toBe(2);
     expect((await runCli(['serve', '--mock', '--auth', 'nopassword'])).code).toBe(2);
     expect((await runCli(['serve', '--mock', '--socks', 'off', '--http-proxy', 'off'])).code).toBe(2);

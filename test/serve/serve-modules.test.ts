@@ -23,7 +23,10 @@ function socksConnect(target: number): Buffer {
 /** Echoes `n` bytes through `c`; resolves true when they came back intact, false on a reset/close. */
 async function echoes(c: net.Socket, n = 2048): Promise<boolean> {
   const b = randomBytes(n);
-  const back = readBytes(c, n, 10_000).then((d) => d.equals(b), () => false);
+  const back = readBytes(c, n, 10_000).then(
+    (d) => d.equals(b),
+    () => false,
+  );
   const closed = new Promise<boolean>((r) => c.once('close', () => r(false)));
   if (c.destroyed) return false;
   c.write(b);
@@ -40,7 +43,11 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     defer(() => echo.close());
     const log = join(mkdtempSync(join(tmpdir(), 'air780-serve-')), 'log.jsonl');
     // Registration takes 3 s after a boot, so the rebooted module stays away for a while.
-    const serve = await spawnServe(['--mock', '2', '--log', log], { AIR780_MOCK_OPTIONS: '{"registrationDelayMs":3000}' }, 60_000);
+    const serve = await spawnServe(
+      ['--mock', '2', '--log', log],
+      { AIR780_MOCK_OPTIONS: '{"registrationDelayMs":3000}' },
+      60_000,
+    );
     expect(serve.stderr).toMatch(/modules=2/);
     const tunnels: net.Socket[] = [];
     for (let i = 0; i < 6; i++) {
@@ -57,7 +64,15 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     // Most free links first: three tunnels on each module; the rebooted one's three were reset.
     expect(alive.filter(Boolean).length).toBe(3);
     // While mock1 is away, new connections succeed on mock0.
-    const get = await curl(['--socks5', `127.0.0.1:${serve.socksPort}`, '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${echo.port}/`]);
+    const get = await curl([
+      '--socks5',
+      `127.0.0.1:${serve.socksPort}`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `http://127.0.0.1:${echo.port}/`,
+    ]);
     expect(get.code).not.toBe(97);
     const fresh = await rawClient(serve.socksPort);
     fresh.socket.write(socksConnect(echo.port));
@@ -67,7 +82,10 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     for (const t of [...tunnels, fresh.socket]) t.destroy();
     serve.signal('SIGTERM');
     expect(await serve.exited).toBe(0);
-    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { module?: string; ended: string; error?: string });
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { module?: string; ended: string; error?: string });
     expect(lines.filter((l) => l.module === 'mock1' && l.ended === 'upstream-reset').length).toBe(3);
     expect(lines.filter((l) => l.module === 'mock0').length).toBeGreaterThanOrEqual(4);
   }, 120_000);
@@ -118,24 +136,34 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     c.on('data', (d: Buffer) => (more += d.length));
     c.resume();
     const t0 = Date.now();
-    while (pushed < pushedAfter8s + 4 * 1024 * 1024 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    while (pushed < pushedAfter8s + 4 * 1024 * 1024 && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 100));
     expect(pushed).toBeGreaterThanOrEqual(pushedAfter8s + 4 * 1024 * 1024);
     expect(c.destroyed).toBe(false);
     c.destroy();
     // eslint-disable-next-line no-console
-    console.log(`backpressure: server pushed ${pushed} bytes, client read ${read}; serve RSS KiB ${base} then ${samples.join(" ")}`);
+    console.log(
+      `backpressure: server pushed ${pushed} bytes, client read ${read}; serve RSS KiB ${base} then ${samples.join(' ')}`,
+    );
   }, 60_000);
 
   it(`through the mock on a pty at ${PTY_BAUD} baud / ${PTY_LATENCY_MS} ms: curl SOCKS and HTTP, 64 KiB each way, SHA-256`, async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'air780-serve-pty-')), 'tty');
-    const mock = spawn(process.execPath, [MAIN, 'mock', '--link', path, '--baud', String(PTY_BAUD), '--latency', String(PTY_LATENCY_MS)], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
+    const mock = spawn(
+      process.execPath,
+      [MAIN, 'mock', '--link', path, '--baud', String(PTY_BAUD), '--latency', String(PTY_LATENCY_MS)],
+      { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] },
+    );
     let mockErr = '';
     mock.stderr.on('data', (d: Buffer) => (mockErr += d.toString()));
-    defer(() => new Promise<void>((r) => (mock.exitCode !== null ? r() : (mock.once('exit', () => r()), mock.kill('SIGTERM')))));
+    defer(
+      () =>
+        new Promise<void>((r) => (mock.exitCode !== null ? r() : (mock.once('exit', () => r()), mock.kill('SIGTERM')))),
+    );
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
-        if (mockErr.includes('mock: ready on')) (clearInterval(t), resolve());
-        if (mock.exitCode !== null) (clearInterval(t), reject(new Error(mockErr)));
+        if (mockErr.includes('mock: ready on')) clearInterval(t), resolve();
+        if (mock.exitCode !== null) clearInterval(t), reject(new Error(mockErr));
       }, 20);
     });
     const web = await startHttpServer();
@@ -143,15 +171,33 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     const serve = await spawnServe(['--port', path, '--baud', String(PTY_BAUD)], {}, 60_000);
     const n = 64 * 1024;
     const want = sha256(web.blob.subarray(0, n));
-    const socksGet = await curl(['--socks5-hostname', `127.0.0.1:${serve.socksPort}`, `http://localhost:${web.port}/blob?bytes=${n}`], { timeoutMs: 90_000 });
+    const socksGet = await curl(
+      ['--socks5-hostname', `127.0.0.1:${serve.socksPort}`, `http://localhost:${web.port}/blob?bytes=${n}`],
+      { timeoutMs: 90_000 },
+    );
     expect(socksGet.stderr).toBe('');
     expect(sha256(socksGet.stdout)).toBe(want);
     const body = randomBytes(n);
-    const httpPost = await curl(['-x', `http://127.0.0.1:${serve.httpPort}`, '--data-binary', '@-', `http://localhost:${web.port}/upload`], { input: body, timeoutMs: 90_000 });
+    const httpPost = await curl(
+      ['-x', `http://127.0.0.1:${serve.httpPort}`, '--data-binary', '@-', `http://localhost:${web.port}/upload`],
+      { input: body, timeoutMs: 90_000 },
+    );
     expect(JSON.parse(httpPost.stdout.toString())).toEqual({ sha256: sha256(body), length: n });
-    const socksPost = await curl(['--socks5-hostname', `127.0.0.1:${serve.socksPort}`, '--data-binary', '@-', `http://localhost:${web.port}/upload`], { input: body, timeoutMs: 90_000 });
+    const socksPost = await curl(
+      [
+        '--socks5-hostname',
+        `127.0.0.1:${serve.socksPort}`,
+        '--data-binary',
+        '@-',
+        `http://localhost:${web.port}/upload`,
+      ],
+      { input: body, timeoutMs: 90_000 },
+    );
     expect(JSON.parse(socksPost.stdout.toString())).toEqual({ sha256: sha256(body), length: n });
-    const httpGet = await curl(['-x', `http://127.0.0.1:${serve.httpPort}`, `http://localhost:${web.port}/blob?bytes=${n}`], { timeoutMs: 90_000 });
+    const httpGet = await curl(
+      ['-x', `http://127.0.0.1:${serve.httpPort}`, `http://localhost:${web.port}/blob?bytes=${n}`],
+      { timeoutMs: 90_000 },
+    );
     expect(sha256(httpGet.stdout)).toBe(want);
     serve.signal('SIGINT');
     expect(await serve.exited).toBe(0);

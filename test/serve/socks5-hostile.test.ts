@@ -51,7 +51,19 @@ describe('SOCKS5 under hostile input', () => {
     const good = await goodClient(bed.socksPort, echo.port);
     const heap0 = process.memoryUsage().heapUsed;
 
-    const request = Buffer.from([5, 1, 0, 5, 1, 0, 3, 9, ...Buffer.from('localhost'), echo.port >> 8, echo.port & 0xff]);
+    const request = Buffer.from([
+      5,
+      1,
+      0,
+      5,
+      1,
+      0,
+      3,
+      9,
+      ...Buffer.from('localhost'),
+      echo.port >> 8,
+      echo.port & 0xff,
+    ]);
     // Every truncation of a valid greeting + request, with FIN: closed at once, nothing but a
     // method choice (after the complete greeting) sent back.
     for (let n = 0; n < request.length; n++) {
@@ -74,7 +86,11 @@ describe('SOCKS5 under hostile input', () => {
 
     // Oversized lengths: 255 methods announced, 10 sent; a 255-byte name of garbage; a megabyte after a greeting.
     await hit(bed.socksPort, Buffer.from([5, 255, 0, 1, 2, 3, 4, 5, 6, 7]), false);
-    const junkName = await hit(bed.socksPort, Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, 255]), Buffer.alloc(255, 0xfe), Buffer.from([0, 80])]), true);
+    const junkName = await hit(
+      bed.socksPort,
+      Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, 255]), Buffer.alloc(255, 0xfe), Buffer.from([0, 80])]),
+      true,
+    );
     expect([...junkName.data.subarray(2, 4)]).toEqual([5, 0x04]);
     const flood = await rawClient(bed.socksPort);
     flood.socket.on('error', () => {});

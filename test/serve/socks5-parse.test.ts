@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_AUTH, MAX_GREETING, MAX_REQUEST, parseGreeting, parseRequest, parseUserPass, type Parsed } from '../../src/serve/socks5-parse.js';
+import {
+  MAX_AUTH,
+  MAX_GREETING,
+  MAX_REQUEST,
+  parseGreeting,
+  parseRequest,
+  parseUserPass,
+  type Parsed,
+} from '../../src/serve/socks5-parse.js';
 
 const VALID = {
   greeting: Buffer.from([5, 2, 0, 2]),
@@ -37,7 +45,10 @@ describe('SOCKS5 parsers', () => {
     expect(parseGreeting(Buffer.from([5, 1, 0])).kind).toBe('ok');
     expect(parseGreeting(Buffer.from([5, 0]))).toMatchObject({ kind: 'bad', reply: Buffer.from([5, 0xff]) });
     expect(parseUserPass(Buffer.from([1, 0]))).toMatchObject({ kind: 'bad', reply: Buffer.from([1, 1]) });
-    expect(parseUserPass(Buffer.from([2, 1, 0x61, 1, 0x62]))).toMatchObject({ kind: 'bad', reply: Buffer.from([1, 1]) });
+    expect(parseUserPass(Buffer.from([2, 1, 0x61, 1, 0x62]))).toMatchObject({
+      kind: 'bad',
+      reply: Buffer.from([1, 1]),
+    });
     const rep = (b: Buffer) => {
       const r = parseRequest(b);
       return r.kind === 'bad' ? r.reply?.[1] : r.kind;

@@ -66,7 +66,18 @@ describe('SOCKS5 with real clients', () => {
       expect(get.code).toBe(0);
       expect(sha256(get.stdout)).toBe(sha256(web.blob));
       const body = randomBytes(1024 * 1024);
-      const post = await curl([mode, `127.0.0.1:${bed.socksPort}`, '--data-binary', '@-', '-H', 'Content-Type: application/octet-stream', `http://${host}:${web.port}/upload`], { input: body });
+      const post = await curl(
+        [
+          mode,
+          `127.0.0.1:${bed.socksPort}`,
+          '--data-binary',
+          '@-',
+          '-H',
+          'Content-Type: application/octet-stream',
+          `http://${host}:${web.port}/upload`,
+        ],
+        { input: body },
+      );
       expect(post.code).toBe(0);
       expect(JSON.parse(post.stdout.toString())).toEqual({ sha256: sha256(body), length: body.length });
     }
@@ -98,10 +109,28 @@ describe('SOCKS5 with real clients', () => {
     const bed = await startBed({ auth: { user: 'alice', pass: 's3cret:x' } });
     const web = await startHttpServer();
     defer(() => web.close());
-    const good = await run(PYTHON, ['-c', PY_GET, '127.0.0.1', String(bed.socksPort), 'localhost', String(web.port), 'alice', 's3cret:x']);
+    const good = await run(PYTHON, [
+      '-c',
+      PY_GET,
+      '127.0.0.1',
+      String(bed.socksPort),
+      'localhost',
+      String(web.port),
+      'alice',
+      's3cret:x',
+    ]);
     expect(good.stderr).toBe('');
     expect(good.stdout.toString().trim()).toBe(`${web.blob.length} ${sha256(web.blob)}`);
-    const bad = await run(PYTHON, ['-c', PY_GET, '127.0.0.1', String(bed.socksPort), 'localhost', String(web.port), 'alice', 'wrong']);
+    const bad = await run(PYTHON, [
+      '-c',
+      PY_GET,
+      '127.0.0.1',
+      String(bed.socksPort),
+      'localhost',
+      String(web.port),
+      'alice',
+      'wrong',
+    ]);
     expect(bad.code).toBe(3);
     expect(bad.stdout.toString()).toMatch(/ERROR .*(auth|Authentication)/i);
   });
@@ -115,7 +144,11 @@ describe('SOCKS5 with real clients', () => {
     expect(ok.stdout.toString()).toBe('hello');
     const none = await curl(['-x', `socks5h://127.0.0.1:${bed.socksPort}`, `http://localhost:${web.port}/hello`]);
     expect(none.code).toBe(97);
-    const wrong = await curl(['-x', `socks5h://u:nope@127.0.0.1:${bed.socksPort}`, `http://localhost:${web.port}/hello`]);
+    const wrong = await curl([
+      '-x',
+      `socks5h://u:nope@127.0.0.1:${bed.socksPort}`,
+      `http://localhost:${web.port}/hello`,
+    ]);
     expect(wrong.code).toBe(97);
   });
 

@@ -17,11 +17,15 @@ export interface ServeProcess {
 }
 
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, readyMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--socks', '127.0.0.1:0', '--http-proxy', '127.0.0.1:0', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, AIR780_PORT: '', AIR780_PROXY_AUTH: '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'serve', '--socks', '127.0.0.1:0', '--http-proxy', '127.0.0.1:0', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, AIR780_PORT: '', AIR780_PROXY_AUTH: '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.on('data', () => {});
@@ -36,7 +40,12 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, re
       const t0 = Date.now();
       const tick = (): void => {
         if (re.test(stderr)) return resolve();
-        if (child.exitCode !== null || Date.now() - t0 > ms) return reject(new Error(`serve: no ${re} (${child.exitCode !== null ? `exited ${child.exitCode}` : `${ms} ms`})\n${stderr}`));
+        if (child.exitCode !== null || Date.now() - t0 > ms)
+          return reject(
+            new Error(
+              `serve: no ${re} (${child.exitCode !== null ? `exited ${child.exitCode}` : `${ms} ms`})\n${stderr}`,
+            ),
+          );
         setTimeout(tick, 20);
       };
       tick();

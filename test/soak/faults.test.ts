@@ -20,7 +20,14 @@ describe('fault plan', () => {
   });
 
   it('keeps parameters within the configured ranges', () => {
-    const p = new FaultPlan(3, { minGapMs: 10, maxGapMs: 20, burstChance: 1, maxStallMs: 900, maxUnplugMs: 800, maxRebootDelayMs: 700 });
+    const p = new FaultPlan(3, {
+      minGapMs: 10,
+      maxGapMs: 20,
+      burstChance: 1,
+      maxStallMs: 900,
+      maxUnplugMs: 800,
+      maxRebootDelayMs: 700,
+    });
     for (let i = 0; i < 50; i++) {
       const s = p.next();
       expect(s.gapMs).toBeGreaterThanOrEqual(10);

@@ -12,7 +12,10 @@ it('refuses to run without a forced GC, with advice', async () => {
   const saved = g.gc;
   delete g.gc;
   try {
-    await expect(measureLeaks({ messages: 10, cycles: 3, rounds: 1 })).rejects.toMatchObject({ code: 'ERR_SOAK_OPTION', message: expect.stringContaining('--expose-gc') });
+    await expect(measureLeaks({ messages: 10, cycles: 3, rounds: 1 })).rejects.toMatchObject({
+      code: 'ERR_SOAK_OPTION',
+      message: expect.stringContaining('--expose-gc'),
+    });
   } finally {
     if (saved) g.gc = saved;
   }

@@ -10,7 +10,10 @@ describe('soak message codec', () => {
       const m = msg(n);
       for (const d of [decodeBinary(encodeBinary(m)), decodeText(encodeText(m))]) {
         if (!d.ok) throw new Error(d.reason);
-        expect({ ...d.msg, payload: d.msg.payload.toString('hex') }).toEqual({ ...m, payload: m.payload.toString('hex') });
+        expect({ ...d.msg, payload: d.msg.payload.toString('hex') }).toEqual({
+          ...m,
+          payload: m.payload.toString('hex'),
+        });
       }
     }
   });
@@ -42,13 +45,23 @@ describe('soak message codec', () => {
   });
 
   it('refuses an id that cannot be framed', () => {
-    expect(() => encodeBinary({ id: '', conn: 0, seq: 0, payload: Buffer.alloc(0) })).toThrow(expect.objectContaining({ code: 'ERR_SOAK_FRAME' }));
-    expect(() => encodeText({ id: 'a b', conn: 0, seq: 0, payload: Buffer.alloc(0) })).toThrow(expect.objectContaining({ code: 'ERR_SOAK_FRAME' }));
+    expect(() => encodeBinary({ id: '', conn: 0, seq: 0, payload: Buffer.alloc(0) })).toThrow(
+      expect.objectContaining({ code: 'ERR_SOAK_FRAME' }),
+    );
+    expect(() => encodeText({ id: 'a b', conn: 0, seq: 0, payload: Buffer.alloc(0) })).toThrow(
+      expect.objectContaining({ code: 'ERR_SOAK_FRAME' }),
+    );
   });
 });
 
 describe('FrameReader', () => {
-  const bodies = [Buffer.alloc(0), Buffer.from('a'), new Rng(1).bytes(300), new Rng(2).bytes(5000), Buffer.from([0, 0, 0, 1])];
+  const bodies = [
+    Buffer.alloc(0),
+    Buffer.from('a'),
+    new Rng(1).bytes(300),
+    new Rng(2).bytes(5000),
+    Buffer.from([0, 0, 0, 1]),
+  ];
   const stream = Buffer.concat(bodies.map(frame));
   const feed = (chunks: Buffer[]) => {
     const r = new FrameReader(1 << 20);

@@ -31,7 +31,14 @@ function compress(data: Buffer): Buffer {
  */
 export function burst(
   n: number,
-  opts: { compress: boolean; seed: number; close?: [number, string]; small?: boolean; corruptLast?: boolean; pings?: boolean },
+  opts: {
+    compress: boolean;
+    seed: number;
+    close?: [number, string];
+    small?: boolean;
+    corruptLast?: boolean;
+    pings?: boolean;
+  },
 ): { bytes: Buffer; messages: BurstMessage[]; close?: [number, string] } {
   const rnd = prng(opts.seed);
   const frames: Buffer[] = [];
@@ -46,7 +53,7 @@ export function burst(
     } else {
       const words = ['echo', 'line', String(i), 'ünïcode', '€', 'x'];
       let s = `#${i} `;
-      while (Buffer.byteLength(s) < len) s += words[Math.floor(rnd() * words.length)] + ' ';
+      while (Buffer.byteLength(s) < len) s += `${words[Math.floor(rnd() * words.length)]} `;
       raw = Buffer.from(s);
     }
     messages.push({ data: binary ? raw : raw.toString('utf8'), isBinary: binary });
@@ -153,7 +160,10 @@ export async function startBurstPeers(): Promise<BurstPeers> {
  * A client to `server` collecting messages and errors; resolves once open (with the extension
  * `perMessageDeflate` asks for) with its server-side connection.
  */
-export async function openCollecting(server: RawServer, options: WebSocketClientOptions & { perMessageDeflate: boolean }) {
+export async function openCollecting(
+  server: RawServer,
+  options: WebSocketClientOptions & { perMessageDeflate: boolean },
+) {
   const client = new Client(`ws://127.0.0.1:${server.port}/`, options);
   const errors: Error[] = [];
   client.on('error', (e) => errors.push(e));

@@ -18,7 +18,10 @@ describe.each([
   let client: WebSocketClient;
   beforeAll(async () => {
     peer = await startWsEcho({ perMessageDeflate: pmd ? { threshold: 0 } : false, maxPayload: 64 * 1024 * 1024 });
-    client = new WebSocketClient(`ws://127.0.0.1:${peer.port}/echo?x=1#frag`, { perMessageDeflate: pmd, keepaliveMs: 0 });
+    client = new WebSocketClient(`ws://127.0.0.1:${peer.port}/echo?x=1#frag`, {
+      perMessageDeflate: pmd,
+      keepaliveMs: 0,
+    });
     client.on('error', () => {});
     await client.opened();
   });

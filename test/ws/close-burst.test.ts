@@ -10,7 +10,16 @@
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketClient } from '../../src/ws/index.js';
-import { burst, chunkings, digest, echoLinesThenClose, openCollecting, startBurstPeers, type BurstMessage, type BurstPeers } from './burst.js';
+import {
+  burst,
+  chunkings,
+  digest,
+  echoLinesThenClose,
+  openCollecting,
+  startBurstPeers,
+  type BurstMessage,
+  type BurstPeers,
+} from './burst.js';
 import type { WsPeer } from './peers.js';
 import { closeBody, serverFrame, type RawConn, type RawServer } from './raw-server.js';
 
@@ -25,7 +34,8 @@ beforeAll(async () => {
 afterAll(() => peers.close());
 
 /** A client to `server` collecting messages and errors; resolves once open with its server-side connection. */
-const open = (server: RawServer, deflate: boolean) => openCollecting(server, { perMessageDeflate: deflate, keepaliveMs: 0, closeTimeoutMs: 10_000 });
+const open = (server: RawServer, deflate: boolean) =>
+  openCollecting(server, { perMessageDeflate: deflate, keepaliveMs: 0, closeTimeoutMs: 10_000 });
 
 /** Writes `bytes` in the given pieces (an event-loop turn between them), then the FIN at once. */
 async function sendThenFin(conn: RawConn, bytes: Buffer, pieces: Buffer[] = [bytes]): Promise<void> {
@@ -137,11 +147,15 @@ describe('the wait for pending inflates after the stream closed is bounded', () 
     await client.opened();
     const closed = client.closed();
     // 32 MiB of zeros deflate to ~32 kB but take far longer than 1 ms to inflate.
-    const big = zlib.deflateRawSync(Buffer.alloc(32 * 1024 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const big = zlib
+      .deflateRawSync(Buffer.alloc(32 * 1024 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+      .subarray(0, -4);
     conn.socket.end(Buffer.concat([serverFrame(2, big, { rsv: 4 }), serverFrame(8, closeBody(1000, 'late'))]));
     expect(await closed).toEqual({ code: 1006, reason: '', wasClean: false });
     expect(got).toEqual([]);
-    expect(errors.map((e) => [(e as { code?: string }).code, /not decoded within 1 ms/.test(e.message)])).toEqual([['ERR_WS_CLOSED', true]]);
+    expect(errors.map((e) => [(e as { code?: string }).code, /not decoded within 1 ms/.test(e.message)])).toEqual([
+      ['ERR_WS_CLOSED', true],
+    ]);
   });
 });
 

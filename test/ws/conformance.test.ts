@@ -24,7 +24,12 @@ interface Session {
 
 /** An echoing client (as Autobahn expects) connected to the raw server. */
 async function session(options: ConstructorParameters<typeof WebSocketClient>[1] = {}): Promise<Session> {
-  const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 2000, ...options });
+  const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+    perMessageDeflate: false,
+    keepaliveMs: 0,
+    closeTimeoutMs: 2000,
+    ...options,
+  });
   const errors: Error[] = [];
   client.on('error', (e) => errors.push(e));
   client.on('message', (data, isBinary) => {
@@ -128,12 +133,15 @@ describe('2. ping and pong', () => {
 });
 
 describe('3. reserved bits', () => {
-  it.each([1, 2, 3, 4, 5, 6, 7])('fails RSV=%d (no extension) with 1002, after echoing the message before it', async (rsv) => {
-    const s = await session();
-    await s.conn.send(Buffer.concat([serverFrame(1, 'hello'), serverFrame(1, 'bad', { rsv })]));
-    expect((await s.conn.frame(0)).payload.toString()).toBe('hello');
-    await expectFailed(s, 1002);
-  });
+  it.each([1, 2, 3, 4, 5, 6, 7])(
+    'fails RSV=%d (no extension) with 1002, after echoing the message before it',
+    async (rsv) => {
+      const s = await session();
+      await s.conn.send(Buffer.concat([serverFrame(1, 'hello'), serverFrame(1, 'bad', { rsv })]));
+      expect((await s.conn.frame(0)).payload.toString()).toBe('hello');
+      await expectFailed(s, 1002);
+    },
+  );
 
   it('fails RSV1 on a ping with 1002', async () => {
     const s = await session();
@@ -199,7 +207,9 @@ describe('6. UTF-8', () => {
     const s = await session();
     await s.conn.send(serverFrame(1, bytes));
     expect((await s.conn.frame(0)).payload.equals(bytes)).toBe(true);
-    const frags = [...bytes].map((b, i) => serverFrame(i === 0 ? 1 : 0, Buffer.from([b]), { fin: i === bytes.length - 1 }));
+    const frags = [...bytes].map((b, i) =>
+      serverFrame(i === 0 ? 1 : 0, Buffer.from([b]), { fin: i === bytes.length - 1 }),
+    );
     await s.conn.send(Buffer.concat(frags));
     expect((await s.conn.frame(1)).payload.equals(bytes)).toBe(true);
     s.client.terminate();
@@ -292,18 +302,29 @@ describe('7. close handshake', () => {
     },
   );
 
-  it.each([0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])('fails close code %d with 1002', async (code) => {
-    const s = await session();
-    await s.conn.send(serverFrame(8, closeBody(code)));
-    await expectFailed(s, 1002);
-  });
+  it.each([0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])(
+    'fails close code %d with 1002',
+    async (code) => {
+      const s = await session();
+      await s.conn.send(serverFrame(8, closeBody(code)));
+      await expectFailed(s, 1002);
+    },
+  );
 
   it('fails a 1-byte close body with 1002 and an invalid UTF-8 reason with 1007', async () => {
     let s = await session();
     await s.conn.send(serverFrame(8, Buffer.from([0x03])));
     await expectFailed(s, 1002);
     s = await session();
-    await s.conn.send(serverFrame(8, closeBody(1000, Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]))));
+    await s.conn.send(
+      serverFrame(
+        8,
+        closeBody(
+          1000,
+          Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]),
+        ),
+      ),
+    );
     await expectFailed(s, 1007);
   });
 
@@ -325,7 +346,9 @@ describe('9. limits', () => {
 
   it('fails a fragmented message whose total exceeds maxPayload with 1009', async () => {
     const s = await session({ maxPayload: 1000 });
-    await s.conn.send(Buffer.concat([serverFrame(2, randomBytes(600), { fin: false }), serverFrame(0, randomBytes(600))]));
+    await s.conn.send(
+      Buffer.concat([serverFrame(2, randomBytes(600), { fin: false }), serverFrame(0, randomBytes(600))]),
+    );
     await expectFailed(s, 1009);
   });
 });

@@ -50,12 +50,15 @@ class ServerDeflater {
 /** BFINAL style 1: one final block holding the data (zlib's Z_FINISH, what deflateRawSync gives). */
 const finalBlock = (data: Buffer): Buffer => zlib.deflateRawSync(data);
 /** BFINAL style 2: the data sync-flushed, trailer kept, then an empty final block (03 00). */
-const flushThenEmptyFinal = (data: Buffer): Buffer => Buffer.concat([zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), Buffer.from([0x03, 0x00])]);
+const flushThenEmptyFinal = (data: Buffer): Buffer =>
+  Buffer.concat([zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), Buffer.from([0x03, 0x00])]);
 
 const servers: Record<'takeover' | 'noTakeover', RawServer> = {} as never;
 beforeAll(async () => {
   servers.takeover = await startRawServer((key) => okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate']));
-  servers.noTakeover = await startRawServer((key) => okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover']));
+  servers.noTakeover = await startRawServer((key) =>
+    okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover']),
+  );
 });
 afterAll(async () => {
   await servers.takeover.close();
@@ -97,7 +100,10 @@ async function sendChunked(conn: RawConn, bytes: Buffer, how: Chunking): Promise
 /** One compressed message as a frame, or as two fragments when `split` is given. */
 function compressedFrames(opcode: 1 | 2, payload: Buffer, split?: number): Buffer {
   if (split === undefined) return serverFrame(opcode, payload, { rsv: 4 });
-  return Buffer.concat([serverFrame(opcode, payload.subarray(0, split), { rsv: 4, fin: false }), serverFrame(0, payload.subarray(split))]);
+  return Buffer.concat([
+    serverFrame(opcode, payload.subarray(0, split), { rsv: 4, fin: false }),
+    serverFrame(0, payload.subarray(split)),
+  ]);
 }
 
 describe('permessage-deflate: messages that end with a final deflate block', () => {
@@ -137,7 +143,14 @@ describe('permessage-deflate: messages that end with a final deflate block', () 
 
   it.each(CHUNKINGS)('without context takeover, both flush styles mixed (%s)', async (how) => {
     const s = await session(servers.noTakeover);
-    const texts = ['hello', 'world', 'a sync-flushed one '.repeat(20), 'again final', 'fragmented final '.repeat(10), 'the end'];
+    const texts = [
+      'hello',
+      'world',
+      'a sync-flushed one '.repeat(20),
+      'again final',
+      'fragmented final '.repeat(10),
+      'the end',
+    ];
     const payloads = [
       finalBlock(Buffer.from(texts[0]!)),
       flushThenEmptyFinal(Buffer.from(texts[1]!)),

@@ -20,7 +20,11 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 async function session(maxPayload = 1 << 20) {
-  const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { keepaliveMs: 0, maxPayload, closeTimeoutMs: 1000 });
+  const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+    keepaliveMs: 0,
+    maxPayload,
+    closeTimeoutMs: 1000,
+  });
   const errors: Error[] = [];
   client.on('error', (e) => errors.push(e));
   const messages: Array<string | Buffer> = [];
@@ -45,7 +49,14 @@ describe('permessage-deflate against a raw server', () => {
     const text = 'compressible '.repeat(100);
     await s.conn.send(serverFrame(1, pmd(Buffer.from(text)), { rsv: 4 }));
     const c = pmd(Buffer.from('fragmented compressed'));
-    await s.conn.send(Buffer.concat([serverFrame(1, c.subarray(0, 5), { rsv: 4, fin: false }), serverFrame(9, 'x'), serverFrame(0, c.subarray(5))]), 3);
+    await s.conn.send(
+      Buffer.concat([
+        serverFrame(1, c.subarray(0, 5), { rsv: 4, fin: false }),
+        serverFrame(9, 'x'),
+        serverFrame(0, c.subarray(5)),
+      ]),
+      3,
+    );
     await s.conn.frame(0); // the pong
     await s.received(2);
     expect(s.messages).toEqual([text, 'fragmented compressed']);
@@ -53,13 +64,21 @@ describe('permessage-deflate against a raw server', () => {
     s.client.send('hello '.repeat(50));
     const f = await s.conn.frame(1);
     expect(f.rsv).toBe(4);
-    expect(zlib.inflateRawSync(Buffer.concat([f.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString()).toBe('hello '.repeat(50));
+    expect(
+      zlib
+        .inflateRawSync(Buffer.concat([f.payload, Buffer.from([0, 0, 0xff, 0xff])]), {
+          finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        })
+        .toString(),
+    ).toBe('hello '.repeat(50));
     s.client.terminate();
   });
 
   it('fails invalid UTF-8 inside a compressed message with 1007', async () => {
     const s = await session();
-    await s.conn.send(serverFrame(1, pmd(Buffer.concat([Buffer.from('ok'), Buffer.from([0xed, 0xa0, 0x80])])), { rsv: 4 }));
+    await s.conn.send(
+      serverFrame(1, pmd(Buffer.concat([Buffer.from('ok'), Buffer.from([0xed, 0xa0, 0x80])])), { rsv: 4 }),
+    );
     expect((await s.conn.closeFrame()).code).toBe(1007);
     s.conn.socket.end();
     expect((await s.closed).code).toBe(1007);

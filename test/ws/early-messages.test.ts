@@ -21,7 +21,12 @@ afterAll(() => server.close());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function client(options: ConstructorParameters<typeof WebSocketClient>[1] = {}) {
-  const ws = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 1000, ...options });
+  const ws = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+    perMessageDeflate: false,
+    keepaliveMs: 0,
+    closeTimeoutMs: 1000,
+    ...options,
+  });
   ws.on('error', () => {});
   return ws;
 }

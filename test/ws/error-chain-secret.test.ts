@@ -47,7 +47,12 @@ async function crafted(answer: string | null): Promise<number> {
 
 /** The first error of a client to `url`: from `opened()` and the 'error' event, which must agree. */
 async function firstError(url: string, options: ConstructorParameters<typeof WebSocketClient>[1] = {}): Promise<Error> {
-  const client = new WebSocketClient(url, { keepaliveMs: 0, handshakeTimeoutMs: 10_000, followRedirects: true, ...options });
+  const client = new WebSocketClient(url, {
+    keepaliveMs: 0,
+    handshakeTimeoutMs: 10_000,
+    followRedirects: true,
+    ...options,
+  });
   cleanup.push(() => client.terminate());
   const events: Error[] = [];
   client.on('error', (e) => events.push(e));
@@ -82,7 +87,11 @@ describe('errors from the constructor', () => {
   }
 
   it('bad header values: a WsHeaderError that does not quote the value', () => {
-    for (const headers of [{ Authorization: 'Bearer HDRTOKEN\r\nX-Y: z' }, [['Authorization Bearer HDRTOKEN', 'v']], [['X-Token', { v: 'HDRTOKEN' }]]] as unknown[]) {
+    for (const headers of [
+      { Authorization: 'Bearer HDRTOKEN\r\nX-Y: z' },
+      [['Authorization Bearer HDRTOKEN', 'v']],
+      [['X-Token', { v: 'HDRTOKEN' }]],
+    ] as unknown[]) {
       let err: unknown;
       try {
         new WebSocketClient('ws://127.0.0.1:1/', { autoConnect: false, headers: headers as Record<string, string> });
@@ -98,7 +107,13 @@ describe('errors from the constructor', () => {
 describe('errors from crafted servers', () => {
   const secretOptions = { headers: { Authorization: 'Bearer HDRTOKEN', 'X-Token': 'HDRTOKEN' } };
 
-  for (const location of ['http://[::1', 'http://u:LOCSECRET@[::1/?q=LOCSECRET', 'ftp://example.com/?q=LOCSECRET', 'ws://h:99999/?k=LOCSECRET', 'wss://x:LOCSECRET@host:123456/']) {
+  for (const location of [
+    'http://[::1',
+    'http://u:LOCSECRET@[::1/?q=LOCSECRET',
+    'ftp://example.com/?q=LOCSECRET',
+    'ws://h:99999/?k=LOCSECRET',
+    'wss://x:LOCSECRET@host:123456/',
+  ]) {
     it(`redirect to ${JSON.stringify(location)}: a WsHandshakeError (ERR_WS_REDIRECT), no secret in its chain`, async () => {
       const port = await crafted(`HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`);
       const err = await firstError(`ws://bob:S3CRETPW@127.0.0.1:${port}/feed?access_token=QTOKVALUE`, secretOptions);

@@ -30,7 +30,11 @@ function oneByteFrames(n: number): Buffer {
 
 describe('a message sent as millions of 1-byte frames', () => {
   it('fails with 1009 and keeps heap growth under 64 MB (2 M frames, default maxPayload)', async () => {
-    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 2000 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 0,
+      closeTimeoutMs: 2000,
+    });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     const conn = await server.next();
@@ -44,7 +48,9 @@ describe('a message sent as millions of 1-byte frames', () => {
     }
     const ev = await Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
     const afterGc = watch.stop();
-    console.log(`fragment flood: peak growth ${(watch.peakGrowth / MB).toFixed(1)} MB (heap + buffers), RSS +${(watch.peakRssGrowth / MB).toFixed(1)} MB, after GC ${(afterGc / MB).toFixed(1)} MB`);
+    console.log(
+      `fragment flood: peak growth ${(watch.peakGrowth / MB).toFixed(1)} MB (heap + buffers), RSS +${(watch.peakRssGrowth / MB).toFixed(1)} MB, after GC ${(afterGc / MB).toFixed(1)} MB`,
+    );
     expect(watch.aborted, `memory grew past 256 MB (peak ${(watch.peakGrowth / MB).toFixed(0)} MB)`).toBe(false);
     expect(ev, 'the client never failed the connection').not.toBeNull();
     expect(ev!.code).toBe(1009);
@@ -59,7 +65,12 @@ describe('a message sent as millions of 1-byte frames', () => {
     const frames = maxFramesPerMessage(maxPayload);
     expect(frames).toBe(1024);
     for (const n of [frames, frames + 1]) {
-      const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 2000, maxPayload });
+      const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+        perMessageDeflate: false,
+        keepaliveMs: 0,
+        closeTimeoutMs: 2000,
+        maxPayload,
+      });
       client.on('error', () => {});
       const got: Buffer[] = [];
       client.on('message', (d) => got.push(d as Buffer));

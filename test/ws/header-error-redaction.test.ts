@@ -28,11 +28,31 @@ function messageOf(fn: () => unknown): string {
 
 describe('header errors do not show credentials', () => {
   const cases: Array<[string, () => unknown, RegExp]> = [
-    ['a forgotten colon (LuatOS string form)', () => parseHeaderString(`Authorization Bearer ${SECRET}\r\n`), /"Authorization" \(the rest not shown\) has no "Name:" part/],
-    ['a bare CR', () => parseHeaderString(`Authorization: Bearer ${SECRET}\rX-A: 1\r\n`), /"Authorization" \(the rest not shown\) contains a bare CR/],
-    ['a string where a pair was expected', () => checkHeaders([`Authorization: Bearer ${SECRET}`] as never), /Header entry "Authorization" \(the rest not shown\)/],
-    ['a header string as the headers option', () => new WebSocketClient('ws://127.0.0.1:1/', { autoConnect: false, headers: `X-Api-Key=${SECRET}` as never }), /not "X-Api-Key" \(the rest not shown\)/],
-    ['a name with a space', () => checkHeaders([[`Bearer ${SECRET}`, 'x']]), /Header name "Bearer" \(the rest not shown\) is not an HTTP token/],
+    [
+      'a forgotten colon (LuatOS string form)',
+      () => parseHeaderString(`Authorization Bearer ${SECRET}\r\n`),
+      /"Authorization" \(the rest not shown\) has no "Name:" part/,
+    ],
+    [
+      'a bare CR',
+      () => parseHeaderString(`Authorization: Bearer ${SECRET}\rX-A: 1\r\n`),
+      /"Authorization" \(the rest not shown\) contains a bare CR/,
+    ],
+    [
+      'a string where a pair was expected',
+      () => checkHeaders([`Authorization: Bearer ${SECRET}`] as never),
+      /Header entry "Authorization" \(the rest not shown\)/,
+    ],
+    [
+      'a header string as the headers option',
+      () => new WebSocketClient('ws://127.0.0.1:1/', { autoConnect: false, headers: `X-Api-Key=${SECRET}` as never }),
+      /not "X-Api-Key" \(the rest not shown\)/,
+    ],
+    [
+      'a name with a space',
+      () => checkHeaders([[`Bearer ${SECRET}`, 'x']]),
+      /Header name "Bearer" \(the rest not shown\) is not an HTTP token/,
+    ],
   ];
   for (const [what, fn, shows] of cases) {
     it(what, () => {
@@ -68,7 +88,9 @@ describe('request trace with line separators inside a value', () => {
       const out = redactHeaders(head);
       expect(out).not.toContain(SECRET);
       expect(out).not.toContain('q-secret');
-      expect(out).toBe('GET /p?token=*** HTTP/1.1\r\nHost: h\r\nAuthorization: [redacted]\r\nX-Api-Key: [redacted]\r\nX-Plain: shown\r\n\r\n');
+      expect(out).toBe(
+        'GET /p?token=*** HTTP/1.1\r\nHost: h\r\nAuthorization: [redacted]\r\nX-Api-Key: [redacted]\r\nX-Plain: shown\r\n\r\n',
+      );
     });
   }
 });

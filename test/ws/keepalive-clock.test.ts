@@ -33,7 +33,11 @@ describe('keepalive deadlines on a monotonic clock', () => {
   it('a forward clock step while a ping is out is not a pong timeout', async () => {
     const server = await startRawServer();
     vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
-    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 200, pongTimeoutMs: 800 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 200,
+      pongTimeoutMs: 800,
+    });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     const conn = await server.next();
@@ -60,7 +64,11 @@ describe('keepalive deadlines on a monotonic clock', () => {
   it('a backward clock step does not hide a dead link: the pong timeout still fires on time', async () => {
     const server = await startRawServer();
     vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
-    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 200, pongTimeoutMs: 300 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 200,
+      pongTimeoutMs: 300,
+    });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     const conn = await server.next();
@@ -81,7 +89,10 @@ describe('keepalive deadlines on a monotonic clock', () => {
   it('a backward clock step before the first ping does not delay it', async () => {
     const server = await startRawServer();
     vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
-    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 200 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 200,
+    });
     client.on('error', () => {});
     const conn = await server.next();
     await client.opened();

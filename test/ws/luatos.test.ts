@@ -11,7 +11,10 @@ interface Rec {
   ready: boolean;
 }
 
-function record(wsc: LuatWebSocket): { events: Rec[]; waitFor(event: LuatWsEvent, count?: number, ms?: number): Promise<Rec[]> } {
+function record(wsc: LuatWebSocket): {
+  events: Rec[];
+  waitFor(event: LuatWsEvent, count?: number, ms?: number): Promise<Rec[]>;
+} {
   const events: Rec[] = [];
   let wake: (() => void) | null = null;
   wsc.on((client, event, data, payload) => {
@@ -24,7 +27,8 @@ function record(wsc: LuatWebSocket): { events: Rec[]; waitFor(event: LuatWsEvent
     async waitFor(event, count = 1, ms = 10_000) {
       const deadline = Date.now() + ms;
       while (events.filter((e) => e.event === event).length < count) {
-        if (Date.now() > deadline) throw new Error(`no ${count}× ${event}; got ${events.map((e) => e.event).join(',')}`);
+        if (Date.now() > deadline)
+          throw new Error(`no ${count}× ${event}; got ${events.map((e) => e.event).join(',')}`);
         await new Promise<void>((r) => {
           wake = r;
           setTimeout(r, 50);

@@ -12,10 +12,22 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const within = <T>(p: Promise<T>, ms = 1000) => Promise.race([p.then((v) => ({ settled: 'resolved' as const, v }), (e: unknown) => ({ settled: 'rejected' as const, v: e })), new Promise<{ settled: 'pending'; v: null }>((r) => setTimeout(() => r({ settled: 'pending', v: null }), ms))]);
+const within = <T>(p: Promise<T>, ms = 1000) =>
+  Promise.race([
+    p.then(
+      (v) => ({ settled: 'resolved' as const, v }),
+      (e: unknown) => ({ settled: 'rejected' as const, v: e }),
+    ),
+    new Promise<{ settled: 'pending'; v: null }>((r) => setTimeout(() => r({ settled: 'pending', v: null }), ms)),
+  ]);
 
 function client(options: ConstructorParameters<typeof WebSocketClient>[1] = {}) {
-  const ws = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 500, ...options });
+  const ws = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+    perMessageDeflate: false,
+    keepaliveMs: 0,
+    closeTimeoutMs: 500,
+    ...options,
+  });
   ws.on('error', () => {});
   return ws;
 }
@@ -49,10 +61,12 @@ describe('opened() once the client is closed for good', () => {
     expect(r.settled).toBe('rejected');
     expect(r.v).toMatchObject({ code: 'ERR_WS_CLOSED', message: expect.stringContaining('no reconnect is scheduled') });
     // A loop started now ends instead of waiting for ever.
-    const loop = within((async () => {
-      for await (const _ of ws) void _;
-      return 'ended';
-    })());
+    const loop = within(
+      (async () => {
+        for await (const _ of ws) void _;
+        return 'ended';
+      })(),
+    );
     expect((await loop).settled).toBe('resolved');
     expect(ws.connect()).toBe(true);
     const again = within(ws.opened(), 5000);
@@ -65,7 +79,9 @@ describe('opened() once the client is closed for good', () => {
     const ws = client({ reconnect: { strategy: 'exponential', initialDelayMs: 50, jitter: 0 } });
     const conn = await server.next();
     await ws.opened();
-    const next = new Promise<Awaited<ReturnType<typeof within>>>((resolve) => ws.once('close', () => resolve(within(ws.opened(), 5000))));
+    const next = new Promise<Awaited<ReturnType<typeof within>>>((resolve) =>
+      ws.once('close', () => resolve(within(ws.opened(), 5000))),
+    );
     conn.socket.destroy();
     await server.next();
     expect((await next).settled).toBe('resolved');

@@ -36,7 +36,10 @@ describe('openerConnect and the abort signal', () => {
   it('an opener failure is still a WsConnectError with the cause', async () => {
     const cause = Object.assign(new Error('CONNECT FAIL'), { code: 'ERR_CONNECT_FAILED' });
     const opener: StreamOpener = { openStream: () => Promise.reject(cause) };
-    await expect(openerConnect(opener)(target(new AbortController().signal))).rejects.toMatchObject({ code: 'ERR_WS_CONNECT', cause });
+    await expect(openerConnect(opener)(target(new AbortController().signal))).rejects.toMatchObject({
+      code: 'ERR_WS_CONNECT',
+      cause,
+    });
   });
 
   it('already aborted: openStream is not called', async () => {

@@ -23,7 +23,7 @@ function collect(c: WebSocketClient, n: number): Promise<Array<{ data: string | 
   });
 }
 
-describe.each(['deflate', 'none'] as const)("Python websockets 10.4 echo server (compression %s)", (compression) => {
+describe.each(['deflate', 'none'] as const)('Python websockets 10.4 echo server (compression %s)', (compression) => {
   it('echoes text, binary, fragmented, empty and 16 MiB messages', async () => {
     const py = await startPythonEcho(compression);
     cleanup.push(() => py.close());
@@ -171,7 +171,11 @@ describe('keepalive and reconnect', () => {
     const { reconnectDelay } = await import('../../src/ws/reconnect.js');
     expect(reconnectDelay({}, 1)).toBe(3000);
     expect(reconnectDelay({ intervalMs: 10 }, 5)).toBe(1000);
-    expect([1, 2, 3, 4, 10].map((a) => reconnectDelay({ strategy: 'exponential', initialDelayMs: 100, maxDelayMs: 1000, jitter: 0 }, a))).toEqual([100, 200, 400, 800, 1000]);
+    expect(
+      [1, 2, 3, 4, 10].map((a) =>
+        reconnectDelay({ strategy: 'exponential', initialDelayMs: 100, maxDelayMs: 1000, jitter: 0 }, a),
+      ),
+    ).toEqual([100, 200, 400, 800, 1000]);
     expect(reconnectDelay({ strategy: 'exponential', initialDelayMs: 100, jitter: 0.5 }, 1, () => 1)).toBe(50);
     expect(reconnectDelay({ maxRetries: 2 }, 3)).toBeNull();
   });

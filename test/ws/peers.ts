@@ -58,8 +58,12 @@ asyncio.run(main())
 `;
 
 /** Python `websockets` 10.4 echo server (Debian's python3-websockets), started on 127.0.0.1:0. */
-export async function startPythonEcho(compression: 'deflate' | 'none' = 'deflate'): Promise<{ port: number; close(): Promise<void> }> {
-  const child: ChildProcess = spawn('/usr/bin/python3', ['-c', PY_ECHO, compression], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startPythonEcho(
+  compression: 'deflate' | 'none' = 'deflate',
+): Promise<{ port: number; close(): Promise<void> }> {
+  const child: ChildProcess = spawn('/usr/bin/python3', ['-c', PY_ECHO, compression], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {

@@ -75,7 +75,11 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
 
 describe('a ping flood from a server that does not read', () => {
   it('over TCP: memory stays bounded, and once the server reads the last ping is answered and the connection works', async () => {
-    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, { perMessageDeflate: false, keepaliveMs: 0, closeTimeoutMs: 2000 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${server.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 0,
+      closeTimeoutMs: 2000,
+    });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     let pinged = 0;
@@ -96,7 +100,9 @@ describe('a ping flood from a server that does not read', () => {
     await until(() => watch.aborted || messages.length > 0, 3000);
     await sleep(300);
     const peak = watch.peakGrowth;
-    console.log(`ping flood over TCP: ${pinged} of ${n + 1} pings read while the server did not read, peak growth ${(peak / MB).toFixed(1)} MB (heap + buffers), RSS +${(watch.peakRssGrowth / MB).toFixed(0)} MB`);
+    console.log(
+      `ping flood over TCP: ${pinged} of ${n + 1} pings read while the server did not read, peak growth ${(peak / MB).toFixed(1)} MB (heap + buffers), RSS +${(watch.peakRssGrowth / MB).toFixed(0)} MB`,
+    );
     watch.stop();
     expect(watch.aborted, `memory grew past 256 MB (peak ${(peak / MB).toFixed(0)} MB)`).toBe(false);
     expect(peak).toBeLessThan(64 * MB);

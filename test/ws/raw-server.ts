@@ -52,7 +52,10 @@ export class RawConn {
   /** True once the client half-closed or closed the TCP connection. */
   clientEnded = false;
   closed: Promise<void>;
-  constructor(readonly socket: net.Socket, readonly request: string) {
+  constructor(
+    readonly socket: net.Socket,
+    readonly request: string,
+  ) {
     socket.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.parse();
@@ -140,7 +143,11 @@ export class RawConn {
   async closeFrame(): Promise<{ code: number | null; reason: string }> {
     for (let i = 0; ; i++) {
       const f = await this.frame(i);
-      if (f.opcode === 8) return { code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null, reason: f.payload.subarray(2).toString() };
+      if (f.opcode === 8)
+        return {
+          code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null,
+          reason: f.payload.subarray(2).toString(),
+        };
     }
   }
 
@@ -217,9 +224,19 @@ export async function startRawServer(
 }
 
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+  return createHash('sha1')
+    .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+    .digest('base64');
 }
 
 export function okResponse(key: string, extra: string[] = []): string {
-  return ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptKey(key)}`, ...extra, '', ''].join('\r\n');
+  return [
+    'HTTP/1.1 101 Switching Protocols',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Accept: ${acceptKey(key)}`,
+    ...extra,
+    '',
+    '',
+  ].join('\r\n');
 }

@@ -56,9 +56,13 @@ describe('README LuatOS example', () => {
       mkdirSync(join(dir, 'node_modules'));
       symlinkSync(ROOT, join(dir, 'node_modules', 'air780-bridge'), 'dir');
       // The block is TypeScript written so that it is plain JavaScript as well.
-      writeFileSync(join(dir, 'app.mjs'), readmeBlock().join('\n') + '\n');
+      writeFileSync(join(dir, 'app.mjs'), `${readmeBlock().join('\n')}\n`);
       echo = await startEchoServer();
-      const child = spawn(process.execPath, ['app.mjs'], { cwd: dir, env: { ...process.env, WS_URL: `${echo.url}/ws/echo2` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['app.mjs'], {
+        cwd: dir,
+        env: { ...process.env, WS_URL: `${echo.url}/ws/echo2` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       let closedAt = 0;

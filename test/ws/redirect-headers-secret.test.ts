@@ -103,9 +103,9 @@ describe('a redirect to another origin drops every header the user set', () => {
 
   it('a redirectHeaders that is not a list of header names is refused by the constructor', () => {
     for (const bad of ['X-Request-Id', [1], ['bad name'], {}]) {
-      expect(() => new WebSocketClient('ws://127.0.0.1:1/', { autoConnect: false, redirectHeaders: bad as string[] })).toThrow(
-        expect.objectContaining({ code: 'ERR_WS_BAD_OPTION' }),
-      );
+      expect(
+        () => new WebSocketClient('ws://127.0.0.1:1/', { autoConnect: false, redirectHeaders: bad as string[] }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_WS_BAD_OPTION' }));
     }
   });
 });
@@ -124,7 +124,10 @@ describe('traces redact header values by name pattern and by value pattern', () 
       'X-Device': 'dev 123e4567-e89b-12d3-a456-426614174000',
     };
     const a = await startHop();
-    await open(`ws://127.0.0.1:${a.port}/t`, { trace: true, headers: { ...USER_HEADERS, ...byValue, 'X-Client': 'demo-app/1.2' } });
+    await open(`ws://127.0.0.1:${a.port}/t`, {
+      trace: true,
+      headers: { ...USER_HEADERS, ...byValue, 'X-Client': 'demo-app/1.2' },
+    });
     // The server got them all: the redaction is the trace's alone.
     expect(a.requests[0]!.headers['x-opaque']).toBe(byValue['X-Opaque']);
     const text = lines.join('\n');

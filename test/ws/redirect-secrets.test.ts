@@ -112,7 +112,12 @@ const SECRETS = {
 const CREDENTIAL_NAMES = Object.keys(SECRETS).map((n) => n.toLowerCase());
 
 async function open(url: string, extra: WebSocketClientOptions = {}): Promise<void> {
-  const c = new WebSocketClient(url, { followRedirects: true, keepaliveMs: 0, headers: { ...SECRETS, 'X-Keep': 'kept' }, ...extra });
+  const c = new WebSocketClient(url, {
+    followRedirects: true,
+    keepaliveMs: 0,
+    headers: { ...SECRETS, 'X-Keep': 'kept' },
+    ...extra,
+  });
   cleanup.push(() => c.terminate());
   await c.opened();
 }

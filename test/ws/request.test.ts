@@ -18,24 +18,79 @@ afterEach(async () => {
 
 describe('WebSocketClient refuses what cannot go into the request head', () => {
   const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
-    ['origin with CRLF', { origin: 'http://a\r\nX-Injected: 1' }, 'ERR_WS_BAD_HEADER', /origin option contains the control character "\\r"/],
+    [
+      'origin with CRLF',
+      { origin: 'http://a\r\nX-Injected: 1' },
+      'ERR_WS_BAD_HEADER',
+      /origin option contains the control character "\\r"/,
+    ],
     ['origin with a bare LF', { origin: 'http://a\nb' }, 'ERR_WS_BAD_HEADER', /origin option/],
     ['origin with NUL', { origin: 'http://a\0' }, 'ERR_WS_BAD_HEADER', /origin option/],
     ['origin that is not a string', { origin: 42 }, 'ERR_WS_BAD_HEADER', /must be a string, not number 42/],
-    ['subprotocol with a space', { protocols: ['bad proto'] }, 'ERR_WS_BAD_HEADER', /Subprotocol "bad proto" is not an HTTP token/],
+    [
+      'subprotocol with a space',
+      { protocols: ['bad proto'] },
+      'ERR_WS_BAD_HEADER',
+      /Subprotocol "bad proto" is not an HTTP token/,
+    ],
     ['subprotocol with CRLF', { protocols: 'x\r\ny' }, 'ERR_WS_BAD_HEADER', /not an HTTP token/],
     ['empty subprotocol', { protocols: [''] }, 'ERR_WS_BAD_HEADER', /not an HTTP token/],
     ['subprotocol with a comma', { protocols: ['a,b'] }, 'ERR_WS_BAD_HEADER', /no spaces or commas/],
     ['duplicate subprotocol', { protocols: ['chat', 'v2', 'chat'] }, 'ERR_WS_BAD_HEADER', /"chat" is offered twice/],
-    ['subprotocol that is not a string', { protocols: ['chat', 7] }, 'ERR_WS_BAD_HEADER', /must be a string, not number 7/],
-    ['protocols neither string nor array', { protocols: { chat: true } }, 'ERR_WS_BAD_HEADER', /string or an array of strings/],
-    ['window bits as an injecting string', { perMessageDeflate: { clientMaxWindowBits: '15\r\nX-Injected: 1' } }, 'ERR_WS_BAD_OPTION', /clientMaxWindowBits must be an integer from 9 to 15/],
-    ['window bits out of range', { perMessageDeflate: { serverMaxWindowBits: 16 } }, 'ERR_WS_BAD_OPTION', /serverMaxWindowBits/],
-    ['deflate level out of range', { perMessageDeflate: { level: 10 } }, 'ERR_WS_BAD_OPTION', /level must be an integer from -1 to 9/],
-    ['perMessageDeflate as a string', { perMessageDeflate: 'permessage-deflate' }, 'ERR_WS_BAD_OPTION', /true, false or an options object/],
-    ['header name that is not a string', { headers: [[undefined, 'v']] }, 'ERR_WS_BAD_HEADER', /header name must be a string, not undefined/],
-    ['header value that is an object', { headers: { 'X-A': {} } }, 'ERR_WS_BAD_HEADER', /"X-A" must be a string or a finite number/],
-    ['headers as a Map', { headers: new Map([['X-A', 'v']]) }, 'ERR_WS_BAD_HEADER', /object \{ Name: "value" \} or an array/],
+    [
+      'subprotocol that is not a string',
+      { protocols: ['chat', 7] },
+      'ERR_WS_BAD_HEADER',
+      /must be a string, not number 7/,
+    ],
+    [
+      'protocols neither string nor array',
+      { protocols: { chat: true } },
+      'ERR_WS_BAD_HEADER',
+      /string or an array of strings/,
+    ],
+    [
+      'window bits as an injecting string',
+      { perMessageDeflate: { clientMaxWindowBits: '15\r\nX-Injected: 1' } },
+      'ERR_WS_BAD_OPTION',
+      /clientMaxWindowBits must be an integer from 9 to 15/,
+    ],
+    [
+      'window bits out of range',
+      { perMessageDeflate: { serverMaxWindowBits: 16 } },
+      'ERR_WS_BAD_OPTION',
+      /serverMaxWindowBits/,
+    ],
+    [
+      'deflate level out of range',
+      { perMessageDeflate: { level: 10 } },
+      'ERR_WS_BAD_OPTION',
+      /level must be an integer from -1 to 9/,
+    ],
+    [
+      'perMessageDeflate as a string',
+      { perMessageDeflate: 'permessage-deflate' },
+      'ERR_WS_BAD_OPTION',
+      /true, false or an options object/,
+    ],
+    [
+      'header name that is not a string',
+      { headers: [[undefined, 'v']] },
+      'ERR_WS_BAD_HEADER',
+      /header name must be a string, not undefined/,
+    ],
+    [
+      'header value that is an object',
+      { headers: { 'X-A': {} } },
+      'ERR_WS_BAD_HEADER',
+      /"X-A" must be a string or a finite number/,
+    ],
+    [
+      'headers as a Map',
+      { headers: new Map([['X-A', 'v']]) },
+      'ERR_WS_BAD_HEADER',
+      /object \{ Name: "value" \} or an array/,
+    ],
   ];
   for (const [what, options, code, message] of cases) {
     it(`${what}: ${code} from the constructor, nothing connected`, () => {
@@ -86,7 +141,11 @@ describe('what a real HTTP parser reads from our request', () => {
     expect(utf8(req.headers['x-note'])).toBe('tab\there ünï');
     expect(req.headers['x-num']).toBe('7');
     expect(req.headers['sec-websocket-protocol']).toBe('chat, v2.json');
-    expect(Object.keys(req.headers).filter((n) => n.startsWith('x-')).sort()).toEqual(['x-note', 'x-num']);
+    expect(
+      Object.keys(req.headers)
+        .filter((n) => n.startsWith('x-'))
+        .sort(),
+    ).toEqual(['x-note', 'x-num']);
   });
 
   it('a redirect Location with CR/LF in it cannot add request lines to the next request', async () => {
@@ -95,7 +154,9 @@ describe('what a real HTTP parser reads from our request', () => {
     const redirector = http.createServer();
     redirector.on('upgrade', (_req, socket) => {
       // Percent-escaped and raw-tab variants; a raw CRLF cannot be in a header value, so the escape is the attack.
-      socket.end(`HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${peer.port}/next%0d%0aX-Injected:%201?\tq=%0a\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${peer.port}/next%0d%0aX-Injected:%201?\tq=%0a\r\nContent-Length: 0\r\n\r\n`,
+      );
     });
     await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => redirector.close(() => r())));

@@ -29,7 +29,10 @@ async function recordingEcho(perMessageDeflate: boolean): Promise<WsPeer & { got
   return Object.assign(p, { got, closes });
 }
 
-async function openClient(port: number, deflate: boolean): Promise<{ ws: WebSocketClient; messages: Array<string | Buffer>; errors: Error[] }> {
+async function openClient(
+  port: number,
+  deflate: boolean,
+): Promise<{ ws: WebSocketClient; messages: Array<string | Buffer>; errors: Error[] }> {
   const ws = new WebSocketClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate });
   cleanup.push(() => ws.terminate());
   const messages: Array<string | Buffer> = [];
@@ -54,12 +57,22 @@ describe.each([false, true])('WebSocketClient.send of text bytes (deflate %s)', 
     const { ws, messages, errors } = await openClient(peer.port, deflate);
     const bad = Buffer.from([0x61, 0x62, 0xff, 0x63]);
     let cbCalled = false;
-    expect(() => ws.send(bad, { binary: false })).toThrow(expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8', name: 'WsInvalidTextError' }));
-    expect(() => ws.send(bad, { binary: false }, () => (cbCalled = true))).toThrow(/offset 2.*nothing was sent.*binary/);
-    await expect(ws.sendAsync(new Uint8Array([0xc3, 0x28]), { binary: false })).rejects.toMatchObject({ code: 'ERR_WS_INVALID_UTF8' });
+    expect(() => ws.send(bad, { binary: false })).toThrow(
+      expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8', name: 'WsInvalidTextError' }),
+    );
+    expect(() => ws.send(bad, { binary: false }, () => (cbCalled = true))).toThrow(
+      /offset 2.*nothing was sent.*binary/,
+    );
+    await expect(ws.sendAsync(new Uint8Array([0xc3, 0x28]), { binary: false })).rejects.toMatchObject({
+      code: 'ERR_WS_INVALID_UTF8',
+    });
     // A lone surrogate encoded as UTF-8 (CESU) and an overlong form are not UTF-8 either.
-    expect(() => ws.send(Buffer.from([0xed, 0xa0, 0x80]), { binary: false })).toThrow(expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }));
-    expect(() => ws.send(Buffer.from([0xc0, 0xaf]), { binary: false })).toThrow(expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }));
+    expect(() => ws.send(Buffer.from([0xed, 0xa0, 0x80]), { binary: false })).toThrow(
+      expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }),
+    );
+    expect(() => ws.send(Buffer.from([0xc0, 0xaf]), { binary: false })).toThrow(
+      expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }),
+    );
     // The same bytes as binary, and valid text bytes, go through; so do strings with any characters.
     ws.send(bad);
     ws.send(Buffer.from('été ✓ 😀'), { binary: false });
@@ -136,7 +149,12 @@ describe('Sender text validation, every split of the message into fragments', ()
   it.each(samples)('valid %j: accepted at every single cut point and byte by byte', (str) => {
     const b = Buffer.from(str);
     for (let cut = 0; cut <= b.length; cut++) expect(fragments(b, [cut]).ok).toBe(true);
-    expect(fragments(b, Array.from({ length: Math.max(0, b.length - 1) }, (_, i) => i + 1)).ok).toBe(true);
+    expect(
+      fragments(
+        b,
+        Array.from({ length: Math.max(0, b.length - 1) }, (_, i) => i + 1),
+      ).ok,
+    ).toBe(true);
   });
 
   it('random valid texts split at random points are accepted; one bad byte anywhere is refused', () => {
@@ -147,7 +165,9 @@ describe('Sender text validation, every split of the message into fragments', ()
       const len = Math.floor(r() * 12);
       for (let i = 0; i < len; i++) s += alphabet[Math.floor(r() * alphabet.length)];
       const b = Buffer.from(s);
-      const cuts = [...new Set(Array.from({ length: Math.floor(r() * 4) }, () => Math.floor(r() * (b.length + 1))))].sort((x, y) => x - y);
+      const cuts = [
+        ...new Set(Array.from({ length: Math.floor(r() * 4) }, () => Math.floor(r() * (b.length + 1)))),
+      ].sort((x, y) => x - y);
       expect(fragments(b, cuts).ok).toBe(true);
       if (b.length === 0) continue;
       const bad = Buffer.from(b);

@@ -68,7 +68,8 @@ async function clientWith(delivery: (s: net.Socket) => object | undefined) {
   return { client, socket: socket!, tracker };
 }
 
-const drained = (s: net.Socket) => new Promise<void>((r) => (s.writableLength === 0 ? r() : s.once('drain', () => r())));
+const drained = (s: net.Socket) =>
+  new Promise<void>((r) => (s.writableLength === 0 ? r() : s.once('drain', () => r())));
 
 describe('send callback with a delivery tracker', () => {
   it('waits for acceptance of the frame end offset, in order, once each', async () => {
@@ -101,7 +102,9 @@ describe('send callback with a delivery tracker', () => {
     const fake = tracker as FakeTracker;
     const calls: string[] = [];
     client.send('a', {}, (e) => calls.push(e ? 'err a' : 'a'));
-    expect(() => client.send(Buffer.from([0xff]), { binary: false }, () => calls.push('refused'))).toThrow(expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }));
+    expect(() => client.send(Buffer.from([0xff]), { binary: false }, () => calls.push('refused'))).toThrow(
+      expect.objectContaining({ code: 'ERR_WS_INVALID_UTF8' }),
+    );
     client.send('b', {}, (e) => calls.push(e ? 'err b' : 'b'));
     while (fake.asked.length < 2) await new Promise((r) => setTimeout(r, 5));
     await drained(socket);
@@ -112,7 +115,15 @@ describe('send callback with a delivery tracker', () => {
   });
 
   it('a tracker without waitAccepted, or none at all: the callback runs on write completion', async () => {
-    for (const make of [(s: net.Socket) => ({ get bytesQueued() { return s.bytesWritten; }, waitAcked: () => Promise.resolve() }), () => undefined]) {
+    for (const make of [
+      (s: net.Socket) => ({
+        get bytesQueued() {
+          return s.bytesWritten;
+        },
+        waitAcked: () => Promise.resolve(),
+      }),
+      () => undefined,
+    ]) {
       const { client } = await clientWith(make);
       await client.sendAsync('x');
       await client.sendAsync('y', { waitFor: 'acked' });

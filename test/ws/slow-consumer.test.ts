@@ -16,7 +16,9 @@ import { okResponse, serverFrame, startRawServer, type RawServer } from './raw-s
 let deflateServer: RawServer;
 let plainServer: RawServer;
 beforeAll(async () => {
-  deflateServer = await startRawServer((key) => okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover']));
+  deflateServer = await startRawServer((key) =>
+    okResponse(key, ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover']),
+  );
   plainServer = await startRawServer();
 });
 afterAll(async () => {
@@ -35,7 +37,11 @@ describe('a for-await loop slower than the server', () => {
     const wire = Buffer.concat(Array.from({ length: count }, () => frame));
     expect(wire.length).toBeLessThan(1 * MB);
 
-    const client = new WebSocketClient(`ws://127.0.0.1:${deflateServer.port}/`, { keepaliveMs: 0, maxPayload: size, closeTimeoutMs: 2000 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${deflateServer.port}/`, {
+      keepaliveMs: 0,
+      maxPayload: size,
+      closeTimeoutMs: 2000,
+    });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     const conn = await deflateServer.next();
@@ -50,7 +56,9 @@ describe('a for-await loop slower than the server', () => {
       await sleep(150); // the slow consumer: inflating a message takes far less
     }
     const afterGc = watch.stop();
-    console.log(`bombs: ${received} x ${size / MB} MiB, peak growth ${(watch.peakGrowth / MB).toFixed(0)} MB (heap + buffers), RSS +${(watch.peakRssGrowth / MB).toFixed(0)} MB, after GC ${(afterGc / MB).toFixed(1)} MB`);
+    console.log(
+      `bombs: ${received} x ${size / MB} MiB, peak growth ${(watch.peakGrowth / MB).toFixed(0)} MB (heap + buffers), RSS +${(watch.peakRssGrowth / MB).toFixed(0)} MB, after GC ${(afterGc / MB).toFixed(1)} MB`,
+    );
     expect(watch.aborted, `memory grew past 400 MB (peak ${(watch.peakGrowth / MB).toFixed(0)} MB)`).toBe(false);
     expect(received).toBe(count);
     expect(errors).toEqual([]);
@@ -97,7 +105,11 @@ describe('a for-await loop slower than the server', () => {
   });
 
   it('counts what a binary message keeps alive: a 1-byte message that is a view of a 60 KB chunk counts 60 KB', async () => {
-    const client = new WebSocketClient(`ws://127.0.0.1:${plainServer.port}/`, { perMessageDeflate: false, keepaliveMs: 0, maxQueuedBytes: 1024 * 1024 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${plainServer.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 0,
+      maxQueuedBytes: 1024 * 1024,
+    });
     client.on('error', () => {});
     let emitted = 0;
     client.on('message', () => emitted++);
@@ -126,12 +138,22 @@ describe('a for-await loop slower than the server', () => {
   });
 
   it('a paused client still closes cleanly when the server closes, and the loop gets what was sent before', async () => {
-    const client = new WebSocketClient(`ws://127.0.0.1:${plainServer.port}/`, { perMessageDeflate: false, keepaliveMs: 0, maxQueuedBytes: 8 * 1024, closeTimeoutMs: 2000 });
+    const client = new WebSocketClient(`ws://127.0.0.1:${plainServer.port}/`, {
+      perMessageDeflate: false,
+      keepaliveMs: 0,
+      maxQueuedBytes: 8 * 1024,
+      closeTimeoutMs: 2000,
+    });
     client.on('error', () => {});
     const conn = await plainServer.next();
     await client.opened();
     const n = 50;
-    await conn.send(Buffer.concat([...Array.from({ length: n }, (_, i) => serverFrame(1, `${i}`.padEnd(1000, '.'))), serverFrame(8, Buffer.from([0x03, 0xe8]))]));
+    await conn.send(
+      Buffer.concat([
+        ...Array.from({ length: n }, (_, i) => serverFrame(1, `${i}`.padEnd(1000, '.'))),
+        serverFrame(8, Buffer.from([0x03, 0xe8])),
+      ]),
+    );
     await sleep(200);
     conn.socket.end();
     const got: string[] = [];

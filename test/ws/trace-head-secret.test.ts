@@ -45,11 +45,23 @@ describe('DEBUG=air780:* air780 ws --mock --verbose with a long bearer token (sp
       const s = await server();
       const bearer = token(bearerLen);
       const qtok = token(queryLen);
-      const r = await runCli(['ws', '--mock', '--verbose', '--linger', '200', '-H', `Authorization: Bearer ${bearer}`, s.url(`/feed?access_token=${qtok}`)], {
-        input: 'hello\n',
-        env: { DEBUG: 'air780:*', DEBUG_COLORS: '0' },
-        timeoutMs: 60_000,
-      });
+      const r = await runCli(
+        [
+          'ws',
+          '--mock',
+          '--verbose',
+          '--linger',
+          '200',
+          '-H',
+          `Authorization: Bearer ${bearer}`,
+          s.url(`/feed?access_token=${qtok}`),
+        ],
+        {
+          input: 'hello\n',
+          env: { DEBUG: 'air780:*', DEBUG_COLORS: '0' },
+          timeoutMs: 60_000,
+        },
+      );
       expect(r.code, r.stderr.slice(-2000)).toBe(0);
       // The credential did go through the module (so the trace had the chance to show it).
       expect(s.connections[0]!.headers.authorization).toBe(`Bearer ${bearer}`);
@@ -65,7 +77,10 @@ describe('DEBUG=air780:* air780 ws --mock --verbose with a long bearer token (sp
 describe('PayloadTrace: a request head is hidden whatever the chunking', () => {
   const bearer = token(3000);
   const qtok = token(1800);
-  const head = Buffer.from(`GET /ws?token=${qtok}&v=1 HTTP/1.1\r\nHost: h:1\r\nX-Custom: ${token(10)}\r\nAuthorization: Bearer ${bearer}\r\nCookie: c=${bearer.slice(0, 50)}\r\n\r\n`, 'latin1');
+  const head = Buffer.from(
+    `GET /ws?token=${qtok}&v=1 HTTP/1.1\r\nHost: h:1\r\nX-Custom: ${token(10)}\r\nAuthorization: Bearer ${bearer}\r\nCookie: c=${bearer.slice(0, 50)}\r\n\r\n`,
+    'latin1',
+  );
   const frame = Buffer.from('after the head: plain payload text', 'latin1');
 
   function render(chunks: Buffer[], key = 'AT+CIPSEND=0'): string[] {
@@ -74,8 +89,14 @@ describe('PayloadTrace: a request head is hidden whatever the chunking', () => {
   }
 
   function chunkings(buf: Buffer): Array<[string, Buffer[]]> {
-    const out: Array<[string, Buffer[]]> = [['whole', [buf]], ['byte by byte', [...buf].map((b) => Buffer.from([b]))]];
-    out.push(['1460-byte sends', Array.from({ length: Math.ceil(buf.length / 1460) }, (_, i) => buf.subarray(i * 1460, (i + 1) * 1460))]);
+    const out: Array<[string, Buffer[]]> = [
+      ['whole', [buf]],
+      ['byte by byte', [...buf].map((b) => Buffer.from([b]))],
+    ];
+    out.push([
+      '1460-byte sends',
+      Array.from({ length: Math.ceil(buf.length / 1460) }, (_, i) => buf.subarray(i * 1460, (i + 1) * 1460)),
+    ]);
     const r = rng(17);
     for (let k = 0; k < 40; k++) {
       const parts: Buffer[] = [];

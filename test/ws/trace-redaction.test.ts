@@ -69,7 +69,9 @@ describe('trace redaction', () => {
     cleanup.push(() => peer.close());
     const redirector = http.createServer();
     redirector.on('upgrade', (_req, socket) => {
-      socket.end(`HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${peer.port}/next?sig=v-signature&exp=1\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${peer.port}/next?sig=v-signature&exp=1\r\nContent-Length: 0\r\n\r\n`,
+      );
     });
     await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => redirector.close(() => r())));
@@ -92,7 +94,11 @@ describe('trace redaction', () => {
     const raw = await startRawServer(() => '');
     cleanup.push(() => raw.close());
     const trace = captureTrace();
-    const c = new WebSocketClient(`ws://127.0.0.1:${raw.port}/x?token=v-timeout`, { trace: true, keepaliveMs: 0, handshakeTimeoutMs: 300 });
+    const c = new WebSocketClient(`ws://127.0.0.1:${raw.port}/x?token=v-timeout`, {
+      trace: true,
+      keepaliveMs: 0,
+      handshakeTimeoutMs: 300,
+    });
     const err = (await c.opened().catch((e: Error) => e)) as Error & { code?: string };
     expect(err.code).toBe('ERR_WS_HANDSHAKE_TIMEOUT');
     expect(err.message).toContain(`ws://127.0.0.1:${raw.port}/x?token=***`);
@@ -148,6 +154,8 @@ describe('redactUrl / redactHeaders', () => {
 
   it('only the request line of a head is treated as a URL', () => {
     const head = 'GET /p?token=1 HTTP/1.1\r\nHost: h\r\nX-Note: a?b=c\r\nX-Api-Key: k\r\n\r\n';
-    expect(redactHeaders(head)).toBe('GET /p?token=*** HTTP/1.1\r\nHost: h\r\nX-Note: a?b=c\r\nX-Api-Key: [redacted]\r\n\r\n');
+    expect(redactHeaders(head)).toBe(
+      'GET /p?token=*** HTTP/1.1\r\nHost: h\r\nX-Note: a?b=c\r\nX-Api-Key: [redacted]\r\n\r\n',
+    );
   });
 });

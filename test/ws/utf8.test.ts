@@ -18,7 +18,12 @@ function validateChunked(buf: Uint8Array, cuts: number[]): { ok: boolean; failed
 
 // Bytes biased towards UTF-8 lead/continuation bytes so that both valid and invalid inputs are common.
 const utf8ish = fc.array(
-  fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0x80, max: 0xbf }), fc.integer({ min: 0xc0, max: 0xff }), fc.constantFrom(0xe0, 0xed, 0xf0, 0xf4, 0xef, 0xbf)),
+  fc.oneof(
+    fc.integer({ min: 0, max: 0x7f }),
+    fc.integer({ min: 0x80, max: 0xbf }),
+    fc.integer({ min: 0xc0, max: 0xff }),
+    fc.constantFrom(0xe0, 0xed, 0xf0, 0xf4, 0xef, 0xbf),
+  ),
   { maxLength: 40 },
 );
 

@@ -52,7 +52,8 @@ export function fullDuplexExchange(a: Duplex, b: Duplex, options: ExchangeOption
       for (const c of cleanups) c();
       const aToB = ab.result();
       const bToA = ba.result();
-      const ok = !stalled && !error && aToB.sentSha256 === aToB.receivedSha256 && bToA.sentSha256 === bToA.receivedSha256;
+      const ok =
+        !stalled && !error && aToB.sentSha256 === aToB.receivedSha256 && bToA.sentSha256 === bToA.receivedSha256;
       resolve({ ok, stalled, aToB, bToA, elapsedMs: performance.now() - started, ...(error ? { error } : {}) });
     };
     const direction = (from: Duplex, to: Duplex, name: string) => {
@@ -119,15 +120,18 @@ export function fullDuplexExchange(a: Duplex, b: Duplex, options: ExchangeOption
     const ba = direction(b, a, 'b→a');
     let last = -1;
     let lastChange = performance.now();
-    const watchdog = setInterval(() => {
-      const now = ab.progress() + ba.progress();
-      if (now !== last) {
-        last = now;
-        lastChange = performance.now();
-      } else if (performance.now() - lastChange >= stallMs) {
-        finish(true);
-      }
-    }, Math.min(250, stallMs));
+    const watchdog = setInterval(
+      () => {
+        const now = ab.progress() + ba.progress();
+        if (now !== last) {
+          last = now;
+          lastChange = performance.now();
+        } else if (performance.now() - lastChange >= stallMs) {
+          finish(true);
+        }
+      },
+      Math.min(250, stallMs),
+    );
     ab.start();
     ba.start();
   });

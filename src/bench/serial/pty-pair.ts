@@ -32,10 +32,17 @@ export async function openPtyPair(options: { timeoutMs?: number } = {}): Promise
   let stderr = '';
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Air780Error('ERR_PTY', `socat did not start within ${timeoutMs} ms: ${stderr.slice(-500)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Air780Error('ERR_PTY', `socat did not start within ${timeoutMs} ms: ${stderr.slice(-500)}`)),
+        timeoutMs,
+      );
       child.once('error', (err) => {
         clearTimeout(timer);
-        reject(new Air780Error('ERR_PTY', `cannot run socat (${err.message}); install the Debian package socat`, { cause: err }));
+        reject(
+          new Air780Error('ERR_PTY', `cannot run socat (${err.message}); install the Debian package socat`, {
+            cause: err,
+          }),
+        );
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);

@@ -33,12 +33,17 @@ export interface ReproSummary {
   results: ExchangeResult[];
 }
 
-async function openStock(path: string): Promise<Duplex & { close(cb?: (err: Error | null) => void): void; isOpen: boolean }> {
+async function openStock(
+  path: string,
+): Promise<Duplex & { close(cb?: (err: Error | null) => void): void; isOpen: boolean }> {
   let SerialPort: typeof import('serialport').SerialPort;
   try {
     ({ SerialPort } = await import('serialport'));
   } catch (err) {
-    throw new Error("the 'stock' run needs the serialport package (a development dependency): run it from a checkout after npm ci, or use 'ours'", { cause: err });
+    throw new Error(
+      "the 'stock' run needs the serialport package (a development dependency): run it from a checkout after npm ci, or use 'ours'",
+      { cause: err },
+    );
   }
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ path, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(port)));
@@ -46,16 +51,32 @@ async function openStock(path: string): Promise<Duplex & { close(cb?: (err: Erro
   });
 }
 
-async function openPair(transport: ReproTransport, a: string, b: string): Promise<{ a: Duplex; b: Duplex; close(): Promise<void> }> {
+async function openPair(
+  transport: ReproTransport,
+  a: string,
+  b: string,
+): Promise<{ a: Duplex; b: Duplex; close(): Promise<void> }> {
   if (transport === 'ours') {
     const pa = await openSerialPort({ path: a });
     const pb = await openSerialPort({ path: b });
-    return { a: pa, b: pb, close: async () => { await Promise.all([pa.close(), pb.close()]); } };
+    return {
+      a: pa,
+      b: pb,
+      close: async () => {
+        await Promise.all([pa.close(), pb.close()]);
+      },
+    };
   }
   const pa = await openStock(a);
   const pb = await openStock(b);
   const closeOne = (p: typeof pa) => new Promise<void>((resolve) => (p.isOpen ? p.close(() => resolve()) : resolve()));
-  return { a: pa, b: pb, close: async () => { await Promise.all([closeOne(pa), closeOne(pb)]); } };
+  return {
+    a: pa,
+    b: pb,
+    close: async () => {
+      await Promise.all([closeOne(pa), closeOne(pb)]);
+    },
+  };
 }
 
 /** Run the exchange `runs` times, each through a fresh pty pair, and count stalls and corruptions. */
@@ -93,8 +114,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     onRun: (run, r) =>
       process.stdout.write(
         `${transport} run ${run + 1}/${runs}: ${r.ok ? 'ok' : r.stalled ? 'STALLED' : 'FAILED'} in ${r.elapsedMs} ms` +
-          ` (a→b ${r.aToB.received}/${r.aToB.sent}, b→a ${r.bToA.received}/${r.bToA.sent})${r.error ? ' ' + r.error : ''}\n`,
+          ` (a→b ${r.aToB.received}/${r.aToB.sent}, b→a ${r.bToA.received}/${r.bToA.sent})${r.error ? ` ${r.error}` : ''}\n`,
       ),
   });
-  process.stdout.write(`${transport}: ${summary.passed} passed, ${summary.stalled} stalled, ${summary.corrupted} failed otherwise, of ${summary.runs} runs of ${mib} MiB each way\n`);
+  process.stdout.write(
+    `${transport}: ${summary.passed} passed, ${summary.stalled} stalled, ${summary.corrupted} failed otherwise, of ${summary.runs} runs of ${mib} MiB each way\n`,
+  );
 }

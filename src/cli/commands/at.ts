@@ -17,7 +17,14 @@ export const command: Command = {
     summary: 'Interactive AT console: type a command, see its response and any URCs as they come.',
     flags: [
       ...PORT_FLAGS,
-      { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'from a pipe: after the last response, keep showing URCs this long before exiting (default 0)' },
+      {
+        name: 'linger',
+        type: 'number',
+        valueName: 'MS',
+        min: 0,
+        max: 600_000,
+        description: 'from a pipe: after the last response, keep showing URCs this long before exiting (default 0)',
+      },
       ...GLOBAL_FLAGS,
     ],
     details: [

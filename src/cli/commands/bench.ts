@@ -13,7 +13,12 @@ export const command: Command = {
     flags: [
       { name: 'quick', type: 'boolean', description: 'short run (about half a minute)' },
       { name: 'out', type: 'string', valueName: 'DIR', description: 'where to write the results (default ./bench)' },
-      { name: 'only', type: 'string', valueName: 'NAME', description: `only measurements whose name contains NAME (${MEASUREMENTS.join(', ')})` },
+      {
+        name: 'only',
+        type: 'string',
+        valueName: 'NAME',
+        description: `only measurements whose name contains NAME (${MEASUREMENTS.join(', ')})`,
+      },
       ...GLOBAL_FLAGS,
     ],
   },

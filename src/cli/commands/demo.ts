@@ -16,17 +16,58 @@ import { plural } from '../plural.js';
 export const command: Command = {
   spec: {
     name: 'demo',
-    summary: 'Run the LuatOS websocket example end to end (embedded mock + local echo server unless --port, $AIR780_PORT or --url name real hardware).',
+    summary:
+      'Run the LuatOS websocket example end to end (embedded mock + local echo server unless --port, $AIR780_PORT or --url name real hardware).',
     flags: [
       ...MODULE_FLAGS,
-      { name: 'url', type: 'string', valueName: 'URL', description: 'websocket echo service (LuatOS protocol, e.g. ws://host/ws/echo); default: a local one' },
-      { name: 'count', type: 'number', valueName: 'N', min: 1, max: 1_000_000, description: 'exit 0 after N echoes (default: run until Ctrl-C)' },
-      { name: 'interval', type: 'number', valueName: 'MS', min: 50, max: 3_600_000, description: 'time between timestamp messages (default 5000)' },
-      { name: 'reconnect', type: 'number', valueName: 'MS', min: 1000, max: 3_600_000, description: 'autoreconn delay (default 3000, LuatOS minimum 1000)' },
-      { name: 'keepalive', type: 'number', valueName: 'S', min: 1, max: 65_535, description: 'websocket keepalive ping in seconds (default 60)' },
+      {
+        name: 'url',
+        type: 'string',
+        valueName: 'URL',
+        description: 'websocket echo service (LuatOS protocol, e.g. ws://host/ws/echo); default: a local one',
+      },
+      {
+        name: 'count',
+        type: 'number',
+        valueName: 'N',
+        min: 1,
+        max: 1_000_000,
+        description: 'exit 0 after N echoes (default: run until Ctrl-C)',
+      },
+      {
+        name: 'interval',
+        type: 'number',
+        valueName: 'MS',
+        min: 50,
+        max: 3_600_000,
+        description: 'time between timestamp messages (default 5000)',
+      },
+      {
+        name: 'reconnect',
+        type: 'number',
+        valueName: 'MS',
+        min: 1000,
+        max: 3_600_000,
+        description: 'autoreconn delay (default 3000, LuatOS minimum 1000)',
+      },
+      {
+        name: 'keepalive',
+        type: 'number',
+        valueName: 'S',
+        min: 1,
+        max: 65_535,
+        description: 'websocket keepalive ping in seconds (default 60)',
+      },
       { name: 'no-reboot', type: 'boolean', description: 'do not inject the module reboot (mock only)' },
-      { name: 'timeout', type: 'number', valueName: 'S', min: 1, max: 86_400, description: 'give up (exit 1) if --count echoes have not arrived after S seconds (default 120)' },
-    ...GLOBAL_FLAGS,
+      {
+        name: 'timeout',
+        type: 'number',
+        valueName: 'S',
+        min: 1,
+        max: 86_400,
+        description: 'give up (exit 1) if --count echoes have not arrived after S seconds (default 120)',
+      },
+      ...GLOBAL_FLAGS,
     ],
     details: [
       'Without --port, $AIR780_PORT or --url: the embedded mock and a local echo server.',
@@ -59,7 +100,10 @@ export const command: Command = {
           'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py); --mock (or unsetting AIR780_PORT) runs it on the embedded mock',
         );
       }
-      throw new UsageError('with --port, give --url too', 'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py), or use --mock');
+      throw new UsageError(
+        'with --port, give --url too',
+        'e.g. --url ws://your-server:8081/ws/echo (LuatOS tools/ws_echo_server.py), or use --mock',
+      );
     }
     if (!url) {
       echo = await startEchoServer();
@@ -88,7 +132,12 @@ export const command: Command = {
       const rebootAt = count !== undefined ? Math.max(1, Math.floor(count / 2)) : 2;
 
       const wsc = websocket.create(modem, url, keepalive);
-      if (!wsc) throw new CliError('ERR_DEMO', `cannot create a websocket client for ${url}`, 'check the URL (ws:// or wss://)');
+      if (!wsc)
+        throw new CliError(
+          'ERR_DEMO',
+          `cannot create a websocket client for ${url}`,
+          'check the URL (ws:// or wss://)',
+        );
       wsc.autoreconn(true, reconnect);
 
       return await new Promise<number>((resolve, reject) => {
@@ -100,7 +149,17 @@ export const command: Command = {
         };
         if (count !== undefined) {
           const seconds = num(f, 'timeout', 120);
-          deadline = setTimeout(() => reject(new CliError('ERR_DEMO_TIMEOUT', `only ${echoes} of ${plural(count, 'echo', 'echoes')} within ${seconds} s`, 'raise --timeout, or run with --verbose to see where it stalls')), seconds * 1000);
+          deadline = setTimeout(
+            () =>
+              reject(
+                new CliError(
+                  'ERR_DEMO_TIMEOUT',
+                  `only ${echoes} of ${plural(count, 'echo', 'echoes')} within ${seconds} s`,
+                  'raise --timeout, or run with --verbose to see where it stalls',
+                ),
+              ),
+            seconds * 1000,
+          );
         }
         process.once('SIGINT', () => {
           io.status('stopping (Ctrl-C)');
@@ -132,7 +191,9 @@ export const command: Command = {
               } catch {
                 // not JSON: print as is
               }
-              io.out(`${stamp()} recv    #${echoes} ${text}${rtt}${frame && frame.fin === 0 ? ` [fin=0 opcode=${frame.opcode}]` : ''}\n`);
+              io.out(
+                `${stamp()} recv    #${echoes} ${text}${rtt}${frame && frame.fin === 0 ? ` [fin=0 opcode=${frame.opcode}]` : ''}\n`,
+              );
               if (count !== undefined && echoes >= count) {
                 io.status(`${stamp()} done    ${plural(echoes, 'echo', 'echoes')}`);
                 finish(0);

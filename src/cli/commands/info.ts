@@ -18,11 +18,25 @@ export const command: Command = {
     summary: 'Show firmware, model, IMEI, ICCID, IMSI, signal (with bars), registration, operator and IP.',
     flags: [
       ...PORT_FLAGS,
-      { name: 'json', type: 'boolean', description: 'print the information as JSON (missing fields explained in "unavailable")' },
-      { name: 'watch', type: 'boolean', description: 'refresh every [seconds] (default 2) until Ctrl-C; with --json one JSON line per refresh' },
+      {
+        name: 'json',
+        type: 'boolean',
+        description: 'print the information as JSON (missing fields explained in "unavailable")',
+      },
+      {
+        name: 'watch',
+        type: 'boolean',
+        description: 'refresh every [seconds] (default 2) until Ctrl-C; with --json one JSON line per refresh',
+      },
       ...GLOBAL_FLAGS,
     ],
-    positionals: [{ name: 'seconds', required: false, description: 'with --watch: seconds between refreshes (0.5-3600, default 2)' }],
+    positionals: [
+      {
+        name: 'seconds',
+        required: false,
+        description: 'with --watch: seconds between refreshes (0.5-3600, default 2)',
+      },
+    ],
     details: [
       'Only AT is needed: nothing is brought up (no registration wait, no bearer), so this works on a',
       'module with no SIM, a locked SIM or no coverage; what it cannot tell is shown with the reason,',
@@ -57,7 +71,8 @@ function watchSeconds(watch: boolean, given: string | undefined): number {
   if (given === undefined) return 2;
   const n = Number(given);
   if (!watch) throw new UsageError(`unexpected argument '${given}' (seconds go with --watch)`);
-  if (!(Number.isFinite(n) && n >= 0.5 && n <= 3600)) throw new UsageError(`--watch takes seconds between 0.5 and 3600, got '${given}'`);
+  if (!(Number.isFinite(n) && n >= 0.5 && n <= 3600))
+    throw new UsageError(`--watch takes seconds between 0.5 and 3600, got '${given}'`);
   return n;
 }
 
@@ -96,7 +111,9 @@ async function watchReport(at: AtChannel, seconds: number, json: boolean, io: Io
           return 1;
         }
         if (stopped) break;
-        view = json ? '' : `${new Date().toTimeString().slice(0, 8)}  the module did not answer (${(err as Error).message}); asking again in ${seconds} s\n`;
+        view = json
+          ? ''
+          : `${new Date().toTimeString().slice(0, 8)}  the module did not answer (${(err as Error).message}); asking again in ${seconds} s\n`;
         io.status(`the module did not answer: ${(err as Error).message}`);
       }
       if (stopped) break;
@@ -116,18 +133,25 @@ async function watchReport(at: AtChannel, seconds: number, json: boolean, io: Io
 }
 
 /** The watch view: a header line, the report, serial bytes and the signal trend. */
-export function formatWatch(r: ModuleReport, at: { bytesIn: number; bytesOut: number }, seconds: number, trend: readonly number[]): string {
+export function formatWatch(
+  r: ModuleReport,
+  at: { bytesIn: number; bytesOut: number },
+  seconds: number,
+  trend: readonly number[],
+): string {
   const head = `air780 info · every ${seconds} s · ${new Date().toTimeString().slice(0, 8)} · Ctrl-C to stop\n\n`;
   const lo = Math.min(...trend);
   const hi = Math.max(...trend);
-  const spark = trend.map((d) => SPARK[hi === lo ? 3 : Math.round(((d - lo) / (hi - lo)) * (SPARK.length - 1))]).join('');
+  const spark = trend
+    .map((d) => SPARK[hi === lo ? 3 : Math.round(((d - lo) / (hi - lo)) * (SPARK.length - 1))])
+    .join('');
   const extra = [
     `${'Serial'.padEnd(13)}to module ${at.bytesOut} B, from module ${at.bytesIn} B`,
     `${'Signal trend'.padEnd(13)}${trend.length ? `${spark} (${lo}…${hi} dBm, last ${trend.length})` : 'no reading yet'}`,
   ];
   // A watched screen gets screenshotted and shared: the SIM's identities are masked there.
   const masked: ModuleReport = { ...r, iccid: maskIdentity(r.iccid), imsi: maskIdentity(r.imsi) };
-  return head + formatReport(masked) + extra.join('\n') + '\n';
+  return `${head + formatReport(masked) + extra.join('\n')}\n`;
 }
 
 const REPORT_LABELS: [key: keyof ModuleReport['unavailable'], label: string][] = [
@@ -150,21 +174,24 @@ export function formatReport(r: ModuleReport): string {
     const v = r[key];
     let text: string;
     if (key === 'sim') text = r.unavailable.sim ?? (r.sim === 'READY' ? 'ready' : short(r.sim));
-    else if (key === 'registration' && r.registration && !r.registration.registered) text = `${r.unavailable.registration ?? r.registration.text} ${formatRegistration(r.registration).replace(/^\S+ /, '')}`;
+    else if (key === 'registration' && r.registration && !r.registration.registered)
+      text = `${r.unavailable.registration ?? r.registration.text} ${formatRegistration(r.registration).replace(/^\S+ /, '')}`;
     else if (v === undefined) text = r.unavailable[key] ?? 'not reported';
     else if (key === 'signal') text = formatSignal(v);
     else if (key === 'registration') text = formatRegistration(v);
     else text = short(v);
     lines.push(`${label.padEnd(13)}${text}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function formatSignal(s: unknown): string {
   if (!s || typeof s !== 'object') return short(s);
   const sig = s as { rssi?: number; dbm?: number; bars?: number; rsrpDbm?: number; rsrqDb?: number };
   // CSQ 99: the module does not know (no SIM, no cell, radio off), which is not the same as 0 bars.
-  const parts = [sig.dbm === undefined && sig.rssi === 99 ? 'unknown' : `${barGlyphs(sig.bars ?? 0)} ${sig.bars ?? 0}/5`];
+  const parts = [
+    sig.dbm === undefined && sig.rssi === 99 ? 'unknown' : `${barGlyphs(sig.bars ?? 0)} ${sig.bars ?? 0}/5`,
+  ];
   if (sig.dbm !== undefined) parts.push(`${sig.dbm} dBm`);
   if (sig.rssi !== undefined) parts.push(`(CSQ ${sig.rssi})`);
   if (sig.rsrpDbm !== undefined) parts.push(`RSRP ${sig.rsrpDbm} dBm`);

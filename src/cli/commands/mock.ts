@@ -32,7 +32,10 @@ void everyQuirkListed;
 function quirks(names: string[]): MockQuirk[] {
   for (const n of names) {
     if (!Object.hasOwn(QUIRKS, n)) {
-      throw new UsageError(`unknown quirk '${n}'`, `valid quirks: ${Object.keys(QUIRKS).join(', ')} (see 'air780 mock --help')`);
+      throw new UsageError(
+        `unknown quirk '${n}'`,
+        `valid quirks: ${Object.keys(QUIRKS).join(', ')} (see 'air780 mock --help')`,
+      );
     }
   }
   return names as MockQuirk[];
@@ -41,14 +44,33 @@ function quirks(names: string[]): MockQuirk[] {
 export const command: Command = {
   spec: {
     name: 'mock',
-    summary: 'Run the mock Air780E on a pty at PATH until stopped (Ctrl-C or SIGTERM); PATH is removed on exit. Needs python3 (or $AIR780_PYTHON) for the pty.',
+    summary:
+      'Run the mock Air780E on a pty at PATH until stopped (Ctrl-C or SIGTERM); PATH is removed on exit. Needs python3 (or $AIR780_PYTHON) for the pty.',
     flags: [
       { name: 'link', type: 'string', valueName: 'PATH', description: 'where to create the pty symlink (required)' },
-      { name: 'baud', type: 'number', valueName: 'N', min: 0, max: 4_000_000, description: 'simulated line rate both ways; 0 = unthrottled (default 0)' },
-      { name: 'latency', type: 'number', valueName: 'MS', min: 0, max: 60_000, description: 'module latency before each response (default 0)' },
+      {
+        name: 'baud',
+        type: 'number',
+        valueName: 'N',
+        min: 0,
+        max: 4_000_000,
+        description: 'simulated line rate both ways; 0 = unthrottled (default 0)',
+      },
+      {
+        name: 'latency',
+        type: 'number',
+        valueName: 'MS',
+        min: 0,
+        max: 60_000,
+        description: 'module latency before each response (default 0)',
+      },
       { name: 'quirk', type: 'list', valueName: 'NAME', description: 'firmware quirk to model (listed below)' },
       { name: 'verbose-traffic', short: 'v', type: 'boolean', description: 'show the AT traffic on stderr' },
-      { name: 'force', type: 'boolean', description: 'replace a stale link at PATH (left by a mock that did not exit cleanly)' },
+      {
+        name: 'force',
+        type: 'boolean',
+        description: 'replace a stale link at PATH (left by a mock that did not exit cleanly)',
+      },
       ...GLOBAL_FLAGS,
     ],
     details: [
@@ -115,7 +137,10 @@ export const command: Command = {
 };
 
 function linkExists(link: string): UsageError {
-  return new UsageError(`${link} already exists`, 'another mock may be running on it: choose another --link PATH, or add --force to replace a stale link');
+  return new UsageError(
+    `${link} already exists`,
+    'another mock may be running on it: choose another --link PATH, or add --force to replace a stale link',
+  );
 }
 
 /**
@@ -124,7 +149,11 @@ function linkExists(link: string): UsageError {
  */
 function claimLinkPath(link: string, force: boolean): void {
   const dir = dirname(link);
-  if (!existsSync(dir)) throw new UsageError(`cannot create ${link}: the directory ${dir} does not exist`, `create it first (mkdir -p ${dir}), or choose another --link PATH`);
+  if (!existsSync(dir))
+    throw new UsageError(
+      `cannot create ${link}: the directory ${dir} does not exist`,
+      `create it first (mkdir -p ${dir}), or choose another --link PATH`,
+    );
   let isLink: boolean;
   try {
     isLink = lstatSync(link).isSymbolicLink();
@@ -132,7 +161,11 @@ function claimLinkPath(link: string, force: boolean): void {
     return; // nothing there
   }
   if (!force) throw linkExists(link);
-  if (!isLink) throw new UsageError(`${link} exists and is not a symlink`, 'choose another --link PATH (--force replaces only a stale link)');
+  if (!isLink)
+    throw new UsageError(
+      `${link} exists and is not a symlink`,
+      'choose another --link PATH (--force replaces only a stale link)',
+    );
   unlinkSync(link);
 }
 
@@ -146,11 +179,16 @@ function showTraffic(mock: MockModem, io: Io): void {
   const timer = setInterval(() => {
     const entries = mock.transcript;
     let from = last ? entries.lastIndexOf(last) + 1 : 0;
-    if (last && from === 0 && entries.length > 0) io.status('(some traffic was dropped from the transcript before it was shown)');
+    if (last && from === 0 && entries.length > 0)
+      io.status('(some traffic was dropped from the transcript before it was shown)');
     for (; from < entries.length; from++) {
       const e = entries[from]!;
       const text = JSON.stringify(e.text).slice(1, -1);
-      io.status(e.kind === 'command' ? `> ${text}` : `< ${text.length > 200 ? `${text.slice(0, 200)}… (${e.text.length} bytes)` : text}`);
+      io.status(
+        e.kind === 'command'
+          ? `> ${text}`
+          : `< ${text.length > 200 ? `${text.slice(0, 200)}… (${e.text.length} bytes)` : text}`,
+      );
     }
     if (entries.length) last = entries[entries.length - 1];
   }, 50);

@@ -14,9 +14,24 @@ export const command: Command = {
     name: 'ports',
     summary: 'List serial ports; Air780 modules (USB 19d1:0001) are marked. --probe shows which port answers AT.',
     flags: [
-      { name: 'probe', type: 'boolean', description: 'send AT to each Air780 port (not its log port) and show which answer' },
-      { name: 'probe-all', type: 'boolean', description: 'probe every serial port, not only Air780 ones (writes AT to other devices too)' },
-      { name: 'baud', type: 'number', valueName: 'N', min: 300, max: 4_000_000, description: 'baud rate for --probe (default 115200)' },
+      {
+        name: 'probe',
+        type: 'boolean',
+        description: 'send AT to each Air780 port (not its log port) and show which answer',
+      },
+      {
+        name: 'probe-all',
+        type: 'boolean',
+        description: 'probe every serial port, not only Air780 ones (writes AT to other devices too)',
+      },
+      {
+        name: 'baud',
+        type: 'number',
+        valueName: 'N',
+        min: 300,
+        max: 4_000_000,
+        description: 'baud rate for --probe (default 115200)',
+      },
       { name: 'json', type: 'boolean', description: 'print the list as JSON' },
       ...GLOBAL_FLAGS,
     ],
@@ -33,7 +48,8 @@ export const command: Command = {
     const probe = all || bool(args.flags, 'probe');
     const answers = new Map<string, string>();
     if (probe) {
-      if (all) io.status('warning: --probe-all writes AT to every serial port, including devices that are not Air780 modules');
+      if (all)
+        io.status('warning: --probe-all writes AT to every serial port, including devices that are not Air780 modules');
       for (const p of ports) {
         const skip = skipReason(p, all);
         if (skip) {
@@ -45,12 +61,20 @@ export const command: Command = {
       }
     }
     if (bool(args.flags, 'json')) {
-      io.out(`${JSON.stringify(ports.map((p) => ({ ...p, ...(probe ? { probe: answers.get(p.path) } : {}) })), null, 2)}\n`);
+      io.out(
+        `${JSON.stringify(
+          ports.map((p) => ({ ...p, ...(probe ? { probe: answers.get(p.path) } : {}) })),
+          null,
+          2,
+        )}\n`,
+      );
       return 0;
     }
     if (ports.length === 0) {
       io.out('no serial ports found\n');
-      io.status("hint: is the module plugged in? (lsusb should show 19d1:0001); ptys from 'air780 mock' are not listed");
+      io.status(
+        "hint: is the module plugged in? (lsusb should show 19d1:0001); ptys from 'air780 mock' are not listed",
+      );
       return 0;
     }
     for (const p of ports) io.out(`${formatPort(p)}${probe ? `  ${answers.get(p.path)}` : ''}\n`);

@@ -7,7 +7,15 @@ import { isIP, isIPv4 } from 'node:net';
 import readline from 'node:readline';
 import { discoverPorts } from '../../modem/index.js';
 import type { MockModem, MockResolver } from '../../mock/index.js';
-import { openAccessLog, parseCredentials, startProxies, type Credentials, type Listen, type PoolModule, type RunningProxies } from '../../serve/index.js';
+import {
+  openAccessLog,
+  parseCredentials,
+  startProxies,
+  type Credentials,
+  type Listen,
+  type PoolModule,
+  type RunningProxies,
+} from '../../serve/index.js';
 import { bool, list, num, str, type FlagValues, type ParsedArgs } from '../args.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -36,7 +44,11 @@ export function parseListen(flag: string, value: string): Listen | undefined {
   if (value === 'off') return undefined;
   const m = /^(?:(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`air780 serve: --${flag} needs HOST:PORT or off, got '${value}'`, `e.g. --${flag} 127.0.0.1:${flag === 'socks' ? 1080 : 3128}`);
+  if (!m || port > 65535)
+    throw new UsageError(
+      `air780 serve: --${flag} needs HOST:PORT or off, got '${value}'`,
+      `e.g. --${flag} 127.0.0.1:${flag === 'socks' ? 1080 : 3128}`,
+    );
   const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
   return { host, port };
 }
@@ -55,7 +67,10 @@ function mockResolver(): MockResolver | undefined {
   try {
     hosts = JSON.parse(raw) as Record<string, unknown>;
   } catch (err) {
-    throw new UsageError(`${MOCK_HOSTS_ENV} is not JSON: ${(err as Error).message}`, `e.g. ${MOCK_HOSTS_ENV}='{"only.mock.test":"127.0.0.1"}'`);
+    throw new UsageError(
+      `${MOCK_HOSTS_ENV} is not JSON: ${(err as Error).message}`,
+      `e.g. ${MOCK_HOSTS_ENV}='{"only.mock.test":"127.0.0.1"}'`,
+    );
   }
   return (host) => {
     const ip = Object.hasOwn(hosts, host) ? hosts[host] : undefined;
@@ -69,11 +84,13 @@ function mockResolver(): MockResolver | undefined {
 function mockCount(args: ParsedArgs): number {
   const [n] = args.positionals;
   if (!bool(args.flags, 'mock')) {
-    if (n !== undefined) throw new UsageError(`air780 serve: unexpected argument '${n}'`, 'a count goes after --mock: --mock 2');
+    if (n !== undefined)
+      throw new UsageError(`air780 serve: unexpected argument '${n}'`, 'a count goes after --mock: --mock 2');
     return 0;
   }
   if (n === undefined) return 1;
-  if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > MAX_MOCKS) throw new UsageError(`air780 serve: --mock takes a count 1–${MAX_MOCKS}, got '${n}'`, 'e.g. --mock 2');
+  if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > MAX_MOCKS)
+    throw new UsageError(`air780 serve: --mock takes a count 1–${MAX_MOCKS}, got '${n}'`, 'e.g. --mock 2');
   return Number(n);
 }
 
@@ -85,7 +102,11 @@ async function openModules(args: ParsedArgs, io: Io): Promise<Array<OpenedModule
     const mocks = mockCount(args);
     if (mocks > 0) {
       const resolve = mockResolver();
-      for (let i = 0; i < mocks; i++) opened.push({ ...(await openModule({ ...f, mock: true }, io, resolve ? { mock: { resolve } } : {})), name: `mock${i}` });
+      for (let i = 0; i < mocks; i++)
+        opened.push({
+          ...(await openModule({ ...f, mock: true }, io, resolve ? { mock: { resolve } } : {})),
+          name: `mock${i}`,
+        });
       return opened;
     }
     let ports = list(f, 'port');
@@ -96,7 +117,8 @@ async function openModules(args: ParsedArgs, io: Io): Promise<Array<OpenedModule
         .filter((p) => p.answersAt && !seen.has(p.serialNumber ?? p.path) && seen.add(p.serialNumber ?? p.path))
         .map((p) => p.path);
     }
-    if (ports.length === 0) opened.push({ ...(await openModule({ ...f, port: undefined }, io)), name: process.env.AIR780_PORT ?? 'module0' });
+    if (ports.length === 0)
+      opened.push({ ...(await openModule({ ...f, port: undefined }, io)), name: process.env.AIR780_PORT ?? 'module0' });
     for (const port of ports) opened.push({ ...(await openModule({ ...f, port }, io)), name: port });
     return opened;
   } catch (err) {
@@ -110,25 +132,91 @@ function credentials(flags: FlagValues): Credentials | undefined {
   const raw = fromFlag ?? (process.env[AUTH_ENV] || undefined);
   if (raw === undefined) return undefined;
   const c = parseCredentials(raw);
-  if (!c) throw new UsageError(`air780 serve: ${fromFlag !== undefined ? '--auth' : `$${AUTH_ENV}`} needs USER:PASS (each 1–255 bytes)`, `e.g. ${AUTH_ENV}=me:long-random-password air780 serve`);
+  if (!c)
+    throw new UsageError(
+      `air780 serve: ${fromFlag !== undefined ? '--auth' : `$${AUTH_ENV}`} needs USER:PASS (each 1–255 bytes)`,
+      `e.g. ${AUTH_ENV}=me:long-random-password air780 serve`,
+    );
   return c;
 }
 
 export const command: Command = {
   spec: {
     name: 'serve',
-    summary: 'Share the module with every program on this host: a SOCKS5 proxy and an HTTP proxy over its links, without root or route changes.',
+    summary:
+      'Share the module with every program on this host: a SOCKS5 proxy and an HTTP proxy over its links, without root or route changes.',
     flags: [
-      ...MODULE_FLAGS.map((flag) => (flag.name === 'port' ? { ...flag, type: 'list' as const, description: 'serial port of a module; repeat for several (default: $AIR780_PORT, else every Air780 found)' } : flag)).map((flag) =>
-        flag.name === 'mock' ? { ...flag, description: 'use embedded mock modules: --mock (one) or --mock N (their sockets reach this machine\'s network)' } : flag.name === 'rx' ? { ...flag, description: 'socket receive mode (default pull: backpressure from each client to the module)' } : flag,
+      ...MODULE_FLAGS.map((flag) =>
+        flag.name === 'port'
+          ? {
+              ...flag,
+              type: 'list' as const,
+              description:
+                'serial port of a module; repeat for several (default: $AIR780_PORT, else every Air780 found)',
+            }
+          : flag,
+      ).map((flag) =>
+        flag.name === 'mock'
+          ? {
+              ...flag,
+              description:
+                "use embedded mock modules: --mock (one) or --mock N (their sockets reach this machine's network)",
+            }
+          : flag.name === 'rx'
+            ? {
+                ...flag,
+                description: 'socket receive mode (default pull: backpressure from each client to the module)',
+              }
+            : flag,
       ),
-      { name: 'socks', type: 'string', valueName: 'HOST:PORT', description: `SOCKS5 listen address, or off (default ${DEFAULT_SOCKS})` },
-      { name: 'http-proxy', type: 'string', valueName: 'HOST:PORT', description: `HTTP proxy listen address, or off (default ${DEFAULT_HTTP})` },
-      { name: 'auth', type: 'string', valueName: 'USER:PASS', description: `require these credentials (SOCKS5 user/pass, HTTP Proxy-Authorization); safer: $${AUTH_ENV}. Needed to listen beyond loopback` },
-      { name: 'max-queue', type: 'number', valueName: 'N', min: 0, max: 100_000, description: 'connections allowed to wait for a module link (default 64)' },
-      { name: 'queue-timeout', type: 'number', valueName: 'S', min: 1, max: 3600, description: 'longest wait for a link before the protocol\'s error (default 30)' },
-      { name: 'idle-timeout', type: 'number', valueName: 'S', min: 0, max: 86_400, description: 'close tunnels idle this long; 0 never (default 300)' },
-      { name: 'log', type: 'string', valueName: 'FILE', description: 'append one JSON line per closed tunnel (no payload, no credentials)' },
+      {
+        name: 'socks',
+        type: 'string',
+        valueName: 'HOST:PORT',
+        description: `SOCKS5 listen address, or off (default ${DEFAULT_SOCKS})`,
+      },
+      {
+        name: 'http-proxy',
+        type: 'string',
+        valueName: 'HOST:PORT',
+        description: `HTTP proxy listen address, or off (default ${DEFAULT_HTTP})`,
+      },
+      {
+        name: 'auth',
+        type: 'string',
+        valueName: 'USER:PASS',
+        description: `require these credentials (SOCKS5 user/pass, HTTP Proxy-Authorization); safer: $${AUTH_ENV}. Needed to listen beyond loopback`,
+      },
+      {
+        name: 'max-queue',
+        type: 'number',
+        valueName: 'N',
+        min: 0,
+        max: 100_000,
+        description: 'connections allowed to wait for a module link (default 64)',
+      },
+      {
+        name: 'queue-timeout',
+        type: 'number',
+        valueName: 'S',
+        min: 1,
+        max: 3600,
+        description: "longest wait for a link before the protocol's error (default 30)",
+      },
+      {
+        name: 'idle-timeout',
+        type: 'number',
+        valueName: 'S',
+        min: 0,
+        max: 86_400,
+        description: 'close tunnels idle this long; 0 never (default 300)',
+      },
+      {
+        name: 'log',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'append one JSON line per closed tunnel (no payload, no credentials)',
+      },
       ...GLOBAL_FLAGS,
     ],
     positionals: [{ name: 'N', required: false, description: 'with --mock: how many mock modules (1–8)' }],
@@ -146,7 +234,8 @@ export const command: Command = {
     const f = args.flags;
     const socks = parseListen('socks', str(f, 'socks') ?? DEFAULT_SOCKS);
     const http = parseListen('http-proxy', str(f, 'http-proxy') ?? DEFAULT_HTTP);
-    if (!socks && !http) throw new UsageError('air780 serve: both proxies are off', 'leave one of --socks / --http-proxy on');
+    if (!socks && !http)
+      throw new UsageError('air780 serve: both proxies are off', 'leave one of --socks / --http-proxy on');
     const auth = credentials(f);
     const exposed = [socks, http].filter((l): l is Listen => l !== undefined && !isLoopback(l.host));
     if (exposed.length > 0 && !auth) {
@@ -160,7 +249,9 @@ export const command: Command = {
     const names = modules.map((m) => m.name);
     const pool: PoolModule[] = modules.map((m, i) => ({ name: names[i]!, modem: m.modem }));
     modules.forEach((m, i) => {
-      m.modem.on('recovering', (reason: string) => io.status(`serve: module ${names[i]} recovering (${reason}); the others carry on`));
+      m.modem.on('recovering', (reason: string) =>
+        io.status(`serve: module ${names[i]} recovering (${reason}); the others carry on`),
+      );
       m.modem.on('online', () => io.status(`serve: module ${names[i]} online`));
     });
     const logPath = str(f, 'log');
@@ -174,14 +265,23 @@ export const command: Command = {
         maxQueue: num(f, 'max-queue', 64),
         queueTimeoutMs: num(f, 'queue-timeout', 30) * 1000,
         idleTimeoutMs: num(f, 'idle-timeout', 300) * 1000,
-        ...(logPath ? { log: openAccessLog(logPath, (err) => io.status(`serve: --log ${logPath}: ${err.message}; logging stopped`)) } : {}),
+        ...(logPath
+          ? {
+              log: openAccessLog(logPath, (err) =>
+                io.status(`serve: --log ${logPath}: ${err.message}; logging stopped`),
+              ),
+            }
+          : {}),
       });
     } catch (err) {
       await Promise.all(modules.map((m) => m.close()));
       throw err;
     }
-    const where = (l: Listen | undefined): string => (l ? `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}` : 'off');
-    io.status(`serve: ready socks=${where(proxies.socks)} http=${where(proxies.http)} modules=${modules.length}${auth ? ' auth=on' : ''}`);
+    const where = (l: Listen | undefined): string =>
+      l ? `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}` : 'off';
+    io.status(
+      `serve: ready socks=${where(proxies.socks)} http=${where(proxies.http)} modules=${modules.length}${auth ? ' auth=on' : ''}`,
+    );
 
     const mocks = modules.map((m) => m.mock).filter((m): m is MockModem => m !== undefined);
     return new Promise<number>((resolve) => {

@@ -23,19 +23,54 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export const command: Command = {
   spec: {
     name: 'ws',
-    summary: 'A websocket client over the module: stdin lines are sent, received messages printed (--echo: echo them back).',
+    summary:
+      'A websocket client over the module: stdin lines are sent, received messages printed (--echo: echo them back).',
     positionals: [{ name: 'url', required: true, description: 'ws:// or wss:// URL' }],
     flags: [
       { name: 'header', short: 'H', type: 'list', valueName: "'Name: value'", description: 'extra handshake header' },
-      { name: 'keepalive', type: 'number', valueName: 'S', min: 0, max: 65_535, description: 'ping after S seconds without traffic; 0 = off (default 60)' },
-      { name: 'tls', type: 'string', valueName: 'WHERE', choices: ['host', 'modem'], description: 'for wss: TLS on this machine (default) or in the module' },
+      {
+        name: 'keepalive',
+        type: 'number',
+        valueName: 'S',
+        min: 0,
+        max: 65_535,
+        description: 'ping after S seconds without traffic; 0 = off (default 60)',
+      },
+      {
+        name: 'tls',
+        type: 'string',
+        valueName: 'WHERE',
+        choices: ['host', 'modem'],
+        description: 'for wss: TLS on this machine (default) or in the module',
+      },
       { name: 'ca', type: 'string', valueName: 'FILE', description: 'PEM CA file to verify the server against' },
       { name: 'insecure', type: 'boolean', description: 'do not verify the server certificate' },
       { name: 'no-deflate', type: 'boolean', description: 'do not offer permessage-deflate' },
-      { name: 'binary', type: 'boolean', description: 'send each stdin line (its exact bytes, up to LF) as a binary message; write received binary raw to stdout (escaped on a terminal)' },
-      { name: 'linger', type: 'number', valueName: 'MS', min: 0, max: 600_000, description: 'at end of input, close only once the server has been quiet this long (default 1000; 0 can cut off late answers)' },
-      { name: 'echo', type: 'boolean', description: 'echo every message back with its type; exit 0 when the server closes' },
-      { name: 'raw', type: 'boolean', description: 'write received text exactly as sent (control characters included) when stdout is not a terminal' },
+      {
+        name: 'binary',
+        type: 'boolean',
+        description:
+          'send each stdin line (its exact bytes, up to LF) as a binary message; write received binary raw to stdout (escaped on a terminal)',
+      },
+      {
+        name: 'linger',
+        type: 'number',
+        valueName: 'MS',
+        min: 0,
+        max: 600_000,
+        description:
+          'at end of input, close only once the server has been quiet this long (default 1000; 0 can cut off late answers)',
+      },
+      {
+        name: 'echo',
+        type: 'boolean',
+        description: 'echo every message back with its type; exit 0 when the server closes',
+      },
+      {
+        name: 'raw',
+        type: 'boolean',
+        description: 'write received text exactly as sent (control characters included) when stdout is not a terminal',
+      },
       ...MODULE_FLAGS,
       ...GLOBAL_FLAGS,
     ],
@@ -53,7 +88,8 @@ export const command: Command = {
   async run(args: ParsedArgs, io: Io): Promise<number> {
     const f = args.flags;
     const url = args.positionals[0]!;
-    if (!/^wss?:\/\//i.test(url)) throw new UsageError(`'${url}' is not a ws:// or wss:// URL`, 'e.g. air780 ws ws://echo.example.com/ws');
+    if (!/^wss?:\/\//i.test(url))
+      throw new UsageError(`'${url}' is not a ws:// or wss:// URL`, 'e.g. air780 ws ws://echo.example.com/ws');
     const headers = list(f, 'header').map(parseHeader);
     const caFile = str(f, 'ca');
     let ca: Buffer | undefined;
@@ -61,7 +97,11 @@ export const command: Command = {
       try {
         ca = readFileSync(caFile);
       } catch (err) {
-        throw new CliError('ERR_CA_FILE', `cannot read --ca ${caFile}: ${(err as Error).message}`, 'give the path of a PEM file');
+        throw new CliError(
+          'ERR_CA_FILE',
+          `cannot read --ca ${caFile}: ${(err as Error).message}`,
+          'give the path of a PEM file',
+        );
       }
     }
     const tlsMode = (str(f, 'tls') ?? 'host') as 'host' | 'modem';
@@ -89,7 +129,8 @@ export const command: Command = {
       });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (code === 'ERR_WS_BAD_HEADER') throw new UsageError((err as Error).message, "e.g. -H 'Authorization: Bearer x'");
+      if (code === 'ERR_WS_BAD_HEADER')
+        throw new UsageError((err as Error).message, "e.g. -H 'Authorization: Bearer x'");
       if (code === 'ERR_WS_URL') {
         // The message quotes the URL as typed; one with a space is not found whole by redactUrls.
         const message = (err as Error).message.split(url).join(redactUrl(url));
@@ -98,8 +139,12 @@ export const command: Command = {
       throw err;
     }
 
-    if (bool(f, 'raw') && tty) io.status('warning: --raw ignored: stdout is a terminal, so control characters are shown escaped');
-    if (insecure) io.status(`warning: --insecure: the server's certificate is not verified; anyone on the path can read and change this connection`);
+    if (bool(f, 'raw') && tty)
+      io.status('warning: --raw ignored: stdout is a terminal, so control characters are shown escaped');
+    if (insecure)
+      io.status(
+        `warning: --insecure: the server's certificate is not verified; anyone on the path can read and change this connection`,
+      );
     m = await openModule(f, io);
     m.modem.on('recovering', (reason: string) => io.status(`[modem] recovering after ${reason}`));
     let opened = false;
@@ -111,7 +156,9 @@ export const command: Command = {
     });
     client.on('open', () => {
       opened = true;
-      io.status(`connected to ${redactUrl(client.url)}${client.extensions ? ` (${client.extensions})` : ''}${echo ? ', echoing' : ''}`);
+      io.status(
+        `connected to ${redactUrl(client.url)}${client.extensions ? ` (${client.extensions})` : ''}${echo ? ', echoing' : ''}`,
+      );
     });
     client.on('message', (data, isBinary) => {
       if (echo) {
@@ -150,13 +197,16 @@ export const command: Command = {
         // (its answers to the last lines are still on their way), close cleanly.
         const linger = num(f, 'linger', 1000);
         const onInputEnd = (): void => {
-          const check = setInterval(() => {
-            if (client.state !== 'open') return clearInterval(check);
-            if (pending === 0 && performance.now() - lastActivity >= linger) {
-              clearInterval(check);
-              client.close(1000);
-            }
-          }, Math.min(50, linger || 50));
+          const check = setInterval(
+            () => {
+              if (client.state !== 'open') return clearInterval(check);
+              if (pending === 0 && performance.now() - lastActivity >= linger) {
+                clearInterval(check);
+                client.close(1000);
+              }
+            },
+            Math.min(50, linger || 50),
+          );
         };
         // The exact bytes of each line: readline would decode them as UTF-8 (invalid bytes becoming
         // U+FFFD, silently sent as text) and split at a lone CR.
@@ -200,10 +250,17 @@ export const command: Command = {
         // The error's own message may quote the URL with its query (a token): redacted like the status lines.
         lastError.message = redactUrls(lastError.message);
         const hint = certificateHint(lastError);
-        if (hint) throw new CliError((lastError as { code?: string }).code ?? 'ERR_WS_CONNECT', lastError.message, hint, { cause: lastError });
+        if (hint)
+          throw new CliError((lastError as { code?: string }).code ?? 'ERR_WS_CONNECT', lastError.message, hint, {
+            cause: lastError,
+          });
         throw lastError;
       }
-      throw new CliError('ERR_WS_CONNECT', `could not connect to ${redactUrl(url)}`, 'check the URL, and that the server is reachable from the module');
+      throw new CliError(
+        'ERR_WS_CONNECT',
+        `could not connect to ${redactUrl(url)}`,
+        'check the URL, and that the server is reachable from the module',
+      );
     }
     return echo || wasClean ? 0 : 1;
   },
@@ -218,14 +275,17 @@ function parseHeader(text: string): [string, string] {
     const first = text.trim().split(/\s/, 1)[0]!;
     const shown = first.length > 40 ? `${first.slice(0, 40)}…` : first;
     const rest = shown.length < text.trim().length ? ' …' : '';
-    throw new UsageError(`header '${JSON.stringify(shown).slice(1, -1)}${rest}' is not 'Name: value' (one word, then a colon)`, "e.g. -H 'Authorization: Bearer x'");
+    throw new UsageError(
+      `header '${JSON.stringify(shown).slice(1, -1)}${rest}' is not 'Name: value' (one word, then a colon)`,
+      "e.g. -H 'Authorization: Bearer x'",
+    );
   }
   return [name, text.slice(i + 1).trim()];
 }
 
-
 /** OpenSSL/Node codes of a server certificate that did not verify (chain, dates, host name). */
-const CERT_CODES = /^(UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE|DECRYPT_CERT_SIGNATURE)|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_[A-Z_]+|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
+const CERT_CODES =
+  /^(UNABLE_TO_(GET_ISSUER_CERT(_LOCALLY)?|VERIFY_LEAF_SIGNATURE|DECRYPT_CERT_SIGNATURE)|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_[A-Z_]+|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
 
 /** The way out of a certificate that did not verify, in flags; undefined for any other failure. */
 function certificateHint(err: Error): string | undefined {
@@ -233,7 +293,7 @@ function certificateHint(err: Error): string | undefined {
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string' || !CERT_CODES.test(code)) continue;
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
-      return "the certificate is not for this host name: use a name it carries in the URL, or --insecure to connect without verification (testing only)";
+      return 'the certificate is not for this host name: use a name it carries in the URL, or --insecure to connect without verification (testing only)';
     }
     return "pass --ca FILE (the CA that signed the server's certificate), or --insecure to connect without verification (testing only)";
   }

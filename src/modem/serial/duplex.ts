@@ -149,7 +149,10 @@ export class SerialDuplex extends Duplex {
     );
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
     this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'binary', callback);
   }
 

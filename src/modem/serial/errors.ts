@@ -17,9 +17,10 @@ export class SerialOpenError extends Air780Error {
 
 const ADVICE: Record<SerialOpenFailure, string> = {
   'not-found': 'check the path (`air780 ports` lists the ports; USB ports appear as /dev/ttyACM* or /dev/ttyUSB*)',
-  permission: 'give your user read/write access to the device (on Debian: add it to the dialout group and log in again)',
+  permission:
+    'give your user read/write access to the device (on Debian: add it to the dialout group and log in again)',
   busy: 'another program holds the port (a modem manager, a terminal, another bridge); stop it and retry',
-  'not-a-tty': 'the path is not a serial device; point it at the module\'s AT port',
+  'not-a-tty': "the path is not a serial device; point it at the module's AT port",
   other: 'check the device and the path, then retry',
 };
 
@@ -53,7 +54,11 @@ export class SerialDisconnectedError extends Air780Error {
   readonly disconnected = true;
   readonly path: string;
   constructor(path: string, detail: string, options?: { cause?: unknown }) {
-    super('ERR_PORT_DISCONNECTED', `serial port ${path} disconnected (${detail}); check the cable or the module's power, then open the port again`, options);
+    super(
+      'ERR_PORT_DISCONNECTED',
+      `serial port ${path} disconnected (${detail}); check the cable or the module's power, then open the port again`,
+      options,
+    );
     this.name = 'SerialDisconnectedError';
     this.path = path;
   }

@@ -66,7 +66,10 @@ export async function openSerialPort(options: SerialOpenOptions): Promise<Serial
   }
   const baudRate = options.baudRate ?? DEFAULT_BAUD_RATE;
   if (!Number.isInteger(baudRate) || baudRate <= 0) {
-    throw new Air780Error('ERR_BAD_ARGUMENT', `baudRate must be a positive integer such as 115200, not ${String(baudRate)}`);
+    throw new Air780Error(
+      'ERR_BAD_ARGUMENT',
+      `baudRate must be a positive integer such as 115200, not ${String(baudRate)}`,
+    );
   }
   const timeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
   const binding = options.binding ?? defaultBinding();
@@ -76,7 +79,12 @@ export async function openSerialPort(options: SerialOpenOptions): Promise<Serial
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       // A late success must not leak an open port that nobody will ever close.
-      opening.then((port) => port.close(), () => undefined).catch(() => undefined);
+      opening
+        .then(
+          (port) => port.close(),
+          () => undefined,
+        )
+        .catch(() => undefined);
       reject(new SerialOpenError(path, 'other', `no answer from the operating system within ${timeoutMs} ms`));
     }, timeoutMs);
   });
@@ -96,10 +104,17 @@ export async function openSerialPort(options: SerialOpenOptions): Promise<Serial
  * List serial ports with Air780 ports (USB 19d1:0001) marked and their USB interface numbers.
  * On Linux this needs `udevadm` (Debian package `udev`); ptys are never listed.
  */
-export async function listPorts(options: { binding?: BindingInterface; sysRoot?: string } = {}): Promise<SerialPortInfo[]> {
+export async function listPorts(
+  options: { binding?: BindingInterface; sysRoot?: string } = {},
+): Promise<SerialPortInfo[]> {
   const binding = options.binding ?? defaultBinding();
   const ports: PortInfo[] = await binding.list();
   return Promise.all(
-    ports.map(async (p) => describePort(p, process.platform === 'linux' || options.sysRoot ? await interfaceFromSysfs(p.path, options.sysRoot) : undefined)),
+    ports.map(async (p) =>
+      describePort(
+        p,
+        process.platform === 'linux' || options.sysRoot ? await interfaceFromSysfs(p.path, options.sysRoot) : undefined,
+      ),
+    ),
   );
 }

@@ -68,7 +68,8 @@ export async function interfaceFromSysfs(devicePath: string, sysRoot = '/sys'): 
 
 /** Mark one listed port. `sysfsInterface`, when known, wins over what the ids suggest. */
 export function describePort(info: PortInfo, sysfsInterface?: number): SerialPortInfo {
-  const isAir780 = normaliseHexId(info.vendorId) === AIR780_USB_VENDOR_ID && normaliseHexId(info.productId) === AIR780_USB_PRODUCT_ID;
+  const isAir780 =
+    normaliseHexId(info.vendorId) === AIR780_USB_VENDOR_ID && normaliseHexId(info.productId) === AIR780_USB_PRODUCT_ID;
   const interfaceNumber = sysfsInterface ?? interfaceFromIds(info);
   let role: Air780PortRole = 'unknown';
   if (isAir780 && interfaceNumber !== undefined) {

@@ -112,8 +112,16 @@ export class TtyPortBinding implements BindingPortInterface {
   /** Resolves with at least one byte; rejects `canceled` on close, otherwise on disconnect. */
   read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
     if (!Buffer.isBuffer(buffer)) return Promise.reject(new TypeError('"buffer" is not a Buffer'));
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 1 || buffer.length < offset + length) {
-      return Promise.reject(new RangeError(`read(offset ${offset}, length ${length}) does not fit a buffer of ${buffer.length} bytes`));
+    if (
+      !Number.isInteger(offset) ||
+      !Number.isInteger(length) ||
+      offset < 0 ||
+      length < 1 ||
+      buffer.length < offset + length
+    ) {
+      return Promise.reject(
+        new RangeError(`read(offset ${offset}, length ${length}) does not fit a buffer of ${buffer.length} bytes`),
+      );
     }
     if (!this.open) return Promise.reject(canceled('Port is not open'));
     if (this.pendingRead) return Promise.reject(new Error('a read is already pending'));
@@ -137,7 +145,10 @@ export class TtyPortBinding implements BindingPortInterface {
         else if (this.failure) reject(this.failure);
         else if (!this.open) reject(canceled('Port was closed with a write in flight'));
         else {
-          const failure = disconnect(`serial write failed: ${err?.message ?? 'the stream was destroyed'}`, err ?? undefined);
+          const failure = disconnect(
+            `serial write failed: ${err?.message ?? 'the stream was destroyed'}`,
+            err ?? undefined,
+          );
           this.fail(failure);
           reject(failure);
         }
@@ -247,7 +258,9 @@ export const TtyBinding: BindingInterface<TtyPortBinding, LinuxOpenOptions, Port
       }
       // tty.ReadStream passes its options on to net.Socket (and so to Duplex); the Node typings
       // only list the socket-level ones. The default (0, meant for stdin) would read in tiny steps.
-      const socketOptions: net.SocketConstructorOpts & DuplexOptions = { readableHighWaterMark: SOCKET_HIGH_WATER_MARK };
+      const socketOptions: net.SocketConstructorOpts & DuplexOptions = {
+        readableHighWaterMark: SOCKET_HIGH_WATER_MARK,
+      };
       const socket = new tty.ReadStream(spare, socketOptions);
       const handleFd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
       if (handleFd === spare || typeof handleFd !== 'number' || handleFd < 0) {

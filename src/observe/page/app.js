@@ -1,6 +1,6 @@
 // The status page: renders /status.json documents pushed over server-sent events (/events).
 // No framework and no build step; every value goes in through textContent, never as markup.
-'use strict';
+
 
 const SVG = 'http://www.w3.org/2000/svg';
 const TRAFFIC_POINTS = 300; // about five minutes at one update a second
@@ -49,14 +49,19 @@ function drawBars(svg, bars, known) {
   svg.classList.toggle('none', !known || bars === 0);
   for (let i = 0; i < 5; i++) {
     const h = 6 + i * 6;
-    svg.append(el('svg:rect', { x: i * 10 + 1, y: 30 - h, width: 8, height: h, rx: 1.5, class: known && i < bars ? 'on' : '' }));
+    svg.append(
+      el('svg:rect', { x: i * 10 + 1, y: 30 - h, width: 8, height: h, rx: 1.5, class: known && i < bars ? 'on' : '' }),
+    );
   }
 }
 
 /** A line chart: series of [x, y] in data units, drawn into a 320×110 box with labelled axes. */
 function drawChart(svg, series, opts) {
   svg.replaceChildren();
-  const L = 56, R = 314, T = 8, B = 92;
+  const L = 56,
+    R = 314,
+    T = 8,
+    B = 92;
   const { xMin, xMax, yMin, yMax } = opts;
   const sx = (x) => L + ((x - xMin) / (xMax - xMin || 1)) * (R - L);
   const sy = (y) => B - ((y - yMin) / (yMax - yMin || 1)) * (B - T);
@@ -68,7 +73,9 @@ function drawChart(svg, series, opts) {
   svg.append(el('svg:text', { x: R, y: 106, 'text-anchor': 'end' }, opts.xEnd));
   for (const s of series) {
     if (s.points.length === 0) continue;
-    const d = s.points.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(Math.min(yMax, Math.max(yMin, y))).toFixed(1)}`).join(' ');
+    const d = s.points
+      .map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(Math.min(yMax, Math.max(yMin, y))).toFixed(1)}`)
+      .join(' ');
     svg.append(el('svg:path', { d, class: s.cls }));
     if (s.points.length === 1) {
       const [x, y] = s.points[0];
@@ -82,7 +89,7 @@ function drawChart(svg, series, opts) {
 
 function niceMax(v) {
   if (v <= 1024) return 1024;
-  const p = Math.pow(2, Math.ceil(Math.log2(v)));
+  const p = 2 ** Math.ceil(Math.log2(v));
   return p;
 }
 
@@ -121,15 +128,27 @@ function renderModule(node, m, now, key) {
   const samples = m.signalHistory.filter((s) => s.dbm !== undefined && s.dbm !== null).map((s) => [s.at, s.dbm]);
   const from = Math.max(now - 3600_000, Math.min(samples.length ? samples[0][0] : now, now - 60_000));
   drawChart(q('.sig-chart'), [{ cls: 'sig', points: samples }], {
-    xMin: from, xMax: now, yMin: -113, yMax: -51, yTicks: [-110, -90, -70, -51],
-    yLabel: (t) => `${t} dBm`, xStart: `−${duration(now - from)}`, xEnd: 'now', empty: 'no samples yet',
+    xMin: from,
+    xMax: now,
+    yMin: -113,
+    yMax: -51,
+    yTicks: [-110, -90, -70, -51],
+    yLabel: (t) => `${t} dBm`,
+    xStart: `−${duration(now - from)}`,
+    xEnd: 'now',
+    empty: 'no samples yet',
   });
 
   // Rates over at least a second (documents also come closer together, on every change).
   const linkBytes = (l) => l.bytesUp + l.bytesDown;
   let h = history.get(key);
   if (!h) {
-    h = { base: { at: now, serialIn: m.serial.bytesIn, serialOut: m.serial.bytesOut, links: new Map() }, linkRates: new Map(), up: [], down: [] };
+    h = {
+      base: { at: now, serialIn: m.serial.bytesIn, serialOut: m.serial.bytesOut, links: new Map() },
+      linkRates: new Map(),
+      up: [],
+      down: [],
+    };
     for (const l of m.links) h.base.links.set(l.id, linkBytes(l));
     history.set(key, h);
   }
@@ -154,10 +173,24 @@ function renderModule(node, m, now, key) {
   q('.totals').textContent = `total ▲ ${bytes(m.serial.bytesOut)} ▼ ${bytes(m.serial.bytesIn)}`;
   const peak = niceMax(Math.max(1, ...h.up.map((p) => p[1]), ...h.down.map((p) => p[1])));
   const start = h.up.length ? h.up[0][0] : now - 60_000;
-  drawChart(q('.traffic-chart'), [{ cls: 'up', points: h.up }, { cls: 'down', points: h.down }], {
-    xMin: Math.min(start, now - 60_000), xMax: now, yMin: 0, yMax: peak, yTicks: [0, peak / 2, peak],
-    yLabel: (t) => bytes(t) + '/s', xStart: `−${duration(now - Math.min(start, now - 60_000))}`, xEnd: 'now', empty: 'collecting…',
-  });
+  drawChart(
+    q('.traffic-chart'),
+    [
+      { cls: 'up', points: h.up },
+      { cls: 'down', points: h.down },
+    ],
+    {
+      xMin: Math.min(start, now - 60_000),
+      xMax: now,
+      yMin: 0,
+      yMax: peak,
+      yTicks: [0, peak / 2, peak],
+      yLabel: (t) => `${bytes(t)}/s`,
+      xStart: `−${duration(now - Math.min(start, now - 60_000))}`,
+      xEnd: 'now',
+      empty: 'collecting…',
+    },
+  );
 
   const tbody = q('.links tbody');
   tbody.replaceChildren();
@@ -169,7 +202,15 @@ function renderModule(node, m, now, key) {
       el('td', {}, l.link >= 0 ? l.link : '–'),
       el('td', { class: 'dest' }, l.destination),
       el('td', {}, l.tls === 'none' ? '—' : l.tls),
-      el('td', {}, l.state === 'closed' ? 'closed' : l.state === 'connecting' ? 'connecting' : duration(now - (l.connectedAt || l.openedAt))),
+      el(
+        'td',
+        {},
+        l.state === 'closed'
+          ? 'closed'
+          : l.state === 'connecting'
+            ? 'connecting'
+            : duration(now - (l.connectedAt || l.openedAt)),
+      ),
       el('td', {}, bytes(l.bytesUp)),
       el('td', {}, bytes(l.bytesDown)),
       el('td', {}, l.state === 'open' && r !== undefined ? rate(r) : ''),
@@ -189,15 +230,24 @@ function renderModule(node, m, now, key) {
   }
   q('.events .empty').classList.toggle('hidden', m.events.length > 0);
   const r = m.recoveries;
-  q('.recov').textContent = `recoveries: ${r.total} (reboot ${r.reboot}, PDP ${r.pdp}, port ${r.port}, unresponsive ${r.unresponsive})`;
+  q('.recov').textContent =
+    `recoveries: ${r.total} (reboot ${r.reboot}, PDP ${r.pdp}, port ${r.port}, unresponsive ${r.unresponsive})`;
 
   const at = q('.at tbody');
   at.replaceChildren();
-  const cmds = Object.entries(m.at.commands).sort((a, b) => b[1].count - a[1].count).slice(0, 12);
+  const cmds = Object.entries(m.at.commands)
+    .sort((a, b) => b[1].count - a[1].count)
+    .slice(0, 12);
   for (const [name, c] of cmds) {
     const avg = c.latency.count ? `${((c.latency.sum / c.latency.count) * 1000).toFixed(1)} ms` : '—';
     const tr = el('tr');
-    tr.append(el('td', { class: 'mono' }, name), el('td', {}, c.count), el('td', {}, c.errors), el('td', {}, c.timeouts), el('td', {}, avg));
+    tr.append(
+      el('td', { class: 'mono' }, name),
+      el('td', {}, c.count),
+      el('td', {}, c.errors),
+      el('td', {}, c.timeouts),
+      el('td', {}, avg),
+    );
     at.append(tr);
   }
 
@@ -208,7 +258,6 @@ function renderModule(node, m, now, key) {
     ['Model', id.model],
     ['Firmware', id.firmware],
   ]);
-
 }
 
 function render(doc) {
@@ -232,7 +281,13 @@ function render(doc) {
       el('td', {}, `${s.messagesIn} / ${s.messagesOut}`),
       el('td', {}, `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`),
       el('td', {}, s.reconnects),
-      el('td', {}, s.lastClose ? `${s.lastClose.code}${s.lastClose.reason ? ` ${s.lastClose.reason}` : ''} at ${clock(s.lastClose.at)}` : '—'),
+      el(
+        'td',
+        {},
+        s.lastClose
+          ? `${s.lastClose.code}${s.lastClose.reason ? ` ${s.lastClose.reason}` : ''} at ${clock(s.lastClose.at)}`
+          : '—',
+      ),
       el('td', {}, s.pingRttMs !== undefined && s.pingRttMs !== null ? `${s.pingRttMs.toFixed(0)} ms` : '—'),
     );
     tb.append(tr);
