@@ -64,7 +64,10 @@ if (!Object.hasOwn(Modem.prototype, 'lookup')) {
     configurable: true,
     get(this: Modem): LookupFunction {
       let fn = lookups.get(this);
-      if (!fn) lookups.set(this, (fn = moduleLookup(this)));
+      if (!fn) {
+        fn = moduleLookup(this);
+        lookups.set(this, fn);
+      }
       return fn;
     },
   });

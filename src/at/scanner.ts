@@ -215,7 +215,7 @@ export class AtScanner {
       if (lf !== -1 && lf < from) lf = b.indexOf(LF, from);
       if (cr === -1) return lf;
       if (lf === -1) return cr;
-      return Math.min(cr , lf);
+      return Math.min(cr, lf);
     };
 
     while (pos < end) {

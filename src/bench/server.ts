@@ -25,7 +25,10 @@ import { echoAsIs } from '../cli/echo-server.js';
  */
 export function jsonPayload(size: number, seq: number): string {
   let x = (seq * 2654435761 + 1) >>> 0;
-  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const rnd = (): number => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
   const head = `{"seq":${seq},"device":"air780-bench","readings":[`;
   let body = '';
   let i = 0;

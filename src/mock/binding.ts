@@ -6,7 +6,7 @@ import type {
   PortStatus,
   SetOptions,
   UpdateOptions,
-} from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+} from './serialport-types.cjs';
 import type { PortEndpoint, PortOwner } from './endpoint.js';
 
 /** Bytes the port buffers for the host before the line has to wait (like a driver's tty buffer). */

@@ -68,7 +68,10 @@ export class SslConfig {
 
   set(ctx: number, key: string, value: AtArg): void {
     let m = this.ctx.get(ctx);
-    if (!m) this.ctx.set(ctx, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      this.ctx.set(ctx, m);
+    }
     m.set(key, value);
   }
 

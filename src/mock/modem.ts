@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import type { BindingInterface } from './serialport-types.cjs';
 import createDebug from 'debug';
 import { createMockBinding, type MockBindingPort } from './binding.js';
 import type { PortEndpoint, PortOwner } from './endpoint.js';

@@ -62,7 +62,7 @@ function parse(argv: string[]): { opts: SoakOptions; json: string | undefined } 
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
+        return process.exit(0);
       default:
         throw new Error(`Unknown option ${a}. ${USAGE}`);
     }

@@ -55,7 +55,10 @@ export async function startSoakServer(options: { seed: number; traffic: TrafficS
       return;
     }
     let m = ledger.received.get(d.msg.id);
-    if (!m) ledger.received.set(d.msg.id, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      ledger.received.set(d.msg.id, m);
+    }
     m.set(d.msg.seq, (m.get(d.msg.seq) ?? 0) + 1);
   };
 

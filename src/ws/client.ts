@@ -528,7 +528,9 @@ export class WebSocketClient extends EventEmitter<WebSocketClientEvents> {
         resolve();
       };
       let lastError: Error | undefined;
-      const onError = (e: Error) => void (lastError = e);
+      const onError = (e: Error): void => {
+        lastError = e;
+      };
       const onClose = (code: number) => {
         this.off('open', onOpen);
         this.off('error', onError);

@@ -184,7 +184,8 @@ export class PerMessageDeflate {
     // ends the stream, and an ended inflater takes later input without output or error. Such a
     // stream has no context to carry over, so the next message starts a new one (as `ws` does).
     if (this.inflater?.readableEnded) this.dropInflater();
-    const inf = (this.inflater ??= zlib.createInflateRaw({ windowBits: 15 }));
+    this.inflater ??= zlib.createInflateRaw({ windowBits: 15 });
+    const inf = this.inflater;
     let done = false;
     const finish = (err: Error | null): void => {
       if (done) return;
@@ -210,10 +211,11 @@ export class PerMessageDeflate {
 
   /** Compresses one fragment; the trailing 00 00 FF FF is removed at the end of the message. */
   compress(data: Buffer, fin: boolean, cb: (err: Error | null, out: Buffer) => void): void {
-    const def = (this.deflater ??= zlib.createDeflateRaw({
+    this.deflater ??= zlib.createDeflateRaw({
       windowBits: this.params.clientMaxWindowBits,
       level: this.level,
-    }));
+    });
+    const def = this.deflater;
     const chunks: Buffer[] = [];
     const onChunk = (c: Buffer): void => void chunks.push(c);
     const onError = (err: Error): void => {

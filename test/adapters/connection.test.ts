@@ -123,7 +123,7 @@ describe('modem.createConnection', () => {
       });
       await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
       defer(() => {
-        accepted.forEach((s) => s.destroy());
+        for (const s of accepted) s.destroy();
         return new Promise<void>((r) => silent.close(() => r()));
       });
       const socket = modem.createConnection({

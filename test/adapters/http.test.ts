@@ -63,7 +63,9 @@ describe('modem.httpAgent', () => {
       await new Promise((r) => s.once('connect', r));
       held.push(s);
     }
-    defer(() => held.forEach((s) => s.destroy()));
+    defer(() => {
+      for (const s of held) s.destroy();
+    });
     const agent = modem.httpAgent({ linkWaitMs: 400 });
     defer(() => agent.destroy());
     const err = await request(http, `${server.url}/hello`, { agent }).then(
@@ -90,7 +92,9 @@ describe('modem.httpAgent', () => {
       await new Promise((r) => s.once('connect', r));
       held.push(s);
     }
-    defer(() => held.forEach((s) => s.destroy()));
+    defer(() => {
+      for (const s of held) s.destroy();
+    });
     const agent = modem.httpAgent({ linkWaitMs: 20_000, maxQueued: 1 });
     defer(() => agent.destroy());
     const first = request(http, `${server.url}/hello`, { agent });

@@ -34,7 +34,9 @@ function echoAll(ws: WebSocket, messages: Buffer[]): Promise<string[]> {
       if (got.length === messages.length) resolve(got);
     });
     ws.once('error', reject);
-    ws.once('open', () => messages.forEach((m) => ws.send(m)));
+    ws.once('open', () => {
+      for (const m of messages) ws.send(m);
+    });
   });
 }
 

@@ -17,8 +17,8 @@ async function tracedMock(): Promise<{ link: string; saw: (text: string) => Prom
   const mock = startCli(['mock', '--link', link, '-v']);
   cleanups.push(() => mock.kill());
   await mock.waitFor(/mock: ready on /, 'mock not ready', 'stderr');
-  const escape = (t: string): RegExp => new RegExp(t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return { link, saw: (text) => mock.waitFor(escape(text), `the mock never got ${text}`, 'stderr') };
+  const literal = (t: string): RegExp => new RegExp(t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return { link, saw: (text) => mock.waitFor(literal(text), `the mock never got ${text}`, 'stderr') };
 }
 
 describe('private APN credentials', () => {

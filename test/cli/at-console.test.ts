@@ -100,7 +100,8 @@ describe('air780 at on a terminal: the prompt round trip', () => {
 
   it('URC: 0, CONNECT OK as it arrives, a "> (5 bytes)" prompt, the echo as URC + data', async () => {
     const echo = await recordingEcho();
-    const p = (pty = runInPty(process.execPath, [MAIN, 'at', '--mock'], ROOT));
+    pty = runInPty(process.execPath, [MAIN, 'at', '--mock'], ROOT);
+    const p = pty;
     await p.waitFor(/Ctrl-C or Ctrl-D exits\.\nAT>$/, 'no console prompt');
     for (const c of BEARER.trim().split('\n')) {
       p.type(`${c}\r`);

@@ -18,7 +18,7 @@ afterEach(() => {
 const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'gm'))?.length ?? 0;
 
 /** The screen from the first occurrence of `marker` on (the marker is what was typed). */
-const after = (text: string, marker: string, nth = 1): string => {
+const screenFrom = (text: string, marker: string, nth = 1): string => {
   let i = -1;
   for (let k = 0; k < nth; k++) i = text.indexOf(marker, i + 1);
   return i < 0 ? '' : text.slice(i);
@@ -26,11 +26,12 @@ const after = (text: string, marker: string, nth = 1): string => {
 
 describe('air780 at --mock on a terminal', () => {
   it('prompt, a command and its response, history recall, URCs while idle, Ctrl-C exits 0', async () => {
-    const s = (session = runInPty(process.execPath, [MAIN, 'at', '--mock'], ROOT));
+    session = runInPty(process.execPath, [MAIN, 'at', '--mock'], ROOT);
+    const s = session;
     await s.waitFor(/Ctrl-C or Ctrl-D exits\.\nAT>$/, 'no prompt after bring-up');
 
     s.type('AT+CSQ\r');
-    await s.waitFor((t) => /^\+CSQ: \d+,\d+\nOK\n/m.test(after(t, 'AT> AT+CSQ\n')), 'no +CSQ response and OK');
+    await s.waitFor((t) => /^\+CSQ: \d+,\d+\nOK\n/m.test(screenFrom(t, 'AT> AT+CSQ\n')), 'no +CSQ response and OK');
     // The module's answer is on the screen exactly once, and the prompt is back.
     expect(count(s.text, /^\+CSQ: 19,\d+$/)).toBe(1);
     await s.waitFor(/\+CSQ: 19,\d+\nOK\nAT>$/, 'no prompt after the response');
@@ -41,7 +42,7 @@ describe('air780 at --mock on a terminal', () => {
     await s.waitFor(() => s.raw.slice(before).includes('AT> AT+CSQ'), 'up-arrow did not recall AT+CSQ');
     s.type('\r');
     await s.waitFor(
-      (t) => count(t, /^\+CSQ: 19,\d+$/) === 2 && /^\+CSQ: \d+,\d+\nOK\n/m.test(after(t, 'AT+CSQ\n', 2)),
+      (t) => count(t, /^\+CSQ: 19,\d+$/) === 2 && /^\+CSQ: \d+,\d+\nOK\n/m.test(screenFrom(t, 'AT+CSQ\n', 2)),
       'the recalled command was not answered',
     );
 
@@ -53,11 +54,14 @@ describe('air780 at --mock on a terminal', () => {
       ['AT+CIFSR', '10.83.172.111'],
     ]) {
       s.type(`${c}\r`);
-      await s.waitFor((t) => after(t, `AT> ${c}\n`).startsWith(`AT> ${c}\n${answer}\nAT>`), `no ${answer} for ${c}`);
+      await s.waitFor(
+        (t) => screenFrom(t, `AT> ${c}\n`).startsWith(`AT> ${c}\n${answer}\nAT>`),
+        `no ${answer} for ${c}`,
+      );
     }
     s.type('AT+CDNSGIP="localhost"\r');
     await s.waitFor(/^URC: \+CDNSGIP: 1,"localhost","127\.0\.0\.1"$/m, 'no +CDNSGIP URC');
-    expect(after(s.text, 'AT+CDNSGIP="localhost"\n')).toMatch(
+    expect(screenFrom(s.text, 'AT+CDNSGIP="localhost"\n')).toMatch(
       /^AT\+CDNSGIP="localhost"\nOK\nURC: \+CDNSGIP: 1,"localhost","127\.0\.0\.1"\n/,
     );
 
@@ -73,7 +77,7 @@ describe('air780 at --mock on a terminal', () => {
     await s.waitFor(/^URC: \+NITZ: [^\n]+\nAT>$/m, 'no prompt after the boot URCs');
     s.type('ATI\r');
     await s.waitFor(
-      (t) => /^AirM2M_780E_V1171_LTE_AT\nOK\n/m.test(after(t, 'AT> ATI\n')),
+      (t) => /^AirM2M_780E_V1171_LTE_AT\nOK\n/m.test(screenFrom(t, 'AT> ATI\n')),
       'no ATI answer after the reboot',
     );
     // Status lines never share a line with the prompt.

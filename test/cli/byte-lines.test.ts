@@ -35,7 +35,11 @@ function expected(input: Buffer, max = 1024): Event[] {
   const out: Event[] = [];
   const pieces: Buffer[] = [];
   let start = 0;
-  for (let i = 0; i < input.length; i++) if (input[i] === 0x0a) pieces.push(input.subarray(start, i)), (start = i + 1);
+  for (let i = 0; i < input.length; i++) {
+    if (input[i] !== 0x0a) continue;
+    pieces.push(input.subarray(start, i));
+    start = i + 1;
+  }
   const last = input.subarray(start);
   for (const p of pieces) out.push(p.length > max ? ['overflow', p.length] : ['line', p.toString('hex')]);
   if (last.length > 0) out.push(last.length > max ? ['overflow', last.length] : ['line', last.toString('hex')]);

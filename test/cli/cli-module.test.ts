@@ -96,7 +96,9 @@ describe('air780 ws --mock', () => {
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
     expect(got.map((g) => g.binary)).toEqual(messages.map((m) => m.binary));
-    got.forEach((g, i) => expect(g.data.equals(Buffer.from(messages[i]!.data))).toBe(true));
+    got.forEach((g, i) => {
+      expect(g.data.equals(Buffer.from(messages[i]!.data))).toBe(true);
+    });
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/connected to ws:\/\/127\.0\.0\.1:\d+\//);
     expect(r.stderr).toMatch(/closed: 1000 done/);

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 
 const PYTHON = '/usr/bin/python3';
 
-const RELAY = String.raw`
+const RELAY = `
 import fcntl, os, select, struct, sys, termios
 argv = sys.argv[1:]
 master, slave = os.openpty()

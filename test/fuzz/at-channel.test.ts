@@ -51,12 +51,10 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc
-      .uint8Array({ maxLength: 30 })
-      .map((a) => ({
-        kind: 'noise' as const,
-        bytes: new Uint8Array([0xff, ...a.filter((x) => x !== 0x0d && x !== 0x0a)]),
-      })),
+    arbitrary: fc.uint8Array({ maxLength: 30 }).map((a) => ({
+      kind: 'noise' as const,
+      bytes: new Uint8Array([0xff, ...a.filter((x) => x !== 0x0d && x !== 0x0a)]),
+    })),
   },
   { weight: 1, arbitrary: fc.integer({ min: MAX_LINE + 1, max: 3000 }).map((n) => ({ kind: 'longline' as const, n })) },
 );
@@ -222,7 +220,9 @@ class ScriptedModule {
     const slots = lines.length + 1;
     const at = (k: number) => cmd.events.filter(([s]) => s % slots === k).map(([, e]) => eventBytes(e));
     const parts: Buffer[] = [echo];
-    lines.forEach((l, k) => parts.push(...at(k), Buffer.from(`\r\n${l}\r\n`)));
+    lines.forEach((l, k) => {
+      parts.push(...at(k), Buffer.from(`\r\n${l}\r\n`));
+    });
     parts.push(...at(lines.length), Buffer.from(`\r\n${cmd.final}\r\n`));
     this.say(Buffer.concat(parts));
   }

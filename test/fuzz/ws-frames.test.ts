@@ -376,16 +376,14 @@ function badArb(maxPayload: number): fc.Arbitrary<Bad> {
           close: 1009,
         };
       }),
-    fc
-      .bigInt({ min: (1n << 53n) - 1n, max: (1n << 63n) - 1n })
-      .map(
-        (len): Bad => ({
-          name: 'length 2^53 and beyond (header only)',
-          bytes: rawFrame({ opcode: 2, len, form: 64 }),
-          code: 'ERR_WS_MESSAGE_TOO_BIG',
-          close: 1009,
-        }),
-      ),
+    fc.bigInt({ min: (1n << 53n) - 1n, max: (1n << 63n) - 1n }).map(
+      (len): Bad => ({
+        name: 'length 2^53 and beyond (header only)',
+        bytes: rawFrame({ opcode: 2, len, form: 64 }),
+        code: 'ERR_WS_MESSAGE_TOO_BIG',
+        close: 1009,
+      }),
+    ),
     fc.integer({ min: 1, max: 4 }).map((n): Bad => {
       // Fragments that each fit, whose sum does not: refused at the header of the one that overflows.
       const size = Math.ceil(maxPayload / n);

@@ -93,7 +93,9 @@ describe.each(['push', 'pull'] as const)('%s receive mode, in-process stream', (
       }
       // One binary message in frames of 1, 1460 and 70000 bytes; one text message split inside a character.
       const parts = [randomBytes(1), randomBytes(1460), randomBytes(70_000)];
-      parts.forEach((p, i) => c.client.send(p, { binary: true, fin: i === parts.length - 1 }));
+      parts.forEach((p, i) => {
+        c.client.send(p, { binary: true, fin: i === parts.length - 1 });
+      });
       m = await c.next();
       expect(sha256(m.data as Buffer)).toBe(sha256(Buffer.concat(parts)));
       const euro = Buffer.from('a€b');

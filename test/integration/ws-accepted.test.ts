@@ -130,11 +130,11 @@ describe('websocket send over the module completes on DATA ACCEPT', () => {
     let end = stream.delivery.bytesQueued;
     const ends = sizes.map((n) => (end += frameSize(n)));
     const calls: Array<{ i: number; err?: string; accepted: number }> = [];
-    sizes.forEach((n, i) =>
-      client.send(Buffer.alloc(n, i), {}, (err?: CodedError) =>
-        calls.push({ i, ...(err ? { err: String(err.code) } : {}), accepted: stream.delivery.bytesAccepted }),
-      ),
-    );
+    sizes.forEach((n, i) => {
+      client.send(Buffer.alloc(n, i), {}, (err?: CodedError) => {
+        calls.push({ i, ...(err ? { err: String(err.code) } : {}), accepted: stream.delivery.bytesAccepted });
+      });
+    });
     await until(
       () => calls.length === sizes.length && messages.length === sizes.length,
       'every callback and echo',

@@ -1,5 +1,3 @@
-
-
 /**
  * Just enough of a length-driven AT reader for bulk tests: lines, the `> ` prompt, `+RECEIVE`
  * payloads and `+CIPRXGET: 2` payloads. Not the driver: it exists so the mock can be tested alone.

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { BindingInterface, } from '@serialport/bindings-cpp';
+import type { BindingInterface } from '@serialport/bindings-cpp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem, discoverPorts } from '../../src/modem/index.js';

@@ -127,7 +127,10 @@ async function run(seed: number, steps: number, rxMode: 'push' | 'pull'): Promis
   const total = weights.reduce((a, [, w]) => a + w, 0);
   const nextOp = (): string => {
     let x = r() * total;
-    for (const [op, w] of weights) if ((x -= w) < 0) return op;
+    for (const [op, w] of weights) {
+      x -= w;
+      if (x < 0) return op;
+    }
     return 'write';
   };
   for (let step = 0; step < steps; step++) {

@@ -26,7 +26,11 @@ describe.each(['push', 'pull'] as const)('over a real pty with serialport (%s mo
     // 12 MB through a pty takes 4 s idle and took over 30 s once in a loaded full-suite run: the
     // wait is bounded at 80 s, and a timeout says how far each socket got (slow or stuck).
     const progress = sockets.map(() => 0);
-    sockets.forEach((s, i) => s.on('data', (b: Buffer) => void (progress[i] = progress[i]! + b.length)));
+    sockets.forEach((s, i) => {
+      s.on('data', (b: Buffer) => {
+        progress[i] = progress[i]! + b.length;
+      });
+    });
     let watchdog: NodeJS.Timeout | undefined;
     const stuck = new Promise<never>((_, reject) => {
       watchdog = setTimeout(

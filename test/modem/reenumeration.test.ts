@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { format } from 'node:util';
-import type { BindingInterface, } from '@serialport/bindings-cpp';
+import type { BindingInterface } from '@serialport/bindings-cpp';
 import createDebug from 'debug';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockModem } from '../../src/mock/index.js';

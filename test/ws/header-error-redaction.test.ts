@@ -71,7 +71,9 @@ describe('header errors do not show credentials', () => {
     const lines: string[] = [];
     const orig = createDebug.log;
     createDebug.log = (...args: unknown[]) => void lines.push(format(...args));
-    cleanup.push(() => void (createDebug.log = orig));
+    cleanup.push(() => {
+      createDebug.log = orig;
+    });
     const wsc = websocket.create('host', 'ws://127.0.0.1:1/', 0)!;
     cleanup.push(() => wsc.close());
     wsc.debug(true);

@@ -74,7 +74,14 @@ describe('LuatWebSocket.lastError()', () => {
     expect(wsc.lastError()).toBeNull();
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no echo; got ${JSON.stringify(received)}`)), 10_000);
-      const tick = () => (received.includes('ok') ? (clearTimeout(t), resolve()) : setTimeout(tick, 10));
+      const tick = (): void => {
+        if (!received.includes('ok')) {
+          setTimeout(tick, 10);
+          return;
+        }
+        clearTimeout(t);
+        resolve();
+      };
       tick();
     });
 

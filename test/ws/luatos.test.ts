@@ -236,7 +236,9 @@ describe('websocket.create', () => {
     const lines: string[] = [];
     const origLog = createDebug.log;
     createDebug.log = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
-    cleanup.push(() => void (createDebug.log = origLog));
+    cleanup.push(() => {
+      createDebug.log = origLog;
+    });
     const wsc = websocket.create('host', `ws://user:pw@127.0.0.1:${peer.port}/`)!;
     cleanup.push(() => wsc.close());
     wsc.headers({ Authorization: 'Bearer topsecret', Cookie: 'sid=alsosecret' });

@@ -224,9 +224,7 @@ export async function startRawServer(
 }
 
 export function acceptKey(key: string): string {
-  return createHash('sha1')
-    .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-    .digest('base64');
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 }
 
 export function okResponse(key: string, extra: string[] = []): string {

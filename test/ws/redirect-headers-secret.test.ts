@@ -115,7 +115,9 @@ describe('traces redact header values by name pattern and by value pattern', () 
     const lines: string[] = [];
     const orig = createDebug.log;
     createDebug.log = (...args: unknown[]) => void lines.push(format(...args));
-    cleanup.push(() => void (createDebug.log = orig));
+    cleanup.push(() => {
+      createDebug.log = orig;
+    });
     const byValue = {
       'X-Upstream': 'Bearer upstreambearer77',
       'X-Forward-Auth-Blob': 'Basic dXNlcjpwYXNzd29yZA==',

@@ -25,7 +25,9 @@ function captureTrace(): { text(): string } {
   const orig = createDebug.log;
   // As debug's own log does: util.format of the already prefixed arguments.
   createDebug.log = (...args: unknown[]) => void lines.push(format(...args));
-  cleanup.push(() => void (createDebug.log = orig));
+  cleanup.push(() => {
+    createDebug.log = orig;
+  });
   return { text: () => lines.join('\n') };
 }
 

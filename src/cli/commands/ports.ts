@@ -105,7 +105,7 @@ export function formatPort(p: SerialPortInfo): string {
 
 /** `AT` on the port: 'answers AT' or why not. Never throws. */
 async function probePort(path: string, baudRate: number): Promise<string> {
-  let port;
+  let port: Awaited<ReturnType<typeof openSerialPort>>;
   try {
     port = await openSerialPort({ path, baudRate, openTimeoutMs: 3000 });
   } catch (err) {

@@ -1,7 +1,6 @@
 // The status page: renders /status.json documents pushed over server-sent events (/events).
 // No framework and no build step; every value goes in through textContent, never as markup.
 
-
 const SVG = 'http://www.w3.org/2000/svg';
 const TRAFFIC_POINTS = 300; // about five minutes at one update a second
 /** Per module (by IMEI or index): the previous document's counters, for rates and the traffic chart. */
