@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import http from 'node:http';
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { httpAgent, resolveOnModule } from '../src/adapters/index.js';
 import type { Modem, ModemOpenOptions } from '../src/modem/index.js';
 import { websocket, type LuatWebSocket, type LuatWsEvent } from '../src/ws/index.js';
 import { makeTestPki } from '../test/helpers/certs.js';
@@ -21,6 +25,10 @@ export interface ContractTarget {
    * reachable from the module: ws:// or wss:// (wss verified against `ca`, else the system store).
    */
   wsEcho: { url: string; ca: string | undefined } | undefined;
+  /** A host name the module's DNS (AT+CDNSGIP) resolves, and the address it must give. */
+  dns: { name: string; expect: string | undefined } | undefined;
+  /** An http:// URL reachable from the module and the SHA-256 of its body (hex), if known. */
+  httpGet: { url: string; sha256: string | undefined } | undefined;
   teardown(): Promise<void>;
 }
 
@@ -218,6 +226,50 @@ export function contract(target: () => ContractTarget, options: ModemOpenOptions
         await luatEchoRound(wsc!, rec, 30_000);
       } finally {
         wsc!.close();
+        await modem.close();
+      }
+    });
+  });
+
+  describe('library adapters', () => {
+    it('module DNS: a name resolves through AT+CDNSGIP, never the host resolver', async (ctx) => {
+      const t = target();
+      if (!t.dns) return ctx.skip(`[${t.name}] no name to resolve (AIR780_DNS_NAME, or a TCP echo host given by name)`);
+      const modem = await t.open();
+      try {
+        const addresses = await resolveOnModule(modem, t.dns.name);
+        expect(addresses.length).toBeGreaterThan(0);
+        for (const a of addresses) expect(isIP(a)).toBe(4);
+        if (t.dns.expect) expect(addresses).toContain(t.dns.expect);
+      } finally {
+        await modem.close();
+      }
+    });
+
+    it('http GET through modem.httpAgent(): the body arrives whole, twice over one kept-alive link', async (ctx) => {
+      const t = target();
+      if (!t.httpGet) return ctx.skip(`[${t.name}] AIR780_HTTP_URL not set: HTTP through the agent not checked`);
+      const { url, sha256 } = t.httpGet;
+      const modem = await t.open();
+      try {
+        const agent = httpAgent(modem);
+        const get = () =>
+          new Promise<{ hash: string; socket: unknown }>((resolve, reject) => {
+            const req = http.get(url, { agent }, (res) => {
+              const h = createHash('sha256');
+              res.on('data', (d: Buffer) => h.update(d));
+              res.on('end', () => resolve({ hash: h.digest('hex'), socket: req.socket }));
+              res.on('error', reject);
+            });
+            req.on('error', reject);
+          });
+        const first = await get();
+        const second = await get();
+        if (sha256) expect(first.hash).toBe(sha256);
+        expect(second.hash).toBe(first.hash);
+        expect(second.socket).toBe(first.socket);
+        agent.destroy();
+      } finally {
         await modem.close();
       }
     });

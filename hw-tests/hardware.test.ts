@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { describe, it } from 'vitest';
 import { Modem } from '../src/modem/index.js';
 import { contract, hostPort, readCa, type ContractTarget } from './contract.js';
@@ -9,6 +10,8 @@ if (port) {
     contract((): ContractTarget => {
       const tls = hostPort(process.env.AIR780_TLS_ECHO);
       const ca = readCa(process.env.AIR780_TLS_CA);
+      const tcpEcho = hostPort(process.env.AIR780_TCP_ECHO);
+      const dnsName = process.env.AIR780_DNS_NAME ?? (tcpEcho && !isIP(tcpEcho.host) ? tcpEcho.host : undefined);
       return {
         name: port,
         open: () =>
@@ -18,11 +21,15 @@ if (port) {
             ...(process.env.AIR780_APN ? { apn: process.env.AIR780_APN } : {}),
             connectTimeoutMs: 60_000,
           }),
-        tcpEcho: hostPort(process.env.AIR780_TCP_ECHO),
+        tcpEcho,
         tlsEcho: tls ? { ...tls, ca } : undefined,
         moduleTls: ca !== undefined,
         wsEcho: process.env.AIR780_WS_URL
           ? { url: process.env.AIR780_WS_URL, ca: readCa(process.env.AIR780_WS_CA) }
+          : undefined,
+        dns: dnsName ? { name: dnsName, expect: undefined } : undefined,
+        httpGet: process.env.AIR780_HTTP_URL
+          ? { url: process.env.AIR780_HTTP_URL, sha256: process.env.AIR780_HTTP_SHA256 }
           : undefined,
         async teardown() {},
       };

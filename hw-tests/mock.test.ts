@@ -1,3 +1,5 @@
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -15,6 +17,8 @@ let tcp: TestServer;
 let tlsSrv: TestServer;
 let ca: string;
 let wss: WebSocketServer;
+let web: http.Server;
+const body = randomBytes(200_000);
 const mocks: MockModem[] = [];
 
 beforeAll(async () => {
@@ -25,6 +29,8 @@ beforeAll(async () => {
   wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   await new Promise<void>((r) => wss.once('listening', () => r()));
+  web = http.createServer((_req, res) => res.end(body));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
 });
 afterAll(async () => {
   await Promise.all(mocks.map((m) => m.close()));
@@ -32,6 +38,8 @@ afterAll(async () => {
   await tlsSrv.close();
   for (const c of wss.clients) c.terminate();
   await new Promise<void>((r) => wss.close(() => r()));
+  web.closeAllConnections();
+  await new Promise<void>((r) => web.close(() => r()));
 });
 
 describe('contract: mock module', () => {
@@ -53,6 +61,12 @@ describe('contract: mock module', () => {
       tlsEcho: { host: 'localhost', port: tlsSrv.port, ca },
       moduleTls: true,
       wsEcho: { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws/echo2`, ca: undefined },
+      // The mock answers AT+CDNSGIP from its resolver.
+      dns: { name: 'localhost', expect: '127.0.0.1' },
+      httpGet: {
+        url: `http://127.0.0.1:${(web.address() as AddressInfo).port}/blob`,
+        sha256: createHash('sha256').update(body).digest('hex'),
+      },
       async teardown() {},
     }),
   );

@@ -14,26 +14,22 @@ import { Modem, MockModem, websocket } from '../../src/index.js';
 const mock = new MockModem();
 const modem = await Modem.open({ stream: mock.hostStream() });
 
-const url = process.env.WS_URL ?? 'wss://echo.websocket.org'; // any echo server
-const wsc = websocket.create(modem, url, 60); // adapter, url, keepalive (s)
-if (!wsc) throw websocket.lastError(); // null, like the firmware's nil
-wsc.headers({ Authorization: 'Bearer my-token' }); // or 'Name: value\r\n' strings
+const url = process.env.WS_URL ?? 'wss://echo.websocket.org';          // any echo server
+const wsc = websocket.create(modem, url, 60);                          // adapter, url, keepalive (s)
+if (!wsc) throw websocket.lastError();                                 // null, like the firmware's nil
+wsc.headers({ Authorization: 'Bearer my-token' });                     // or 'Name: value\r\n' strings
 wsc.autoreconn(true, 3000);
 wsc.on((client, event, data, payload) => {
-  if (event === 'conack') {
-    // ready() is true from here on
-    client.send('12', 0);
-    client.send('34', 0);
-    client.send('56', 1); // one text message "123456"
-    client.send(Buffer.from([1, 2, 3]), 1, 1); // binary
+  if (event === 'conack') {                                            // ready() is true from here on
+    client.send('12', 0); client.send('34', 0); client.send('56', 1);  // one text message "123456"
+    client.send(Buffer.from([1, 2, 3]), 1, 1);                         // binary
   }
   if (event === 'recv') console.log('got', data, payload.opcode);
-  if (event === 'sent') console.log('the server has it'); // the peer's TCP acknowledged it
+  if (event === 'sent') console.log('the server has it');              // the peer's TCP acknowledged it
   if (event === 'disconnect' || event === 'error') console.log(event, data);
-  if (event === 'recv' && payload.opcode === 2) {
-    // the binary echo: done
-    client.close(); // close and release: no more events
-    void modem.close().then(() => mock.close()); // ends the module's links, then the port
+  if (event === 'recv' && payload.opcode === 2) {                      // the binary echo: done
+    client.close();                                                    // close and release: no more events
+    void modem.close().then(() => mock.close());                       // ends the module's links, then the port
   }
 });
 if (!wsc.connect()) throw wsc.lastError();
