@@ -19,25 +19,51 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-function makeCa(dir: string, name: string): void {
+/** A self-signed CA `<name>.key` / `<name>.crt` in `dir` (P-256, two days). */
+export function makeCa(dir: string, name: string, subject = `/CN=${name}`): void {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
   openssl(
+    ['req', '-x509', '-new', '-key', `${name}.key`, '-sha256', '-days', '2', '-subj', subject, '-out', `${name}.crt`],
+    dir,
+  );
+}
+
+/**
+ * A leaf `<name>.key` / `<name>.crt` in `dir`, signed by the CA `<ca>` there, with the given
+ * subjectAltName (`DNS:localhost`, `IP:127.0.0.1`, or both comma-separated) and CN.
+ */
+export function signLeaf(
+  dir: string,
+  name: string,
+  san: string,
+  options: { ca?: string; cn?: string } = {},
+): { cert: string; key: string } {
+  const ca = options.ca ?? 'ca';
+  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
+  openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${options.cn ?? name}`, '-out', `${name}.csr`], dir);
+  writeFileSync(join(dir, `${name}.cnf`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
+  openssl(
     [
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      `${name}.key`,
-      '-sha256',
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
       '-days',
       '2',
-      '-subj',
-      `/CN=${name}`,
+      '-sha256',
+      '-extfile',
+      `${name}.cnf`,
       '-out',
       `${name}.crt`,
     ],
     dir,
   );
+  return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
 }
 
 /** Creates (once per process) a CA, a server cert signed by it, and an unrelated CA. */
@@ -46,30 +72,7 @@ export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'air780-pki-'));
   makeCa(dir, 'ca');
   makeCa(dir, 'other-ca');
-  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'server.key'], dir);
-  openssl(['req', '-new', '-key', 'server.key', '-subj', '/CN=localhost', '-out', 'server.csr'], dir);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-sha256',
-      '-extfile',
-      'ext.cnf',
-      '-out',
-      'server.crt',
-    ],
-    dir,
-  );
+  signLeaf(dir, 'server', 'DNS:localhost,IP:127.0.0.1', { cn: 'localhost' });
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
   cached = {
     dir,
