@@ -29,7 +29,9 @@ describe('air780 serve (spawned)', () => {
       AIR780_PROXY_AUTH: AUTH,
       AIR780_MOCK_HOSTS: '{"web.only-the-module.test":"127.0.0.1"}',
     });
-    expect(serve.stderr).toMatch(/serve: ready socks=127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ modules=1 auth=on/);
+    expect(serve.stderr).toMatch(
+      /serve: ready socks=127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ status=127\.0\.0\.1:\d+ modules=1 auth=on/,
+    );
     const socks = `socks5h://carol:pa55-w0rd%3Awith-colon@127.0.0.1:${serve.socksPort}`;
     const get = await curl(['-x', socks, `http://web.only-the-module.test:${web.port}/blob`]);
     expect(get.stderr).toBe('');

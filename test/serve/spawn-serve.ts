@@ -7,6 +7,8 @@ export interface ServeProcess {
   pid: number;
   socksPort: number;
   httpPort: number;
+  /** The status server's port (0 when `--status off`). */
+  statusPort: number;
   readonly stderr: string;
   /** A stdin line (fault injection with --mock: `1 reboot`). */
   write(line: string): void;
@@ -19,7 +21,7 @@ export interface ServeProcess {
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, readyMs = 30_000): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--socks', '127.0.0.1:0', '--http-proxy', '127.0.0.1:0', ...args],
+    [MAIN, 'serve', '--socks', '127.0.0.1:0', '--http-proxy', '127.0.0.1:0', '--status', '127.0.0.1:0', ...args],
     {
       cwd: ROOT,
       env: { ...process.env, AIR780_PORT: '', AIR780_PROXY_AUTH: '', ...env },
@@ -27,7 +29,9 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, re
     },
   );
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   child.stdout.on('data', () => {});
   child.stdin.on('error', () => {});
   const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
@@ -51,11 +55,15 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, re
       tick();
     });
   await waitFor(/serve: ready /, readyMs);
-  const m = /serve: ready socks=(?:127\.0\.0\.1:(\d+)|off) http=(?:127\.0\.0\.1:(\d+)|off)/.exec(stderr)!;
+  const m =
+    /serve: ready socks=(?:127\.0\.0\.1:(\d+)|off) http=(?:127\.0\.0\.1:(\d+)|off) status=(?:[\d.]+:(\d+)|off)/.exec(
+      stderr,
+    )!;
   return {
     pid: child.pid!,
     socksPort: Number(m[1] ?? 0),
     httpPort: Number(m[2] ?? 0),
+    statusPort: Number(m[3] ?? 0),
     get stderr() {
       return stderr;
     },

@@ -7,6 +7,7 @@ import { isIP, isIPv4 } from 'node:net';
 import readline from 'node:readline';
 import { discoverPorts } from '../../modem/index.js';
 import type { MockModem, MockResolver } from '../../mock/index.js';
+import { startModemStatus, type StatusServer } from '../../observe/index.js';
 import {
   openAccessLog,
   parseCredentials,
@@ -34,6 +35,7 @@ export const MOCK_HOSTS_ENV = 'AIR780_MOCK_HOSTS';
 
 const DEFAULT_SOCKS = '127.0.0.1:1080';
 const DEFAULT_HTTP = '127.0.0.1:3128';
+const DEFAULT_STATUS = '127.0.0.1:9780';
 /** Modules `--mock N` may start. */
 const MAX_MOCKS = 8;
 /** After a signal, give up waiting for tunnels and modules and exit anyway. */
@@ -47,7 +49,7 @@ export function parseListen(flag: string, value: string): Listen | undefined {
   if (!m || port > 65535)
     throw new UsageError(
       `air780 serve: --${flag} needs HOST:PORT or off, got '${value}'`,
-      `e.g. --${flag} 127.0.0.1:${flag === 'socks' ? 1080 : 3128}`,
+      `e.g. --${flag} ${flag === 'socks' ? DEFAULT_SOCKS : flag === 'status' ? DEFAULT_STATUS : DEFAULT_HTTP}`,
     );
   const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
   return { host, port };
@@ -127,7 +129,8 @@ async function openModules(args: ParsedArgs, io: Io): Promise<Array<OpenedModule
   }
 }
 
-function credentials(flags: FlagValues): Credentials | undefined {
+/** The proxies' credentials, and the same `USER:PASS` text for the status page's HTTP Basic. */
+function credentials(flags: FlagValues): { parsed: Credentials; text: string } | undefined {
   const fromFlag = str(flags, 'auth');
   const raw = fromFlag ?? (process.env[AUTH_ENV] || undefined);
   if (raw === undefined) return undefined;
@@ -137,7 +140,7 @@ function credentials(flags: FlagValues): Credentials | undefined {
       `air780 serve: ${fromFlag !== undefined ? '--auth' : `$${AUTH_ENV}`} needs USER:PASS (each 1–255 bytes)`,
       `e.g. ${AUTH_ENV}=me:long-random-password air780 serve`,
     );
-  return c;
+  return { parsed: c, text: raw };
 }
 
 export const command: Command = {
@@ -185,7 +188,13 @@ export const command: Command = {
         name: 'auth',
         type: 'string',
         valueName: 'USER:PASS',
-        description: `require these credentials (SOCKS5 user/pass, HTTP Proxy-Authorization); safer: $${AUTH_ENV}. Needed to listen beyond loopback`,
+        description: `require these credentials (SOCKS5 user/pass, HTTP Proxy-Authorization, Basic on the status page); safer: $${AUTH_ENV}. Needed to listen beyond loopback`,
+      },
+      {
+        name: 'status',
+        type: 'string',
+        valueName: 'HOST:PORT',
+        description: `status page (/), /status.json, /events and Prometheus /metrics for every module, or off (default ${DEFAULT_STATUS})`,
       },
       {
         name: 'max-queue',
@@ -225,9 +234,11 @@ export const command: Command = {
       'or curl -x http://127.0.0.1:3128 ... Names are resolved by the module, never by this host.',
       'New connections go to the online module with the most free links (6 each); when all are busy',
       'they wait in order (--max-queue, --queue-timeout). A recovering module takes none until it is back.',
-      'Listening beyond loopback needs --auth: an open proxy on a SIM costs money and invites abuse.',
+      'Listening beyond loopback (proxies or --status) needs --auth: an open proxy on a SIM costs money and',
+      'invites abuse, and the status page shows where the links go. With --auth the status page asks for it too.',
       'With --mock, stdin lines inject faults: "reboot" (module 0) or "1 reboot" (module 1); see air780 mock.',
-      'Ready line on stderr: "serve: ready socks=HOST:PORT http=HOST:PORT modules=N". Ctrl-C or SIGTERM stops.',
+      'Ready line on stderr: "serve: ready socks=HOST:PORT http=HOST:PORT status=HOST:PORT modules=N".',
+      'Ctrl-C or SIGTERM stops.',
     ].join('\n'),
   },
   async run(args: ParsedArgs, io: Io): Promise<number> {
@@ -236,8 +247,10 @@ export const command: Command = {
     const http = parseListen('http-proxy', str(f, 'http-proxy') ?? DEFAULT_HTTP);
     if (!socks && !http)
       throw new UsageError('air780 serve: both proxies are off', 'leave one of --socks / --http-proxy on');
-    const auth = credentials(f);
-    const exposed = [socks, http].filter((l): l is Listen => l !== undefined && !isLoopback(l.host));
+    const status = parseListen('status', str(f, 'status') ?? DEFAULT_STATUS);
+    const creds = credentials(f);
+    const auth = creds?.parsed;
+    const exposed = [socks, http, status].filter((l): l is Listen => l !== undefined && !isLoopback(l.host));
     if (exposed.length > 0 && !auth) {
       throw new UsageError(
         `air780 serve: listening on ${exposed.map((l) => l.host).join(', ')} (beyond this machine) needs credentials`,
@@ -277,10 +290,26 @@ export const command: Command = {
       await Promise.all(modules.map((m) => m.close()));
       throw err;
     }
+    let statusServer: StatusServer | undefined;
+    if (status) {
+      try {
+        statusServer = await startModemStatus(
+          modules.map((m) => m.modem),
+          {
+            address: `${status.host.includes(':') ? `[${status.host}]` : status.host}:${status.port}`,
+            ...(creds ? { auth: creds.text } : {}),
+          },
+        );
+      } catch (err) {
+        await proxies.close().catch(() => {});
+        await Promise.all(modules.map((m) => m.close()));
+        throw err;
+      }
+    }
     const where = (l: Listen | undefined): string =>
       l ? `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}` : 'off';
     io.status(
-      `serve: ready socks=${where(proxies.socks)} http=${where(proxies.http)} modules=${modules.length}${auth ? ' auth=on' : ''}`,
+      `serve: ready socks=${where(proxies.socks)} http=${where(proxies.http)} status=${where(statusServer && status ? { host: status.host, port: statusServer.port } : undefined)} modules=${modules.length}${auth ? ' auth=on' : ''}`,
     );
 
     const mocks = modules.map((m) => m.mock).filter((m): m is MockModem => m !== undefined);
@@ -292,9 +321,7 @@ export const command: Command = {
         io.status(`serve: stopping (${why})`);
         // Tunnels and modules get a bounded time to close; the exit status stays 0.
         setTimeout(() => resolve(0), STOP_DEADLINE_MS).unref();
-        void proxies
-          .close()
-          .catch(() => {})
+        void Promise.all([proxies.close().catch(() => {}), statusServer?.close().catch(() => {})])
           .then(() => Promise.all(modules.map((m) => m.close())))
           .then(() => resolve(0));
       };
