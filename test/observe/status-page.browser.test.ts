@@ -1,8 +1,11 @@
 // The status page in a real browser: the system Chromium (Debian package `chromium`) driven by
-// puppeteer-core, which downloads nothing. Screenshots go to $AIR780_SCREENSHOT_DIR (default: a
-// temporary folder) for a person to look at.
+// puppeteer-core, which downloads nothing. Once served by the library in this process, once by a
+// spawned `air780 serve --mock` as a user runs it. Screenshots go to $AIR780_SCREENSHOT_DIR
+// (default: a temporary folder) for a person to look at.
 import { existsSync, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +14,9 @@ import { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
 import { observeModem, startStatusServer } from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
+import { useBuiltCli } from '../cli/spawn.js';
+import { curl } from '../serve/helpers.js';
+import { spawnServe } from '../serve/spawn-serve.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const IMEI = '359759002514931';
@@ -18,6 +24,38 @@ const ICCID = '89860117831003134201';
 const PASSWORD = 'apn-Secret-9x';
 const bed = useEchoServer();
 const { cleanup } = bed;
+useBuiltCli();
+const shotDir = (): string => {
+  const dir = process.env.AIR780_SCREENSHOT_DIR ?? join(tmpdir(), 'air780-status-shots');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** An HTTP server that answers slowly (`chunks` pieces of 1 KiB, one every `everyMs`), so a link stays open. */
+async function startSlowServer(chunks: number, everyMs: number): Promise<Server & { port: number }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': chunks * 1024 });
+    let sent = 0;
+    const t = setInterval(() => {
+      res.write(Buffer.alloc(1024, 0x62));
+      sent += 1;
+      if (sent === chunks) {
+        clearInterval(t);
+        res.end();
+      }
+    }, everyMs);
+    res.on('close', () => clearInterval(t));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return Object.assign(server, { port: (server.address() as AddressInfo).port });
+}
 
 async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
@@ -81,8 +119,7 @@ describe('status page in Chromium', () => {
     await page.waitForFunction(() => /19\.5 KiB/.test(document.querySelector('.links tr.open')?.textContent ?? ''), {
       timeout: 15_000,
     });
-    const shots = process.env.AIR780_SCREENSHOT_DIR ?? join(tmpdir(), 'air780-status-shots');
-    mkdirSync(shots, { recursive: true });
+    const shots = shotDir();
     await page.screenshot({ path: join(shots, 'status-link-open.png'), fullPage: true });
 
     // A reboot: shown as an event, the state goes back to online, the page never reloads.
@@ -113,4 +150,69 @@ describe('status page in Chromium', () => {
     for (const secret of [ICCID, PASSWORD]) expect(html).not.toContain(secret);
     expect(pageErrors).toEqual([]);
   });
+
+  it('served by a spawned `air780 serve --mock`: IMEI and online, a link row while curl runs through the SOCKS5 proxy, a stdin reboot as an event and online again, without reloading', async () => {
+    const slow = await startSlowServer(24, 250);
+    const serve = await spawnServe(['--mock', '--apn', 'internet.example', '--user', 'me'], {
+      AIR780_APN_PASSWORD: PASSWORD,
+    });
+    const url = `http://127.0.0.1:${serve.statusPort}/`;
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1200, height: 900 });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => {
+      pageErrors.push(String(e));
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 7;
+    });
+    await page.waitForFunction(
+      (imei: string) => document.querySelector('.imei')?.textContent === imei,
+      { timeout: 15_000 },
+      IMEI,
+    );
+    await page.waitForFunction(() => document.querySelector('.state')?.textContent === 'online', { timeout: 15_000 });
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'live', { timeout: 15_000 });
+    expect(await page.$eval('.identity', (e) => e.textContent ?? '')).toContain('8986…4201');
+
+    // A real curl through serve's SOCKS5 proxy, slow enough that its link is on the page for seconds.
+    const dest = `127.0.0.1:${slow.port}`;
+    const download = curl(['--socks5-hostname', `127.0.0.1:${serve.socksPort}`, '-o', '/dev/null', `http://${dest}/`], {
+      timeoutMs: 30_000,
+    });
+    await page.waitForFunction(
+      (d: string) => [...document.querySelectorAll('.links tr.open td.dest')].some((td) => td.textContent === d),
+      { timeout: 15_000 },
+      dest,
+    );
+    await page.screenshot({ path: join(shotDir(), 'serve-link-open.png'), fullPage: true });
+    const done = await download;
+    expect(done.code).toBe(0);
+    await page.waitForFunction(() => document.querySelectorAll('.links tr.open').length === 0, { timeout: 15_000 });
+
+    // A reboot injected through serve's stdin, as a person at the terminal would.
+    serve.write('reboot');
+    await serve.waitFor(/fault reboot on mock0/);
+    await page.waitForFunction(() => !!document.querySelector('.event-list li[data-kind="reboot"]'), {
+      timeout: 20_000,
+    });
+    await page.waitForFunction(() => !!document.querySelector('.event-list li[data-kind="recovered"]'), {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(() => document.querySelector('.state')?.textContent === 'online', { timeout: 30_000 });
+    expect(await page.$eval('.recov', (e) => e.textContent ?? '')).toContain('reboot 1');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+    await page.screenshot({ path: join(shotDir(), 'serve-after-reboot.png'), fullPage: true });
+
+    const html = await page.content();
+    for (const secret of [ICCID, PASSWORD]) expect(html).not.toContain(secret);
+    expect(pageErrors).toEqual([]);
+    serve.signal('SIGTERM');
+    expect(await serve.exited).toBe(0);
+  }, 120_000);
 });
