@@ -204,7 +204,7 @@ async function forward(
   const gone = new AbortController();
   const onGone = (): void => gone.abort(new Error('the client closed the connection'));
   res.once('close', onGone);
-  let upstream;
+  let upstream: Awaited<ReturnType<typeof openUpstream>>;
   try {
     upstream = await openUpstream(
       ctx.pool,
@@ -237,10 +237,24 @@ async function forward(
     setHost: false,
   });
   const idle =
-    ctx.idleTimeoutMs > 0 ? setTimeout(() => ((ended = 'idle'), link.destroy()), ctx.idleTimeoutMs) : undefined;
+    ctx.idleTimeoutMs > 0
+      ? setTimeout(() => {
+          ended = 'idle';
+          link.destroy();
+        }, ctx.idleTimeoutMs)
+      : undefined;
   const touch = (): void => void idle?.refresh();
-  req.on('data', (d: Buffer) => ((up += d.length), touch()));
-  const handle = { destroy: () => ((ended = 'shutdown'), link.destroy(), res.destroy()) };
+  req.on('data', (d: Buffer) => {
+    up += d.length;
+    touch();
+  });
+  const handle = {
+    destroy: () => {
+      ended = 'shutdown';
+      link.destroy();
+      res.destroy();
+    },
+  };
   ctx.open.add(handle);
   out.on('response', (upRes) => {
     const resHeaders = endToEndHeaders(upRes.rawHeaders).filter(
@@ -249,7 +263,10 @@ async function forward(
     );
     resHeaders.push('Via', upRes.headers.via ? `${upRes.headers.via}, ${VIA}` : VIA);
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, resHeaders);
-    upRes.on('data', (d: Buffer) => ((down += d.length), touch()));
+    upRes.on('data', (d: Buffer) => {
+      down += d.length;
+      touch();
+    });
     upRes.pipe(res);
     upRes.on('error', () => res.destroy());
   });

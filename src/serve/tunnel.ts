@@ -42,9 +42,13 @@ export function runTunnel(client: net.Socket, upstream: Duplex, options: { idleT
   let ended: TunnelEnd | undefined;
   let error: string | undefined;
   let resolveDone!: (r: TunnelResult) => void;
-  const done = new Promise<TunnelResult>((r) => (resolveDone = r));
+  const done = new Promise<TunnelResult>((r) => {
+    resolveDone = r;
+  });
   let last = Date.now();
-  const touch = (): void => void (last = Date.now());
+  const touch = (): void => {
+    last = Date.now();
+  };
 
   client.on('data', (d: Buffer) => {
     up += d.length;

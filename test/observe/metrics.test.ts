@@ -5,7 +5,7 @@ import { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
 import { COMMAND_LABELS, observeModem, registerModemMetrics, MODEM_STATES } from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
-import { parseHistogramSeries, parseMetrics, valueOf } from './prom-parse.js';
+import { parseHistogramSeries, parseMetrics, seriesValue } from './prom-parse.js';
 
 const ICCID = '89860117831003134201';
 const IMSI = '460011234567890';
@@ -60,30 +60,32 @@ describe('registerModemMetrics', () => {
     let f = parseMetrics(await registry.metrics());
     expect(f.get('air780_state')!.type).toBe('GAUGE');
     expect(f.get('air780_state')!.metrics).toHaveLength(MODEM_STATES.length);
-    expect(valueOf(f, 'air780_state', { state: 'online', imei: IMEI })).toBe(1);
-    expect(valueOf(f, 'air780_state', { state: 'recovering' })).toBe(0);
-    expect(valueOf(f, 'air780_info', { imei: IMEI, model: 'Air780E' })).toBe(1);
-    expect(valueOf(f, 'air780_signal_rssi_dbm', { imei: IMEI })).toBe(-75);
-    expect(valueOf(f, 'air780_signal_bars')).toBe(4);
-    expect(valueOf(f, 'air780_signal_rsrp_dbm')).toBe(-100);
-    expect(valueOf(f, 'air780_signal_rsrq_db')).toBe(-4.5);
-    expect(valueOf(f, 'air780_registered')).toBe(1);
-    expect(valueOf(f, 'air780_links_open')).toBe(1);
+    expect(seriesValue(f, 'air780_state', { state: 'online', imei: IMEI })).toBe(1);
+    expect(seriesValue(f, 'air780_state', { state: 'recovering' })).toBe(0);
+    expect(seriesValue(f, 'air780_info', { imei: IMEI, model: 'Air780E' })).toBe(1);
+    expect(seriesValue(f, 'air780_signal_rssi_dbm', { imei: IMEI })).toBe(-75);
+    expect(seriesValue(f, 'air780_signal_bars')).toBe(4);
+    expect(seriesValue(f, 'air780_signal_rsrp_dbm')).toBe(-100);
+    expect(seriesValue(f, 'air780_signal_rsrq_db')).toBe(-4.5);
+    expect(seriesValue(f, 'air780_registered')).toBe(1);
+    expect(seriesValue(f, 'air780_links_open')).toBe(1);
     expect(f.get('air780_link_bytes_total')!.type).toBe('COUNTER');
-    expect(valueOf(f, 'air780_link_bytes_total', { link, direction: 'up' })).toBe(3000);
-    expect(valueOf(f, 'air780_link_bytes_total', { link, direction: 'down' })).toBe(3000);
-    expect(valueOf(f, 'air780_at_commands_total', { command: 'CSQ' })).toBe(1);
-    expect(valueOf(f, 'air780_at_errors_total', { command: 'CSQ', kind: 'timeout' })).toBe(0);
+    expect(seriesValue(f, 'air780_link_bytes_total', { link, direction: 'up' })).toBe(3000);
+    expect(seriesValue(f, 'air780_link_bytes_total', { link, direction: 'down' })).toBe(3000);
+    expect(seriesValue(f, 'air780_at_commands_total', { command: 'CSQ' })).toBe(1);
+    expect(seriesValue(f, 'air780_at_errors_total', { command: 'CSQ', kind: 'timeout' })).toBe(0);
     expect(f.get('air780_at_command_duration_seconds')!.type).toBe('HISTOGRAM');
     const htext = await registry.metrics();
     const h = parseHistogramSeries(htext, 'air780_at_command_duration_seconds');
-    expect(valueOf(h, 'air780_at_command_duration_seconds_count', { command: 'CSQ', imei: IMEI })).toBe(1);
-    expect(valueOf(h, 'air780_at_command_duration_seconds_bucket', { command: 'CSQ', le: '+Inf' })).toBe(1);
-    expect(valueOf(h, 'air780_at_command_duration_seconds_bucket', { command: 'CSQ', le: '10' })).toBe(1);
-    expect(valueOf(h, 'air780_at_command_duration_seconds_count', { command: 'CIPSEND' })).toBeGreaterThanOrEqual(3);
+    expect(seriesValue(h, 'air780_at_command_duration_seconds_count', { command: 'CSQ', imei: IMEI })).toBe(1);
+    expect(seriesValue(h, 'air780_at_command_duration_seconds_bucket', { command: 'CSQ', le: '+Inf' })).toBe(1);
+    expect(seriesValue(h, 'air780_at_command_duration_seconds_bucket', { command: 'CSQ', le: '10' })).toBe(1);
+    expect(seriesValue(h, 'air780_at_command_duration_seconds_count', { command: 'CIPSEND' })).toBeGreaterThanOrEqual(
+      3,
+    );
     const serial = obs.stats().serial;
-    expect(valueOf(f, 'air780_serial_bytes_total', { direction: 'out' })).toBeLessThanOrEqual(serial.bytesOut);
-    expect(valueOf(f, 'air780_serial_bytes_total', { direction: 'out' })).toBeGreaterThan(3000);
+    expect(seriesValue(f, 'air780_serial_bytes_total', { direction: 'out' })).toBeLessThanOrEqual(serial.bytesOut);
+    expect(seriesValue(f, 'air780_serial_bytes_total', { direction: 'out' })).toBeGreaterThan(3000);
 
     socket.end();
     await once(socket, 'close');
@@ -91,11 +93,11 @@ describe('registerModemMetrics', () => {
     await waitFor(() => obs.stats().recoveries.total === 1 && modem.state === 'online', 20_000, 'recovered');
     const text = await registry.metrics();
     f = parseMetrics(text);
-    expect(valueOf(f, 'air780_recoveries_total', { cause: 'reboot', imei: IMEI })).toBe(1);
-    expect(valueOf(f, 'air780_recoveries_total', { cause: 'pdp' })).toBe(0);
-    expect(valueOf(f, 'air780_links_open')).toBe(0);
+    expect(seriesValue(f, 'air780_recoveries_total', { cause: 'reboot', imei: IMEI })).toBe(1);
+    expect(seriesValue(f, 'air780_recoveries_total', { cause: 'pdp' })).toBe(0);
+    expect(seriesValue(f, 'air780_links_open')).toBe(0);
     // A closed link's bytes stay counted.
-    expect(valueOf(f, 'air780_link_bytes_total', { link, direction: 'up' })).toBe(3000);
+    expect(seriesValue(f, 'air780_link_bytes_total', { link, direction: 'up' })).toBe(3000);
 
     // Every series: the IMEI label, label names and command names from fixed sets, no user input.
     const series = [...f.values()].filter((x) => x.type !== 'HISTOGRAM'); // folded by the parser: read untyped below
@@ -119,7 +121,7 @@ describe('registerModemMetrics', () => {
     const registry = new Registry();
     const m = registerModemMetrics(modem, { registry, prefix: 'gw_', observe: { signalIntervalMs: 0 } });
     let f = parseMetrics(await registry.metrics());
-    expect(valueOf(f, 'gw_state', { state: 'online' })).toBe(1);
+    expect(seriesValue(f, 'gw_state', { state: 'online' })).toBe(1);
     expect(f.has('air780_state')).toBe(false);
     m.unregister();
     f = parseMetrics(await registry.metrics());

@@ -29,7 +29,7 @@ export function parseMetrics(text: string): Map<string, ParsedFamily> {
 }
 
 /** The value of the one series of `family` whose labels include `labels`. */
-export function valueOf(
+export function seriesValue(
   families: Map<string, ParsedFamily>,
   family: string,
   labels: Record<string, string> = {},

@@ -11,7 +11,7 @@ import {
   type StatusServer,
 } from '../../src/observe/index.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
-import { parseMetrics, valueOf } from './prom-parse.js';
+import { parseMetrics, seriesValue } from './prom-parse.js';
 
 const ICCID = '89860117831003134201';
 const IMSI = '460011234567890';
@@ -64,8 +64,7 @@ function events(
       res.on('data', (c: string) => {
         buf += c;
         seen.push(c);
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
           const frame = buf.slice(0, i);
           buf = buf.slice(i + 2);
           const data = frame.split('\n').find((l) => l.startsWith('data: '));
@@ -153,8 +152,8 @@ describe('status server', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const f = parseMetrics(metrics.body);
-    expect(valueOf(f, 'air780_state', { state: 'online', imei: IMEI })).toBe(1);
-    expect(valueOf(f, 'air780_signal_rssi_dbm', { imei: IMEI })).toBe(-75);
+    expect(seriesValue(f, 'air780_state', { state: 'online', imei: IMEI })).toBe(1);
+    expect(seriesValue(f, 'air780_signal_rssi_dbm', { imei: IMEI })).toBe(-75);
     expect(f.has('process_cpu_user_seconds_total')).toBe(true); // process default metrics
 
     // Live: the first event is the current state; a change shows up without asking again.

@@ -29,7 +29,12 @@ describe('LinkPool', () => {
     for (let i = 0; i < 6; i++) held.push(await pool.acquire());
     expect(pool.stats().modules.map((m) => m.inUse)).toEqual([6, 6]);
     const order: number[] = [];
-    const waiting = [0, 1, 2].map((i) => pool.acquire().then((l) => (order.push(i), l)));
+    const waiting = [0, 1, 2].map((i) =>
+      pool.acquire().then((l) => {
+        order.push(i);
+        return l;
+      }),
+    );
     expect(pool.stats().queued).toBe(3);
     held[4]!.release(); // an m? link: the first waiter gets it
     held[4]!.release(); // idempotent: no second grant

@@ -18,7 +18,11 @@ async function startSlowServer(): Promise<{ port: number; close(): Promise<void>
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -118,7 +122,10 @@ describe('serve under load', () => {
     const server = net.createServer({ allowHalfOpen: true }, (s) => {
       const h = createHash('sha256');
       let n = 0;
-      s.on('data', (d: Buffer) => (h.update(d), (n += d.length)));
+      s.on('data', (d: Buffer) => {
+        h.update(d);
+        n += d.length;
+      });
       s.on('end', () => {
         got.push({ hash: h.digest('hex'), n });
         s.end();

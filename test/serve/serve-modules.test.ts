@@ -105,7 +105,13 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
       pump();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    defer(() => new Promise<void>((r) => (server.close(() => r()), setTimeout(r, 500))));
+    defer(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => r());
+          setTimeout(r, 500);
+        }),
+    );
     const serve = await spawnServe(['--mock']);
     const base = rssKiB(serve.pid);
     const c = net.connect(serve.socksPort, '127.0.0.1');
@@ -158,12 +164,22 @@ describe('air780 serve over several modules and real lines (spawned)', () => {
     mock.stderr.on('data', (d: Buffer) => (mockErr += d.toString()));
     defer(
       () =>
-        new Promise<void>((r) => (mock.exitCode !== null ? r() : (mock.once('exit', () => r()), mock.kill('SIGTERM')))),
+        new Promise<void>((r) => {
+          if (mock.exitCode !== null) return r();
+          mock.once('exit', () => r());
+          mock.kill('SIGTERM');
+        }),
     );
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
-        if (mockErr.includes('mock: ready on')) clearInterval(t), resolve();
-        if (mock.exitCode !== null) clearInterval(t), reject(new Error(mockErr));
+        if (mockErr.includes('mock: ready on')) {
+          clearInterval(t);
+          resolve();
+        }
+        if (mock.exitCode !== null) {
+          clearInterval(t);
+          reject(new Error(mockErr));
+        }
       }, 20);
     });
     const web = await startHttpServer();

@@ -92,7 +92,10 @@ describe('SOCKS5 with real clients', () => {
     defer(() => web.close());
     const lookup = vi.spyOn(dns, 'lookup');
     const plookup = vi.spyOn(dns.promises, 'lookup');
-    defer(() => (lookup.mockRestore(), plookup.mockRestore()));
+    defer(() => {
+      lookup.mockRestore();
+      plookup.mockRestore();
+    });
     const ok = await curl(['--socks5-hostname', `127.0.0.1:${bed.socksPort}`, `http://${name}:${web.port}/hello`]);
     expect(ok.code).toBe(0);
     expect(ok.stdout.toString()).toBe('hello');

@@ -264,7 +264,9 @@ function render(doc) {
   const tpl = document.getElementById('module-tpl');
   while (main.children.length < doc.modules.length) main.append(tpl.content.firstElementChild.cloneNode(true));
   while (main.children.length > doc.modules.length) main.lastElementChild.remove();
-  doc.modules.forEach((m, i) => renderModule(main.children[i], m, doc.takenAt, m.identity.imei || `#${i}`));
+  doc.modules.forEach((m, i) => {
+    renderModule(main.children[i], m, doc.takenAt, m.identity.imei || `#${i}`);
+  });
   document.title = `${doc.modules.map((m) => m.state.current).join(', ') || 'no module'} · air780 status`;
 
   const ws = Object.entries(doc.websockets || {});
