@@ -18,6 +18,7 @@ import { Modem } from '../modem/index.js';
 import { WebSocketClient, openerConnect } from '../ws/index.js';
 import { fractionOf, lineRate, record, summaryLines, writeResults, type BenchRecord } from './report.js';
 import { atFloor } from './floor.js';
+import { benchServe } from '../serve/bench.js';
 import { ceilingFractionOf, wsFrameOverhead } from './ceiling.js';
 import {
   download,
@@ -166,6 +167,7 @@ export const MEASUREMENTS = [
   'line-rate',
   'socket-throughput',
   'libraries',
+  'serve',
 ] as const;
 
 /** `--only` that selects nothing: refused before anything runs or is written (`ERR_BENCH_ONLY`). */
@@ -473,6 +475,54 @@ export async function runBench(opts: BenchOptions): Promise<BenchRecord[]> {
         }
       } finally {
         await mock.stop();
+      }
+    }
+    if (want('serve')) {
+      // air780 serve's proxies (src/serve/bench.ts): curl through SOCKS5 and the HTTP proxy against
+      // a raw module socket on the same modem in the same run, and six parallel downloads.
+      const bytes = quick ? 128 * 1024 : 1024 * 1024;
+      // Six parallel downloads of a quarter each: the aggregate rate needs the line busy, not 6 MB.
+      const parallelBytes = bytes / 4;
+      for (const baud of [115200, 921600]) {
+        log(`serve (SOCKS5, HTTP proxy) at ${baud} over the pty mock`);
+        const mock = await startMock(baud, log);
+        try {
+          // Pull, as air780 serve opens a module: each client's backpressure reaches the module.
+          const modem = await Modem.open({ path: mock.path, baudRate: baud, rxMode: 'pull' });
+          try {
+            const results = await benchServe(modem, {
+              baud,
+              bytes,
+              parallelBytes,
+              log,
+              timeoutMs: timeoutMs(bytes, baud),
+            });
+            for (const r of results) {
+              records.push(
+                record({
+                  name: r.path === 'raw' ? 'serve-raw-socket' : `serve-${r.path}`,
+                  transport: 'modem-mock',
+                  baud,
+                  direction: r.direction,
+                  rxMode: 'pull',
+                  messageBytes: r.path === 'socks-x6' ? parallelBytes : bytes,
+                  payloadBytesPerSec: r.bytesPerSec,
+                  lineFraction: r.ofLine,
+                  note:
+                    r.path === 'raw'
+                      ? 'HTTP over a raw ModemSocket, the reference for the serve records'
+                      : r.path === 'socks-x6'
+                        ? `six parallel curl downloads through SOCKS5 on one module, aggregate ${r.ofLine.toFixed(3)} of line (target ≥ 0.95)`
+                        : `curl through ${r.path === 'socks' ? 'SOCKS5' : 'the HTTP proxy'}: ${r.ofRaw!.toFixed(3)} of the raw socket (target ≥ 0.97)`,
+                }),
+              );
+            }
+          } finally {
+            await modem.close();
+          }
+        } finally {
+          await mock.stop();
+        }
       }
     }
     const rssMB = process.resourceUsage().maxRSS / 1024;
