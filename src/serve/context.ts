@@ -15,8 +15,8 @@ export interface ProxyContext {
   /** A client must finish its greeting/request (SOCKS) or head (HTTP) within this (ms). */
   handshakeTimeoutMs: number;
   log: AccessLog;
-  /** Open tunnels and handshakes, ended at shutdown. */
-  readonly open: Set<{ destroy(): void }>;
+  /** Open tunnels and handshakes, ended at shutdown; a tunnel's `done` settles once it is logged. */
+  readonly open: Set<{ destroy(): void; done?: Promise<unknown> }>;
   /** Aborted at shutdown: connects and queue waits under way give up. */
   readonly shutdown: AbortSignal;
 }
@@ -35,9 +35,8 @@ export function startTunnel(
   meta: { proxy: AccessRecord['proxy']; client: string; destination: string; started: number },
 ): Tunnel {
   const tunnel = runTunnel(client, upstream.socket, { idleTimeoutMs: ctx.idleTimeoutMs });
-  ctx.open.add(tunnel);
-  void tunnel.done.then((r) => {
-    ctx.open.delete(tunnel);
+  const logged = tunnel.done.then((r) => {
+    ctx.open.delete(entry);
     ctx.log.write({
       time: new Date().toISOString(),
       proxy: meta.proxy,
@@ -51,6 +50,9 @@ export function startTunnel(
       ...(r.error ? { error: r.error } : {}),
     });
   });
+  // Shutdown waits for `done` so that the tunnel's line is written before the log closes.
+  const entry = { destroy: () => tunnel.destroy(), done: logged };
+  ctx.open.add(entry);
   return tunnel;
 }
 

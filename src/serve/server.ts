@@ -9,6 +9,9 @@ import { listenHttpProxy } from './http-proxy.js';
 import { LinkPool, type PoolModule } from './pool.js';
 import { listenSocks } from './socks5-server.js';
 
+/** How long shutdown waits for the ended tunnels' log lines. */
+const LOG_FLUSH_MS = 2000;
+
 export interface Listen {
   host: string;
   port: number;
@@ -68,8 +71,19 @@ export async function startProxies(options: ServeOptions): Promise<RunningProxie
       stopping.abort(new Error('the proxy is shutting down'));
       pool.close();
       const closing = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-      for (const t of [...ctx.open]) t.destroy();
+      const open = [...ctx.open];
+      for (const t of open) t.destroy();
       await Promise.all(closing);
+      // Each ended tunnel writes its log line once both of its sockets closed: wait for those
+      // lines (bounded) before the log is closed, or the last tunnels would go unlogged.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(open.map((t) => t.done)),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, LOG_FLUSH_MS);
+        }),
+      ]);
+      clearTimeout(timer);
       await ctx.log.close();
     },
   };
