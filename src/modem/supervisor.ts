@@ -50,8 +50,6 @@ export class Supervisor {
   private portLost = false;
   private rebootSeen = false;
   private resets = 0;
-  /** Length of a CIPSEND payload the module may still be waiting for (its send timed out). */
-  private strandedPrompt = 0;
 
   constructor(
     private readonly host: SupervisorHost,
@@ -64,11 +62,6 @@ export class Supervisor {
     this.rebootSeen = false;
     const r = await bringUp(this.host.channel(), this.bringUpOptions(), this.progress);
     this.host.online(r.ip);
-  }
-
-  /** A CIPSEND of `len` bytes timed out: recovery first completes the payload the module may await. */
-  sendStranded(len: number): void {
-    this.strandedPrompt = Math.max(this.strandedPrompt, len);
   }
 
   onReboot(): void {
@@ -132,17 +125,6 @@ export class Supervisor {
       try {
         if (this.portLost) await this.reopenPort();
         this.rebootSeen = false;
-        // A send whose prompt came after we gave up leaves the module waiting for payload bytes
-        // and taking our `AT`s as data. A fixed-length payload is binary (ESC does not abort
-        // it): complete it with filler. Its link is being torn down (CIPSHUT) anyway.
-        if (this.strandedPrompt > 0) {
-          try {
-            this.host.channel().writeRaw(Buffer.alloc(this.strandedPrompt, 0x20));
-          } catch {
-            // channel closed: the port reopen path handles it
-          }
-          this.strandedPrompt = 0;
-        }
         try {
           await syncAt(
             this.host.channel(),
