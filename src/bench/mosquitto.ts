@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+
+/** Debian installs the broker in /usr/sbin, which a non-root PATH may not hold. */
+const MOSQUITTO = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
 
 /**
  * A mosquitto broker for the tests and the bench (Debian's `mosquitto`): a plain and a TLS listener
@@ -70,7 +73,7 @@ export async function startMosquitto(tls: { cert: string; key: string; ca: strin
       '',
     ].join('\n'),
   );
-  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   child.on('error', (err) => (log += `${err.message}; install the mosquitto package\n`));
