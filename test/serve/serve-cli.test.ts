@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,40 @@ describe('air780 serve (spawned)', () => {
     expect((await runCli(['serve', '--mock', '--socks', 'off', '--http-proxy', 'off'])).code).toBe(2);
     expect((await runCli(['serve', '--mock', '99'])).code).toBe(2);
     expect((await runCli(['serve', '--socks', 'nonsense'])).code).toBe(2);
+  });
+
+  it('a listen address in use is one line naming the flag to change (exit 1), for a proxy and the status server', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    defer(() => new Promise<void>((r) => taken.close(() => r())));
+    const port = (taken.address() as net.AddressInfo).port;
+    const s = await runCli([
+      'serve',
+      '--mock',
+      '--socks',
+      `127.0.0.1:${port}`,
+      '--http-proxy',
+      'off',
+      '--status',
+      'off',
+    ]);
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain(`air780: 127.0.0.1:${port} (--socks) is already in use\n`);
+    expect(s.stderr).toContain(
+      'hint: another air780 serve may be running there; choose another address with --socks HOST:PORT, or --socks off',
+    );
+    const st = await runCli([
+      'serve',
+      '--mock',
+      '--socks',
+      'off',
+      '--http-proxy',
+      '127.0.0.1:0',
+      '--status',
+      `127.0.0.1:${port}`,
+    ]);
+    expect(st.code).toBe(1);
+    expect(st.stderr).toContain(`air780: 127.0.0.1:${port} (--status) is already in use\n`);
   });
 
   it('SIGINT with tunnels open: they end, exit 0 within 5 s', async () => {

@@ -19,9 +19,26 @@ import {
 } from '../../serve/index.js';
 import { bool, list, num, str, type FlagValues, type ParsedArgs } from '../args.js';
 import { GLOBAL_FLAGS, MODULE_FLAGS, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { openModule, type OpenedModule } from '../module.js';
+
+/**
+ * A listen address already taken (another `air780 serve`, or anything else) is a one-line error that
+ * names the flag to change; Node's bare `listen EADDRINUSE` does not say which of three it was.
+ */
+function addressInUse(err: unknown, flag: (port: number) => string): unknown {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.code !== 'EADDRINUSE') return err;
+  const where = `${e.address ?? '?'}:${e.port ?? '?'}`;
+  const name = flag(e.port ?? -1);
+  return new CliError(
+    'ERR_ADDRESS_IN_USE',
+    `${where} (--${name}) is already in use`,
+    `another air780 serve may be running there; choose another address with --${name} HOST:PORT, or --${name} off`,
+    { cause: err },
+  );
+}
 
 /** Where the proxy password can come from instead of argv (which `ps` shows to every local user). */
 export const AUTH_ENV = 'AIR780_PROXY_AUTH';
@@ -288,7 +305,7 @@ export const command: Command = {
       });
     } catch (err) {
       await Promise.all(modules.map((m) => m.close()));
-      throw err;
+      throw addressInUse(err, (port) => (socks && port === socks.port ? 'socks' : 'http-proxy'));
     }
     let statusServer: StatusServer | undefined;
     if (status) {
@@ -303,7 +320,7 @@ export const command: Command = {
       } catch (err) {
         await proxies.close().catch(() => {});
         await Promise.all(modules.map((m) => m.close()));
-        throw err;
+        throw addressInUse(err, () => 'status');
       }
     }
     const where = (l: Listen | undefined): string =>
