@@ -11,7 +11,7 @@ export { httpAgent, httpsAgent, type ModemAgentOptions, type ModemHttpsAgentOpti
 export { dispatcher, type ModemDispatcherOptions } from './dispatcher.js';
 export { moduleLookup, resolveOnModule } from './lookup.js';
 export { mqttStream } from './mqtt.js';
-export { connectWhenFree, type LinkWaitOptions } from './link-wait.js';
+export { connected, connectWhenFree, type LinkWaitOptions } from './link-wait.js';
 export { asNetError } from './net-errors.js';
 export {
   ModemNetError,

@@ -17,7 +17,7 @@ export interface LinkWaitOptions {
 const waiting = new WeakMap<Modem, number>();
 
 /** Resolves on the stream's connect (`secureConnect` for host TLS), rejects with its error. */
-function connected(socket: ModemConnection, secure: boolean): Promise<void> {
+export function connected(socket: ModemConnection, secure: boolean): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const ok = () => {
       socket.off('error', fail);

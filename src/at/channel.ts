@@ -308,8 +308,7 @@ export class AtChannel extends EventEmitter {
   private complete(entry: Entry, final: string): void {
     this.release(entry);
     // The module follows received data with CRLF exactly when CIPRXF is 0: the scanner checks it then.
-    const rxf = /^AT\+CIPRXF=([01])$/i.exec(entry.command);
-    if (rxf && final === 'OK') this.scanner.setReceiveTrailer(rxf[1] === '0');
+    if (entry.receiveTrailer !== undefined && final === 'OK') this.scanner.setReceiveTrailer(entry.receiveTrailer);
     if (!entry.settled) {
       entry.settled = true;
       const r: AtResponse = { command: entry.command, lines: entry.lines, final };
@@ -480,12 +479,7 @@ export class AtChannel extends EventEmitter {
   /** Does a `+CIPRXGET: 2` block arriving now belong to the command in flight? */
   private readsBlock(e: Entry | undefined, kind: AtBlockKind): e is Entry {
     return (
-      kind === 'ciprxget' &&
-      !!e &&
-      !this.resync.running &&
-      e.phase === 'response' &&
-      e.data === undefined &&
-      /^AT\+CIPRXGET=2\b/i.test(e.command)
+      kind === 'ciprxget' && !!e && !this.resync.running && e.phase === 'response' && e.data === undefined && e.pullRead
     );
   }
 

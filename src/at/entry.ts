@@ -24,6 +24,10 @@ export interface Entry {
   settleTimer: NodeJS.Timeout | undefined;
   /** `performance.now()` when the command was written (for the 'result' event's `ms`). */
   sentAt: number | undefined;
+  /** `AT+CIPRXGET=2,…`: a pull read, whose `+CIPRXGET: 2` block is its data. */
+  readonly pullRead: boolean;
+  /** `AT+CIPRXF=<0|1>`: once answered OK, whether the module follows received blocks with CRLF. */
+  readonly receiveTrailer: boolean | undefined;
 }
 
 /**
@@ -61,5 +65,16 @@ export function newEntry(
     timer: undefined,
     settleTimer: undefined,
     sentAt: undefined,
+    // Worked out once here rather than by a regex per answer or per received block.
+    pullRead: PULL_READ.test(command),
+    receiveTrailer: receiveTrailerOf(command),
   };
+}
+
+const PULL_READ = /^AT\+CIPRXGET=2\b/i;
+const RXF = /^AT\+CIPRXF=([01])$/i;
+
+function receiveTrailerOf(command: string): boolean | undefined {
+  const m = RXF.exec(command);
+  return m ? m[1] === '0' : undefined;
 }

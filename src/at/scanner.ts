@@ -10,7 +10,7 @@
  *
  * Which headers announce blocks, and how, is the dialect table's ({@link BLOCK_SHAPES}).
  */
-import { BLOCK_SHAPES, type BlockShape } from './dialect.js';
+import { BLOCK_SHAPES, parseShape, type BlockShape } from './dialect.js';
 import { SilenceWatch } from './silence-watch.js';
 
 /** Which announcement a binary block came with. */
@@ -122,7 +122,8 @@ export class AtScanner {
   private block: { shape: BlockShape; line: string; link?: number; data: Buffer; filled: number } | undefined;
   private readonly silenceMs: number;
   private receiveTrailer: boolean;
-  private watch: SilenceWatch | undefined;
+  /** Counts silence while a block (or its header) is pending; undefined when the bound is off. */
+  private readonly watch: SilenceWatch | undefined;
 
   constructor(onToken: (token: AtToken) => void, options: AtScannerOptions = {}) {
     this.onToken = onToken;
@@ -130,16 +131,12 @@ export class AtScanner {
     this.maxBlock = options.maxBlockLength ?? 1460;
     this.silenceMs = options.blockSilenceMs ?? blockSilenceBound(options.baudRate ?? 115200);
     this.receiveTrailer = options.receiveTrailer ?? false;
+    this.watch = this.silenceMs > 0 ? new SilenceWatch(this.silenceMs, () => this.onSilence()) : undefined;
   }
 
   /** The module now follows (`true`, `AT+CIPRXF=0`) or no longer follows `+RECEIVE` / `+IPD` data with `\r\n`. */
   setReceiveTrailer(on: boolean): void {
     this.receiveTrailer = on;
-  }
-
-  /** The mid-block silence bound in force (ms; 0: off). */
-  get blockSilence(): number {
-    return this.silenceMs;
   }
 
   /** Bytes held while waiting for the rest of a token (excludes a block's preallocated data). */
@@ -165,8 +162,7 @@ export class AtScanner {
     if (chunk.length === 0) return;
     this.watch?.heard();
     this.scan(chunk);
-    if ((this.block || this.headerPending()) && this.silenceMs > 0)
-      this.watch ??= new SilenceWatch(this.silenceMs, () => this.onSilence());
+    if (this.block || this.headerPending()) this.watch?.start();
     else this.stopWatch();
   }
 
@@ -199,7 +195,6 @@ export class AtScanner {
 
   private stopWatch(): void {
     this.watch?.stop();
-    this.watch = undefined;
   }
 
   private scan(chunk: Buffer): void {
@@ -341,8 +336,7 @@ export class AtScanner {
   /** A line that announces a block (`+CIPRXGET: 2,…`): start the block; false for other lines. */
   private lineHeader(line: string): boolean {
     for (const shape of LINE_SHAPES) {
-      const m = shape.pattern.exec(line);
-      const f = m && shape.fields(m);
+      const f = parseShape(shape, line);
       if (!f) continue;
       if (f.len > this.maxBlock) this.onToken({ type: 'garbage', reason: 'block-too-large', preview: line });
       else this.startBlock(shape, line, f.id === undefined ? undefined : Number(f.id), f.len);
@@ -378,8 +372,7 @@ export class AtScanner {
     const colonAt = pos + colon;
     if (t >= 0 && t < colonAt) return NOT_HEADER;
     const header = b.toString('latin1', pos, colonAt + 1);
-    const m = shape.pattern.exec(header);
-    const f = m && shape.fields(m);
+    const f = parseShape(shape, header);
     if (!f) return NOT_HEADER;
     if (f.len > this.maxBlock) {
       this.onToken({ type: 'garbage', reason: 'block-too-large', preview: header });

@@ -8,16 +8,21 @@
  * a block; only a silence the host watched for the whole bound does.
  */
 export class SilenceWatch {
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
   private readonly tickMs: number;
-  private quietSince: number;
-  private lastTick: number;
+  private quietSince = 0;
+  private lastTick = 0;
 
   constructor(
     private readonly boundMs: number,
     private readonly onSilence: () => void,
   ) {
     this.tickMs = Math.max(5, Math.floor(boundMs / 6));
+  }
+
+  /** Start counting from now, unless already counting (one watch serves every block of a scanner). */
+  start(): void {
+    if (this.timer) return;
     this.quietSince = this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref?.();
@@ -28,7 +33,8 @@ export class SilenceWatch {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private tick(): void {

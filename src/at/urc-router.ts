@@ -1,5 +1,5 @@
 /** Unsolicited lines and blocks to the handlers that asked for them. */
-import type { DialectShape } from './dialect.js';
+import { parseShape, type DialectShape } from './dialect.js';
 import type { AtUrc, UrcMatch } from './types.js';
 
 interface Route {
@@ -32,10 +32,7 @@ export class UrcRouter {
   /** Subscribe `handler` to lines of one dialect shape; it receives the parsed fields. */
   addShape<F>(shape: DialectShape<F>, handler: (fields: F, urc: AtUrc) => void): () => void {
     return this.route({
-      test: (line) => {
-        const m = shape.pattern.exec(line);
-        return m ? shape.fields(m) : undefined;
-      },
+      test: (line) => parseShape(shape, line),
       handler: (urc, fields) => handler(fields as F, urc),
     });
   }

@@ -44,17 +44,23 @@ export interface BenchOptions {
 const MESSAGE = 16 * 1024;
 const LATENCY_MS = 2;
 
-interface MockProcess {
+export interface MockProcess {
   path: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** Spawns `air780 mock --link PATH` and waits for its ready line. */
-export async function startMock(baud: number, log: (l: string) => void): Promise<MockProcess> {
+/**
+ * Spawns `air780 mock --link PATH` (2 ms latency) and waits for its ready line. `main`: the built
+ * CLI to run (default: the one beside this file; tests that load this file from src/ pass dist's).
+ */
+export async function startMock(
+  baud: number,
+  log: (l: string) => void,
+  main = fileURLToPath(new URL('../cli/main.js', import.meta.url)),
+): Promise<MockProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'air780-bench-'));
   const path = join(dir, 'tty');
-  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const child = spawn(
     process.execPath,
     [main, 'mock', '--link', path, '--baud', String(baud), '--latency', String(LATENCY_MS)],

@@ -1,5 +1,6 @@
 import type { ModemSocket } from './socket.js';
 import { ModemNotReadyError } from './errors.js';
+import { LINK_COUNT } from './parse.js';
 
 /** @internal Settles a `AT+CIPSTART` with the link event that answered it. */
 export interface ConnectWaiter {
@@ -110,9 +111,6 @@ export class LinkState {
     this.isOpen = false;
   }
 }
-
-/** Link ids the module offers with `AT+CIPMUX=1` (0–5). */
-export const LINK_COUNT = 6;
 
 /**
  * @internal Which socket holds each module link id, and which ids are not reusable yet.

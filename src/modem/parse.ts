@@ -117,14 +117,14 @@ export const LINK_EVENT_RE = URC.linkEvent.pattern;
 /** `+CIPRXGET: 1,<n>` (data waiting on link n, pull mode; {@link URC.dataWaiting}). */
 export const RXGET_URC_RE = URC.dataWaiting.pattern;
 
-/** Link ids the module has in multi-link mode: 0–5 (`AT+CIPSTART`, `AT+CIPSTATUS`). */
-export const MAX_LINK_ID = 5;
+/** Link ids the module offers with `AT+CIPMUX=1`: 0 to LINK_COUNT - 1 (`AT+CIPSTART`, `AT+CIPSTATUS`). */
+export const LINK_COUNT = 6;
 
 /** The link id in a URC field, or undefined when it is not one of the module's links (0–5). */
 export function linkId(field: string | undefined): number | undefined {
   if (field === undefined || !/^\d{1,3}$/.test(field)) return undefined;
   const n = Number(field);
-  return n <= MAX_LINK_ID ? n : undefined;
+  return n < LINK_COUNT ? n : undefined;
 }
 
 /**

@@ -29,8 +29,6 @@ export interface PumpHost {
  */
 export class DataPump {
   private outstanding = 0;
-  /** Bumped when all links are failed: jobs of an older generation no longer count. */
-  private generation = 0;
   private rr = 0;
   private kickPending = false;
 
@@ -39,10 +37,12 @@ export class DataPump {
     private readonly links: LinkTable,
   ) {}
 
-  /** All links were failed: in-flight jobs no longer hold a slot. */
+  /**
+   * All links were failed (`LinkTable.failAll`, which bumps its generation): in-flight jobs no
+   * longer hold a slot; those of the older generation do not give one back when they end.
+   */
   reset(): void {
     this.outstanding = 0;
-    this.generation++;
   }
 
   /**
@@ -65,9 +65,9 @@ export class DataPump {
       const job = this.nextJob();
       if (!job) return;
       this.outstanding++;
-      const gen = this.generation;
+      const gen = this.links.generation;
       job().finally(() => {
-        if (this.generation === gen) this.outstanding--;
+        if (this.links.generation === gen) this.outstanding--;
         this.pump();
       });
     }

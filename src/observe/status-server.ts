@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, isIPv4, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import createDebug from 'debug';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -78,10 +78,12 @@ const SECURITY_HEADERS = {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
-/** Is `host` a loopback address or name? */
+/** Is `host` (a name, an IP, or `[v6]`) loopback: reachable only by programs on this machine? */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  return isIP(h) === 6 && /^(::1|0:0:0:0:0:0:0:1|::ffff:127\.[\d.]+)$/.test(h);
 }
 
 /** `HOST:PORT` (or `[v6]:PORT`, or `PORT`) → parts; the host defaults to 127.0.0.1. */

@@ -4,7 +4,7 @@
  * host's network; the link is given back to the pool when the socket closes.
  */
 import { isIP } from 'node:net';
-import { createConnection, resolveOnModule, type ModemConnection } from '../adapters/index.js';
+import { connected, createConnection, resolveOnModule, type ModemConnection } from '../adapters/index.js';
 import { ServeAddressTypeError } from './errors.js';
 import type { LinkLease, LinkPool, PoolModule } from './pool.js';
 
@@ -48,18 +48,7 @@ export async function openUpstream(
     });
     socket.once('close', () => lease.release());
     leaseHeld = undefined;
-    await new Promise<void>((resolve, reject) => {
-      const ok = (): void => {
-        socket.off('error', fail);
-        resolve();
-      };
-      const fail = (e: Error): void => {
-        socket.off('connect', ok);
-        reject(e);
-      };
-      socket.once('connect', ok);
-      socket.once('error', fail);
-    });
+    await connected(socket, false);
     return { socket, module: lease.module, address };
   } finally {
     leaseHeld?.release();

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { MockModem } from '../../src/mock/index.js';
 import { Modem } from '../../src/modem/index.js';
 import { COMMAND_LABELS, observeModem, registerModemMetrics, MODEM_STATES } from '../../src/observe/index.js';
+import { openModem } from '../integration/helpers.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 import { parseHistogramSeries, parseMetrics, seriesValue } from './prom-parse.js';
 
@@ -31,16 +32,10 @@ const ALLOWED_LABELS = new Set([
 
 describe('registerModemMetrics', () => {
   it('exposes state, recoveries, signal, serial/link bytes and AT commands with the IMEI label', async () => {
-    const mock = new MockModem({ quirks: ['echo-after-reboot'], iccid: ICCID, imsi: IMSI, imei: IMEI });
-    cleanup.push(() => mock.close());
-    const modem = await Modem.open({
-      stream: mock.hostStream(),
-      syncIntervalMs: 300,
-      pollIntervalMs: 50,
-      recoveryBackoffMs: 100,
-      password: PASSWORD,
+    const { mock, modem } = await openModem({
+      mock: { quirks: ['echo-after-reboot'], iccid: ICCID, imsi: IMSI, imei: IMEI },
+      modem: { password: PASSWORD },
     });
-    cleanup.push(() => modem.close());
     const obs = observeModem(modem, { signalIntervalMs: 0 });
     cleanup.push(async () => obs.close());
     const registry = new Registry();

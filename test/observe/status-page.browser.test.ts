@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { MockModem } from '../../src/mock/index.js';
-import { Modem } from '../../src/modem/index.js';
 import { observeModem, startStatusServer } from '../../src/observe/index.js';
+import { openModem } from '../integration/helpers.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 import { useBuiltCli } from '../cli/spawn.js';
 import { curl } from '../serve/helpers.js';
@@ -70,16 +69,10 @@ async function launch(): Promise<Browser> {
 
 describe('status page in Chromium', () => {
   it('shows IMEI and state, a link row while a connection is open, a reboot as an event and online again, without reloading', async () => {
-    const mock = new MockModem({ imei: IMEI, iccid: ICCID, quirks: ['echo-after-reboot'] });
-    cleanup.push(() => mock.close());
-    const modem = await Modem.open({
-      stream: mock.hostStream(),
-      syncIntervalMs: 300,
-      pollIntervalMs: 50,
-      recoveryBackoffMs: 100,
-      password: PASSWORD,
+    const { mock, modem } = await openModem({
+      mock: { imei: IMEI, iccid: ICCID, quirks: ['echo-after-reboot'] },
+      modem: { password: PASSWORD },
     });
-    cleanup.push(() => modem.close());
     const obs = observeModem(modem, { signalIntervalMs: 300 });
     cleanup.push(async () => obs.close());
     const status = await startStatusServer({ modules: [obs], port: 0 });

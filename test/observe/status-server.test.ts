@@ -10,6 +10,7 @@ import {
   type StatusDocument,
   type StatusServer,
 } from '../../src/observe/index.js';
+import { openModem } from '../integration/helpers.js';
 import { useEchoServer, waitFor } from '../modem/helpers.js';
 import { parseMetrics, seriesValue } from './prom-parse.js';
 
@@ -82,16 +83,10 @@ function events(
 }
 
 async function bedWithServer(auth?: string): Promise<{ mock: MockModem; modem: Modem; status: StatusServer }> {
-  const mock = new MockModem({ iccid: ICCID, imsi: IMSI, imei: IMEI, quirks: ['echo-after-reboot'] });
-  cleanup.push(() => mock.close());
-  const modem = await Modem.open({
-    stream: mock.hostStream(),
-    syncIntervalMs: 300,
-    pollIntervalMs: 50,
-    recoveryBackoffMs: 100,
-    password: PASSWORD,
+  const { mock, modem } = await openModem({
+    mock: { iccid: ICCID, imsi: IMSI, imei: IMEI, quirks: ['echo-after-reboot'] },
+    modem: { password: PASSWORD },
   });
-  cleanup.push(() => modem.close());
   const obs = observeModem(modem, { signalIntervalMs: 200 });
   cleanup.push(async () => obs.close());
   const status = await startStatusServer({ modules: [obs], port: 0, ...(auth ? { auth } : {}) });

@@ -264,7 +264,8 @@ describe('HTTP proxy with real clients', () => {
     expect(await send(`GET /not-absolute HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).toMatch(
       /^HTTP\/1\.1 400 [\s\S]*absolute/,
     );
-    expect(await send(Buffer.from(randomBytes(3000)))).toMatch(/^(HTTP\/1\.1 400 |)/);
+    // Garbage (a NUL first, so no method can start): refused with 400, whatever follows.
+    expect(await send(Buffer.concat([Buffer.from([0]), randomBytes(2999)]))).toMatch(/^HTTP\/1\.1 400 /);
     // A slow but valid head, one byte at a time: served.
     const slow = await send(
       `GET http://localhost:${web.port}/hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
@@ -277,7 +278,7 @@ describe('HTTP proxy with real clients', () => {
     c.socket.write('GET http://localhost/ HTTP/1.1\r\nX-Slow: ');
     const stalled = await c.closed;
     expect(Date.now() - t0).toBeLessThan(15_000);
-    expect(stalled.data.toString()).toMatch(/^(HTTP\/1\.1 408 |)/);
+    expect(stalled.data.toString()).toMatch(/^HTTP\/1\.1 408 /);
     expect(
       bed.mocks[0]!.commands().filter((c) => /CIPSTART|CDNSGIP/.test(c) && !/"(localhost|127\.0\.0\.1|local)"/.test(c)),
     ).toEqual([]);

@@ -3,11 +3,11 @@
  * on the host (curl, git, pip, browsers…) can use the module's sockets without root or routes.
  * Runs until SIGINT/SIGTERM.
  */
-import { isIP, isIPv4 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import readline from 'node:readline';
 import { discoverPorts } from '../../modem/index.js';
 import type { MockModem, MockResolver } from '../../mock/index.js';
-import { startModemStatus, type StatusServer } from '../../observe/index.js';
+import { isLoopback, parseStatusAddress, startModemStatus, type StatusServer } from '../../observe/index.js';
 import {
   openAccessLog,
   parseCredentials,
@@ -58,25 +58,17 @@ const MAX_MOCKS = 8;
 /** After a signal, give up waiting for tunnels and modules and exit anyway. */
 const STOP_DEADLINE_MS = 4500;
 
-/** `HOST:PORT`, `[V6]:PORT`, `PORT`, or `off`. */
+/** `HOST:PORT`, `[V6]:PORT`, `PORT` (parsed as the status server parses its address), or `off`. */
 export function parseListen(flag: string, value: string): Listen | undefined {
   if (value === 'off') return undefined;
-  const m = /^(?:(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535)
+  try {
+    return parseStatusAddress(value);
+  } catch {
     throw new UsageError(
       `air780 serve: --${flag} needs HOST:PORT or off, got '${value}'`,
       `e.g. --${flag} ${flag === 'socks' ? DEFAULT_SOCKS : flag === 'status' ? DEFAULT_STATUS : DEFAULT_HTTP}`,
     );
-  const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
-  return { host, port };
-}
-
-/** Loopback: only programs on this machine can reach it. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIPv4(host)) return host.startsWith('127.');
-  return isIP(host) === 6 && /^(::1|0:0:0:0:0:0:0:1|::ffff:127\.[\d.]+)$/i.test(host);
+  }
 }
 
 function mockResolver(): MockResolver | undefined {
